@@ -1,0 +1,38 @@
+import type { Kysely } from 'kysely';
+import { createHttpApp, type App } from '../infra/http/server.ts';
+import type { Logger } from '../infra/log/logger.ts';
+import type { SandboxOutbox, SmsGateway } from '../sms/client.ts';
+import { registerSandboxSmsRoutes } from '../sms/routes.ts';
+import { registerBankRoutes } from './http.ts';
+import { BankService, type BankTables } from './service.ts';
+
+export interface BankPartyOptions {
+  db: Kysely<BankTables>;
+  sms: SmsGateway;
+  sandboxOutbox?: SandboxOutbox;
+  partnerKeys: readonly string[];
+  logger: Logger;
+  version: string;
+  clock?: () => Date;
+}
+
+export interface BankParty {
+  app: App;
+  service: BankService;
+}
+
+/** The banks' HTTP server: the partner API for the platform, and sandbox routes when in sandbox mode. */
+export async function createBankParty(options: BankPartyOptions): Promise<BankParty> {
+  const service = new BankService({ db: options.db, sms: options.sms, ...(options.clock ? { clock: options.clock } : {}) });
+  const app = await createHttpApp({
+    party: 'bank',
+    title: 'Mi Pay Open sandbox banks',
+    description: 'The issuing banks: four-element card verification with SMS codes, quick-pay agreements, and sandbox card issuance.',
+    version: options.version,
+    logger: options.logger,
+    healthChecks: { database: () => service.ping() },
+  });
+  registerBankRoutes(app, service, { partnerKeys: options.partnerKeys, sandbox: options.sandboxOutbox !== undefined });
+  if (options.sandboxOutbox) registerSandboxSmsRoutes(app, options.sandboxOutbox);
+  return { app, service };
+}

@@ -1,0 +1,164 @@
+/**
+ * The bank party's interface for the platform (DESIGN section 1): look up a card's issuer,
+ * verify the four elements of a card (name, ID number, card number, reserved phone) with an
+ * SMS code sent by the bank to the reserved phone. The platform imports this file and nothing
+ * else of the bank. Two implementations: in process (one `mipay up`), and over HTTP.
+ */
+import type { BankService } from './service.ts';
+
+export type CardKind = 'debit' | 'credit';
+export type CardBrand = 'unionpay' | 'visa';
+
+export interface CardLookup {
+  bankCode: string;
+  bankName: string;
+  bankNameEn: string;
+  kind: CardKind;
+  brand: CardBrand;
+  /** Which of this bank's cards Mi Pay may tokenize. */
+  miPay: 'credit_and_debit' | 'credit_only' | 'unionpay_only';
+}
+
+export interface StartVerificationRequest {
+  cardNumber: string;
+  holderName: string;
+  idNumber: string;
+  reservedPhone: string;
+  /** Who asks (e.g. the platform's user id); the same requester must confirm. */
+  requester: string;
+  purpose: 'payment_account' | 'verification_channel' | 'card_binding';
+}
+
+export interface StartedVerification {
+  verificationId: string;
+  expiresAt: Date;
+  phoneMasked: string;
+}
+
+export interface ConfirmVerificationRequest {
+  verificationId: string;
+  code: string;
+  requester: string;
+}
+
+export interface VerifiedCard {
+  /** The quick-pay agreement id the bank now knows this card by for this requester. */
+  agreementId: string;
+  bankCode: string;
+  bankName: string;
+  kind: CardKind;
+  brand: CardBrand;
+  last4: string;
+  maskedNumber: string;
+  holderName: string;
+  idNumber: string;
+  reservedPhone: string;
+  purpose: StartVerificationRequest['purpose'];
+}
+
+export type BankErrorCode =
+  | 'card_unknown_bin'
+  | 'card_not_found'
+  | 'card_not_active'
+  | 'card_expired'
+  | 'holder_name_mismatch'
+  | 'id_number_mismatch'
+  | 'reserved_phone_mismatch'
+  | 'verification_not_found'
+  | 'code_wrong'
+  | 'code_expired'
+  | 'code_used'
+  | 'code_burned'
+  | 'rate_limited'
+  | 'bad_request'
+  | 'unauthorized'
+  | 'unavailable';
+
+/** A refusal by the bank, as a value the caller handles (not a crash). */
+export class BankError extends Error {
+  readonly code: BankErrorCode;
+  readonly details: Record<string, unknown>;
+
+  constructor(code: BankErrorCode, message: string, details: Record<string, unknown> = {}) {
+    super(message);
+    this.name = 'BankError';
+    this.code = code;
+    this.details = details;
+  }
+}
+
+export interface BankClient {
+  /** The issuer of a card number by its BIN, or undefined when no sandbox bank issues it. */
+  lookupCard(cardNumber: string): Promise<CardLookup | undefined>;
+  startVerification(request: StartVerificationRequest): Promise<StartedVerification>;
+  confirmVerification(request: ConfirmVerificationRequest): Promise<VerifiedCard>;
+}
+
+/** The bank in this process: calls go straight to its service. */
+export function createInProcessBankClient(service: BankService): BankClient {
+  return {
+    lookupCard: (cardNumber) => service.lookupCard(cardNumber),
+    startVerification: (request) => service.startVerification(request),
+    confirmVerification: (request) => service.confirmVerification(request),
+  };
+}
+
+export interface HttpBankClientOptions {
+  baseUrl: string;
+  partnerKey: string;
+  timeoutMs?: number;
+}
+
+/** The bank over HTTP JSON (its routes are in http.ts), authenticated by a partner key. */
+export function createHttpBankClient(options: HttpBankClientOptions): BankClient {
+  const timeoutMs = options.timeoutMs ?? 5_000;
+  async function call<T>(path: string, body: unknown): Promise<{ status: number; json: T }> {
+    let response: Response;
+    try {
+      response = await fetch(new URL(path, options.baseUrl), {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${options.partnerKey}` },
+        body: JSON.stringify(body),
+        signal: AbortSignal.timeout(timeoutMs),
+      });
+    } catch (error) {
+      throw new BankError('unavailable', `The bank did not answer: ${(error as Error).message}`);
+    }
+    const json = (await response.json().catch(() => ({}))) as T & { error?: { code?: string; message?: string } & Record<string, unknown> };
+    if (!response.ok) {
+      const { code, message, type: _type, ...details } = json.error ?? {};
+      throw new BankError((code as BankErrorCode) ?? 'unavailable', message ?? `bank answered HTTP ${response.status}`, details);
+    }
+    return { status: response.status, json };
+  }
+  return {
+    async lookupCard(cardNumber) {
+      const { json } = await call<{ card: null | { bank_code: string; bank_name: string; bank_name_en: string; kind: CardKind; brand: CardBrand; mi_pay: CardLookup['miPay'] } }>(
+        '/v1/card-lookups', { card_number: cardNumber });
+      if (!json.card) return undefined;
+      return { bankCode: json.card.bank_code, bankName: json.card.bank_name, bankNameEn: json.card.bank_name_en, kind: json.card.kind, brand: json.card.brand, miPay: json.card.mi_pay };
+    },
+    async startVerification(request) {
+      const { json } = await call<{ id: string; expires_at: string; phone_masked: string }>('/v1/card-verifications', {
+        card_number: request.cardNumber,
+        holder_name: request.holderName,
+        id_number: request.idNumber,
+        reserved_phone: request.reservedPhone,
+        requester: request.requester,
+        purpose: request.purpose,
+      });
+      return { verificationId: json.id, expiresAt: new Date(json.expires_at), phoneMasked: json.phone_masked };
+    },
+    async confirmVerification(request) {
+      const { json } = await call<{
+        agreement_id: string; bank_code: string; bank_name: string; kind: CardKind; brand: CardBrand; last4: string;
+        masked_number: string; holder_name: string; id_number: string; reserved_phone: string; purpose: VerifiedCard['purpose'];
+      }>(`/v1/card-verifications/${encodeURIComponent(request.verificationId)}/confirm`, { code: request.code, requester: request.requester });
+      return {
+        agreementId: json.agreement_id, bankCode: json.bank_code, bankName: json.bank_name, kind: json.kind, brand: json.brand,
+        last4: json.last4, maskedNumber: json.masked_number, holderName: json.holder_name, idNumber: json.id_number,
+        reservedPhone: json.reserved_phone, purpose: json.purpose,
+      };
+    },
+  };
+}

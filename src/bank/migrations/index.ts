@@ -1,0 +1,8 @@
+import type { SchemaMigrations } from '../../infra/db/database.ts';
+import { cardAccounts } from './2026-11-22T0100-card-accounts.ts';
+
+export const bankSchema = 'bank';
+
+export const bankMigrations: SchemaMigrations = {
+  '2026-11-22T0100-card-accounts': cardAccounts,
+};

@@ -1,0 +1,114 @@
+/**
+ * Test support: the whole system on a fresh test database (PGlite or PostgreSQL, per
+ * MIPAY_TEST_DB), driven in process through `app.inject()`, with a clock the test can move
+ * and every log line captured so tests can check that no secret was written.
+ */
+import assert from 'node:assert/strict';
+import { Writable } from 'node:stream';
+import { openTestDatabase } from '../infra/db/test-database.ts';
+import type { App } from '../infra/http/server.ts';
+import { createLogger } from '../infra/log/logger.ts';
+import { createSystem, type System } from './system.ts';
+
+export class TestClock {
+  #ms: number;
+
+  constructor(start: Date = new Date()) {
+    this.#ms = start.getTime();
+  }
+
+  readonly now = (): Date => new Date(this.#ms);
+
+  advance(ms: number): void {
+    this.#ms += ms;
+  }
+}
+
+export interface TestSystem extends System {
+  clock: TestClock;
+  /** Every log line written so far, as raw JSON text. */
+  logs: string[];
+  close(): Promise<void>;
+}
+
+export async function startTestSystem(options: { bankOverHttp?: boolean } = {}): Promise<TestSystem> {
+  const database = await openTestDatabase();
+  const logs: string[] = [];
+  const sink = new Writable({
+    write(chunk, _encoding, done) {
+      logs.push(...String(chunk).split('\n').filter(Boolean));
+      done();
+    },
+  });
+  const logger = createLogger({ name: 'mipay-test', level: 'debug', destination: sink });
+  const clock = new TestClock();
+  let bankUrl = '';
+  const system = await createSystem({
+    database, logger, clock: clock.now,
+    bankTransport: options.bankOverHttp ? { kind: 'http', bankUrl: () => bankUrl } : { kind: 'in-process' },
+  });
+  if (options.bankOverHttp) {
+    bankUrl = await system.bank.app.listen({ host: '127.0.0.1', port: 0 });
+  }
+  await system.platform.app.ready();
+  await system.bank.app.ready();
+  return {
+    ...system, clock, logs,
+    async close() {
+      await system.platform.app.close();
+      await system.bank.app.close();
+      await database.close();
+    },
+  };
+}
+
+export interface ApiResponse<T = any> {
+  status: number;
+  body: T;
+  headers: Record<string, unknown>;
+}
+
+/** A small JSON client over `app.inject()`. */
+export function apiClient(app: App) {
+  return async function call<T = any>(method: 'GET' | 'POST' | 'PUT' | 'DELETE', url: string, options: { body?: unknown; token?: string; headers?: Record<string, string> } = {}): Promise<ApiResponse<T>> {
+    const response = await app.inject({
+      method, url,
+      headers: {
+        ...(options.token ? { authorization: `Bearer ${options.token}` } : {}),
+        ...options.headers,
+      },
+      ...(options.body !== undefined ? { payload: options.body as object } : {}),
+    });
+    const text = response.body;
+    return { status: response.statusCode, body: text ? JSON.parse(text) : null, headers: response.headers };
+  };
+}
+
+/** The newest 6-digit code the sandbox carrier delivered to `phone`, read through the API. */
+export async function latestSmsCode(app: App, phone: string): Promise<string> {
+  const response = await apiClient(app)('GET', `/v1/sandbox/sms?phone=${phone}&limit=1`);
+  assert.equal(response.status, 200);
+  const text: string | undefined = response.body.data[0]?.text;
+  const code = text?.match(/[0-9]{6}/)?.[0];
+  assert.ok(code, `no code was texted to ${phone}`);
+  return code;
+}
+
+let phoneCounter = 0;
+/** A phone number unique within this test process. */
+export function newPhone(): string {
+  phoneCounter += 1;
+  return `139${String(process.pid % 10_000).padStart(4, '0')}${String(phoneCounter).padStart(4, '0')}`;
+}
+
+/** Signs up a Mi account through the API and logs it in; answers the session token. */
+export async function signUpAndLogIn(system: TestSystem, phone: string = newPhone(), password = 'correct-horse-9'): Promise<{ token: string; phone: string; userId: string }> {
+  const api = apiClient(system.platform.app);
+  assert.equal((await api('POST', '/v1/sms-codes', { body: { phone, purpose: 'sign_up' } })).status, 202);
+  const code = await latestSmsCode(system.platform.app, phone);
+  const created = await api('POST', '/v1/accounts', { body: { phone, sms_code: code, password, nickname: 'tester' } });
+  assert.equal(created.status, 201, JSON.stringify(created.body));
+  const session = await api('POST', '/v1/sessions', { body: { phone, password } });
+  assert.equal(session.status, 201, JSON.stringify(session.body));
+  return { token: session.body.token, phone, userId: created.body.id };
+}

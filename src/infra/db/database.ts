@@ -1,0 +1,136 @@
+import assert from 'node:assert/strict';
+import { mkdirSync } from 'node:fs';
+import { PGlite } from '@electric-sql/pglite';
+import { Kysely, Migrator, PostgresDialect, sql, type Migration, type MigrationProvider } from 'kysely';
+import pg from 'pg';
+import { PGliteDialect } from './pglite-dialect.ts';
+
+/** Where a party's data lives: the embedded PGlite (default) or a real PostgreSQL server. */
+export type DatabaseConfig =
+  | { kind: 'pglite'; dataDir?: string; loadDataDir?: Blob }
+  | { kind: 'postgres'; url: string; poolSizeMax?: number };
+
+/**
+ * One database, shared by parties that each keep their tables in their own schema
+ * (`platform`, `bank`, `network`). A party only ever sees its own schema through `forSchema`.
+ */
+export interface Database {
+  readonly kind: DatabaseConfig['kind'];
+  /** A Kysely instance whose unqualified table names resolve in `schema`. */
+  forSchema<DB>(schema: string): Kysely<DB>;
+  /** The unscoped instance, for migrations and administration only. */
+  readonly root: Kysely<any>;
+  close(): Promise<void>;
+}
+
+const INT8_OID = 20;
+const poolSizeDefault = 10;
+
+/** Opens a database. Both engines return int8 columns as bigint: money is never a `number`. */
+export async function openDatabase(config: DatabaseConfig): Promise<Database> {
+  if (config.kind === 'pglite') {
+    if (config.dataDir) mkdirSync(config.dataDir, { recursive: true });
+    const pglite = new PGlite({
+      ...(config.dataDir ? { dataDir: config.dataDir } : {}),
+      ...(config.loadDataDir ? { loadDataDir: config.loadDataDir } : {}),
+      parsers: { [INT8_OID]: (value: string) => BigInt(value) },
+    });
+    await pglite.waitReady;
+    const root = new Kysely<any>({ dialect: new PGliteDialect(pglite) });
+    return makeDatabase('pglite', root, async () => {
+      await root.destroy();
+      await pglite.close();
+    });
+  }
+  const pool = new pg.Pool({
+    connectionString: config.url,
+    max: config.poolSizeMax ?? poolSizeDefault,
+    types: {
+      getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
+        oid === INT8_OID ? (value: string) => BigInt(value) : pg.types.getTypeParser(oid, format as 'text')) as typeof pg.types.getTypeParser,
+    },
+  });
+  const root = new Kysely<any>({ dialect: new PostgresDialect({ pool }) });
+  return makeDatabase('postgres', root, () => root.destroy());
+}
+
+function makeDatabase(kind: Database['kind'], root: Kysely<any>, close: () => Promise<void>): Database {
+  const scoped = new Map<string, Kysely<any>>();
+  let closed = false;
+  return {
+    kind,
+    root,
+    forSchema<DB>(schema: string): Kysely<DB> {
+      assert.match(schema, /^[a-z][a-z0-9_]*$/, 'schema names are plain identifiers');
+      let db = scoped.get(schema);
+      if (!db) {
+        db = root.withSchema(schema);
+        scoped.set(schema, db);
+      }
+      return db as Kysely<DB>;
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      await close();
+    },
+  };
+}
+
+/** A party's migrations: timestamp-prefixed names, each run against that party's schema. */
+export type SchemaMigrations = Record<string, { up(db: Kysely<any>): Promise<void> }>;
+
+/**
+ * Brings one party's schema up to date. The migration table lives inside the party's schema,
+ * so parties that share a database never see each other's migration history.
+ */
+export async function migrateSchema(database: Database, schema: string, migrations: SchemaMigrations): Promise<string[]> {
+  await sql`create schema if not exists ${sql.id(schema)}`.execute(database.root);
+  const provider: MigrationProvider = {
+    async getMigrations() {
+      const out: Record<string, Migration> = {};
+      for (const [name, migration] of Object.entries(migrations)) {
+        // `trx` is the migrator's transaction: on PGlite any other handle would wait for it forever.
+        out[name] = { up: (trx) => migration.up(trx.withSchema(schema)) };
+      }
+      return out;
+    },
+  };
+  const migrator = new Migrator({
+    db: database.root,
+    provider,
+    migrationTableSchema: schema,
+  });
+  const { error, results } = await migrator.migrateToLatest();
+  if (error) throw error;
+  return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
+}
+
+const retryableSqlStates = new Set(['40001', '40P01']);
+
+/** True for PostgreSQL serialization failures and deadlocks: the transaction may simply run again. */
+export function isRetryableTransactionError(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && retryableSqlStates.has(code);
+}
+
+/**
+ * Runs `work` in a transaction, and again when PostgreSQL reports a serialization failure or a
+ * deadlock: such a failure says "try again", never "insufficient funds".
+ */
+export async function transactionWithRetry<DB, T>(
+  db: Kysely<DB>,
+  work: (trx: Kysely<DB>) => Promise<T>,
+  options: { isolation?: 'read committed' | 'repeatable read' | 'serializable'; attemptsMax?: number } = {},
+): Promise<T> {
+  const attemptsMax = options.attemptsMax ?? 12;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await db.transaction().setIsolationLevel(options.isolation ?? 'read committed').execute(work);
+    } catch (error) {
+      if (!isRetryableTransactionError(error) || attempt >= attemptsMax) throw error;
+      const backoffMs = Math.min(100, 2 ** attempt) * (0.5 + Math.random());
+      await new Promise((resolve) => setTimeout(resolve, backoffMs));
+    }
+  }
+}

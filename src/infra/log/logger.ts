@@ -1,0 +1,92 @@
+import pino, { type DestinationStream, type Logger } from 'pino';
+
+export type { Logger } from 'pino';
+
+/**
+ * Field names whose values never reach a log line, whatever object they appear in.
+ * Matched case-insensitively on the whole key, after removing `_` and `-`.
+ */
+const secretKeys = new Set([
+  'password', 'paymentpassword', 'newpassword', 'oldpassword', 'passwordhash',
+  'smscode', 'otp', 'verificationcode', 'pin', 'pinblock', 'cvv', 'cvn2',
+  'pan', 'cardnumber', 'idnumber', 'residentid',
+  'key', 'secret', 'token', 'sessiontoken', 'apikey', 'authorization', 'cookie', 'partnerkey',
+  'masterkey', 'sessionkey', 'privatekey',
+]);
+
+const panLike = /(?<![0-9])([0-9]{6})[0-9]{3,9}([0-9]{4})(?![0-9])/g;
+const residentIdLike = /(?<![0-9])([0-9]{6})[0-9]{8}([0-9]{3}[0-9Xx])(?![0-9A-Za-z])/g;
+const depthMax = 8;
+
+/**
+ * Masks anything that looks like a card number (13–19 digits → first 6 / last 4) or a resident
+ * ID number (18 characters → region code and nothing else) inside a free-text string.
+ */
+export function scrubText(text: string): string {
+  return text
+    .replace(residentIdLike, (_m, head: string) => `${head}********####`)
+    .replace(panLike, (_m, head: string, tail: string) => `${head}******${tail}`);
+}
+
+/** A copy of `value` with secret fields replaced and card/ID numbers in strings masked. */
+export function scrubSecrets(value: unknown, depth = 0): unknown {
+  if (typeof value === 'string') return scrubText(value);
+  if (typeof value === 'bigint') return value.toString();
+  if (value === null || typeof value !== 'object') return value;
+  if (depth >= depthMax) return '[too deep]';
+  if (Buffer.isBuffer(value)) return `[${value.length} bytes]`;
+  if (value instanceof Error) {
+    return {
+      type: value.name,
+      message: scrubText(value.message),
+      ...(value.stack ? { stack: scrubText(value.stack) } : {}),
+      ...('code' in value ? { code: (value as { code: unknown }).code } : {}),
+    };
+  }
+  if (Array.isArray(value)) return value.map((item) => scrubSecrets(item, depth + 1));
+  // Class instances (a Fastify request, a Date) are left to pino's serializers below.
+  const proto = Object.getPrototypeOf(value);
+  if (proto !== Object.prototype && proto !== null) return value;
+  const out: Record<string, unknown> = {};
+  for (const [key, item] of Object.entries(value)) {
+    out[key] = secretKeys.has(key.replace(/[_-]/g, '').toLowerCase()) ? '[redacted]' : scrubSecrets(item, depth + 1);
+  }
+  return out;
+}
+
+export interface LoggerOptions {
+  name: string;
+  level?: string;
+  destination?: DestinationStream;
+}
+
+/**
+ * pino JSON logger whose every argument passes through `scrubSecrets` before it is written:
+ * redaction is by key name and by shape, so a card number pasted into a message is masked too.
+ */
+export function createLogger(options: LoggerOptions): Logger {
+  return pino(
+    {
+      name: options.name,
+      level: options.level ?? process.env.MIPAY_LOG_LEVEL ?? 'info',
+      serializers: {
+        err: (error: unknown) => scrubSecrets(error),
+        error: (error: unknown) => scrubSecrets(error),
+        req: (req: { id?: string; method?: string; url?: string; ip?: string }) => ({
+          id: req.id,
+          method: req.method,
+          url: req.url === undefined ? undefined : scrubText(req.url),
+          remote: req.ip,
+        }),
+        res: (res: { statusCode?: number }) => ({ status: res.statusCode }),
+      },
+      hooks: {
+        logMethod(args, method) {
+          const scrubbed = args.map((arg) => scrubSecrets(arg)) as Parameters<typeof method>;
+          return method.apply(this, scrubbed);
+        },
+      },
+    },
+    options.destination ?? pino.destination({ dest: 1, sync: false }),
+  );
+}

@@ -1,0 +1,135 @@
+import { z } from 'zod';
+import type { App } from '../../infra/http/server.ts';
+import { mobilePhone } from '../../infra/validation/phone.ts';
+import { caller, requireSession } from '../auth.ts';
+import { errors } from '../errors.ts';
+import type { AccountService, Session, User } from './service.ts';
+import type { SmsCodes } from './sms-codes.ts';
+
+const smsCode = z.string().regex(/^[0-9]{6}$/, '6 digits').describe('The 6-digit code sent by SMS');
+
+export const userSchema = z.object({
+  id: z.string(),
+  phone: z.string(),
+  nickname: z.string(),
+  avatar_url: z.string().nullable(),
+  created_at: z.string(),
+});
+
+const sessionSchema = z.object({
+  id: z.string(),
+  created_at: z.string(),
+  last_seen_at: z.string(),
+  expires_at: z.string(),
+  user_agent: z.string().nullable(),
+  ip: z.string().nullable(),
+  current: z.boolean(),
+});
+
+export function userToWire(user: User): z.infer<typeof userSchema> {
+  return { id: user.id, phone: user.phone, nickname: user.nickname, avatar_url: user.avatar_url, created_at: user.created_at.toISOString() };
+}
+
+function sessionToWire(session: Session, currentId: string): z.infer<typeof sessionSchema> {
+  return {
+    id: session.id, created_at: session.created_at.toISOString(), last_seen_at: session.last_seen_at.toISOString(),
+    expires_at: session.expires_at.toISOString(), user_agent: session.user_agent, ip: session.ip, current: session.id === currentId,
+  };
+}
+
+export function registerAccountRoutes(app: App, accounts: AccountService, codes: SmsCodes): void {
+  const authed = { preHandler: requireSession(accounts), schema: { security: [{ session: [] }] } };
+
+  app.post('/v1/sms-codes', {
+    schema: {
+      tags: ['accounts'],
+      summary: 'Text a 6-digit code to a phone (valid 5 minutes; 1 a minute, 10 an hour per phone)',
+      description: '`sign_up` needs a phone with no Mi account. `payment_password_reset` needs a session and the account\'s own phone.',
+      body: z.object({ phone: mobilePhone, purpose: z.enum(['sign_up', 'payment_password_reset']) }),
+      response: { 202: z.object({ phone: z.string(), purpose: z.string(), expires_at: z.string() }) },
+    },
+  }, async (request, reply) => {
+    const { phone, purpose } = request.body;
+    let sent: { expiresAt: Date };
+    if (purpose === 'sign_up') {
+      sent = await accounts.requestSignUpCode(phone);
+    } else {
+      await requireSession(accounts)(request);
+      if (caller(request).user.phone !== phone) throw errors.phone_not_account_phone('Codes for account operations go to the account\'s own phone.', 'phone');
+      sent = await codes.send(phone, purpose);
+    }
+    void reply.code(202);
+    return { phone, purpose, expires_at: sent.expiresAt.toISOString() };
+  });
+
+  app.post('/v1/accounts', {
+    schema: {
+      tags: ['accounts'],
+      summary: 'Sign up for a Mi account with a phone number verified by SMS',
+      body: z.object({
+        phone: mobilePhone,
+        sms_code: smsCode,
+        password: z.string().min(1).max(128),
+        nickname: z.string().trim().min(1).max(32),
+        avatar_url: z.url({ protocol: /^https?$/ }).max(512).optional(),
+      }),
+      response: { 201: userSchema },
+    },
+  }, async (request, reply) => {
+    const b = request.body;
+    const user = await accounts.signUp({ phone: b.phone, smsCode: b.sms_code, password: b.password, nickname: b.nickname, avatarUrl: b.avatar_url });
+    void reply.code(201);
+    return userToWire(user);
+  });
+
+  app.post('/v1/sessions', {
+    schema: {
+      tags: ['accounts'],
+      summary: 'Log in: answers a session token for `Authorization: Bearer`',
+      body: z.object({ phone: mobilePhone, password: z.string().min(1).max(128) }),
+      response: { 201: z.object({ token: z.string(), session: sessionSchema, user: userSchema }) },
+    },
+  }, async (request, reply) => {
+    const { token, session } = await accounts.logIn({
+      phone: request.body.phone, password: request.body.password, userAgent: request.headers['user-agent'], ip: request.ip,
+    });
+    const user = await accounts.getUser(session.user_id);
+    void reply.code(201);
+    return { token, session: sessionToWire(session, session.id), user: userToWire(user) };
+  });
+
+  app.get('/v1/sessions', {
+    ...authed,
+    schema: { ...authed.schema, tags: ['accounts'], summary: 'The account\'s live sessions', response: { 200: z.object({ data: z.array(sessionSchema) }) } },
+  }, async (request) => {
+    const { user, session } = caller(request);
+    return { data: (await accounts.listSessions(user.id)).map((s) => sessionToWire(s, session.id)) };
+  });
+
+  app.delete('/v1/sessions/current', {
+    ...authed,
+    schema: { ...authed.schema, tags: ['accounts'], summary: 'Log out: ends this session', response: { 204: z.null() } },
+  }, async (request, reply) => {
+    const { user, session } = caller(request);
+    await accounts.revokeSession(user.id, session.id);
+    void reply.code(204);
+    return null;
+  });
+
+  app.delete('/v1/sessions/:id', {
+    ...authed,
+    schema: {
+      ...authed.schema, tags: ['accounts'], summary: 'End another session of this account',
+      params: z.object({ id: z.string().min(1).max(64) }), response: { 204: z.null() },
+    },
+  }, async (request, reply) => {
+    await accounts.revokeSession(caller(request).user.id, request.params.id);
+    void reply.code(204);
+    return null;
+  });
+
+  app.get('/v1/account', {
+    ...authed,
+    schema: { ...authed.schema, tags: ['accounts'], summary: 'The logged-in Mi account', response: { 200: userSchema } },
+  }, async (request) => userToWire(caller(request).user));
+}

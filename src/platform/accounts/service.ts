@@ -1,0 +1,144 @@
+import { createHash, randomBytes } from 'node:crypto';
+import type { Kysely } from 'kysely';
+import { transactionWithRetry } from '../../infra/db/database.ts';
+import { newId } from '../../infra/ids.ts';
+import { errors } from '../errors.ts';
+import { lockStateOf, recordFailure, recordSuccess, type Lockout } from '../lockout.ts';
+import { hashPassword, verifyPassword } from '../passwords.ts';
+import type { PlatformTables } from '../tables.ts';
+import type { SmsCodes } from './sms-codes.ts';
+
+export type User = PlatformTables['users'];
+export type Session = PlatformTables['sessions'];
+
+export const sessionLifetimeMs = 30 * 24 * 3_600_000;
+/** `last_seen_at` is refreshed at most this often, so reading does not cost a write per request. */
+const lastSeenResolutionMs = 60_000;
+const loginLockout: Lockout = { table: 'users', failedColumn: 'login_failed_count', lockedUntilColumn: 'login_locked_until', triesMax: 10, lockMs: 3_600_000 };
+
+/** A login password: 8–64 characters with at least one letter and one digit. */
+export function checkLoginPassword(password: string): void {
+  if (password.length < 8 || password.length > 64 || !/[A-Za-z]/.test(password) || !/[0-9]/.test(password)) {
+    throw errors.password_too_weak('The password needs 8 to 64 characters with at least one letter and one digit.', 'password');
+  }
+}
+
+function hashToken(token: string): string {
+  return createHash('sha256').update(token).digest('hex');
+}
+
+// Compared against when the phone is unknown, so a failed login takes as long either way.
+let decoyHash: Promise<string> | undefined;
+
+/** Mi accounts: sign up with a phone verified by SMS, log in to sessions, log out. */
+export class AccountService {
+  readonly #db: Kysely<PlatformTables>;
+  readonly #codes: SmsCodes;
+  readonly #clock: () => Date;
+
+  constructor(db: Kysely<PlatformTables>, codes: SmsCodes, clock: () => Date) {
+    this.#db = db;
+    this.#codes = codes;
+    this.#clock = clock;
+  }
+
+  async findUserByPhone(phone: string): Promise<User | undefined> {
+    return this.#db.selectFrom('users').selectAll().where('phone', '=', phone).executeTakeFirst();
+  }
+
+  async getUser(userId: string): Promise<User> {
+    return this.#db.selectFrom('users').selectAll().where('id', '=', userId).executeTakeFirstOrThrow();
+  }
+
+  async requestSignUpCode(phone: string): Promise<{ expiresAt: Date }> {
+    if (await this.findUserByPhone(phone)) throw errors.phone_already_registered('This phone number already has a Mi account; log in instead.', 'phone');
+    return this.#codes.send(phone, 'sign_up');
+  }
+
+  async signUp(input: { phone: string; smsCode: string; password: string; nickname: string; avatarUrl?: string | undefined }): Promise<User> {
+    checkLoginPassword(input.password);
+    const passwordHash = await hashPassword(input.password);
+    const now = this.#clock();
+    const outcome = await transactionWithRetry(this.#db, async (trx) => {
+      if (await trx.selectFrom('users').select('id').where('phone', '=', input.phone).executeTakeFirst()) {
+        return { error: errors.phone_already_registered('This phone number already has a Mi account; log in instead.', 'phone') };
+      }
+      const consumed = await this.#codes.consume(trx, input.phone, 'sign_up', input.smsCode);
+      if (consumed.error) return { error: consumed.error };
+      const user: User = {
+        id: newId('usr'), phone: input.phone, password_hash: passwordHash, nickname: input.nickname,
+        avatar_url: input.avatarUrl ?? null, status: 'active', login_failed_count: 0, login_locked_until: null, created_at: now,
+      };
+      await trx.insertInto('users').values(user).execute();
+      return { user };
+    });
+    if ('error' in outcome) throw outcome.error;
+    return outcome.user;
+  }
+
+  async logIn(input: { phone: string; password: string; userAgent?: string | undefined; ip?: string | undefined }): Promise<{ token: string; session: Session }> {
+    const now = this.#clock();
+    const user = await this.findUserByPhone(input.phone);
+    if (!user || user.status !== 'active') {
+      decoyHash ??= hashPassword('decoy-password-0');
+      await verifyPassword(await decoyHash, input.password);
+      throw errors.login_failed('The phone number or the password is wrong.');
+    }
+    const lock = lockStateOf({ failed: user.login_failed_count, lockedUntil: user.login_locked_until }, now);
+    if (lock.locked) {
+      throw errors.login_locked('Too many wrong passwords; logging in is locked for a while.', 'password', { locked_until: lock.lockedUntil.toISOString() });
+    }
+    if (!(await verifyPassword(user.password_hash, input.password))) {
+      const after = await recordFailure(this.#db, loginLockout, user.id, now);
+      if (after.locked) throw errors.login_locked('Too many wrong passwords; logging in is locked for a while.', 'password', { locked_until: after.lockedUntil.toISOString() });
+      throw errors.login_failed('The phone number or the password is wrong.', undefined, { tries_left: after.triesLeft });
+    }
+    if (!(await recordSuccess(this.#db, loginLockout, user.id, now))) {
+      throw errors.login_locked('Too many wrong passwords; logging in is locked for a while.', 'password');
+    }
+    const token = `mps_${randomBytes(32).toString('base64url')}`;
+    const session: Session = {
+      id: newId('ses'), user_id: user.id, token_hash: hashToken(token), user_agent: input.userAgent?.slice(0, 256) ?? null,
+      ip: input.ip ?? null, created_at: now, last_seen_at: now, expires_at: new Date(now.getTime() + sessionLifetimeMs), revoked_at: null,
+    };
+    await this.#db.insertInto('sessions').values(session).execute();
+    return { token, session };
+  }
+
+  /** The live session a bearer token names, or undefined for an unknown, expired or revoked one. */
+  async authenticate(token: string): Promise<{ session: Session; user: User } | undefined> {
+    const now = this.#clock();
+    const session = await this.#db.selectFrom('sessions').selectAll().where('token_hash', '=', hashToken(token)).executeTakeFirst();
+    if (!session || session.revoked_at || session.expires_at.getTime() <= now.getTime()) return undefined;
+    const user = await this.getUser(session.user_id);
+    if (user.status !== 'active') return undefined;
+    if (now.getTime() - session.last_seen_at.getTime() > lastSeenResolutionMs) {
+      await this.#db.updateTable('sessions').set({ last_seen_at: now }).where('id', '=', session.id).execute();
+    }
+    return { session, user };
+  }
+
+  async listSessions(userId: string): Promise<Session[]> {
+    return this.#db
+      .selectFrom('sessions')
+      .selectAll()
+      .where('user_id', '=', userId)
+      .where('revoked_at', 'is', null)
+      .where('expires_at', '>', this.#clock())
+      .orderBy('created_at', 'desc')
+      .limit(100)
+      .execute();
+  }
+
+  /** Ends a session of this user (log out). Unknown or foreign ids are "not found". */
+  async revokeSession(userId: string, sessionId: string): Promise<void> {
+    const result = await this.#db
+      .updateTable('sessions')
+      .set({ revoked_at: this.#clock() })
+      .where('id', '=', sessionId)
+      .where('user_id', '=', userId)
+      .where('revoked_at', 'is', null)
+      .executeTakeFirst();
+    if (result.numUpdatedRows === 0n) throw errors.not_found('No live session with this id on this account.', 'id');
+  }
+}

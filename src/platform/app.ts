@@ -1,0 +1,51 @@
+import { sql, type Kysely } from 'kysely';
+import type { BankClient } from '../bank/client.ts';
+import { createHttpApp, type App } from '../infra/http/server.ts';
+import type { Logger } from '../infra/log/logger.ts';
+import type { SandboxOutbox, SmsGateway } from '../sms/client.ts';
+import { registerSandboxSmsRoutes } from '../sms/routes.ts';
+import { registerAccountRoutes } from './accounts/routes.ts';
+import { AccountService } from './accounts/service.ts';
+import { SmsCodes } from './accounts/sms-codes.ts';
+import { registerPaymentAccountRoutes } from './payment-account/routes.ts';
+import { PaymentAccountService } from './payment-account/service.ts';
+import type { PlatformTables } from './tables.ts';
+
+export interface PlatformOptions {
+  db: Kysely<PlatformTables>;
+  bank: BankClient;
+  sms: SmsGateway;
+  /** Set in sandbox mode: the carrier's outbox is readable at GET /v1/sandbox/sms. */
+  sandboxOutbox?: SandboxOutbox;
+  logger: Logger;
+  version: string;
+  clock?: () => Date;
+}
+
+export interface Platform {
+  app: App;
+  accounts: AccountService;
+  paymentAccounts: PaymentAccountService;
+}
+
+/** The platform's HTTP server with every domain's routes, ready to `listen` or `inject`. */
+export async function createPlatform(options: PlatformOptions): Promise<Platform> {
+  const clock = options.clock ?? (() => new Date());
+  const codes = new SmsCodes(options.db, options.sms, clock);
+  const accounts = new AccountService(options.db, codes, clock);
+  const paymentAccounts = new PaymentAccountService(options.db, options.bank, codes, clock);
+
+  const app = await createHttpApp({
+    party: 'platform',
+    title: 'Mi Pay Open platform API',
+    description: 'Mi accounts, the real-name payment account, and (as they land) cards, payments, tokens and devices. '
+      + 'Errors have one shape: `{ error: { type, code, message, param } }`.',
+    version: options.version,
+    logger: options.logger,
+    healthChecks: { database: async () => void (await sql`select 1`.execute(options.db)) },
+  });
+  registerAccountRoutes(app, accounts, codes);
+  registerPaymentAccountRoutes(app, accounts, paymentAccounts, clock);
+  if (options.sandboxOutbox) registerSandboxSmsRoutes(app, options.sandboxOutbox);
+  return { app, accounts, paymentAccounts };
+}

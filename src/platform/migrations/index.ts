@@ -1,0 +1,11 @@
+import type { SchemaMigrations } from '../../infra/db/database.ts';
+import { accounts } from './2026-11-22T0200-accounts.ts';
+import { paymentAccounts } from './2026-11-22T0300-payment-accounts.ts';
+
+export const platformSchema = 'platform';
+
+/** The platform's migrations, oldest first; names are timestamps so they sort in the order they ran. */
+export const platformMigrations: SchemaMigrations = {
+  '2026-11-22T0200-accounts': accounts,
+  '2026-11-22T0300-payment-accounts': paymentAccounts,
+};

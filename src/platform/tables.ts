@@ -1,0 +1,27 @@
+/** Row types of the platform's tables (schema `platform`), as the migrations create them. */
+export interface PlatformTables {
+  users: {
+    id: string; phone: string; password_hash: string; nickname: string; avatar_url: string | null;
+    status: 'active' | 'closed'; login_failed_count: number; login_locked_until: Date | null; created_at: Date;
+  };
+  sessions: {
+    id: string; user_id: string; token_hash: string; user_agent: string | null; ip: string | null;
+    created_at: Date; last_seen_at: Date; expires_at: Date; revoked_at: Date | null;
+  };
+  sms_codes: {
+    id: string; phone: string; purpose: string; code_hash: string; expires_at: Date; wrong_tries: number;
+    consumed_at: Date | null; created_at: Date;
+  };
+  payment_accounts: {
+    id: string; user_id: string; holder_name: string; id_number: string; birth_date: string | Date;
+    status: 'active' | 'frozen' | 'closed'; password_hash: string; password_failed_count: number;
+    password_locked_until: Date | null; opened_at: Date;
+    aml_gender: string | null; aml_occupation: string | null; aml_nationality: string | null; aml_id_type: string | null;
+    aml_id_expiry: string | null; aml_id_photo: Buffer | Uint8Array | null; aml_id_photo_type: string | null;
+    aml_address: string | null; aml_completed_at: Date | null;
+  };
+  payment_account_channels: {
+    id: string; account_id: string; channel: string; bank_code: string; bank_name: string; card_kind: string;
+    card_last4: string; agreement_id: string; verified_at: Date;
+  };
+}
