@@ -5,7 +5,9 @@
  */
 import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
+import type { Database } from '../infra/db/database.ts';
 import { openTestDatabase } from '../infra/db/test-database.ts';
+import { residentIdCheckCharacter } from '../protocols/resident-id.ts';
 import type { App } from '../infra/http/server.ts';
 import { createLogger } from '../infra/log/logger.ts';
 import { createSystem, type System } from './system.ts';
@@ -25,6 +27,7 @@ export class TestClock {
 }
 
 export interface TestSystem extends System {
+  database: Database;
   clock: TestClock;
   /** Every log line written so far, as raw JSON text. */
   logs: string[];
@@ -53,7 +56,7 @@ export async function startTestSystem(options: { bankOverHttp?: boolean } = {}):
   await system.platform.app.ready();
   await system.bank.app.ready();
   return {
-    ...system, clock, logs,
+    ...system, database, clock, logs,
     async close() {
       await system.platform.app.close();
       await system.bank.app.close();
@@ -111,4 +114,26 @@ export async function signUpAndLogIn(system: TestSystem, phone: string = newPhon
   const session = await api('POST', '/v1/sessions', { body: { phone, password } });
   assert.equal(session.status, 201, JSON.stringify(session.body));
   return { token: session.body.token, phone, userId: created.body.id };
+}
+
+let idSequence = 0;
+/** A valid resident ID number (GB 11643) for someone born on `birthDate` (YYYY-MM-DD), in Beijing's Dongcheng district. */
+export function residentIdFor(birthDate: string, gender: 'male' | 'female' = 'male'): string {
+  idSequence = (idSequence + 1) % 50;
+  const sequence = String(idSequence * 2 + (gender === 'male' ? 1 : 0) + 100).padStart(3, '0');
+  const first17 = `110101${birthDate.replaceAll('-', '')}${sequence}`;
+  return first17 + residentIdCheckCharacter(first17);
+}
+
+/** Issues a sandbox bank card to a person through the bank's HTTP API; answers the card number. */
+export async function issueCard(system: TestSystem, card: { bank: string; kind?: 'debit' | 'credit'; brand?: 'unionpay' | 'visa'; name: string; idNumber: string; phone: string; balanceFen?: number; expiry?: string }): Promise<string> {
+  const response = await apiClient(system.bank.app)('POST', '/v1/sandbox/cards', {
+    body: {
+      bank_code: card.bank, kind: card.kind ?? 'debit', brand: card.brand ?? 'unionpay', holder_name: card.name, id_number: card.idNumber,
+      reserved_phone: card.phone, ...(card.balanceFen !== undefined ? { balance_fen: card.balanceFen } : {}),
+      ...(card.expiry ? { expiry: card.expiry } : {}),
+    },
+  });
+  assert.equal(response.status, 201, JSON.stringify(response.body));
+  return response.body.card_number;
 }

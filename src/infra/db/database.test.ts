@@ -1,0 +1,57 @@
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { sql } from 'kysely';
+import { migrateSchema, transactionWithRetry, type Database } from './database.ts';
+import { openTestDatabase } from './test-database.ts';
+
+let database: Database;
+before(async () => { database = await openTestDatabase(); });
+after(() => database.close());
+
+const migrations = {
+  '2026-01-01T0000-counters': {
+    async up(db: any) {
+      await db.schema.createTable('counters').addColumn('id', 'text', (c: any) => c.primaryKey()).addColumn('value', 'bigint', (c: any) => c.notNull()).execute();
+    },
+  },
+};
+
+test('migrations run once, in their own schema', async () => {
+  assert.deepEqual(await migrateSchema(database, 'dbtest', migrations), ['2026-01-01T0000-counters']);
+  assert.deepEqual(await migrateSchema(database, 'dbtest', migrations), []);
+  const tables = await sql<{ table_schema: string }>`select table_schema from information_schema.tables where table_name = 'counters'`.execute(database.root);
+  assert.deepEqual(tables.rows.map((r) => r.table_schema), ['dbtest']);
+});
+
+test('int8 comes back as bigint, beyond 2^53', async () => {
+  const db = database.forSchema<any>('dbtest');
+  const big = 9_007_199_254_740_993n;
+  await db.insertInto('counters').values({ id: 'big', value: big }).execute();
+  const row = await db.selectFrom('counters').select('value').where('id', '=', 'big').executeTakeFirstOrThrow();
+  assert.equal(row.value, big);
+});
+
+test('concurrent transactions each apply exactly once', async () => {
+  const db = database.forSchema<any>('dbtest');
+  await db.insertInto('counters').values({ id: 'c', value: 0n }).execute();
+  await Promise.all(Array.from({ length: 20 }, () => transactionWithRetry(db, async (trx) => {
+    const row = await trx.selectFrom('counters').select('value').where('id', '=', 'c').forUpdate().executeTakeFirstOrThrow();
+    await trx.updateTable('counters').set({ value: row.value + 1n }).where('id', '=', 'c').execute();
+  })));
+  const row = await db.selectFrom('counters').select('value').where('id', '=', 'c').executeTakeFirstOrThrow();
+  assert.equal(row.value, 20n);
+});
+
+test('a serialization failure is retried; other errors are not', async () => {
+  const db = database.forSchema<any>('dbtest');
+  let attempts = 0;
+  const result = await transactionWithRetry(db, async () => {
+    attempts += 1;
+    if (attempts < 3) throw Object.assign(new Error('could not serialize access'), { code: '40001' });
+    return 'done';
+  });
+  assert.deepEqual([result, attempts], ['done', 3]);
+  let plainAttempts = 0;
+  await assert.rejects(transactionWithRetry(db, async () => { plainAttempts += 1; throw Object.assign(new Error('check violation'), { code: '23514' }); }), /check violation/);
+  assert.equal(plainAttempts, 1);
+});

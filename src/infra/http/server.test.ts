@@ -1,0 +1,71 @@
+import assert from 'node:assert/strict';
+import { Writable } from 'node:stream';
+import { test } from 'node:test';
+import { z } from 'zod';
+import { createLogger } from '../log/logger.ts';
+import { commonErrors } from './errors.ts';
+import { createHttpApp } from './server.ts';
+
+async function makeApp(healthy = true) {
+  const logger = createLogger({ name: 't', destination: new Writable({ write(_c, _e, done) { done(); } }) });
+  const app = await createHttpApp({
+    party: 'test', title: 'Test API', description: 'd', version: '1.2.3', logger,
+    healthChecks: { database: async () => { if (!healthy) throw new Error('down'); } },
+  });
+  app.post('/v1/echo', { schema: { body: z.object({ amount_fen: z.number().int().positive(), note: z.string().max(5).optional() }) } }, async (request) => request.body);
+  app.get('/v1/limited', async () => { throw commonErrors.rate_limited('slow down', 'phone', { retry_after_s: 42 }); });
+  app.get('/v1/boom', async () => { throw new Error('database password is hunter2'); });
+  await app.ready();
+  return app;
+}
+
+test('errors have one shape and name the field', async () => {
+  const app = await makeApp();
+  const bad = await app.inject({ method: 'POST', url: '/v1/echo', payload: { amount_fen: -5 } });
+  assert.equal(bad.statusCode, 400);
+  assert.deepEqual(Object.keys(bad.json().error).sort(), ['code', 'message', 'param', 'type']);
+  assert.equal(bad.json().error.param, 'amount_fen');
+  assert.equal(bad.json().error.type, 'invalid_request_error');
+  const tooLong = await app.inject({ method: 'POST', url: '/v1/echo', payload: { amount_fen: 5, note: 'far too long' } });
+  assert.equal(tooLong.json().error.param, 'note');
+  const missing = await app.inject({ method: 'POST', url: '/v1/echo', payload: {} });
+  assert.equal(missing.json().error.param, 'amount_fen');
+  const notFound = await app.inject({ method: 'GET', url: '/v1/nothing-here?x=1' });
+  assert.deepEqual([notFound.statusCode, notFound.json().error.code], [404, 'not_found']);
+  const limited = await app.inject({ method: 'GET', url: '/v1/limited' });
+  assert.deepEqual([limited.statusCode, limited.headers['retry-after'], limited.json().error.retry_after_s], [429, '42', 42]);
+  const boom = await app.inject({ method: 'GET', url: '/v1/boom' });
+  assert.equal(boom.statusCode, 500);
+  assert.equal(boom.json().error.code, 'internal_error');
+  assert.equal(boom.body.includes('hunter2'), false, 'internal details never reach the client');
+  await app.close();
+});
+
+test('request ids: a well-formed caller id is kept, anything else replaced', async () => {
+  const app = await makeApp();
+  const kept = await app.inject({ method: 'GET', url: '/healthz', headers: { 'x-request-id': 'trace-abc_123' } });
+  assert.equal(kept.headers['x-request-id'], 'trace-abc_123');
+  const replaced = await app.inject({ method: 'GET', url: '/healthz', headers: { 'x-request-id': 'bad id with spaces\n' } });
+  assert.match(String(replaced.headers['x-request-id']), /^req_[0-9a-f]{32}$/);
+  await app.close();
+});
+
+test('/healthz, /metrics, /openapi.json and /docs', async () => {
+  const app = await makeApp();
+  const health = await app.inject({ method: 'GET', url: '/healthz' });
+  assert.deepEqual(health.json(), { status: 'ok', party: 'test', checks: { database: 'ok' } });
+  await app.inject({ method: 'POST', url: '/v1/echo', payload: { amount_fen: 1 } });
+  const metrics = await app.inject({ method: 'GET', url: '/metrics' });
+  assert.match(metrics.body, /http_request_duration_seconds_count\{party="test",method="POST",route="\/v1\/echo",status="200"\} 1/);
+  const openapi = (await app.inject({ method: 'GET', url: '/openapi.json' })).json();
+  assert.equal(openapi.info.version, '1.2.3');
+  assert.ok(openapi.paths['/v1/echo'].post.requestBody);
+  assert.equal(openapi.paths['/healthz'], undefined);
+  assert.equal((await app.inject({ method: 'GET', url: '/docs/' })).statusCode, 200);
+  await app.close();
+
+  const sick = await makeApp(false);
+  const failing = await sick.inject({ method: 'GET', url: '/healthz' });
+  assert.deepEqual([failing.statusCode, failing.json().checks.database], [503, 'failing']);
+  await sick.close();
+});

@@ -1,0 +1,36 @@
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { startTestSystem, type TestSystem } from '../cli/test-system.ts';
+
+let system: TestSystem;
+before(async () => { system = await startTestSystem(); });
+after(() => system.close());
+
+test('the OpenAPI document describes every public route, with session security where needed', async () => {
+  const doc = (await system.platform.app.inject({ method: 'GET', url: '/openapi.json' })).json();
+  assert.equal(doc.openapi, '3.1.0');
+  const expected: Array<[string, string, boolean]> = [
+    ['/v1/sms-codes', 'post', false], ['/v1/accounts', 'post', false], ['/v1/sessions', 'post', false],
+    ['/v1/sessions', 'get', true], ['/v1/sessions/current', 'delete', true], ['/v1/sessions/{id}', 'delete', true],
+    ['/v1/account', 'get', true], ['/v1/payment-account/applications', 'post', true], ['/v1/payment-account', 'post', true],
+    ['/v1/payment-account', 'get', true], ['/v1/payment-account/channels/applications', 'post', true],
+    ['/v1/payment-account/channels', 'post', true], ['/v1/payment-account/aml', 'put', true],
+    ['/v1/payment-account/password/verify', 'post', true], ['/v1/payment-account/password/reset', 'post', true],
+    ['/v1/sandbox/sms', 'get', false],
+  ];
+  for (const [path, method, secured] of expected) {
+    const operation = doc.paths[path]?.[method];
+    assert.ok(operation, `${method.toUpperCase()} ${path} is documented`);
+    assert.ok(operation.summary, `${method.toUpperCase()} ${path} has a summary`);
+    assert.equal(Boolean(operation.security), secured, `${method.toUpperCase()} ${path} security`);
+  }
+  const applicationBody = doc.paths['/v1/payment-account/applications'].post.requestBody.content['application/json'].schema;
+  assert.deepEqual(applicationBody.required.sort(), ['card_number', 'id_number', 'name', 'reserved_phone']);
+});
+
+test('/healthz checks the database; /docs serves the docs UI', async () => {
+  const health = await system.platform.app.inject({ method: 'GET', url: '/healthz' });
+  assert.deepEqual(health.json(), { status: 'ok', party: 'platform', checks: { database: 'ok' } });
+  assert.equal((await system.platform.app.inject({ method: 'GET', url: '/docs/' })).statusCode, 200);
+  assert.equal((await system.bank.app.inject({ method: 'GET', url: '/healthz' })).json().party, 'bank');
+});
