@@ -5,6 +5,8 @@ import type { SandboxOutbox, SmsGateway } from '../sms/client.ts';
 import { registerSandboxSmsRoutes } from '../sms/routes.ts';
 import { registerBankRoutes } from './http.ts';
 import { BankService, type BankTables } from './service.ts';
+import { SettlementService } from './settlement.ts';
+import { registerSettlementRoutes } from './settlement-http.ts';
 
 export interface BankPartyOptions {
   db: Kysely<BankTables>;
@@ -19,11 +21,13 @@ export interface BankPartyOptions {
 export interface BankParty {
   app: App;
   service: BankService;
+  settlement: SettlementService;
 }
 
 /** The banks' HTTP server: the partner API for the platform, and sandbox routes when in sandbox mode. */
 export async function createBankParty(options: BankPartyOptions): Promise<BankParty> {
   const service = new BankService({ db: options.db, sms: options.sms, ...(options.clock ? { clock: options.clock } : {}) });
+  const settlement = new SettlementService(options.db, options.clock);
   const app = await createHttpApp({
     party: 'bank',
     title: 'Mi Pay Open sandbox banks',
@@ -33,6 +37,7 @@ export async function createBankParty(options: BankPartyOptions): Promise<BankPa
     healthChecks: { database: () => service.ping() },
   });
   registerBankRoutes(app, service, { partnerKeys: options.partnerKeys, sandbox: options.sandboxOutbox !== undefined });
+  registerSettlementRoutes(app, settlement, options.partnerKeys);
   if (options.sandboxOutbox) registerSandboxSmsRoutes(app, options.sandboxOutbox);
-  return { app, service };
+  return { app, service, settlement };
 }

@@ -5,6 +5,7 @@
  * else of the bank. Two implementations: in process (one `mipay up`), and over HTTP.
  */
 import type { BankService } from './service.ts';
+import type { SettlementService } from './settlement.ts';
 
 export type CardKind = 'debit' | 'credit';
 export type CardBrand = 'unionpay' | 'visa';
@@ -44,6 +45,8 @@ export interface ConfirmVerificationRequest {
 export interface VerifiedCard {
   /** The quick-pay agreement id the bank now knows this card by for this requester. */
   agreementId: string;
+  /** The bank's stable id of the card (the same for every agreement on it); never its number. */
+  cardRef: string;
   bankCode: string;
   bankName: string;
   kind: CardKind;
@@ -70,9 +73,32 @@ export type BankErrorCode =
   | 'code_used'
   | 'code_burned'
   | 'rate_limited'
+  | 'agreement_not_found'
+  | 'reference_conflict'
+  | 'reference_unknown'
   | 'bad_request'
   | 'unauthorized'
   | 'unavailable';
+
+export interface AgreementTransferRequest {
+  agreementId: string;
+  /** `debit`: card → the partner's settlement account; `credit`: settlement account → card. */
+  direction: 'debit' | 'credit';
+  amountFen: bigint;
+  /** The partner's unique reference: the movement happens once per reference. */
+  reference: string;
+}
+
+export interface AgreementTransfer {
+  transferId: string;
+  reference: string;
+  agreementId: string;
+  direction: 'debit' | 'credit';
+  amountFen: bigint;
+  status: 'succeeded' | 'declined';
+  declineCode: null | 'insufficient_funds' | 'card_not_active' | 'card_expired' | 'agreement_revoked' | 'settlement_insufficient';
+  createdAt: Date;
+}
 
 /** A refusal by the bank, as a value the caller handles (not a crash). */
 export class BankError extends Error {
@@ -92,14 +118,34 @@ export interface BankClient {
   lookupCard(cardNumber: string): Promise<CardLookup | undefined>;
   startVerification(request: StartVerificationRequest): Promise<StartedVerification>;
   confirmVerification(request: ConfirmVerificationRequest): Promise<VerifiedCard>;
+  /** Moves money on a quick-pay agreement; a decline is an answer, not an error. */
+  transferOnAgreement(request: AgreementTransferRequest): Promise<AgreementTransfer>;
+  /** The outcome of a movement by its reference, or undefined when the bank never saw it. */
+  findAgreementTransfer(reference: string): Promise<AgreementTransfer | undefined>;
+  revokeAgreement(agreementId: string): Promise<void>;
 }
 
 /** The bank in this process: calls go straight to its service. */
-export function createInProcessBankClient(service: BankService): BankClient {
+export function createInProcessBankClient(service: BankService, settlement: SettlementService): BankClient {
   return {
     lookupCard: (cardNumber) => service.lookupCard(cardNumber),
     startVerification: (request) => service.startVerification(request),
     confirmVerification: (request) => service.confirmVerification(request),
+    transferOnAgreement: (request) => settlement.transfer(request),
+    findAgreementTransfer: (reference) => settlement.findTransfer(reference),
+    revokeAgreement: (agreementId) => settlement.revokeAgreement(agreementId),
+  };
+}
+
+interface AgreementTransferWire {
+  id: string; reference: string; agreement_id: string; direction: 'debit' | 'credit'; amount_fen: number;
+  status: 'succeeded' | 'declined'; decline_code: AgreementTransfer['declineCode']; created_at: string;
+}
+
+function agreementTransferFromWire(json: AgreementTransferWire): AgreementTransfer {
+  return {
+    transferId: json.id, reference: json.reference, agreementId: json.agreement_id, direction: json.direction,
+    amountFen: BigInt(json.amount_fen), status: json.status, declineCode: json.decline_code, createdAt: new Date(json.created_at),
   };
 }
 
@@ -113,12 +159,15 @@ export interface HttpBankClientOptions {
 export function createHttpBankClient(options: HttpBankClientOptions): BankClient {
   const timeoutMs = options.timeoutMs ?? 5_000;
   async function call<T>(path: string, body: unknown): Promise<{ status: number; json: T }> {
+    return request<T>('POST', path, body);
+  }
+  async function request<T>(method: 'GET' | 'POST', path: string, body?: unknown): Promise<{ status: number; json: T }> {
     let response: Response;
     try {
       response = await fetch(new URL(path, options.baseUrl), {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', authorization: `Bearer ${options.partnerKey}` },
-        body: JSON.stringify(body),
+        method,
+        headers: { ...(body !== undefined ? { 'content-type': 'application/json' } : {}), authorization: `Bearer ${options.partnerKey}` },
+        ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
         signal: AbortSignal.timeout(timeoutMs),
       });
     } catch (error) {
@@ -151,14 +200,32 @@ export function createHttpBankClient(options: HttpBankClientOptions): BankClient
     },
     async confirmVerification(request) {
       const { json } = await call<{
-        agreement_id: string; bank_code: string; bank_name: string; kind: CardKind; brand: CardBrand; last4: string;
+        agreement_id: string; card_ref: string; bank_code: string; bank_name: string; kind: CardKind; brand: CardBrand; last4: string;
         masked_number: string; holder_name: string; id_number: string; reserved_phone: string; purpose: VerifiedCard['purpose'];
       }>(`/v1/card-verifications/${encodeURIComponent(request.verificationId)}/confirm`, { code: request.code, requester: request.requester });
       return {
-        agreementId: json.agreement_id, bankCode: json.bank_code, bankName: json.bank_name, kind: json.kind, brand: json.brand,
+        agreementId: json.agreement_id, cardRef: json.card_ref, bankCode: json.bank_code, bankName: json.bank_name, kind: json.kind, brand: json.brand,
         last4: json.last4, maskedNumber: json.masked_number, holderName: json.holder_name, idNumber: json.id_number,
         reservedPhone: json.reserved_phone, purpose: json.purpose,
       };
+    },
+    async transferOnAgreement(transfer) {
+      const { json } = await call<AgreementTransferWire>(`/v1/agreements/${encodeURIComponent(transfer.agreementId)}/transfers`, {
+        direction: transfer.direction, amount_fen: Number(transfer.amountFen), reference: transfer.reference,
+      });
+      return agreementTransferFromWire(json);
+    },
+    async findAgreementTransfer(reference) {
+      try {
+        const { json } = await request<AgreementTransferWire>('GET', `/v1/agreement-transfers/${encodeURIComponent(reference)}`);
+        return agreementTransferFromWire(json);
+      } catch (error) {
+        if (error instanceof BankError && error.code === 'reference_unknown') return undefined;
+        throw error;
+      }
+    },
+    async revokeAgreement(agreementId) {
+      await call(`/v1/agreements/${encodeURIComponent(agreementId)}/revoke`, {});
     },
   };
 }

@@ -25,6 +25,9 @@ export const bankErrorSpecs = {
   code_used: { status: 422, type: 'verification_error', raisedWhen: 'the SMS code was already used once' },
   code_burned: { status: 422, type: 'verification_error', raisedWhen: 'five wrong tries burned the code' },
   rate_limited: { status: 429, type: 'rate_limit_error', raisedWhen: 'more codes were asked for this card than 1 a minute / 10 an hour' },
+  agreement_not_found: { status: 404, type: 'invalid_request_error', raisedWhen: 'no quick-pay agreement with this id' },
+  reference_conflict: { status: 409, type: 'idempotency_error', raisedWhen: 'the reference was already used for a different movement' },
+  reference_unknown: { status: 404, type: 'invalid_request_error', raisedWhen: 'no movement was made with this reference' },
   unavailable: { status: 503, type: 'api_error', raisedWhen: 'the bank cannot answer now' },
 } as const satisfies Record<BankErrorCode, ErrorSpec>;
 
@@ -33,6 +36,18 @@ const bankErrors = defineErrors(bankErrorSpecs);
 function toApiError(error: BankError): ApiError {
   const { param, ...details } = error.details as { param?: string } & Record<string, unknown>;
   return bankErrors[error.code](error.message, param, details);
+}
+
+/** An onRequest hook admitting only callers with one of the partner keys (`Authorization: Bearer <key>`). */
+export function partnerAuthentication(partnerKeys: readonly string[]) {
+  if (partnerKeys.length === 0) throw new Error('the bank API needs at least one partner key');
+  const keys = partnerKeys.map((key) => Buffer.from(key));
+  return async (request: { headers: { authorization?: string | undefined } }): Promise<void> => {
+    const header = request.headers.authorization ?? '';
+    const given = Buffer.from(header.startsWith('Bearer ') ? header.slice(7) : '');
+    const known = keys.some((key) => key.length === given.length && timingSafeEqual(key, given));
+    if (!known) throw new BankError('unauthorized', 'A valid partner key is required: Authorization: Bearer <key>.');
+  };
 }
 
 const cardNumber = z.string().regex(/^[0-9]{13,19}$/, '13 to 19 digits');
@@ -45,19 +60,11 @@ export interface BankHttpOptions {
 }
 
 export function registerBankRoutes(app: App, service: BankService, options: BankHttpOptions): void {
-  if (options.partnerKeys.length === 0) throw new Error('the bank API needs at least one partner key');
-  const keys = options.partnerKeys.map((key) => Buffer.from(key));
-
   app.addErrorMapper((error) => (error instanceof BankError ? toApiError(error) : undefined));
 
   app.register(async (instance) => {
     const partner = instance.withTypeProvider<ZodTypeProvider>();
-    partner.addHook('onRequest', async (request) => {
-      const header = request.headers.authorization ?? '';
-      const given = Buffer.from(header.startsWith('Bearer ') ? header.slice(7) : '');
-      const known = keys.some((key) => key.length === given.length && timingSafeEqual(key, given));
-      if (!known) throw new BankError('unauthorized', 'A valid partner key is required: Authorization: Bearer <key>.');
-    });
+    partner.addHook('onRequest', partnerAuthentication(options.partnerKeys));
 
     partner.post('/v1/card-lookups', {
       schema: {
@@ -97,7 +104,7 @@ export function registerBankRoutes(app: App, service: BankService, options: Bank
     }, async (request) => {
       const v = await service.confirmVerification({ verificationId: request.params.id, code: request.body.code, requester: request.body.requester });
       return {
-        agreement_id: v.agreementId, bank_code: v.bankCode, bank_name: v.bankName, kind: v.kind, brand: v.brand, last4: v.last4,
+        agreement_id: v.agreementId, card_ref: v.cardRef, bank_code: v.bankCode, bank_name: v.bankName, kind: v.kind, brand: v.brand, last4: v.last4,
         masked_number: v.maskedNumber, holder_name: v.holderName, id_number: v.idNumber, reserved_phone: v.reservedPhone, purpose: v.purpose,
       };
     });

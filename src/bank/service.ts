@@ -7,6 +7,7 @@ import { maskPhone } from '../infra/validation/phone.ts';
 import { isLuhnValid, luhnCheckDigit, maskCardNumber } from '../protocols/luhn.ts';
 import type { SmsGateway } from '../sms/client.ts';
 import { banks, findBank, findBin, type CardBrand, type CardKind } from './banks.ts';
+import { isExpired } from './settlement.ts';
 import {
   BankError,
   type CardLookup,
@@ -21,6 +22,8 @@ export interface BankTables {
     pan: string; bank_code: string; kind: CardKind; brand: CardBrand; holder_name: string; id_number: string;
     reserved_phone: string; balance_fen: bigint; credit_limit_fen: bigint; status: CardStatus; expiry_yymm: string;
     pan_sequence: string; created_at: Date;
+    /** The bank's own stable id for the card: what partners may keep instead of its number. */
+    card_ref: string;
   };
   verifications: {
     id: string; pan: string; requester: string; purpose: string; code_hash: string; expires_at: Date;
@@ -109,7 +112,7 @@ export class BankService {
           id_number: request.idNumber.toUpperCase(), reserved_phone: request.reservedPhone,
           balance_fen: request.kind === 'debit' ? request.balanceFen ?? 0n : 0n,
           credit_limit_fen: request.kind === 'credit' ? request.creditLimitFen ?? 5_000_000n : 0n,
-          status: 'active', expiry_yymm: expiryYymm, pan_sequence: '01', created_at: this.#clock(),
+          status: 'active', expiry_yymm: expiryYymm, pan_sequence: '01', created_at: this.#clock(), card_ref: newId('bcd'),
         })
         .onConflict((oc) => oc.column('pan').doNothing())
         .returning('pan')
@@ -208,7 +211,7 @@ export class BankService {
       }).execute();
       const bank = findBank(card.bank_code)!;
       const verified: VerifiedCard = {
-        agreementId, bankCode: bank.code, bankName: bank.nameZh, kind: card.kind, brand: card.brand,
+        agreementId, cardRef: card.card_ref, bankCode: bank.code, bankName: bank.nameZh, kind: card.kind, brand: card.brand,
         last4: card.pan.slice(-4), maskedNumber: maskCardNumber(card.pan), holderName: card.holder_name,
         idNumber: card.id_number, reservedPhone: card.reserved_phone, purpose: verification.purpose as VerifiedCard['purpose'],
       };
@@ -226,11 +229,4 @@ export class BankService {
 function defaultExpiry(now: Date): string {
   const year = (now.getUTCFullYear() + 5) % 100;
   return `${String(year).padStart(2, '0')}${String(now.getUTCMonth() + 1).padStart(2, '0')}`;
-}
-
-/** A card is valid through the last day of its expiry month (ISO/IEC 7813). */
-function isExpired(expiryYymm: string, now: Date): boolean {
-  const year = 2000 + Number(expiryYymm.slice(0, 2));
-  const month = Number(expiryYymm.slice(2, 4));
-  return now.getTime() >= Date.UTC(year, month, 1);
 }

@@ -17,7 +17,7 @@ describe('mipay up, as a process', () => {
 
   before(async () => {
     dataDir = mkdtempSync(join(tmpdir(), 'mipay-cli-'));
-    const env = { ...process.env, MIPAY_DATA_DIR: dataDir, MIPAY_PLATFORM_PORT: '0', MIPAY_BANK_PORT: '0', MIPAY_LOG_LEVEL: 'warn' };
+    const env: NodeJS.ProcessEnv = { ...process.env, MIPAY_DATA_DIR: dataDir, MIPAY_PLATFORM_PORT: '0', MIPAY_BANK_PORT: '0', MIPAY_LOG_LEVEL: 'warn' };
     delete env.DATABASE_URL;
     child = spawn(process.execPath, [bin, 'up'], { env });
     child.stderr.on('data', (chunk) => { stdout += String(chunk); });
@@ -74,7 +74,7 @@ describe('mipay up, as a process', () => {
   });
 
   test('`mipay migrate` on the same data folder finds nothing to do', () => {
-    const env = { ...process.env, MIPAY_DATA_DIR: dataDir };
+    const env: NodeJS.ProcessEnv = { ...process.env, MIPAY_DATA_DIR: dataDir };
     delete env.DATABASE_URL;
     const result = spawnSync(process.execPath, [bin, 'migrate'], { env, encoding: 'utf8' });
     assert.equal(result.status, 0, result.stderr);

@@ -54,7 +54,7 @@ export async function createSystem(options: SystemOptions): Promise<System> {
   });
   const transport = options.bankTransport ?? { kind: 'in-process' };
   const bankClient: BankClient = transport.kind === 'in-process'
-    ? createInProcessBankClient(bank.service)
+    ? createInProcessBankClient(bank.service, bank.settlement)
     : lazyHttpBankClient(transport.bankUrl, bankPartnerKey);
   const platform = await createPlatform({
     db: options.database.forSchema(platformSchema) as Kysely<any>, bank: bankClient, sms, sandboxOutbox: sms,
@@ -71,5 +71,8 @@ function lazyHttpBankClient(bankUrl: () => string, partnerKey: string): BankClie
     lookupCard: (cardNumber) => get().lookupCard(cardNumber),
     startVerification: (request) => get().startVerification(request),
     confirmVerification: (request) => get().confirmVerification(request),
+    transferOnAgreement: (request) => get().transferOnAgreement(request),
+    findAgreementTransfer: (reference) => get().findAgreementTransfer(reference),
+    revokeAgreement: (agreementId) => get().revokeAgreement(agreementId),
   };
 }

@@ -16,7 +16,11 @@ export type DatabaseConfig =
  */
 export interface Database {
   readonly kind: DatabaseConfig['kind'];
-  /** A Kysely instance whose unqualified table names resolve in `schema`. */
+  /**
+   * A Kysely instance whose unqualified table names resolve in `schema`. Only tables named
+   * through the query builder are qualified: a table written inside a raw sql`` fragment is
+   * not, so raw fragments may name columns and functions but never tables.
+   */
   forSchema<DB>(schema: string): Kysely<DB>;
   /** The unscoped instance, for migrations and administration only. */
   readonly root: Kysely<any>;

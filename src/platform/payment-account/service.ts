@@ -60,6 +60,10 @@ export function bankRefusal(error: unknown): Error {
     case 'bad_request': return errors.parameter_invalid(error.message, param);
     case 'unauthorized':
     case 'unavailable': return errors.bank_unavailable('The bank cannot verify cards right now; try again later.');
+    case 'agreement_not_found': return errors.not_found('The bank no longer knows this card agreement.');
+    // These two mean the platform sent a reference twice for different movements: a bug, not a user error.
+    case 'reference_conflict':
+    case 'reference_unknown': return new Error(`bank refused a movement reference: ${error.code}`);
   }
 }
 
