@@ -7,6 +7,8 @@ import { registerSandboxSmsRoutes } from '../sms/routes.ts';
 import { registerAccountRoutes } from './accounts/routes.ts';
 import { AccountService } from './accounts/service.ts';
 import { SmsCodes } from './accounts/sms-codes.ts';
+import { registerCardRoutes } from './cards/routes.ts';
+import { CardService } from './cards/service.ts';
 import { registerPaymentAccountRoutes } from './payment-account/routes.ts';
 import { PaymentAccountService } from './payment-account/service.ts';
 import type { PlatformTables } from './tables.ts';
@@ -26,6 +28,7 @@ export interface Platform {
   app: App;
   accounts: AccountService;
   paymentAccounts: PaymentAccountService;
+  cards: CardService;
 }
 
 /** The platform's HTTP server with every domain's routes, ready to `listen` or `inject`. */
@@ -34,11 +37,12 @@ export async function createPlatform(options: PlatformOptions): Promise<Platform
   const codes = new SmsCodes(options.db, options.sms, clock);
   const accounts = new AccountService(options.db, codes, clock);
   const paymentAccounts = new PaymentAccountService(options.db, options.bank, codes, clock);
+  const cards = new CardService(options.db, options.bank, paymentAccounts, clock);
 
   const app = await createHttpApp({
     party: 'platform',
     title: 'Mi Pay Open platform API',
-    description: 'Mi accounts, the real-name payment account, and (as they land) cards, payments, tokens and devices. '
+    description: 'Mi accounts, the real-name payment account, quick-pay bank cards, and (as they land) payments, tokens and devices. '
       + 'Errors have one shape: `{ error: { type, code, message, param } }`.',
     version: options.version,
     logger: options.logger,
@@ -46,6 +50,7 @@ export async function createPlatform(options: PlatformOptions): Promise<Platform
   });
   registerAccountRoutes(app, accounts, codes);
   registerPaymentAccountRoutes(app, accounts, paymentAccounts, clock);
+  registerCardRoutes(app, accounts, cards);
   if (options.sandboxOutbox) registerSandboxSmsRoutes(app, options.sandboxOutbox);
-  return { app, accounts, paymentAccounts };
+  return { app, accounts, paymentAccounts, cards };
 }

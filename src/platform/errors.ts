@@ -37,6 +37,9 @@ export const platformErrorSpecs = {
   payment_password_too_weak: { status: 400, type: 'invalid_request_error', raisedWhen: 'the payment password is not 6 digits, or is one repeated digit or a run like 123456' },
   payment_password_wrong: { status: 422, type: 'verification_error', raisedWhen: 'the payment password is wrong; `tries_left` says how many tries remain before a 3-hour lock' },
   payment_password_locked: { status: 423, type: 'verification_error', raisedWhen: 'five wrong payment passwords locked payment for 3 hours; `locked_until` says until when' },
+  // cards
+  card_already_bound: { status: 409, type: 'invalid_request_error', raisedWhen: 'binding a card this account already has bound' },
+  bound_cards_limit: { status: 422, type: 'invalid_request_error', raisedWhen: 'the account already has 20 bound cards' },
   bank_unavailable: { status: 503, type: 'api_error', raisedWhen: 'the issuing bank did not answer; nothing was changed' },
 } as const satisfies Record<string, ErrorSpec>;
 

@@ -24,4 +24,9 @@ export interface PlatformTables {
     id: string; account_id: string; channel: string; bank_code: string; bank_name: string; card_kind: string;
     card_last4: string; agreement_id: string; verified_at: Date;
   };
+  bound_cards: {
+    id: string; user_id: string; account_id: string; bank_code: string; bank_name: string; card_kind: 'debit' | 'credit';
+    brand: string; last4: string; masked_number: string; card_ref: string; agreement_id: string; status: 'active' | 'unbound';
+    bound_at: Date; unbound_at: Date | null;
+  };
 }

@@ -1,6 +1,7 @@
 import type { SchemaMigrations } from '../../infra/db/database.ts';
 import { accounts } from './2026-11-22T0200-accounts.ts';
 import { paymentAccounts } from './2026-11-22T0300-payment-accounts.ts';
+import { boundCards } from './2026-11-22T0600-bound-cards.ts';
 
 export const platformSchema = 'platform';
 
@@ -8,4 +9,5 @@ export const platformSchema = 'platform';
 export const platformMigrations: SchemaMigrations = {
   '2026-11-22T0200-accounts': accounts,
   '2026-11-22T0300-payment-accounts': paymentAccounts,
+  '2026-11-22T0600-bound-cards': boundCards,
 };

@@ -1,11 +1,13 @@
 import type { Kysely } from 'kysely';
-import { BankError, type BankClient, type VerifiedCard } from '../../bank/client.ts';
+import type { BankClient, VerifiedCard } from '../../bank/client.ts';
+import { callBank } from '../bank-refusal.ts';
 import { transactionWithRetry } from '../../infra/db/database.ts';
 import { newId } from '../../infra/ids.ts';
 import { parseResidentId } from '../../protocols/resident-id.ts';
 import type { SmsCodes } from '../accounts/sms-codes.ts';
 import { errors } from '../errors.ts';
 import { lockStateOf, recordFailure, recordSuccess, type Lockout } from '../lockout.ts';
+import { recordBoundCard } from '../cards/service.ts';
 import { hashPassword, verifyPassword } from '../passwords.ts';
 import type { PlatformTables } from '../tables.ts';
 import { classForChannels, effectiveClass, type AccountClass } from './classes.ts';
@@ -36,43 +38,6 @@ export interface PaymentAccountView {
   classByChannels: AccountClass | undefined;
   effectiveClass: AccountClass;
   amlComplete: boolean;
-}
-
-/** The platform's words for the bank's refusals. */
-export function bankRefusal(error: unknown): Error {
-  if (!(error instanceof BankError)) return error as Error;
-  const param = typeof error.details.param === 'string' ? error.details.param : undefined;
-  const { param: _p, ...details } = error.details;
-  switch (error.code) {
-    case 'card_unknown_bin': return errors.card_bin_unknown('No supported bank issues cards with this BIN.', 'card_number');
-    case 'card_not_found': return errors.card_not_found(error.message, 'card_number');
-    case 'card_not_active': return errors.card_not_active(error.message, 'card_number', details);
-    case 'card_expired': return errors.card_expired(error.message, 'card_number');
-    case 'holder_name_mismatch': return errors.holder_name_mismatch(error.message, 'name');
-    case 'id_number_mismatch': return errors.id_number_mismatch(error.message, 'id_number');
-    case 'reserved_phone_mismatch': return errors.reserved_phone_mismatch(error.message, 'reserved_phone');
-    case 'verification_not_found': return errors.verification_not_found(error.message, 'verification_id');
-    case 'code_wrong': return errors.sms_code_wrong(error.message, 'sms_code', details);
-    case 'code_expired': return errors.sms_code_expired(error.message, 'sms_code');
-    case 'code_used': return errors.sms_code_used(error.message, 'sms_code');
-    case 'code_burned': return errors.sms_code_burned(error.message, 'sms_code');
-    case 'rate_limited': return errors.rate_limited(error.message, param ?? 'card_number', details);
-    case 'bad_request': return errors.parameter_invalid(error.message, param);
-    case 'unauthorized':
-    case 'unavailable': return errors.bank_unavailable('The bank cannot verify cards right now; try again later.');
-    case 'agreement_not_found': return errors.not_found('The bank no longer knows this card agreement.');
-    // These two mean the platform sent a reference twice for different movements: a bug, not a user error.
-    case 'reference_conflict':
-    case 'reference_unknown': return new Error(`bank refused a movement reference: ${error.code}`);
-  }
-}
-
-async function callBank<T>(work: () => Promise<T>): Promise<T> {
-  try {
-    return await work();
-  } catch (error) {
-    throw bankRefusal(error);
-  }
 }
 
 /**
@@ -142,6 +107,8 @@ export class PaymentAccountService {
       await transactionWithRetry(this.#db, async (trx) => {
         await trx.insertInto('payment_accounts').values(account).execute();
         await trx.insertInto('payment_account_channels').values(channelRow(account.id, verified, now)).execute();
+        // The card that verified the holder is bound for quick pay too, as wallets do.
+        await recordBoundCard(trx, { userId: input.userId, accountId: account.id, verified, now });
       });
     } catch (error) {
       if ((error as { code?: string }).code === '23505') {
@@ -183,8 +150,14 @@ export class PaymentAccountService {
     // The bank checked the name and ID number the platform sent, which are the holder's own.
     if (verified.idNumber !== account.id_number) throw errors.identity_mismatch('The card belongs to someone else.', 'card_number');
     await this.#requireNewChannel(account.id, verified.bankCode);
-    await this.#db.insertInto('payment_account_channels').values(channelRow(account.id, verified, this.#clock()))
-      .onConflict((oc) => oc.constraint('payment_account_channels_unique').doNothing()).execute();
+    const now = this.#clock();
+    await this.#db.transaction().execute(async (trx) => {
+      await trx.insertInto('payment_account_channels').values(channelRow(account.id, verified, now))
+        .onConflict((oc) => oc.constraint('payment_account_channels_unique').doNothing()).execute();
+      const alreadyBound = await trx.selectFrom('bound_cards').select('id').where('user_id', '=', input.userId)
+        .where('card_ref', '=', verified.cardRef).where('status', '=', 'active').executeTakeFirst();
+      if (!alreadyBound) await recordBoundCard(trx, { userId: input.userId, accountId: account.id, verified, now });
+    });
     return this.view(input.userId);
   }
 
