@@ -9,6 +9,7 @@ import { AccountService } from './accounts/service.ts';
 import { SmsCodes } from './accounts/sms-codes.ts';
 import { registerCardRoutes } from './cards/routes.ts';
 import { CardService } from './cards/service.ts';
+import { Idempotency } from './idempotency/idempotency.ts';
 import { registerPaymentAccountRoutes } from './payment-account/routes.ts';
 import { PaymentAccountService } from './payment-account/service.ts';
 import type { PlatformTables } from './tables.ts';
@@ -29,6 +30,8 @@ export interface Platform {
   accounts: AccountService;
   paymentAccounts: PaymentAccountService;
   cards: CardService;
+  /** Money-moving routes put `idempotency.preHandler` after their session check. */
+  idempotency: Idempotency;
 }
 
 /** The platform's HTTP server with every domain's routes, ready to `listen` or `inject`. */
@@ -38,6 +41,7 @@ export async function createPlatform(options: PlatformOptions): Promise<Platform
   const accounts = new AccountService(options.db, codes, clock);
   const paymentAccounts = new PaymentAccountService(options.db, options.bank, codes, clock);
   const cards = new CardService(options.db, options.bank, paymentAccounts, clock);
+  const idempotency = new Idempotency(options.db, clock);
 
   const app = await createHttpApp({
     party: 'platform',
@@ -48,9 +52,10 @@ export async function createPlatform(options: PlatformOptions): Promise<Platform
     logger: options.logger,
     healthChecks: { database: async () => void (await sql`select 1`.execute(options.db)) },
   });
+  idempotency.register(app);
   registerAccountRoutes(app, accounts, codes);
   registerPaymentAccountRoutes(app, accounts, paymentAccounts, clock);
   registerCardRoutes(app, accounts, cards);
   if (options.sandboxOutbox) registerSandboxSmsRoutes(app, options.sandboxOutbox);
-  return { app, accounts, paymentAccounts, cards };
+  return { app, accounts, paymentAccounts, cards, idempotency };
 }

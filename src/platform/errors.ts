@@ -6,6 +6,8 @@ import { commonErrorSpecs, defineErrors, type ErrorSpec } from '../infra/http/er
  */
 export const platformErrorSpecs = {
   ...commonErrorSpecs,
+  idempotency_key_reused: { status: 422, type: 'idempotency_error', raisedWhen: 'an Idempotency-Key is sent again with a different request' },
+  idempotency_request_in_progress: { status: 409, type: 'idempotency_error', raisedWhen: 'a request with the same Idempotency-Key is still being processed' },
   // accounts
   phone_already_registered: { status: 409, type: 'invalid_request_error', raisedWhen: 'signing up, or asking a sign-up code, for a phone number that already has a Mi account' },
   phone_not_account_phone: { status: 422, type: 'invalid_request_error', raisedWhen: 'asking a code for an account operation to a phone that is not the account\'s own' },

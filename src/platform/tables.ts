@@ -29,4 +29,8 @@ export interface PlatformTables {
     brand: string; last4: string; masked_number: string; card_ref: string; agreement_id: string; status: 'active' | 'unbound';
     bound_at: Date; unbound_at: Date | null;
   };
+  idempotency_keys: {
+    user_id: string; key: string; request_hash: string; status: 'in_progress' | 'completed'; response_status: number | null;
+    response_body: string | null; created_at: Date; locked_until: Date; expires_at: Date;
+  };
 }
