@@ -16,6 +16,8 @@ test('the OpenAPI document describes every public route, with session security w
     ['/v1/payment-account', 'get', true], ['/v1/payment-account/channels/applications', 'post', true],
     ['/v1/payment-account/channels', 'post', true], ['/v1/payment-account/aml', 'put', true],
     ['/v1/payment-account/password/verify', 'post', true], ['/v1/payment-account/password/reset', 'post', true],
+    ['/v1/cards/applications', 'post', true], ['/v1/cards', 'post', true], ['/v1/cards', 'get', true],
+    ['/v1/cards/{id}', 'get', true], ['/v1/cards/{id}', 'delete', true],
     ['/v1/sandbox/sms', 'get', false],
   ];
   for (const [path, method, secured] of expected) {
