@@ -1,3 +1,5 @@
+import type { Generated } from 'kysely';
+
 /** Row types of the platform's tables (schema `platform`), as the migrations create them. */
 export interface PlatformTables {
   users: {
@@ -32,5 +34,16 @@ export interface PlatformTables {
   idempotency_keys: {
     user_id: string; key: string; request_hash: string; status: 'in_progress' | 'completed'; response_status: number | null;
     response_body: string | null; created_at: Date; locked_until: Date; expires_at: Date;
+  };
+  ledger_accounts: {
+    id: string; kind: 'user_wallet' | 'bank_settlement' | 'fee' | 'merchant' | 'float' | 'test';
+    debits_must_not_exceed_credits: boolean; credits_must_not_exceed_debits: boolean; code: number; user_data: string | null;
+    debits_pending: Generated<bigint>; debits_posted: Generated<bigint>; credits_pending: Generated<bigint>;
+    credits_posted: Generated<bigint>; created_at: Generated<Date>;
+  };
+  ledger_transfers: {
+    id: string; seq: Generated<bigint>; debit_account_id: string; credit_account_id: string; amount: bigint;
+    kind: 'posted' | 'pending' | 'post_pending' | 'void_pending'; pending_id: string | null; timeout_seconds: number;
+    expires_at: Date | null; code: number; user_data: string | null; created_at: Generated<Date>;
   };
 }

@@ -1,6 +1,7 @@
 import type { SchemaMigrations } from '../../infra/db/database.ts';
 import { accounts } from './2026-11-22T0200-accounts.ts';
 import { paymentAccounts } from './2026-11-22T0300-payment-accounts.ts';
+import { ledger } from './2026-11-22T0500-ledger.ts';
 import { boundCards } from './2026-11-22T0600-bound-cards.ts';
 import { idempotencyKeys } from './2026-11-22T0610-idempotency-keys.ts';
 
@@ -10,6 +11,7 @@ export const platformSchema = 'platform';
 export const platformMigrations: SchemaMigrations = {
   '2026-11-22T0200-accounts': accounts,
   '2026-11-22T0300-payment-accounts': paymentAccounts,
+  '2026-11-22T0500-ledger': ledger,
   '2026-11-22T0600-bound-cards': boundCards,
   '2026-11-22T0610-idempotency-keys': idempotencyKeys,
 };
