@@ -10,6 +10,9 @@ import { SmsCodes } from './accounts/sms-codes.ts';
 import { registerCardRoutes } from './cards/routes.ts';
 import { CardService } from './cards/service.ts';
 import { Idempotency } from './idempotency/idempotency.ts';
+import { registerMerchantRoutes } from './merchants/routes.ts';
+import { MerchantService } from './merchants/service.ts';
+import { WebhookDispatcher } from './webhooks/outbox.ts';
 import { registerPaymentAccountRoutes } from './payment-account/routes.ts';
 import { PaymentAccountService } from './payment-account/service.ts';
 import type { PlatformTables } from './tables.ts';
@@ -32,6 +35,9 @@ export interface Platform {
   cards: CardService;
   /** Money-moving routes put `idempotency.preHandler` after their session check. */
   idempotency: Idempotency;
+  merchants: MerchantService;
+  /** Delivers merchant webhooks; `mipay up` starts its loop, tests call `runOnce()`. */
+  webhooks: WebhookDispatcher;
 }
 
 /** The platform's HTTP server with every domain's routes, ready to `listen` or `inject`. */
@@ -42,6 +48,8 @@ export async function createPlatform(options: PlatformOptions): Promise<Platform
   const paymentAccounts = new PaymentAccountService(options.db, options.bank, codes, clock);
   const cards = new CardService(options.db, options.bank, paymentAccounts, clock);
   const idempotency = new Idempotency(options.db, clock);
+  const merchants = new MerchantService(options.db, clock);
+  const webhooks = new WebhookDispatcher(options.db, clock, options.logger.child({ component: 'webhooks' }));
 
   const app = await createHttpApp({
     party: 'platform',
@@ -56,6 +64,8 @@ export async function createPlatform(options: PlatformOptions): Promise<Platform
   registerAccountRoutes(app, accounts, codes);
   registerPaymentAccountRoutes(app, accounts, paymentAccounts, clock);
   registerCardRoutes(app, accounts, cards);
+  registerMerchantRoutes(app, accounts, merchants, { sandbox: options.sandboxOutbox !== undefined });
   if (options.sandboxOutbox) registerSandboxSmsRoutes(app, options.sandboxOutbox);
-  return { app, accounts, paymentAccounts, cards, idempotency };
+  app.addHook('onClose', () => webhooks.stop());
+  return { app, accounts, paymentAccounts, cards, idempotency, merchants, webhooks };
 }

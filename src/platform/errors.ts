@@ -42,6 +42,9 @@ export const platformErrorSpecs = {
   // cards
   card_already_bound: { status: 409, type: 'invalid_request_error', raisedWhen: 'binding a card this account already has bound' },
   bound_cards_limit: { status: 422, type: 'invalid_request_error', raisedWhen: 'the account already has 20 bound cards' },
+  // merchants and orders
+  order_conflict: { status: 409, type: 'invalid_request_error', raisedWhen: 'a merchant reuses an out_trade_no with another amount or description' },
+  order_not_payable: { status: 409, type: 'invalid_request_error', raisedWhen: 'the order is already paid, refunded or expired' },
   bank_unavailable: { status: 503, type: 'api_error', raisedWhen: 'the issuing bank did not answer; nothing was changed' },
 } as const satisfies Record<string, ErrorSpec>;
 

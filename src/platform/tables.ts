@@ -46,4 +46,17 @@ export interface PlatformTables {
     kind: 'posted' | 'pending' | 'post_pending' | 'void_pending'; pending_id: string | null; timeout_seconds: number;
     expires_at: Date | null; code: number; user_data: string | null; created_at: Generated<Date>;
   };
+  merchants: {
+    id: string; name: string; code: string; mcc: string; api_key_hash: string; api_key_last4: string; webhook_url: string | null;
+    webhook_secret: string; created_at: Date;
+  };
+  orders: {
+    id: string; merchant_id: string; out_trade_no: string; amount_fen: bigint; refunded_fen: bigint; description: string;
+    status: 'open' | 'paid' | 'refunded' | 'expired'; payer_user_id: string | null; transaction_id: string | null;
+    expires_at: Date; paid_at: Date | null; created_at: Date;
+  };
+  webhook_events: {
+    id: string; merchant_id: string; type: string; payload: string; status: 'pending' | 'delivered' | 'failed'; attempts: number;
+    next_attempt_at: Date; last_response_status: number | null; last_error: string | null; created_at: Date; delivered_at: Date | null;
+  };
 }

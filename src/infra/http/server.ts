@@ -59,6 +59,7 @@ export async function createHttpApp(options: HttpAppOptions): Promise<App> {
       components: {
         securitySchemes: {
           session: { type: 'http', scheme: 'bearer', description: 'A session token from POST /v1/sessions' },
+          merchant: { type: 'http', scheme: 'bearer', description: 'A merchant API key (sk_…)' },
         },
       },
     },

@@ -4,6 +4,7 @@ import { paymentAccounts } from './2026-11-22T0300-payment-accounts.ts';
 import { ledger } from './2026-11-22T0500-ledger.ts';
 import { boundCards } from './2026-11-22T0600-bound-cards.ts';
 import { idempotencyKeys } from './2026-11-22T0610-idempotency-keys.ts';
+import { merchants } from './2026-11-22T0620-merchants.ts';
 
 export const platformSchema = 'platform';
 
@@ -14,4 +15,5 @@ export const platformMigrations: SchemaMigrations = {
   '2026-11-22T0500-ledger': ledger,
   '2026-11-22T0600-bound-cards': boundCards,
   '2026-11-22T0610-idempotency-keys': idempotencyKeys,
+  '2026-11-22T0620-merchants': merchants,
 };
