@@ -229,3 +229,6 @@ export function createHttpBankClient(options: HttpBankClientOptions): BankClient
     },
   };
 }
+
+// Card payments: the ISO 8583 endpoint the network calls and the chip data of issued cards.
+export * from './authorization/client.ts';

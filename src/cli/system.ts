@@ -1,10 +1,15 @@
 import { randomBytes } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import { createBankParty, type BankParty } from '../bank/app.ts';
-import { createHttpBankClient, createInProcessBankClient, type BankClient } from '../bank/client.ts';
+import { createBankAuthorization, type BankAuthorization } from '../bank/authorization/party.ts';
+import { banks } from '../bank/banks.ts';
+import { createHttpBankClient, createInProcessBankClient, createTcpBankIso8583Client, type BankClient } from '../bank/client.ts';
 import { bankMigrations, bankSchema } from '../bank/migrations/index.ts';
 import { migrateSchema, type Database } from '../infra/db/database.ts';
 import type { Logger } from '../infra/log/logger.ts';
+import { networkMigrations, networkSchema } from '../network/migrations/index.ts';
+import { createNetwork, type Network } from '../network/party.ts';
+import type { IssuerLink } from '../network/routing.ts';
 import { createPlatform, type Platform } from '../platform/app.ts';
 import { platformMigrations, platformSchema } from '../platform/migrations/index.ts';
 import { SandboxSmsGateway, smsMigrations, smsSchema, type SmsTables } from '../sms/client.ts';
@@ -21,12 +26,17 @@ export async function migrateAll(database: Database): Promise<string[]> {
     ...(await migrateSchema(database, smsSchema, smsMigrations)).map((m) => `${smsSchema}/${m}`),
     ...(await migrateSchema(database, bankSchema, bankMigrations)).map((m) => `${bankSchema}/${m}`),
     ...(await migrateSchema(database, platformSchema, platformMigrations)).map((m) => `${platformSchema}/${m}`),
+    ...(await migrateSchema(database, networkSchema, networkMigrations)).map((m) => `${networkSchema}/${m}`),
   ];
 }
 
 export interface System {
   platform: Platform;
   bank: BankParty;
+  /** The banks' card-payment side: ISO 8583 endpoint (TCP), issuer keys, card personalisation. */
+  bankAuthorization: BankAuthorization;
+  /** The card network; its terminal-facing ISO 8583 server listens once `listen` is called. */
+  network: Network;
   sms: SandboxSmsGateway;
   bankPartnerKey: string;
 }
@@ -40,6 +50,9 @@ export interface SystemOptions {
    * the bank's own server at `bankUrl` (set once that server listens).
    */
   bankTransport?: { kind: 'in-process' } | { kind: 'http'; bankUrl: () => string };
+  /** How long the network waits for a bank's ISO 8583 answer before it reverses (default 2 s). */
+  networkBankTimeoutMs?: number;
+  networkReversalIntervalMs?: number;
 }
 
 /** Platform + banks + sandbox SMS carrier in one process, one database (what `mipay up` runs). */
@@ -60,7 +73,39 @@ export async function createSystem(options: SystemOptions): Promise<System> {
     db: options.database.forSchema(platformSchema) as Kysely<any>, bank: bankClient, sms, sandboxOutbox: sms,
     logger: options.logger.child({ party: 'platform' }), version, ...clock,
   });
-  return { platform, bank, sms, bankPartnerKey };
+  const { bankAuthorization, network } = await createPaymentPath(options);
+  bankAuthorization.registerSandboxRoutes(bank.app);
+  return { platform, bank, bankAuthorization, network, sms, bankPartnerKey };
+}
+
+/**
+ * The card-present payment path: the banks' ISO 8583 endpoint and the network that reaches it
+ * over TCP. The network's BIN routing table is seeded here from the banks' published BINs (in
+ * production: from the network's own issuer onboarding), and each issuer's zone PIN key is
+ * handed over as a key ceremony would. The bank endpoint must `listen` before the network
+ * forwards anything; its port is read when the network first connects.
+ */
+async function createPaymentPath(options: SystemOptions): Promise<{ bankAuthorization: BankAuthorization; network: Network }> {
+  const clock = options.clock ? { clock: options.clock } : {};
+  const bankAuthorization = createBankAuthorization({
+    db: options.database.forSchema(bankSchema), logger: options.logger.child({ party: 'bank' }), ...clock,
+  });
+  const bankIso = createTcpBankIso8583Client({
+    host: () => bankAuthorization.endpoint.address()?.host ?? '127.0.0.1',
+    port: () => bankAuthorization.endpoint.address()?.port ?? 0,
+    logger: options.logger.child({ party: 'network' }),
+  });
+  const issuers = new Map<string, IssuerLink>();
+  for (const bank of banks) issuers.set(bank.code, { client: bankIso, zonePinKey: await bankAuthorization.zonePinKey(bank.code) });
+  const network = createNetwork({
+    db: options.database.forSchema(networkSchema), logger: options.logger.child({ party: 'network' }),
+    routes: banks.flatMap((bank) => bank.bins.map((range) => ({ prefix: range.bin, issuerCode: bank.code }))),
+    issuers,
+    ...(options.networkBankTimeoutMs ? { bankTimeoutMs: options.networkBankTimeoutMs } : {}),
+    ...(options.networkReversalIntervalMs ? { reversalIntervalMs: options.networkReversalIntervalMs } : {}),
+    ...clock,
+  });
+  return { bankAuthorization, network };
 }
 
 /** An HTTP bank client whose URL is read at call time (the bank's port is known only after listen). */

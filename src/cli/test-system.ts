@@ -34,7 +34,7 @@ export interface TestSystem extends System {
   close(): Promise<void>;
 }
 
-export async function startTestSystem(options: { bankOverHttp?: boolean } = {}): Promise<TestSystem> {
+export async function startTestSystem(options: { bankOverHttp?: boolean; networkBankTimeoutMs?: number } = {}): Promise<TestSystem> {
   const database = await openTestDatabase();
   const logs: string[] = [];
   const sink = new Writable({
@@ -49,7 +49,11 @@ export async function startTestSystem(options: { bankOverHttp?: boolean } = {}):
   const system = await createSystem({
     database, logger, clock: clock.now,
     bankTransport: options.bankOverHttp ? { kind: 'http', bankUrl: () => bankUrl } : { kind: 'in-process' },
+    networkBankTimeoutMs: options.networkBankTimeoutMs ?? 2_000, networkReversalIntervalMs: 200,
   });
+  // The payment path speaks ISO 8583 over real TCP sockets, on ports the OS picks.
+  await system.bankAuthorization.endpoint.listen(0);
+  await system.network.server.listen(0);
   if (options.bankOverHttp) {
     bankUrl = await system.bank.app.listen({ host: '127.0.0.1', port: 0 });
   }
@@ -60,6 +64,8 @@ export async function startTestSystem(options: { bankOverHttp?: boolean } = {}):
     async close() {
       await system.platform.app.close();
       await system.bank.app.close();
+      await system.network.close();
+      await system.bankAuthorization.endpoint.close();
       await database.close();
     },
   };

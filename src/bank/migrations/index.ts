@@ -1,10 +1,12 @@
 import type { SchemaMigrations } from '../../infra/db/database.ts';
 import { cardAccounts } from './2026-11-22T0100-card-accounts.ts';
 import { settlement } from './2026-11-22T0410-settlement.ts';
+import { authorization } from './2026-11-22T0420-authorization.ts';
 
 export const bankSchema = 'bank';
 
 export const bankMigrations: SchemaMigrations = {
   '2026-11-22T0100-card-accounts': cardAccounts,
   '2026-11-22T0410-settlement': settlement,
+  '2026-11-22T0420-authorization': authorization,
 };

@@ -1,0 +1,55 @@
+import type { Kysely } from 'kysely';
+import { z } from 'zod';
+import type { App } from '../../infra/http/server.ts';
+import type { Logger } from '../../infra/log/logger.ts';
+import type { Iso8583Server } from '../../infra/net/iso8583-channel.ts';
+import { IssuerAuthorizer } from './authorizer.ts';
+import { createBankIsoEndpoint, SandboxFaults } from './endpoint.ts';
+import { IssuerKeyStore } from './issuer-keys.ts';
+import { CardPersonalizer } from './personalization.ts';
+import type { AuthorizationTables } from './tables.ts';
+
+export interface BankAuthorization {
+  authorizer: IssuerAuthorizer;
+  personalizer: CardPersonalizer;
+  faults: SandboxFaults;
+  /** The ISO 8583 TCP endpoint; call `listen` to open it. */
+  endpoint: Iso8583Server;
+  /** The zone PIN key shared with the network for a bank (the sandbox's stand-in for a key ceremony). */
+  zonePinKey(bankCode: string): Promise<Buffer>;
+  /** Sandbox HTTP routes: personalise a card (chip data for an emulated card) and set its PIN. */
+  registerSandboxRoutes(app: App): void;
+}
+
+export function createBankAuthorization(options: { db: Kysely<any>; logger: Logger; clock?: () => Date }): BankAuthorization {
+  const db = options.db as Kysely<AuthorizationTables>;
+  const keys = new IssuerKeyStore(db);
+  const authorizer = new IssuerAuthorizer({ db, keys, logger: options.logger, ...(options.clock ? { clock: options.clock } : {}) });
+  const personalizer = new CardPersonalizer(db, keys);
+  const faults = new SandboxFaults();
+  return {
+    authorizer, personalizer, faults,
+    endpoint: createBankIsoEndpoint({ authorizer, logger: options.logger, faults }),
+    zonePinKey: async (bankCode) => (await keys.keysFor(bankCode)).zonePinKey,
+    registerSandboxRoutes(app) {
+      app.post('/v1/sandbox/cards/personalization', {
+        schema: {
+          tags: ['sandbox'], summary: 'The chip data of a test card (keys included) so a contactless card can be emulated; optionally sets its PIN',
+          body: z.object({
+            card_number: z.string().regex(/^[0-9]{13,19}$/, '13 to 19 digits'),
+            pin: z.string().regex(/^[0-9]{4,12}$/, '4 to 12 digits').optional(),
+            online_pin_always: z.boolean().default(false),
+          }),
+        },
+      }, async (request) => {
+        const p = await personalizer.personalize(request.body.card_number, {
+          ...(request.body.pin ? { pin: request.body.pin } : {}), onlinePinAlways: request.body.online_pin_always,
+        });
+        return {
+          pan: p.pan, pan_sequence: p.panSequence, expiry: p.expiryYymm, holder_name: p.holderName, ac_algorithm: p.acAlgorithm,
+          cryptogram_version: p.cryptogramVersion, card_master_key_ac: p.cardMasterKeyAcHex, atc: p.atc, online_pin_always: p.onlinePinAlways,
+        };
+      });
+    },
+  };
+}

@@ -1,0 +1,65 @@
+import type { Kysely } from 'kysely';
+import type { Logger } from '../infra/log/logger.ts';
+import { createIso8583Server, type Iso8583Server } from '../infra/net/iso8583-channel.ts';
+import { produceClearingFile } from './clearing.ts';
+import { TERMINAL_SPEC, type RegisteredTerminal } from './client.ts';
+import { ReversalWorker } from './reversals.ts';
+import { BinRoutingTable, type BinRoute, type IssuerLink } from './routing.ts';
+import { NetworkSwitch } from './switch.ts';
+import type { NetworkTables } from './tables.ts';
+import { TerminalRegistry } from './terminals.ts';
+import { refusingTokenService, type TokenService } from './token-service.ts';
+
+export interface NetworkOptions {
+  db: Kysely<any>;
+  logger: Logger;
+  routes: readonly BinRoute[];
+  issuers: ReadonlyMap<string, IssuerLink>;
+  tokenService?: TokenService;
+  /** Field 32/33 institution id of this network; default 49990000. */
+  acquirerId?: string;
+  /** Default 2 s. */
+  bankTimeoutMs?: number;
+  reversalIntervalMs?: number;
+  clock?: () => Date;
+}
+
+export interface Network {
+  switch: NetworkSwitch;
+  terminals: TerminalRegistry;
+  reversals: ReversalWorker;
+  /** The terminal-facing ISO 8583 TCP server; call `listen`. */
+  server: Iso8583Server;
+  registerTerminal(terminal: { terminalId: string; merchantId: string; merchantName: string; mcc: string }): Promise<RegisteredTerminal>;
+  clearingFile(businessDate: string): Promise<string>;
+  close(): Promise<void>;
+}
+
+/** The card network: switch + acquirer gateway, its terminal registry, reversal worker and clearing. */
+export function createNetwork(options: NetworkOptions): Network {
+  const db = options.db as Kysely<NetworkTables>;
+  const acquirerId = options.acquirerId ?? '49990000';
+  const bankTimeoutMs = options.bankTimeoutMs ?? 2_000;
+  const clock = options.clock ? { clock: options.clock } : {};
+  const terminals = new TerminalRegistry(db);
+  const reversals = new ReversalWorker({
+    db, logger: options.logger, issuers: options.issuers, acquirerId, bankTimeoutMs,
+    ...(options.reversalIntervalMs ? { intervalMs: options.reversalIntervalMs } : {}), ...clock,
+  });
+  const networkSwitch = new NetworkSwitch({
+    db, logger: options.logger, terminals, routes: new BinRoutingTable(options.routes), issuers: options.issuers,
+    tokenService: options.tokenService ?? refusingTokenService, reversals, acquirerId, bankTimeoutMs, ...clock,
+  });
+  const server = createIso8583Server({ name: 'network', logger: options.logger, spec: TERMINAL_SPEC, handler: (request) => networkSwitch.handle(request) });
+  reversals.start();
+  return {
+    switch: networkSwitch, terminals, reversals, server,
+    registerTerminal: (terminal) => terminals.register(terminal),
+    clearingFile: (businessDate) => produceClearingFile(db, { businessDate, acquirerId, ...(options.clock ? { now: options.clock() } : {}) }),
+    async close() {
+      await server.close();
+      await reversals.stop();
+      for (const issuer of new Set([...options.issuers.values()].map((i) => i.client))) await issuer.close();
+    },
+  };
+}

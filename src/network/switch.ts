@@ -1,0 +1,256 @@
+// The network's switch: takes a terminal's ISO 8583 request, logs it (STAN, RRN, duplicate
+// detection), routes it by BIN — to a token service first for device cards — translates the
+// PIN block from the terminal's key to the issuer's zone key, forwards it to the issuer and
+// answers the terminal. A silent issuer gets a 91 to the terminal and a reversal to the
+// issuer, retried until acknowledged (reversals.ts).
+import type { Kysely } from 'kysely';
+import { ChannelError } from '../bank/client.ts';
+import type { Logger } from '../infra/log/logger.ts';
+import { CryptoInputError, decryptPinBlock, encryptPinBlock } from '../protocols/crypto/index.ts';
+import { binaryField, textField, type Iso8583Message } from '../protocols/iso8583/codec.ts';
+import { parseAmount, parseOriginalData, responseMti } from '../protocols/iso8583/spec.ts';
+import { isTokenPan, type TokenService } from './token-service.ts';
+import type { BinRoutingTable, IssuerLink } from './routing.ts';
+import type { TerminalRegistry } from './terminals.ts';
+import { businessDate, networkStan, retrievalReference, transmissionDateTime, type NetworkTables } from './tables.ts';
+import type { ReversalWorker } from './reversals.ts';
+
+type Db = Kysely<NetworkTables>;
+type Fields = Record<number, string | Buffer | undefined>;
+
+export interface SwitchOptions {
+  db: Db;
+  logger: Logger;
+  terminals: TerminalRegistry;
+  routes: BinRoutingTable;
+  issuers: ReadonlyMap<string, IssuerLink>;
+  tokenService: TokenService;
+  reversals: ReversalWorker;
+  /** Field 32: the network's acquiring institution id. */
+  acquirerId: string;
+  /** How long the issuer has to answer before the terminal gets 91 and the issuer a reversal. */
+  bankTimeoutMs: number;
+  clock?: () => Date;
+}
+
+const echoedToTerminal = [2, 3, 4, 7, 11, 12, 13, 14, 22, 23, 25, 41, 42, 49];
+/** Requests being processed, so a duplicate arriving meanwhile waits for the first answer. */
+const inFlightMax = 50_000;
+
+export class NetworkSwitch {
+  readonly #o: SwitchOptions;
+  readonly #clock: () => Date;
+  readonly #inFlight = new Map<string, Promise<Iso8583Message>>();
+
+  constructor(options: SwitchOptions) {
+    this.#o = options;
+    this.#clock = options.clock ?? (() => new Date());
+  }
+
+  async handle(request: Iso8583Message): Promise<Iso8583Message> {
+    try {
+      if (request.mti === '0800') return { mti: '0810', fields: { ...request.fields, 39: '00' } };
+      if (request.mti === '0400' || request.mti === '0420') return await this.#terminalReversal(request);
+      if (request.mti === '0100' || request.mti === '0200') return await this.#financial(request);
+      return answer(request, '12');
+    } catch (error) {
+      this.#o.logger.error({ err: error, mti: request.mti }, 'switch failed');
+      return answer(request, '96');
+    }
+  }
+
+  async #financial(request: Iso8583Message): Promise<Iso8583Message> {
+    const f = (n: number, pattern: RegExp) => {
+      const value = request.fields[n];
+      return typeof value === 'string' && pattern.test(value) ? value : undefined;
+    };
+    const pan = f(2, /^[0-9]{13,19}$/);
+    const processingCode = f(3, /^[0-9]{6}$/);
+    const amount = f(4, /^[0-9]{12}$/);
+    const stan = f(11, /^[0-9]{6}$/);
+    const time = f(12, /^[0-9]{6}$/);
+    const date = f(13, /^[0-9]{4}$/);
+    const terminalId = f(41, /^.{8}$/);
+    const merchantId = f(42, /^.{15}$/);
+    if (!pan || !processingCode || !amount || !stan || !time || !date || !terminalId || !merchantId || f(49, /^156$/) === undefined) {
+      return answer(request, '30');
+    }
+    const kind = request.mti === '0100' ? 'authorization' : processingCode === '200000' ? 'refund' : processingCode === '000000' ? 'purchase' : undefined;
+    if (!kind) return answer(request, '12');
+    const terminal = await this.#o.terminals.find(terminalId);
+    if (!terminal || terminal.merchantId !== merchantId) return answer(request, '03');
+
+    const now = this.#clock();
+    const transmission = transmissionDateTime(now);
+    const key = `${terminalId}|${stan}|${date}|${request.mti}`;
+    const inserted = await this.#o.db.insertInto('transactions').values({
+      terminal_id: terminalId, terminal_stan: stan, pos_date: date, pos_time: time, pos_mti: request.mti, kind, processing_code: processingCode,
+      merchant_id: merchantId, pan, token: null, amount_fen: parseAmount(amount), issuer_code: null, transmission, business_date: businessDate(now),
+      status: 'pending', response_code: null, auth_code: null, response_fields: null, original_rrn: textField(request, 61)?.slice(0, 12) ?? null,
+      reversal_status: 'none', reversal_transmission: null, reversal_attempts: 0, reversal_next_at: null, created_at: now,
+    }).onConflict((oc) => oc.constraint('transactions_terminal_request_key').doNothing()).returning('id').executeTakeFirst();
+    if (!inserted) return this.#duplicate(request, key);
+    if (this.#inFlight.size >= inFlightMax) return this.#finish(inserted.id, request, { responseCode: '91' });
+    const work = this.#forward(inserted.id, request, terminal.terminalPinKey, transmission, pan);
+    this.#inFlight.set(key, work);
+    try {
+      return await work;
+    } finally {
+      this.#inFlight.delete(key);
+    }
+  }
+
+  async #forward(id: bigint, request: Iso8583Message, terminalPinKey: Buffer, transmission: string, posPan: string): Promise<Iso8583Message> {
+    let pan = posPan;
+    let expiry = textField(request, 14);
+    let panSequence = textField(request, 23);
+    let icc = binaryField(request, 55);
+    let tokenIcc: Buffer | undefined;
+    let token: string | null = null;
+    if (isTokenPan(posPan)) {
+      const result = await this.#o.tokenService.authorize({
+        token: posPan, tokenExpiryYymm: expiry, panSequence, iccData: icc, amountFen: parseAmount(textField(request, 4)!),
+        posEntryMode: textField(request, 22) ?? '000', terminalId: textField(request, 41)!, merchantId: textField(request, 42)!,
+      });
+      if (result.outcome === 'declined') return this.#finish(id, request, { responseCode: result.responseCode, reason: result.reason });
+      token = posPan;
+      pan = result.pan;
+      expiry = result.panExpiryYymm;
+      panSequence = `0${result.panSequence}`.slice(-3);
+      tokenIcc = result.issuerAuthenticationData;
+      icc = undefined;
+    }
+    const issuerCode = this.#o.routes.route(pan);
+    const issuer = issuerCode ? this.#o.issuers.get(issuerCode) : undefined;
+    if (!issuerCode || !issuer) return this.#finish(id, request, { responseCode: '15', reason: 'NO_ROUTE' });
+
+    // PIN translation: the terminal's PIN block (under its TPK, formatted with the number the
+    // terminal read) becomes the issuer's (under the zone PIN key, with the real card number).
+    let pinBlock = binaryField(request, 52);
+    if (pinBlock) {
+      try {
+        const pin = decryptPinBlock('tdes', terminalPinKey, pinBlock, posPan);
+        pinBlock = encryptPinBlock('tdes', issuer.zonePinKey, pin, pan);
+      } catch (error) {
+        if (!(error instanceof CryptoInputError)) throw error;
+        return this.#finish(id, request, { responseCode: '55', reason: 'PIN_BLOCK' });
+      }
+    }
+    const toIssuer: Iso8583Message = {
+      mti: request.mti,
+      fields: {
+        2: pan, 3: textField(request, 3), 4: textField(request, 4), 7: transmission, 11: networkStan(id), 12: textField(request, 12),
+        13: textField(request, 13), 14: expiry, 18: textField(request, 18), 22: textField(request, 22), 23: panSequence, 25: textField(request, 25),
+        32: this.#o.acquirerId, 33: this.#o.acquirerId, 37: retrievalReference(id), 41: textField(request, 41), 42: textField(request, 42),
+        43: textField(request, 43), 49: '156', 52: pinBlock, 55: icc, 60: token ? 'TSPV' : undefined, 61: textField(request, 61),
+      },
+    };
+    await this.#o.db.updateTable('transactions').set({ issuer_code: issuerCode, pan, token }).where('id', '=', id).execute();
+    try {
+      const response = await issuer.client.send(toIssuer, this.#o.bankTimeoutMs);
+      return this.#finish(id, request, {
+        responseCode: textField(response, 39) ?? '96', authCode: textField(response, 38), reason: textField(response, 44),
+        icc: tokenIcc ?? binaryField(response, 55),
+      });
+    } catch (error) {
+      if (!(error instanceof ChannelError)) throw error;
+      // The request may have reached the issuer and moved money: reverse it, whatever went wrong on the line.
+      this.#o.logger.warn({ issuer: issuerCode, rrn: retrievalReference(id), problem: error.code }, 'issuer did not answer; reversing');
+      const reply = await this.#finish(id, request, { responseCode: '91', reason: 'ISSUER_TIMEOUT' }, 'timed_out');
+      this.#o.reversals.kick();
+      return reply;
+    }
+  }
+
+  async #finish(
+    id: bigint, request: Iso8583Message,
+    outcome: { responseCode: string; authCode?: string | undefined; reason?: string | undefined; icc?: Buffer | undefined },
+    status: 'answered' | 'timed_out' = 'answered',
+  ): Promise<Iso8583Message> {
+    const reply = answer(request, outcome.responseCode, {
+      37: retrievalReference(id), 38: outcome.authCode, 44: outcome.reason?.slice(0, 25), 55: outcome.icc,
+    });
+    await this.#o.db.updateTable('transactions').set({
+      status, response_code: outcome.responseCode, auth_code: outcome.authCode ?? null, response_fields: serializeFields(reply.fields),
+      ...(status === 'timed_out' ? { reversal_status: 'pending' as const, reversal_next_at: this.#clock() } : {}),
+    }).where('id', '=', id).execute();
+    return reply;
+  }
+
+  /** A terminal sent the same request again (same terminal, STAN, date, MTI): the first answer, never a second debit. */
+  async #duplicate(request: Iso8583Message, key: string): Promise<Iso8583Message> {
+    const running = this.#inFlight.get(key);
+    if (running) return running;
+    const [terminalId, stan, date, mti] = key.split('|') as [string, string, string, string];
+    const deadline = Date.now() + this.#o.bankTimeoutMs * 2 + 1_000;
+    for (;;) {
+      const row = await this.#o.db.selectFrom('transactions').select(['status', 'response_fields'])
+        .where('terminal_id', '=', terminalId).where('terminal_stan', '=', stan).where('pos_date', '=', date).where('pos_mti', '=', mti)
+        .executeTakeFirst();
+      if (row && row.status !== 'pending' && row.response_fields) return { mti: responseMti(request.mti), fields: deserializeFields(row.response_fields) };
+      if (Date.now() > deadline) return answer(request, '91');
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
+
+  /**
+   * A terminal's 0400: the network acknowledges at once and owns the reversal toward the
+   * issuer from then on. An original it never saw is logged as reversed, so that if it
+   * arrives late it is refused.
+   */
+  async #terminalReversal(request: Iso8583Message): Promise<Iso8583Message> {
+    const f90 = textField(request, 90);
+    const terminalId = textField(request, 41);
+    if (!f90 || !/^[0-9]{42}$/.test(f90) || !terminalId) return answer(request, '30');
+    const original = parseOriginalData(f90);
+    const date = original.transmissionDateTime.slice(0, 4);
+    const running = this.#inFlight.get(`${terminalId}|${original.stan}|${date}|${original.mti}`);
+    if (running) await running.catch(() => undefined);
+    const now = this.#clock();
+    const updated = await this.#o.db.updateTable('transactions')
+      .set({ reversal_status: 'pending', reversal_next_at: now })
+      .where('terminal_id', '=', terminalId).where('terminal_stan', '=', original.stan).where('pos_date', '=', date)
+      .where('pos_mti', '=', original.mti).where('reversal_status', '=', 'none')
+      .executeTakeFirst();
+    if (updated.numUpdatedRows === 0n) {
+      const pan = textField(request, 2) ?? '0000000000000';
+      await this.#o.db.insertInto('transactions').values({
+        terminal_id: terminalId, terminal_stan: original.stan, pos_date: date, pos_time: original.transmissionDateTime.slice(4), pos_mti: original.mti,
+        kind: original.mti === '0100' ? 'authorization' : textField(request, 3) === '200000' ? 'refund' : 'purchase', processing_code: textField(request, 3) ?? '000000',
+        merchant_id: textField(request, 42) ?? '', pan, token: null, amount_fen: parseAmount(textField(request, 4) ?? '0'), issuer_code: null,
+        transmission: transmissionDateTime(now), business_date: businessDate(now), status: 'answered', response_code: '05', auth_code: null,
+        response_fields: serializeFields(answer({ mti: original.mti, fields: request.fields }, '05', { 44: 'REVERSED' }).fields),
+        original_rrn: null, reversal_status: 'done', reversal_transmission: null, reversal_attempts: 0, reversal_next_at: null, created_at: now,
+      }).onConflict((oc) => oc.constraint('transactions_terminal_request_key').doNothing()).execute();
+    } else {
+      this.#o.reversals.kick();
+    }
+    return answer(request, '00');
+  }
+}
+
+function answer(request: Iso8583Message, responseCode: string, extra: Fields = {}): Iso8583Message {
+  const fields: Fields = {};
+  for (const field of echoedToTerminal) fields[field] = request.fields[field];
+  if (request.mti === '0400' || request.mti === '0420') fields[90] = request.fields[90];
+  fields[39] = responseCode;
+  for (const [field, value] of Object.entries(extra)) if (value !== undefined) fields[Number(field)] = value;
+  return { mti: responseMti(request.mti), fields };
+}
+
+function serializeFields(fields: Iso8583Message['fields']): string {
+  const out: Record<string, string | { hex: string }> = {};
+  for (const [field, value] of Object.entries(fields)) {
+    if (value === undefined) continue;
+    out[field] = Buffer.isBuffer(value) ? { hex: value.toString('hex') } : value;
+  }
+  return JSON.stringify(out);
+}
+
+function deserializeFields(text: string): Fields {
+  const out: Fields = {};
+  for (const [field, value] of Object.entries(JSON.parse(text) as Record<string, string | { hex: string }>)) {
+    out[Number(field)] = typeof value === 'string' ? value : Buffer.from(value.hex, 'hex');
+  }
+  return out;
+}

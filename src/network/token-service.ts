@@ -1,0 +1,49 @@
+/**
+ * Device cards (tokens) carry numbers from a BIN range the network reserves for them; the
+ * network sends their authorizations to a token service (the platform's TSP, next issue)
+ * which maps the token to the card number and verifies the device card's cryptogram and ATC
+ * on the issuer's behalf, before the network forwards the request to the issuing bank.
+ */
+
+/** Reserved token BIN range: 629990–629999 (no sandbox bank issues from 6299). */
+export const TOKEN_BIN_PREFIX = '62999';
+
+export function isTokenPan(pan: string): boolean {
+  return pan.startsWith(TOKEN_BIN_PREFIX);
+}
+
+export interface TokenAuthorizationRequest {
+  token: string;
+  tokenExpiryYymm: string | undefined;
+  panSequence: string | undefined;
+  /** Field 55 as the terminal sent it: ARQC, ATC, UN, amount, … under the token's keys. */
+  iccData: Buffer | undefined;
+  amountFen: bigint;
+  /** Field 22: the token domain check (device cards are contactless-POS only: 07x). */
+  posEntryMode: string;
+  terminalId: string;
+  merchantId: string;
+}
+
+export type TokenAuthorizationResult =
+  | {
+    outcome: 'verified';
+    pan: string;
+    panExpiryYymm: string;
+    panSequence: string;
+    /** Field 55 for the terminal's answer (91: ARPC under the token's session key), if any. */
+    issuerAuthenticationData?: Buffer;
+  }
+  | { outcome: 'declined'; responseCode: string; reason: string };
+
+export interface TokenService {
+  /** Detokenize + verify the cryptogram and ATC; a decline is an answer, not an error. */
+  authorize(request: TokenAuthorizationRequest): Promise<TokenAuthorizationResult>;
+}
+
+/** Until a token service is configured: every token transaction is declined (05, NO_TSP). */
+export const refusingTokenService: TokenService = {
+  async authorize() {
+    return { outcome: 'declined', responseCode: '05', reason: 'NO_TSP' };
+  },
+};
