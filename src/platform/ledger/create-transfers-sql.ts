@@ -5,7 +5,8 @@
  * The function takes the batch as parallel arrays (one element per transfer, request order) and
  * returns one result code per transfer. In order:
  *  1. reads the pending transfers that posts and voids name (immutable rows, no lock needed);
- *  2. locks every account the batch touches, in id order, so two batches never deadlock;
+ *  2. locks every account the batch touches, in id order, so two batches never deadlock, and
+ *     reads their counters;
  *  3. only then reads transfers already stored under the batch's ids and the holds' resolutions:
  *     in READ COMMITTED each statement sees what committed before it, so a racing batch on the
  *     same accounts is visible by now (one on other accounts is caught by the primary key, and
@@ -47,24 +48,26 @@ declare
 begin
   if n = 0 then return results; end if;
 
-  select jsonb_object_agg(t.id, t.o), array_agg(t.id order by t.o), array_agg(t.debit_account_id order by t.o),
-         array_agg(t.credit_account_id order by t.o), array_agg(t.amount order by t.o), array_agg(t.kind order by t.o),
-         array_agg(t.expires_at order by t.o)
-    into pe_pos, pe_ids, pe_debits, pe_credits, pe_amounts, pe_kinds, pe_expires
-    from (select x.*, row_number() over (order by x.id)::integer as o
-            from platform.ledger_transfers x where x.id = any(p_pending_ids)) t;
+  -- Most batches resolve no hold: skip the lookup then.
+  if array_position(p_kinds, 'post_pending') is not null or array_position(p_kinds, 'void_pending') is not null then
+    select jsonb_object_agg(t.id, t.o), array_agg(t.id order by t.o), array_agg(t.debit_account_id order by t.o),
+           array_agg(t.credit_account_id order by t.o), array_agg(t.amount order by t.o), array_agg(t.kind order by t.o),
+           array_agg(t.expires_at order by t.o)
+      into pe_pos, pe_ids, pe_debits, pe_credits, pe_amounts, pe_kinds, pe_expires
+      from (select x.*, row_number() over (order by x.id)::integer as o
+              from platform.ledger_transfers x where x.id = any(p_pending_ids)) t;
+  end if;
 
-  perform 1 from platform.ledger_accounts
-    where id = any(p_debits || p_credits || pe_debits || pe_credits)
-    order by id for update;
-
+  -- FOR UPDATE in the sorted subquery locks rows in id order, so batches never deadlock.
   select jsonb_object_agg(a.id, a.o), array_agg(a.id order by a.o),
          array_agg(a.debits_must_not_exceed_credits order by a.o), array_agg(a.credits_must_not_exceed_debits order by a.o),
          array_agg(a.debits_pending order by a.o), array_agg(a.debits_posted order by a.o),
          array_agg(a.credits_pending order by a.o), array_agg(a.credits_posted order by a.o)
     into acc_pos, a_ids, a_dmnec, a_cmned, a_dpe, a_dpo, a_cpe, a_cpo
     from (select x.*, row_number() over (order by x.id)::integer as o
-            from platform.ledger_accounts x where x.id = any(p_debits || p_credits || pe_debits || pe_credits)) a;
+            from (select * from platform.ledger_accounts
+                   where id = any(p_debits || p_credits || pe_debits || pe_credits)
+                   order by id for update) x) a;
   o_dpe := a_dpe; o_dpo := a_dpo; o_cpe := a_cpe; o_cpo := a_cpo;
   touched := array_fill(false, array[coalesce(array_length(a_ids, 1), 0)]);
 

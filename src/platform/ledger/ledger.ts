@@ -18,7 +18,8 @@ export const ledgerDefaults = {
   // Long enough to gather concurrent requests, short next to a commit's fsync.
   batchWindowMs: 1,
   queueLengthMax: 50_000,
-  inFlightMax: 4,
+  // Two batches at once: one commits (fsync) while the next executes; more mostly adds lock waits.
+  inFlightMax: 2,
   retryAttemptsMax: 12,
 } as const;
 
@@ -36,6 +37,8 @@ export class Ledger {
   readonly #db: Kysely<PlatformTables>;
   readonly #writer: BatchWriter<TransferRequest, TransferResult>;
   readonly #retryAttemptsMax: number;
+  /** Counters since the ledger was created: batches applied, transfers in them, retried attempts. */
+  readonly stats = { batches: 0, transfers: 0, retries: 0 };
 
   constructor(db: Kysely<PlatformTables>, options: LedgerOptions = {}) {
     this.#db = db;
@@ -147,9 +150,13 @@ export class Ledger {
   async #applyWithRetry(batch: TransferRequest[]): Promise<TransferResult[]> {
     for (let attempt = 1; ; attempt++) {
       try {
-        return await this.#apply(batch);
+        const results = await this.#apply(batch);
+        this.stats.batches++;
+        this.stats.transfers += batch.length;
+        return results;
       } catch (error) {
         if (!isRetryableLedgerError(error) || attempt >= this.#retryAttemptsMax) throw error;
+        this.stats.retries++;
         const backoffMs = Math.min(50, 2 ** attempt) * (0.5 + Math.random());
         await new Promise((resolve) => setTimeout(resolve, backoffMs));
       }
