@@ -13,6 +13,12 @@ import { Idempotency } from './idempotency/idempotency.ts';
 import { registerMerchantRoutes } from './merchants/routes.ts';
 import { MerchantService } from './merchants/service.ts';
 import { WebhookDispatcher } from './webhooks/outbox.ts';
+import { Ledger } from './ledger/ledger.ts';
+import { TransactionHistory } from './payments/history.ts';
+import { OrderPayments } from './payments/orders.ts';
+import { registerPaymentRoutes } from './payments/routes.ts';
+import { PaymentCore } from './payments/service.ts';
+import { WalletPayments } from './payments/wallet.ts';
 import { registerPaymentAccountRoutes } from './payment-account/routes.ts';
 import { PaymentAccountService } from './payment-account/service.ts';
 import type { PlatformTables } from './tables.ts';
@@ -38,6 +44,9 @@ export interface Platform {
   merchants: MerchantService;
   /** Delivers merchant webhooks; `mipay up` starts its loop, tests call `runOnce()`. */
   webhooks: WebhookDispatcher;
+  ledger: Ledger;
+  wallet: WalletPayments;
+  orders: OrderPayments;
 }
 
 /** The platform's HTTP server with every domain's routes, ready to `listen` or `inject`. */
@@ -50,6 +59,10 @@ export async function createPlatform(options: PlatformOptions): Promise<Platform
   const idempotency = new Idempotency(options.db, clock);
   const merchants = new MerchantService(options.db, clock);
   const webhooks = new WebhookDispatcher(options.db, clock, options.logger.child({ component: 'webhooks' }));
+  const ledger = new Ledger(options.db);
+  const core = new PaymentCore({ db: options.db, ledger, bank: options.bank, paymentAccounts, cards, codes, clock });
+  const wallet = new WalletPayments(core);
+  const orders = new OrderPayments(core, merchants);
 
   const app = await createHttpApp({
     party: 'platform',
@@ -65,7 +78,11 @@ export async function createPlatform(options: PlatformOptions): Promise<Platform
   registerPaymentAccountRoutes(app, accounts, paymentAccounts, clock);
   registerCardRoutes(app, accounts, cards);
   registerMerchantRoutes(app, accounts, merchants, { sandbox: options.sandboxOutbox !== undefined });
+  registerPaymentRoutes(app, { accounts, merchants, idempotency, wallet, orders, history: new TransactionHistory(options.db) });
   if (options.sandboxOutbox) registerSandboxSmsRoutes(app, options.sandboxOutbox);
-  app.addHook('onClose', () => webhooks.stop());
-  return { app, accounts, paymentAccounts, cards, idempotency, merchants, webhooks };
+  app.addHook('onClose', async () => {
+    await webhooks.stop();
+    await ledger.close();
+  });
+  return { app, accounts, paymentAccounts, cards, idempotency, merchants, webhooks, ledger, wallet, orders };
 }

@@ -45,6 +45,15 @@ export const platformErrorSpecs = {
   // merchants and orders
   order_conflict: { status: 409, type: 'invalid_request_error', raisedWhen: 'a merchant reuses an out_trade_no with another amount or description' },
   order_not_payable: { status: 409, type: 'invalid_request_error', raisedWhen: 'the order is already paid, refunded or expired' },
+  // payments
+  insufficient_balance: { status: 402, type: 'invalid_request_error', raisedWhen: 'the balance does not cover the payment or withdrawal' },
+  card_declined: { status: 402, type: 'card_error', raisedWhen: 'the bank declined the card movement; `decline_code` says why' },
+  limit_exceeded: { status: 403, type: 'permission_error', raisedWhen: 'the payment would pass a class or daily limit; `limit`, `limit_fen` and `remaining_fen` say which' },
+  payee_not_found: { status: 404, type: 'invalid_request_error', raisedWhen: 'no Mi account with a payment account has this phone number' },
+  payee_is_payer: { status: 422, type: 'invalid_request_error', raisedWhen: 'a transfer to one\'s own payment account' },
+  refund_exceeds_payment: { status: 422, type: 'invalid_request_error', raisedWhen: 'refunds would total more than the order was paid' },
+  merchant_balance_insufficient: { status: 402, type: 'invalid_request_error', raisedWhen: 'the merchant\'s balance does not cover the refund' },
+  payment_pending: { status: 503, type: 'api_error', raisedWhen: 'the bank did not answer in time; the transaction stays pending and is settled when the bank answers' },
   bank_unavailable: { status: 503, type: 'api_error', raisedWhen: 'the issuing bank did not answer; nothing was changed' },
 } as const satisfies Record<string, ErrorSpec>;
 

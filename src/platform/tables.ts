@@ -59,4 +59,14 @@ export interface PlatformTables {
     id: string; merchant_id: string; type: string; payload: string; status: 'pending' | 'delivered' | 'failed'; attempts: number;
     next_attempt_at: Date; last_response_status: number | null; last_error: string | null; created_at: Date; delivered_at: Date | null;
   };
+  transactions: {
+    id: string; type: 'top_up' | 'withdrawal' | 'transfer' | 'payment' | 'refund'; status: 'pending' | 'succeeded' | 'failed';
+    amount_fen: bigint; currency: string; channel: 'balance' | 'quick_pay'; interface_type: string;
+    payer_user_id: string | null; payer_name: string; payer_account: string; payee_user_id: string | null; payee_name: string; payee_account: string;
+    merchant_id: string | null; merchant_name: string | null; merchant_code: string | null; mcc: string | null; order_id: string | null;
+    refund_of: string | null; card_id: string | null; authorization_method: string; authorization_reference: string | null;
+    counts_toward_limits: boolean; verification_factors: number; purpose: string | null; reason: string | null; failure_code: string | null;
+    trace_id: string; created_at: Date; completed_at: Date | null;
+  };
+  limit_usage: { account_id: string; bucket: string; used_fen: bigint };
 }

@@ -44,8 +44,8 @@ export function registerAccountRoutes(app: App, accounts: AccountService, codes:
     schema: {
       tags: ['accounts'],
       summary: 'Text a 6-digit code to a phone (valid 5 minutes; 1 a minute, 10 an hour per phone)',
-      description: '`sign_up` needs a phone with no Mi account. `payment_password_reset` needs a session and the account\'s own phone.',
-      body: z.object({ phone: mobilePhone, purpose: z.enum(['sign_up', 'payment_password_reset']) }),
+      description: '`sign_up` needs a phone with no Mi account. `payment_password_reset` and `payment` (the second factor of a balance payment) need a session and the account\'s own phone.',
+      body: z.object({ phone: mobilePhone, purpose: z.enum(['sign_up', 'payment_password_reset', 'payment']) }),
       response: { 202: z.object({ phone: z.string(), purpose: z.string(), expires_at: z.string() }) },
     },
   }, async (request, reply) => {

@@ -3,6 +3,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Kysely } from 'kysely';
 import type { App } from '../../infra/http/server.ts';
 import { errors } from '../errors.ts';
+import '../merchants/routes.ts';
 import type { PlatformTables } from '../tables.ts';
 
 /**
@@ -80,7 +81,8 @@ export class Idempotency {
 
   /** The preHandler of an idempotent route: claims the key, or replays / refuses. Needs `request.auth`. */
   readonly preHandler = async (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | undefined> => {
-    const userId = request.auth?.user.id;
+    // Keys belong to their caller: a user, or a merchant (kept apart by the prefix).
+    const userId = request.auth?.user.id ?? (request.merchant ? `merchant:${request.merchant.id}` : undefined);
     if (!userId) throw new Error('the idempotency preHandler runs after authentication');
     const header = request.headers[idempotencyPolicy.header];
     const key = typeof header === 'string' ? header : undefined;

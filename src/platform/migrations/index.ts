@@ -5,6 +5,7 @@ import { ledger } from './2026-11-22T0500-ledger.ts';
 import { boundCards } from './2026-11-22T0600-bound-cards.ts';
 import { idempotencyKeys } from './2026-11-22T0610-idempotency-keys.ts';
 import { merchants } from './2026-11-22T0620-merchants.ts';
+import { transactions } from './2026-11-22T0630-transactions.ts';
 
 export const platformSchema = 'platform';
 
@@ -16,4 +17,5 @@ export const platformMigrations: SchemaMigrations = {
   '2026-11-22T0600-bound-cards': boundCards,
   '2026-11-22T0610-idempotency-keys': idempotencyKeys,
   '2026-11-22T0620-merchants': merchants,
+  '2026-11-22T0630-transactions': transactions,
 };

@@ -122,8 +122,12 @@ export class PaymentAccountService {
   }
 
   async view(userId: string): Promise<PaymentAccountView> {
-    const account = await this.requireByUser(userId);
-    const channels = await this.#db.selectFrom('payment_account_channels').selectAll().where('account_id', '=', account.id).orderBy('verified_at').execute();
+    return this.viewAccount(this.#db, await this.requireByUser(userId));
+  }
+
+  /** The account's class and channels, read through `db` (a caller's transaction, when it holds the account's lock). */
+  async viewAccount(db: Kysely<PlatformTables>, account: PaymentAccountRow): Promise<PaymentAccountView> {
+    const channels = await db.selectFrom('payment_account_channels').selectAll().where('account_id', '=', account.id).orderBy('verified_at').execute();
     const amlComplete = account.aml_completed_at !== null;
     return { account, channels, classByChannels: classForChannels(channels.length), effectiveClass: effectiveClass(channels.length, amlComplete), amlComplete };
   }

@@ -1,0 +1,192 @@
+import type { FastifyRequest } from 'fastify';
+import { z } from 'zod';
+import type { App } from '../../infra/http/server.ts';
+import { mobilePhone } from '../../infra/validation/phone.ts';
+import type { AccountService } from '../accounts/service.ts';
+import { caller, requireSession } from '../auth.ts';
+import type { Idempotency } from '../idempotency/idempotency.ts';
+import { callingMerchant, orderSchema, orderToWire, requireMerchant } from '../merchants/routes.ts';
+import type { MerchantService } from '../merchants/service.ts';
+import type { OrderPayments } from './orders.ts';
+import { transactionsToCsv, type TransactionHistory } from './history.ts';
+import { paymentAmountFenMax, type Transaction } from './service.ts';
+import type { WalletPayments } from './wallet.ts';
+
+const amountFen = z.number().int().positive().max(Number(paymentAmountFenMax)).describe('Amount in fen (1 yuan = 100 fen)');
+const verification = {
+  payment_password: z.string().max(32).describe('The 6-digit payment password'),
+  sms_code: z.string().regex(/^[0-9]{6}$/, '6 digits').optional().describe('A code sent with purpose `payment`: the second factor, raising the daily limit to ¥5,000'),
+};
+
+export const transactionSchema = z.object({
+  id: z.string(),
+  type: z.enum(['top_up', 'withdrawal', 'transfer', 'payment', 'refund']),
+  status: z.enum(['pending', 'succeeded', 'failed']),
+  direction: z.enum(['in', 'out', 'internal']).describe('Relative to the caller'),
+  amount_fen: z.number(),
+  currency: z.string(),
+  channel: z.enum(['balance', 'quick_pay']),
+  interface_type: z.string(),
+  payer: z.object({ name: z.string(), account: z.string() }),
+  payee: z.object({ name: z.string(), account: z.string() }),
+  merchant: z.object({ name: z.string(), code: z.string(), mcc: z.string() }).nullable(),
+  order_id: z.string().nullable(),
+  refund_of: z.string().nullable(),
+  authorization: z.object({ method: z.string(), factors: z.number(), reference: z.string().nullable() }),
+  purpose: z.string().nullable(),
+  reason: z.string().nullable(),
+  failure_code: z.string().nullable(),
+  trace_id: z.string(),
+  created_at: z.string(),
+  completed_at: z.string().nullable(),
+});
+
+export function transactionToWire(t: Transaction, viewerUserId: string | null): z.infer<typeof transactionSchema> {
+  const direction = t.payer_user_id === viewerUserId && t.payee_user_id === viewerUserId ? 'internal' : t.payee_user_id === viewerUserId ? 'in' : 'out';
+  return {
+    id: t.id, type: t.type, status: t.status, direction, amount_fen: Number(t.amount_fen), currency: t.currency, channel: t.channel,
+    interface_type: t.interface_type, payer: { name: t.payer_name, account: t.payer_account }, payee: { name: t.payee_name, account: t.payee_account },
+    merchant: t.merchant_name && t.merchant_code && t.mcc ? { name: t.merchant_name, code: t.merchant_code, mcc: t.mcc } : null,
+    order_id: t.order_id, refund_of: t.refund_of,
+    authorization: { method: t.authorization_method, factors: t.verification_factors, reference: t.authorization_reference },
+    purpose: t.purpose, reason: t.reason, failure_code: t.failure_code, trace_id: t.trace_id,
+    created_at: t.created_at.toISOString(), completed_at: t.completed_at?.toISOString() ?? null,
+  };
+}
+
+export interface PaymentRouteDeps {
+  accounts: AccountService;
+  merchants: MerchantService;
+  idempotency: Idempotency;
+  wallet: WalletPayments;
+  orders: OrderPayments;
+  history: TransactionHistory;
+}
+
+export function registerPaymentRoutes(app: App, deps: PaymentRouteDeps): void {
+  const session = requireSession(deps.accounts);
+  const moneyMoving = [session, deps.idempotency.preHandler];
+  const security = [{ session: [] }];
+  const tags = ['payments'];
+  // Documented here, enforced by the idempotency preHandler (whose error names the header as clients write it).
+  const idempotencyHeader = z.object({ 'idempotency-key': z.string().optional().describe('Required. Unique per operation (e.g. a UUID); a retry with the same key and body gets the same answer') });
+  const context = (request: FastifyRequest) => ({ userId: caller(request).user.id, traceId: request.id });
+
+  app.get('/v1/balance', {
+    preHandler: session,
+    schema: { security, tags, summary: 'The payment account balance', response: { 200: z.object({ available_fen: z.number(), pending_out_fen: z.number(), currency: z.literal('CNY') }) } },
+  }, async (request) => {
+    const balance = await deps.wallet.balance(caller(request).user.id);
+    return { available_fen: Number(balance.availableFen), pending_out_fen: Number(balance.pendingOutFen), currency: 'CNY' as const };
+  });
+
+  app.post('/v1/top-ups', {
+    preHandler: moneyMoving,
+    schema: {
+      security, tags, headers: idempotencyHeader, summary: 'Top up the balance from a bound card',
+      body: z.object({ card_id: z.string().min(1).max(64), amount_fen: amountFen, ...verification }),
+      response: { 201: transactionSchema },
+    },
+  }, async (request, reply) => {
+    const b = request.body;
+    const txn = await deps.wallet.topUp(context(request), { cardId: b.card_id, amountFen: BigInt(b.amount_fen), verification: { paymentPassword: b.payment_password, smsCode: b.sms_code } });
+    void reply.code(201);
+    return transactionToWire(txn, caller(request).user.id);
+  });
+
+  app.post('/v1/withdrawals', {
+    preHandler: moneyMoving,
+    schema: {
+      security, tags, headers: idempotencyHeader, summary: 'Withdraw from the balance to a bound card (not counted towards the limits)',
+      body: z.object({ card_id: z.string().min(1).max(64), amount_fen: amountFen, ...verification }),
+      response: { 201: transactionSchema },
+    },
+  }, async (request, reply) => {
+    const b = request.body;
+    const txn = await deps.wallet.withdraw(context(request), { cardId: b.card_id, amountFen: BigInt(b.amount_fen), verification: { paymentPassword: b.payment_password, smsCode: b.sms_code } });
+    void reply.code(201);
+    return transactionToWire(txn, caller(request).user.id);
+  });
+
+  app.post('/v1/transfers', {
+    preHandler: moneyMoving,
+    schema: {
+      security, tags, headers: idempotencyHeader, summary: 'Transfer from the balance to another Mi account (a balance payment, counted towards the limits)',
+      body: z.object({ payee_phone: mobilePhone, amount_fen: amountFen, note: z.string().trim().max(64).optional(), ...verification }),
+      response: { 201: transactionSchema },
+    },
+  }, async (request, reply) => {
+    const b = request.body;
+    const txn = await deps.wallet.transfer(context(request), { payeePhone: b.payee_phone, amountFen: BigInt(b.amount_fen), note: b.note, verification: { paymentPassword: b.payment_password, smsCode: b.sms_code } });
+    void reply.code(201);
+    return transactionToWire(txn, caller(request).user.id);
+  });
+
+  app.post('/v1/orders/:id/pay', {
+    preHandler: moneyMoving,
+    schema: {
+      security, tags, headers: idempotencyHeader, summary: 'Pay a merchant order with the balance (no card_id) or a bound card',
+      params: z.object({ id: z.string().min(1).max(64) }),
+      body: z.object({ card_id: z.string().min(1).max(64).optional(), ...verification }),
+      response: { 201: z.object({ order: orderSchema, transaction: transactionSchema }) },
+    },
+  }, async (request, reply) => {
+    const b = request.body;
+    const { order, transaction } = await deps.orders.pay(context(request), {
+      orderId: request.params.id, source: b.card_id ? { kind: 'card', cardId: b.card_id } : { kind: 'balance' },
+      verification: { paymentPassword: b.payment_password, smsCode: b.sms_code },
+    });
+    void reply.code(201);
+    return { order: orderToWire(order), transaction: transactionToWire(transaction, caller(request).user.id) };
+  });
+
+  app.post('/v1/merchant/orders/:id/refunds', {
+    preHandler: [requireMerchant(deps.merchants), deps.idempotency.preHandler],
+    schema: {
+      security: [{ merchant: [] }], tags: ['merchants'], headers: idempotencyHeader, summary: 'Refund all or part of a paid order, to where the money came from',
+      params: z.object({ id: z.string().min(1).max(64) }),
+      body: z.object({ amount_fen: amountFen, reason: z.string().trim().min(1).max(128) }),
+      response: { 201: z.object({ order: orderSchema, transaction: transactionSchema }) },
+    },
+  }, async (request, reply) => {
+    const { order, transaction } = await deps.orders.refund({ merchantId: callingMerchant(request).id, traceId: request.id }, {
+      orderId: request.params.id, amountFen: BigInt(request.body.amount_fen), reason: request.body.reason,
+    });
+    void reply.code(201);
+    return { order: orderToWire(order), transaction: transactionToWire(transaction, null) };
+  });
+
+  app.get('/v1/transactions', {
+    preHandler: session,
+    schema: {
+      security, tags, summary: 'The account\'s transactions, newest first, by cursor',
+      querystring: z.object({ limit: z.coerce.number().int().min(1).max(100).default(20), starting_after: z.string().max(64).optional() }),
+      response: { 200: z.object({ data: z.array(transactionSchema), has_more: z.boolean() }) },
+    },
+  }, async (request) => {
+    const userId = caller(request).user.id;
+    const page = await deps.history.page(userId, { limit: request.query.limit, startingAfter: request.query.starting_after });
+    return { data: page.data.map((t) => transactionToWire(t, userId)), has_more: page.hasMore };
+  });
+
+  app.get('/v1/transactions.csv', {
+    preHandler: session,
+    schema: {
+      security, tags, summary: 'The account\'s transactions as CSV (UTF-8 with BOM, newest first, at most 10,000 rows)',
+      querystring: z.object({ from: z.iso.date().optional(), to: z.iso.date().optional() }),
+    },
+  }, async (request, reply) => {
+    const userId = caller(request).user.id;
+    const rows = await deps.history.export(userId, { from: request.query.from, to: request.query.to });
+    void reply.header('content-type', 'text/csv; charset=utf-8').header('content-disposition', 'attachment; filename="mipay-transactions.csv"');
+    return transactionsToCsv(rows.map((t) => transactionToWire(t, userId)));
+  });
+
+  app.get('/v1/transactions/:id', {
+    preHandler: session,
+    schema: { security, tags, summary: 'One transaction', params: z.object({ id: z.string().min(1).max(64) }), response: { 200: transactionSchema } },
+  }, async (request) => {
+    const userId = caller(request).user.id;
+    return transactionToWire(await deps.history.get(userId, request.params.id), userId);
+  });
+}

@@ -1,0 +1,206 @@
+import assert from 'node:assert/strict';
+import type { Kysely } from 'kysely';
+import { BankError, type AgreementTransfer, type BankClient } from '../../bank/client.ts';
+import { transactionWithRetry } from '../../infra/db/database.ts';
+import { newId } from '../../infra/ids.ts';
+import { maskPhone } from '../../infra/validation/phone.ts';
+import type { SmsCodes } from '../accounts/sms-codes.ts';
+import { bankRefusal } from '../bank-refusal.ts';
+import type { BoundCard, CardService } from '../cards/service.ts';
+import { errors } from '../errors.ts';
+import { bankSettlementAccount, walletAccount } from '../ledger/accounts.ts';
+import type { Ledger } from '../ledger/ledger.ts';
+import { isTransferApplied, type TransferRequest, type TransferResult } from '../ledger/transfers.ts';
+import { maskName } from '../payment-account/identity.ts';
+import type { PaymentAccountRow, PaymentAccountService } from '../payment-account/service.ts';
+import type { PlatformTables } from '../tables.ts';
+import { releaseLimits, reserveLimits } from './limits.ts';
+
+export type Transaction = PlatformTables['transactions'];
+
+/** Ledger transfer codes: why money moved, stored with each transfer. */
+export const ledgerCodes = { topUp: 1, withdrawal: 2, transfer: 3, payment: 4, refund: 5 } as const;
+
+/** One payment is at most ¥50,000 here: above it a corporate transfer needs purpose and reason, which personal accounts do not make. */
+export const paymentAmountFenMax = 5_000_000n;
+
+export interface Verification {
+  paymentPassword: string;
+  /** A code sent with purpose `payment` to the account's phone: the second factor. */
+  smsCode?: string | undefined;
+}
+
+export interface PaymentContext {
+  userId: string;
+  traceId: string;
+  interfaceType?: string;
+}
+
+export interface PaymentDeps {
+  db: Kysely<PlatformTables>;
+  ledger: Ledger;
+  bank: BankClient;
+  paymentAccounts: PaymentAccountService;
+  cards: CardService;
+  codes: SmsCodes;
+  clock: () => Date;
+}
+
+export function walletLabel(phone: string): string {
+  return `Mi Pay balance ${maskPhone(phone)}`;
+}
+
+export function cardLabel(card: Pick<BoundCard, 'bank_name' | 'last4'>): string {
+  return `${card.bank_name} ****${card.last4}`;
+}
+
+/**
+ * The shared machinery of every money movement: recording the transaction, checking the
+ * payer, reserving limits, moving money on a card at the bank, and settling the record.
+ * Each movement is applied once: ledger transfer ids and bank references are derived from the
+ * transaction id, so a retry after a lost answer finds the first outcome.
+ */
+export class PaymentCore {
+  readonly deps: PaymentDeps;
+
+  constructor(deps: PaymentDeps) {
+    this.deps = deps;
+  }
+
+  get db(): Kysely<PlatformTables> {
+    return this.deps.db;
+  }
+
+  now(): Date {
+    return this.deps.clock();
+  }
+
+  async activeAccount(userId: string): Promise<{ account: PaymentAccountRow; phone: string }> {
+    const account = await this.deps.paymentAccounts.requireByUser(userId);
+    if (account.status !== 'active') throw errors.payment_account_not_found(`The payment account is ${account.status}.`);
+    const user = await this.db.selectFrom('users').select('phone').where('id', '=', userId).executeTakeFirstOrThrow();
+    return { account, phone: user.phone };
+  }
+
+  requireAmount(amountFen: bigint): void {
+    if (amountFen <= 0n || amountFen > paymentAmountFenMax) {
+      throw errors.parameter_invalid(`amount_fen must be between 1 and ${paymentAmountFenMax} (¥50,000).`, 'amount_fen');
+    }
+  }
+
+  /** Checks the payment password (with its lockout), then the optional SMS code, inside `trx`. Answers the number of factors. */
+  async verify(trx: Kysely<PlatformTables>, phone: string, verification: Verification): Promise<{ factors: number; error?: Error }> {
+    if (verification.smsCode === undefined) return { factors: 1 };
+    const consumed = await this.deps.codes.consume(trx, phone, 'payment', verification.smsCode);
+    return consumed.error ? { factors: 1, error: consumed.error } : { factors: 2 };
+  }
+
+  /**
+   * Records a pending transaction, with the balance-payment limits reserved when it counts
+   * towards them. Runs under the payer account's row lock. `claim` lets the caller take
+   * another row in the same transaction (an order); it answers an error to refuse.
+   */
+  async begin(input: {
+    txn: Omit<Transaction, 'status' | 'created_at' | 'completed_at' | 'failure_code' | 'verification_factors'>;
+    payer?: { account: PaymentAccountRow; phone: string } | undefined;
+    verification?: Verification | undefined;
+    claim?: ((trx: Kysely<PlatformTables>, txn: Transaction) => Promise<Error | undefined>) | undefined;
+  }): Promise<Transaction> {
+    const now = this.now();
+    const outcome = await transactionWithRetry(this.db, async (trx) => {
+      let factors = 0;
+      if (input.payer && input.verification) {
+        const verified = await this.verify(trx, input.payer.phone, input.verification);
+        if (verified.error) return { error: verified.error };
+        factors = verified.factors;
+      }
+      const txn: Transaction = { ...input.txn, status: 'pending', verification_factors: factors, failure_code: null, created_at: now, completed_at: null };
+      if (input.claim) {
+        const refusal = await input.claim(trx, txn);
+        if (refusal) return { rollback: refusal };
+      }
+      if (txn.counts_toward_limits) {
+        assert.ok(input.payer, 'a payment counted towards limits has a payer account');
+        await trx.selectFrom('payment_accounts').select('id').where('id', '=', input.payer.account.id).forUpdate().execute();
+        const view = await this.deps.paymentAccounts.viewAccount(trx, input.payer.account);
+        await reserveLimits(trx, { accountId: input.payer.account.id, accountClass: view.effectiveClass, amountFen: txn.amount_fen, factors, at: now });
+      }
+      await trx.insertInto('transactions').values(txn).execute();
+      return { txn };
+    });
+    if ('error' in outcome) throw outcome.error;
+    if ('rollback' in outcome) throw outcome.rollback;
+    return outcome.txn;
+  }
+
+  /** Marks a transaction done; `also` runs in the same database transaction (an order's status, a webhook). */
+  async succeed(txn: Transaction, fields: Partial<Transaction> = {}, also?: (trx: Kysely<PlatformTables>) => Promise<void>): Promise<Transaction> {
+    const completed = { ...fields, status: 'succeeded' as const, completed_at: this.now() };
+    await this.db.transaction().execute(async (trx) => {
+      await trx.updateTable('transactions').set(completed).where('id', '=', txn.id).where('status', '=', 'pending').execute();
+      await also?.(trx);
+    });
+    return { ...txn, ...completed };
+  }
+
+  /** Marks a transaction failed and gives back any limit reservation; `also` undoes what `begin`'s claim took. */
+  async fail(txn: Transaction, failureCode: string, payerAccountId?: string, also?: (trx: Kysely<PlatformTables>) => Promise<void>): Promise<void> {
+    await this.db.transaction().execute(async (trx) => {
+      const updated = await trx.updateTable('transactions').set({ status: 'failed', failure_code: failureCode, completed_at: this.now() })
+        .where('id', '=', txn.id).where('status', '=', 'pending').executeTakeFirst();
+      if (updated.numUpdatedRows === 0n) return;
+      if (txn.counts_toward_limits && payerAccountId) {
+        await releaseLimits(trx, { accountId: payerAccountId, amountFen: txn.amount_fen, factors: txn.verification_factors, at: txn.created_at });
+      }
+      await also?.(trx);
+    });
+  }
+
+  async ledgerTransfer(transfer: TransferRequest): Promise<TransferResult> {
+    const accounts = [transfer.debitAccountId, transfer.creditAccountId].filter((id): id is string => id !== undefined);
+    await this.ensureAccounts(accounts);
+    return this.deps.ledger.createTransfer(transfer);
+  }
+
+  /** Opens ledger accounts named by the chart in ledger/accounts.ts; opening one twice is harmless. */
+  async ensureAccounts(ids: string[]): Promise<void> {
+    const requests = ids.map((id) => {
+      const [kind, rest] = [id.slice(0, id.indexOf(':')), id.slice(id.indexOf(':') + 1)];
+      if (kind === 'wallet') return walletAccount(rest);
+      if (kind === 'bank_settlement') return bankSettlementAccount(rest);
+      if (kind === 'merchant') return { id, kind: 'merchant' as const, debitsMustNotExceedCredits: true, userData: rest };
+      throw new Error(`no chart entry for ledger account ${id}`);
+    });
+    const results = await this.deps.ledger.createAccounts(requests);
+    for (const [i, result] of results.entries()) assert.ok(result === 'ok' || result === 'exists', `ledger account ${ids[i]}: ${result}`);
+  }
+
+  /** A ledger result that must have applied: anything else is a bug in the chart of accounts, not a user error. */
+  assertApplied(result: TransferResult, what: string): void {
+    assert.ok(isTransferApplied(result), `${what}: ledger answered ${result}`);
+  }
+
+  /**
+   * Moves money on a bound card at its bank, once per reference. When the bank does not answer,
+   * its outcome is asked for by reference; if that is unknown too, the transaction stays pending
+   * (settled later by `PaymentService.settlePending`) and the caller is told so.
+   */
+  async moveOnCard(card: BoundCard, direction: 'debit' | 'credit', amountFen: bigint, reference: string): Promise<AgreementTransfer> {
+    try {
+      return await this.deps.bank.transferOnAgreement({ agreementId: card.agreement_id, direction, amountFen, reference });
+    } catch (error) {
+      if (!(error instanceof BankError) || error.code !== 'unavailable') throw bankRefusal(error);
+      const known = await this.deps.bank.findAgreementTransfer(reference).catch(() => undefined);
+      if (known) return known;
+      throw errors.payment_pending('The bank did not answer in time; the transaction is pending and will settle when it does.', undefined, { transaction_id: reference });
+    }
+  }
+
+  holderName(account: PaymentAccountRow): string {
+    return maskName(account.holder_name);
+  }
+
+  newTransactionId(): string {
+    return newId('txn');
+  }
+}
