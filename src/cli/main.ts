@@ -11,6 +11,7 @@ import { platformMigrations, platformSchema } from '../platform/migrations/index
 import { SandboxSmsGateway, smsMigrations, smsSchema, type SmsTables } from '../sms/client.ts';
 import { databaseConfig, dataDir, defaultPorts, describeDatabase, portFromEnv, version } from './config.ts';
 import { createSystem, migrateAll } from './system.ts';
+import { paymentRuntime, registerPosCommands, startPaymentPath } from './pos-command.ts';
 
 const program = new Command();
 program.name('mipay').description('Mi Pay Open: a self-hostable mobile NFC payment platform').version(version);
@@ -45,9 +46,10 @@ program
     const bankUrl = await system.bank.app.listen({ host: host(), port: portFromEnv('MIPAY_BANK_PORT', defaultPorts.bank) });
     system.platform.webhooks.start();
     mkdirSync(dataDir(), { recursive: true });
-    writeFileSync(join(dataDir(), 'runtime.json'), JSON.stringify({ platform_url: platformUrl, bank_url: bankUrl, pid: process.pid }, null, 2));
+    const paymentPath = await startPaymentPath(system, host());
+    writeFileSync(join(dataDir(), 'runtime.json'), JSON.stringify({ platform_url: platformUrl, bank_url: bankUrl, ...paymentRuntime(paymentPath.network), pid: process.pid }, null, 2));
     closeOnSignal(logger, async () => {
-      await Promise.all([system.platform.app.close(), system.bank.app.close()]);
+      await Promise.all([system.platform.app.close(), system.bank.app.close(), paymentPath.close()]);
       await database.close();
     });
     process.stdout.write([
@@ -56,7 +58,8 @@ program
       `  database      ${describeDatabase(config)}`,
       `  platform API  ${platformUrl}/v1     docs ${platformUrl}/docs   OpenAPI ${platformUrl}/openapi.json`,
       `  sandbox SMS   ${platformUrl}/v1/sandbox/sms?phone=<phone>`,
-      `  banks         ${bankUrl}/v1/banks   docs ${bankUrl}/docs`,
+      `  banks         ${bankUrl}/v1/banks   docs ${bankUrl}/docs   ISO 8583 ${paymentPath.bankIso}`,
+      `  network       ISO 8583 (TCP, 2-byte length) ${paymentPath.network}   try: mipay pos charge 23.50 --card <number>`,
       `  health        ${platformUrl}/healthz   metrics ${platformUrl}/metrics`,
       'Press Ctrl+C to stop.',
       '',
@@ -165,6 +168,8 @@ bank
     process.stdout.write(`${body.card_number}\n`);
     process.stderr.write(`${body.bank_name} ${body.kind} card, ${body.brand}, expires ${body.expiry}\n`);
   });
+
+registerPosCommands(program);
 
 const benchDir = new URL('../bench/', import.meta.url);
 program

@@ -145,18 +145,18 @@ export class NetworkSwitch {
         43: textField(request, 43), 49: '156', 52: pinBlock, 55: icc, 60: token ? 'TSPV' : undefined, 61: textField(request, 61),
       },
     };
-    await this.#o.db.updateTable('transactions').set({ issuer_code: issuerCode, pan, token }).where('id', '=', id).execute();
+    const route = { issuer_code: issuerCode, pan, token };
     try {
       const response = await issuer.client.send(toIssuer, this.#o.bankTimeoutMs);
       return this.#finish(id, request, {
         responseCode: textField(response, 39) ?? '96', authCode: textField(response, 38), reason: textField(response, 44),
         icc: tokenIcc ?? binaryField(response, 55),
-      });
+      }, 'answered', route);
     } catch (error) {
       if (!(error instanceof ChannelError)) throw error;
       // The request may have reached the issuer and moved money: reverse it, whatever went wrong on the line.
       this.#o.logger.warn({ issuer: issuerCode, rrn: retrievalReference(id), problem: error.code }, 'issuer did not answer; reversing');
-      const reply = await this.#finish(id, request, { responseCode: '91', reason: 'ISSUER_TIMEOUT' }, 'timed_out');
+      const reply = await this.#finish(id, request, { responseCode: '91', reason: 'ISSUER_TIMEOUT' }, 'timed_out', route);
       this.#o.reversals.kick();
       return reply;
     }
@@ -166,12 +166,13 @@ export class NetworkSwitch {
     id: bigint, request: Iso8583Message,
     outcome: { responseCode: string; authCode?: string | undefined; reason?: string | undefined; icc?: Buffer | undefined },
     status: 'answered' | 'timed_out' = 'answered',
+    route: { issuer_code: string; pan: string; token: string | null } | undefined = undefined,
   ): Promise<Iso8583Message> {
     const reply = answer(request, outcome.responseCode, {
       37: retrievalReference(id), 38: outcome.authCode, 44: outcome.reason?.slice(0, 25), 55: outcome.icc,
     });
     await this.#o.db.updateTable('transactions').set({
-      status, response_code: outcome.responseCode, auth_code: outcome.authCode ?? null, response_fields: serializeFields(reply.fields),
+      ...route, status, response_code: outcome.responseCode, auth_code: outcome.authCode ?? null, response_fields: serializeFields(reply.fields),
       ...(status === 'timed_out' ? { reversal_status: 'pending' as const, reversal_next_at: this.#clock() } : {}),
     }).where('id', '=', id).execute();
     return reply;

@@ -17,7 +17,7 @@ export interface NetworkTables {
 
 /** The network's STAN toward the issuer: 000001–999999 from the log row id. */
 export function networkStan(id: bigint): string {
-  return String((id % 999_999n) + 1n).padStart(6, '0');
+  return String(((id - 1n) % 999_999n) + 1n).padStart(6, '0');
 }
 
 /** The retrieval reference number: the log row id on 12 digits, unique across days. */

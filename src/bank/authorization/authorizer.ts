@@ -1,43 +1,50 @@
 import { randomInt } from 'node:crypto';
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import { transactionWithRetry } from '../../infra/db/database.ts';
 import type { Logger } from '../../infra/log/logger.ts';
-import { decryptPinBlock, CryptoInputError } from '../../protocols/crypto/index.ts';
 import type { Iso8583Message } from '../../protocols/iso8583/codec.ts';
 import { responseMti } from '../../protocols/iso8583/spec.ts';
 import { findBin } from '../banks.ts';
-import { checkArqc, issuerAuthenticationData, type ChipCheck } from './chip.ts';
-import { cardMasterKeyAc, cryptogramVersionOf, pinMatches, type IssuerKeyStore, type IssuerKeys } from './issuer-keys.ts';
+import { issuerAuthenticationData } from './chip.ts';
+import { decide, type CardSnapshot, type Decision } from './decision.ts';
+import type { IssuerKeyStore } from './issuer-keys.ts';
 import { buildResponse, FormatError, messageKey, parseIssuerRequest, UnsupportedError, type IssuerRequest } from './request.ts';
 import { ResponseCode } from './response-codes.ts';
 import type { AuthorizationTables } from './tables.ts';
-
-/** How far ahead of the last seen ATC a card may be (taps that never reached the bank). */
-export const atcForwardWindowMax = 32;
-export const pinTriesMax = 3;
 
 type Db = Kysely<AuthorizationTables>;
 type MessageRow = AuthorizationTables['authorization_messages'];
 type Outcome = { responseCode: string; reason: string | null; authCode: string | null; icc: Buffer | null };
 
+/** Optimistic attempts before a request takes the locked path. */
+const fastPathAttemptsMax = 3;
+
 /**
  * The issuer's authorization host for every sandbox bank: answers 0100 (hold), 0200 (purchase
- * debits, refund credits) and 0400 (reversal) from the network. Each request is one database
- * transaction holding the card's row lock, and every answer is stored under the request's
- * identity (MTI, acquirer, STAN, transmission time) so a duplicate gets the first answer and
- * money moves exactly once.
+ * debits, refund credits) and 0400 (reversal) from the network. Every answer is stored under
+ * the request's identity (MTI, acquirer, STAN, transmission time) so a duplicate gets the first
+ * answer and money moves exactly once.
+ *
+ * Authorizations and purchases take a fast path: read the card (one query), decide, then write
+ * everything in one statement guarded by the values read — if another request changed the card
+ * meanwhile the statement writes nothing and the request is decided again. Refunds, and any
+ * request that loses that race three times, take the locked path: one transaction holding the
+ * card's row lock. Both apply the same `decide`.
  */
 export class IssuerAuthorizer {
   readonly #db: Db;
   readonly #keys: IssuerKeyStore;
   readonly #clock: () => Date;
   readonly #logger: Logger;
+  readonly #tables: { cards: string; states: string; messages: string };
 
-  constructor(options: { db: Db; keys: IssuerKeyStore; logger: Logger; clock?: () => Date }) {
+  constructor(options: { db: Db; keys: IssuerKeyStore; logger: Logger; clock?: () => Date; schema?: string }) {
     this.#db = options.db;
     this.#keys = options.keys;
     this.#logger = options.logger;
     this.#clock = options.clock ?? (() => new Date());
+    const schema = options.schema ?? 'bank';
+    this.#tables = { cards: `${schema}.card_accounts`, states: `${schema}.card_authorization_state`, messages: `${schema}.authorization_messages` };
   }
 
   async handle(message: Iso8583Message): Promise<Iso8583Message> {
@@ -52,118 +59,128 @@ export class IssuerAuthorizer {
     }
     const key = messageKey(request.mti, request.acquirerId, request.stan, request.transmission);
     try {
+      if (request.kind === 'authorization' || request.kind === 'purchase') {
+        for (let attempt = 0; attempt < fastPathAttemptsMax; attempt++) {
+          const outcome = await this.#authorizeOptimistically(request, key);
+          if (outcome) return buildResponse(message, outcome);
+        }
+      }
       const outcome = await transactionWithRetry(this.#db, (trx) =>
-        request.kind === 'reversal' ? this.#reverse(trx, request, key) : this.#authorize(trx, request, key));
+        request.kind === 'reversal' ? this.#reverse(trx, request, key) : this.#authorizeLocked(trx, request, key));
       return buildResponse(message, outcome);
     } catch (error) {
       // Two copies of one request raced past the duplicate check: the loser answers with the winner's answer.
       if ((error as { code?: string }).code === '23505') {
-        const stored = await this.#db.selectFrom('authorization_messages').selectAll().where('message_key', '=', key).executeTakeFirst();
-        if (stored) return buildResponse(message, storedOutcome(stored));
+        const stored = await this.#stored(this.#db, key);
+        if (stored) return buildResponse(message, stored);
       }
       this.#logger.error({ err: error, mti: request.mti, stan: request.stan }, 'authorization failed');
       return buildResponse(message, { responseCode: ResponseCode.SYSTEM_MALFUNCTION });
     }
   }
 
-  async #authorize(trx: Db, request: IssuerRequest, key: string): Promise<Outcome> {
+  async #stored(db: Db, key: string): Promise<Outcome | undefined> {
+    const row = await db.selectFrom('authorization_messages').selectAll().where('message_key', '=', key).executeTakeFirst();
+    return row ? storedOutcome(row) : undefined;
+  }
+
+  /** Undefined when the card changed under us (decide again), or when the locked path must take over. */
+  async #authorizeOptimistically(request: IssuerRequest, key: string): Promise<Outcome | undefined> {
+    const t = this.#tables;
+    const { rows } = await sql<SnapshotRow>`
+      select c.pan, c.status, c.expiry_yymm, c.pan_sequence, c.balance_fen, c.credit_limit_fen,
+             s.last_atc, s.pin_verification_value, s.pin_wrong_tries, s.held_fen, m.id as duplicate_id
+      from ${sql.table(t.cards)} c
+      left join ${sql.table(t.states)} s on s.pan = c.pan
+      left join ${sql.table(t.messages)} m on m.message_key = ${key}
+      where c.pan = ${request.pan}`.execute(this.#db);
+    const found = rows[0];
+    if (!found) return undefined;
+    if (found.last_atc === null) {
+      // A card that never went through personalisation has no authorization state yet.
+      await this.#db.insertInto('card_authorization_state').values({ pan: request.pan, last_atc: 0, pin_verification_value: null, pin_wrong_tries: 0, held_fen: 0n })
+        .onConflict((oc) => oc.column('pan').doNothing()).execute();
+      return undefined;
+    }
+    if (found.duplicate_id !== null) return this.#stored(this.#db, key);
+    const issuer = findBin(request.pan);
+    if (!issuer) return undefined;
+    const card = snapshotOf(found);
+    const now = this.#clock();
+    const decision = decide(request, card, await this.#keys.keysFor(issuer.bank.code), now);
+    const row = messageRow(request, key, decision, now);
+    const balanceWrite = decision.balanceFen === card.balanceFen
+      ? sql`select null::text as pan where false`
+      : sql`update ${sql.table(t.cards)} set balance_fen = ${decision.balanceFen} where pan in (select pan from guard) returning pan`;
+    const { rows: [result] } = await sql<{ guarded: number; inserted: number }>`
+      with guard as (
+        select c.pan from ${sql.table(t.cards)} c join ${sql.table(t.states)} s on s.pan = c.pan
+        where c.pan = ${card.pan} and c.status = ${card.status} and c.balance_fen = ${card.balanceFen} and s.last_atc = ${card.lastAtc}
+          and s.pin_wrong_tries = ${card.pinWrongTries} and s.held_fen = ${card.heldFen}
+        for update of c, s
+      ), state_write as (
+        update ${sql.table(t.states)} set last_atc = ${decision.lastAtc}, pin_wrong_tries = ${decision.pinWrongTries}, held_fen = ${decision.heldFen}
+        where pan in (select pan from guard) returning pan
+      ), balance_write as (${balanceWrite}
+      ), message_write as (
+        insert into ${sql.table(t.messages)} (message_key, kind, pan, amount_fen, rrn, terminal_id, response_code, decline_reason, auth_code,
+          response_icc_hex, held_fen, balance_delta_fen, refunded_fen, original_rrn, reversed_at, created_at)
+        select ${row.message_key}, ${row.kind}, ${row.pan}, ${row.amount_fen}, ${row.rrn}, ${row.terminal_id}, ${row.response_code},
+          ${row.decline_reason}, ${row.auth_code}, ${row.response_icc_hex}, ${row.held_fen}, ${row.balance_delta_fen}, 0, ${row.original_rrn},
+          null, ${row.created_at} from guard
+        on conflict (message_key) do nothing returning id
+      )
+      select (select count(*)::int from guard) as guarded, (select count(*)::int from message_write) as inserted,
+             (select count(*)::int from state_write) + (select count(*)::int from balance_write) as written`.execute(this.#db);
+    if (!result || result.guarded === 0) return undefined;
+    if (result.inserted === 0) return this.#stored(this.#db, key);
+    return storedOutcome(row);
+  }
+
+  async #authorizeLocked(trx: Db, request: IssuerRequest, key: string): Promise<Outcome> {
     const now = this.#clock();
     const card = await trx.selectFrom('card_accounts').selectAll().where('pan', '=', request.pan).forUpdate().executeTakeFirst();
-    const duplicate = await trx.selectFrom('authorization_messages').selectAll().where('message_key', '=', key).executeTakeFirst();
-    if (duplicate) return storedOutcome(duplicate);
-    const row: Omit<MessageRow, 'id'> = {
-      message_key: key, kind: request.kind, pan: card ? request.pan : null, amount_fen: request.amountFen, rrn: request.rrn ?? null,
-      terminal_id: request.terminalId, response_code: ResponseCode.APPROVED, decline_reason: null, auth_code: null, response_icc_hex: null,
-      held_fen: 0n, balance_delta_fen: 0n, refunded_fen: 0n, original_rrn: request.originalRrn ?? null, reversed_at: null, created_at: now,
-    };
-    const finish = async (responseCode: string, reason: string | null, chip?: { keys: IssuerKeys; check: ChipCheck }): Promise<Outcome> => {
-      row.response_code = responseCode;
-      row.decline_reason = reason;
-      if (responseCode === ResponseCode.APPROVED) row.auth_code = String(randomInt(0, 1_000_000)).padStart(6, '0');
-      const icc = chip?.check.ok ? issuerAuthenticationData(chip.keys.acAlgorithm, chip.check, responseCode) : null;
-      row.response_icc_hex = icc ? icc.toString('hex') : null;
+    const duplicate = await this.#stored(trx, key);
+    if (duplicate) return duplicate;
+    const issuer = findBin(request.pan);
+    if (!card || !issuer) {
+      const row = messageRow(request, key, undefined, now);
       await trx.insertInto('authorization_messages').values(row).execute();
       return storedOutcome(row);
-    };
-
-    const issuer = findBin(request.pan);
-    if (!card || !issuer) return finish(ResponseCode.INVALID_CARD_NUMBER, 'NO_CARD');
-    if (request.amountFen <= 0n) return finish(ResponseCode.INVALID_AMOUNT, 'AMOUNT');
-    if (card.status === 'closed') return finish(ResponseCode.INVALID_CARD_NUMBER, 'CLOSED');
-    if (request.kind !== 'refund') {
-      if (card.status === 'lost') return finish(ResponseCode.LOST_CARD, 'LOST');
-      if (card.status === 'frozen') return finish(ResponseCode.NOT_PERMITTED, 'FROZEN');
-      if (isExpired(card.expiry_yymm, now)) return finish(ResponseCode.EXPIRED_CARD, 'EXPIRED');
     }
     await trx.insertInto('card_authorization_state').values({ pan: request.pan, last_atc: 0, pin_verification_value: null, pin_wrong_tries: 0, held_fen: 0n })
       .onConflict((oc) => oc.column('pan').doNothing()).execute();
-    const state = await trx.selectFrom('card_authorization_state').selectAll().where('pan', '=', request.pan).executeTakeFirstOrThrow();
-    const keys = await this.#keys.keysFor(issuer.bank.code);
-
-    let chip: { keys: IssuerKeys; check: ChipCheck } | undefined;
-    if (request.icc) {
-      const check = checkArqc({
-        icc: request.icc, algorithm: keys.acAlgorithm, cryptogramVersion: cryptogramVersionOf[keys.acAlgorithm],
-        cardMasterKey: cardMasterKeyAc(keys, request.pan, card.pan_sequence), amountFen: request.amountFen,
-      });
-      if (!check.ok) return finish(ResponseCode.DO_NOT_HONOUR, check.reason === 'FORMAT' ? 'ICC_FORMAT' : check.reason);
-      // A replayed or far-future ATC is refused even with a valid cryptogram: it was generated before, or skipped ahead.
-      if (check.atc <= state.last_atc || check.atc > state.last_atc + atcForwardWindowMax) return finish(ResponseCode.DO_NOT_HONOUR, 'ATC');
-      state.last_atc = check.atc;
-      chip = { keys, check };
-    } else if (request.entryMode.startsWith('07') && !request.verifiedByTokenService) {
-      return finish(ResponseCode.FORMAT_ERROR, 'NO_ICC');
-    }
-
-    const decide = async (): Promise<Outcome> => {
-      if (request.pinBlock && request.kind !== 'refund') {
-        if (state.pin_wrong_tries >= pinTriesMax) return finish(ResponseCode.PIN_TRIES_EXCEEDED, 'PIN_TRIES');
-        let pin: string | undefined;
-        try {
-          pin = decryptPinBlock('tdes', keys.zonePinKey, request.pinBlock, request.pan);
-        } catch (error) {
-          if (!(error instanceof CryptoInputError)) throw error;
-        }
-        if (!pin || !state.pin_verification_value || !pinMatches(keys, request.pan, pin, state.pin_verification_value)) {
-          state.pin_wrong_tries += 1;
-          return state.pin_wrong_tries >= pinTriesMax ? finish(ResponseCode.PIN_TRIES_EXCEEDED, 'PIN_TRIES') : finish(ResponseCode.INCORRECT_PIN, 'PIN');
-        }
-        state.pin_wrong_tries = 0;
-      }
-      if (request.kind === 'refund') return this.#refund(trx, request, row, finish, chip);
-      const availableFen = card.balance_fen + card.credit_limit_fen - state.held_fen;
-      if (request.amountFen > availableFen) return finish(ResponseCode.INSUFFICIENT_FUNDS, 'FUNDS');
-      if (request.kind === 'authorization') {
-        state.held_fen += request.amountFen;
-        row.held_fen = request.amountFen;
-      } else {
-        await trx.updateTable('card_accounts').set({ balance_fen: card.balance_fen - request.amountFen }).where('pan', '=', request.pan).execute();
-        row.balance_delta_fen = -request.amountFen;
-      }
-      return finish(ResponseCode.APPROVED, null, chip);
-    };
-    const outcome = await decide();
+    const state = await trx.selectFrom('card_authorization_state').selectAll().where('pan', '=', request.pan).forUpdate().executeTakeFirstOrThrow();
+    const decision = decide(request, snapshotOf({ ...card, ...state, duplicate_id: null }), await this.#keys.keysFor(issuer.bank.code), now);
+    if (decision.refundPending) await this.#refund(trx, request, decision);
     await trx.updateTable('card_authorization_state')
-      .set({ last_atc: state.last_atc, pin_wrong_tries: state.pin_wrong_tries, held_fen: state.held_fen })
+      .set({ last_atc: decision.lastAtc, pin_wrong_tries: decision.pinWrongTries, held_fen: decision.heldFen })
       .where('pan', '=', request.pan).execute();
-    return outcome;
+    if (decision.balanceFen !== card.balance_fen) {
+      await trx.updateTable('card_accounts').set({ balance_fen: decision.balanceFen }).where('pan', '=', request.pan).execute();
+    }
+    const row = messageRow(request, key, decision, now);
+    await trx.insertInto('authorization_messages').values(row).execute();
+    return storedOutcome(row);
   }
 
-  async #refund(
-    trx: Db, request: IssuerRequest, row: Omit<MessageRow, 'id'>,
-    finish: (code: string, reason: string | null, chip?: { keys: IssuerKeys; check: ChipCheck }) => Promise<Outcome>,
-    chip: { keys: IssuerKeys; check: ChipCheck } | undefined,
-  ): Promise<Outcome> {
+  /** Finds the purchase a refund names and settles the decision: credit, or 25 / 13. */
+  async #refund(trx: Db, request: IssuerRequest, decision: Decision): Promise<void> {
     const original = await trx.selectFrom('authorization_messages').selectAll()
       .where('rrn', '=', request.originalRrn!).where('pan', '=', request.pan).where('kind', '=', 'purchase')
       .where('response_code', '=', ResponseCode.APPROVED).where('reversed_at', 'is', null).forUpdate().executeTakeFirst();
-    if (!original) return finish(ResponseCode.ORIGINAL_NOT_FOUND, 'NO_ORIGINAL', chip);
-    if (request.amountFen > original.amount_fen - original.refunded_fen) return finish(ResponseCode.INVALID_AMOUNT, 'OVER_REFUND', chip);
-    await trx.updateTable('authorization_messages').set({ refunded_fen: original.refunded_fen + request.amountFen }).where('id', '=', original.id).execute();
-    const card = await trx.selectFrom('card_accounts').select('balance_fen').where('pan', '=', request.pan).executeTakeFirstOrThrow();
-    await trx.updateTable('card_accounts').set({ balance_fen: card.balance_fen + request.amountFen }).where('pan', '=', request.pan).execute();
-    row.balance_delta_fen = request.amountFen;
-    return finish(ResponseCode.APPROVED, null, chip);
+    decision.refundPending = false;
+    if (!original) {
+      decision.responseCode = ResponseCode.ORIGINAL_NOT_FOUND;
+      decision.reason = 'NO_ORIGINAL';
+    } else if (request.amountFen > original.amount_fen - original.refunded_fen) {
+      decision.responseCode = ResponseCode.INVALID_AMOUNT;
+      decision.reason = 'OVER_REFUND';
+    } else {
+      await trx.updateTable('authorization_messages').set({ refunded_fen: original.refunded_fen + request.amountFen }).where('id', '=', original.id).execute();
+      decision.balanceFen += request.amountFen;
+      decision.messageBalanceDeltaFen = request.amountFen;
+    }
   }
 
   /**
@@ -213,16 +230,36 @@ export class IssuerAuthorizer {
   }
 }
 
+interface SnapshotRow {
+  pan: string; status: CardSnapshot['status']; expiry_yymm: string; pan_sequence: string; balance_fen: bigint; credit_limit_fen: bigint;
+  last_atc: number | null; pin_verification_value: string | null; pin_wrong_tries: number | null; held_fen: bigint | null; duplicate_id: unknown;
+}
+
+function snapshotOf(row: SnapshotRow): CardSnapshot {
+  return {
+    pan: row.pan, status: row.status, expiryYymm: row.expiry_yymm, panSequence: row.pan_sequence, balanceFen: BigInt(row.balance_fen),
+    creditLimitFen: BigInt(row.credit_limit_fen), lastAtc: row.last_atc ?? 0, pinVerificationValue: row.pin_verification_value,
+    pinWrongTries: row.pin_wrong_tries ?? 0, heldFen: BigInt(row.held_fen ?? 0n),
+  };
+}
+
+/** The stored form of an answer; `decision` undefined means the card does not exist (14). */
+function messageRow(request: IssuerRequest, key: string, decision: Decision | undefined, now: Date): Omit<MessageRow, 'id'> {
+  const responseCode = decision?.responseCode ?? ResponseCode.INVALID_CARD_NUMBER;
+  const icc = decision?.chip ? issuerAuthenticationData(decision.chip.algorithm, decision.chip, responseCode) : null;
+  return {
+    message_key: key, kind: request.kind as MessageRow['kind'], pan: decision ? request.pan : null, amount_fen: request.amountFen, rrn: request.rrn ?? null,
+    terminal_id: request.terminalId, response_code: responseCode, decline_reason: decision ? decision.reason : 'NO_CARD',
+    auth_code: responseCode === ResponseCode.APPROVED ? String(randomInt(0, 1_000_000)).padStart(6, '0') : null,
+    response_icc_hex: icc ? icc.toString('hex') : null, held_fen: decision?.messageHeldFen ?? 0n,
+    balance_delta_fen: decision?.messageBalanceDeltaFen ?? 0n, refunded_fen: 0n, original_rrn: request.originalRrn ?? null,
+    reversed_at: null, created_at: now,
+  };
+}
+
 function storedOutcome(row: Pick<MessageRow, 'response_code' | 'decline_reason' | 'auth_code' | 'response_icc_hex'>): Outcome {
   return {
     responseCode: row.response_code, reason: row.decline_reason, authCode: row.auth_code,
     icc: row.response_icc_hex ? Buffer.from(row.response_icc_hex, 'hex') : null,
   };
-}
-
-/** A card is valid through the last day of its expiry month (ISO/IEC 7813). */
-function isExpired(expiryYymm: string, now: Date): boolean {
-  const year = 2000 + Number(expiryYymm.slice(0, 2));
-  const month = Number(expiryYymm.slice(2, 4));
-  return now.getTime() >= Date.UTC(year, month, 1);
 }

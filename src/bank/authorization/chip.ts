@@ -12,7 +12,7 @@ import { bcdToAmount } from '../../protocols/hex.ts';
 import { decodeTlv, encodeTlv, flattenTlv, tlv, TlvError } from '../../protocols/tlv.ts';
 
 export type ChipCheck =
-  | { ok: true; atc: number; arqc: Buffer; sessionKey: Buffer }
+  | { ok: true; atc: number; arqc: Buffer; sessionKey: Buffer; algorithm: CryptogramAlgorithm }
   | { ok: false; reason: 'FORMAT' | 'BAD_ARQC' | 'DATA_MISMATCH'; atc?: number };
 
 const requiredTags = ['9F26', '9F27', '9F10', '9F36', '9F37', '9F02', '9F03', '9F1A', '95', '5F2A', '9A', '9C', '82'] as const;
@@ -60,7 +60,7 @@ export function checkArqc(options: {
   const sessionKey = deriveCommonSessionKey(options.algorithm, options.cardMasterKey, atcBytes);
   const arqc = values.get('9F26')!;
   if (!verifyApplicationCryptogram(options.algorithm, sessionKey, data, arqc)) return { ok: false, reason: 'BAD_ARQC', atc };
-  return { ok: true, atc, arqc, sessionKey };
+  return { ok: true, atc, arqc, sessionKey, algorithm: options.algorithm };
 }
 
 /** Field 55 of the answer: 91 Issuer Authentication Data = ARPC (method 1) || ARC. */

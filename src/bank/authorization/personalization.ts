@@ -26,6 +26,8 @@ export class CardPersonalizer {
     const issuer = findBin(pan);
     if (!card || !issuer) throw new BankError('card_not_found', 'This bank has no card with that number.', { param: 'card_number' });
     if (options.pin !== undefined) await this.setPin(pan, options.pin);
+    await this.#db.insertInto('card_authorization_state').values({ pan, last_atc: 0, pin_verification_value: null, pin_wrong_tries: 0, held_fen: 0n })
+      .onConflict((oc) => oc.column('pan').doNothing()).execute();
     const keys = await this.#keys.keysFor(issuer.bank.code);
     const state = await this.#db.selectFrom('card_authorization_state').select('last_atc').where('pan', '=', pan).executeTakeFirst();
     return {

@@ -1,0 +1,104 @@
+// The issuer's decision on one authorization or purchase, as a pure function of the request
+// and the card as read: which response code, and what the card's state becomes (last ATC,
+// wrong PIN tries, amount held, balance). Applying it is the authorizer's job, so that the
+// same rules serve the locked path and the optimistic fast path.
+import { CryptoInputError, decryptPinBlock } from '../../protocols/crypto/index.ts';
+import { checkArqc, type ChipCheck } from './chip.ts';
+import { cardMasterKeyAc, cryptogramVersionOf, pinMatches, type IssuerKeys } from './issuer-keys.ts';
+import type { IssuerRequest } from './request.ts';
+import { ResponseCode } from './response-codes.ts';
+
+/** How far ahead of the last seen ATC a card may be (taps that never reached the bank). */
+export const atcForwardWindowMax = 32;
+export const pinTriesMax = 3;
+
+export interface CardSnapshot {
+  pan: string;
+  status: 'active' | 'lost' | 'frozen' | 'closed';
+  expiryYymm: string;
+  panSequence: string;
+  balanceFen: bigint;
+  creditLimitFen: bigint;
+  lastAtc: number;
+  pinVerificationValue: string | null;
+  pinWrongTries: number;
+  heldFen: bigint;
+}
+
+export interface Decision {
+  responseCode: string;
+  reason: string | null;
+  /** Set when the ARQC verified: the answer carries an ARPC. */
+  chip: Extract<ChipCheck, { ok: true }> | undefined;
+  /** The card's state after this request. */
+  lastAtc: number;
+  pinWrongTries: number;
+  heldFen: bigint;
+  balanceFen: bigint;
+  /** What this request itself did: put on hold, and moved on the balance (signed). */
+  messageHeldFen: bigint;
+  messageBalanceDeltaFen: bigint;
+  /** A refund that passed the card checks; the original purchase still has to be found. */
+  refundPending: boolean;
+}
+
+/** A card is valid through the last day of its expiry month (ISO/IEC 7813). */
+export function isExpired(expiryYymm: string, now: Date): boolean {
+  const year = 2000 + Number(expiryYymm.slice(0, 2));
+  const month = Number(expiryYymm.slice(2, 4));
+  return now.getTime() >= Date.UTC(year, month, 1);
+}
+
+export function decide(request: IssuerRequest, card: CardSnapshot, keys: IssuerKeys, now: Date): Decision {
+  const state: Decision = {
+    responseCode: ResponseCode.APPROVED, reason: null, chip: undefined, lastAtc: card.lastAtc, pinWrongTries: card.pinWrongTries,
+    heldFen: card.heldFen, balanceFen: card.balanceFen, messageHeldFen: 0n, messageBalanceDeltaFen: 0n, refundPending: false,
+  };
+  const decline = (responseCode: string, reason: string): Decision => ({ ...state, responseCode, reason });
+
+  if (request.amountFen <= 0n) return decline(ResponseCode.INVALID_AMOUNT, 'AMOUNT');
+  if (card.status === 'closed') return decline(ResponseCode.INVALID_CARD_NUMBER, 'CLOSED');
+  if (request.kind !== 'refund') {
+    if (card.status === 'lost') return decline(ResponseCode.LOST_CARD, 'LOST');
+    if (card.status === 'frozen') return decline(ResponseCode.NOT_PERMITTED, 'FROZEN');
+    if (isExpired(card.expiryYymm, now)) return decline(ResponseCode.EXPIRED_CARD, 'EXPIRED');
+  }
+  if (request.icc) {
+    const check = checkArqc({
+      icc: request.icc, algorithm: keys.acAlgorithm, cryptogramVersion: cryptogramVersionOf[keys.acAlgorithm],
+      cardMasterKey: cardMasterKeyAc(keys, card.pan, card.panSequence), amountFen: request.amountFen,
+    });
+    if (!check.ok) return decline(ResponseCode.DO_NOT_HONOUR, check.reason === 'FORMAT' ? 'ICC_FORMAT' : check.reason);
+    // A replayed or far-future ATC is refused even with a valid cryptogram: it was generated before, or skipped ahead.
+    if (check.atc <= card.lastAtc || check.atc > card.lastAtc + atcForwardWindowMax) return decline(ResponseCode.DO_NOT_HONOUR, 'ATC');
+    state.lastAtc = check.atc;
+    state.chip = check;
+  } else if (request.entryMode.startsWith('07') && !request.verifiedByTokenService) {
+    return decline(ResponseCode.FORMAT_ERROR, 'NO_ICC');
+  }
+
+  if (request.pinBlock && request.kind !== 'refund') {
+    if (state.pinWrongTries >= pinTriesMax) return decline(ResponseCode.PIN_TRIES_EXCEEDED, 'PIN_TRIES');
+    let pin: string | undefined;
+    try {
+      pin = decryptPinBlock('tdes', keys.zonePinKey, request.pinBlock, card.pan);
+    } catch (error) {
+      if (!(error instanceof CryptoInputError)) throw error;
+    }
+    if (!pin || !card.pinVerificationValue || !pinMatches(keys, card.pan, pin, card.pinVerificationValue)) {
+      state.pinWrongTries += 1;
+      return state.pinWrongTries >= pinTriesMax ? decline(ResponseCode.PIN_TRIES_EXCEEDED, 'PIN_TRIES') : decline(ResponseCode.INCORRECT_PIN, 'PIN');
+    }
+    state.pinWrongTries = 0;
+  }
+  if (request.kind === 'refund') return { ...state, refundPending: true };
+  if (request.amountFen > card.balanceFen + card.creditLimitFen - card.heldFen) return decline(ResponseCode.INSUFFICIENT_FUNDS, 'FUNDS');
+  if (request.kind === 'authorization') {
+    state.heldFen += request.amountFen;
+    state.messageHeldFen = request.amountFen;
+  } else {
+    state.balanceFen -= request.amountFen;
+    state.messageBalanceDeltaFen = -request.amountFen;
+  }
+  return state;
+}

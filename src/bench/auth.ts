@@ -1,0 +1,207 @@
+/**
+ * `npm run bench -- auth [--rate N] [--duration S] [--warmup S] [--concurrency N] [--cards N] [--terminals N]`
+ *
+ * Card-present authorizations end to end through real TCP: emulated contactless card → POS
+ * kernel (APDUs, ARQC) → ISO 8583 to the network → BIN routing, STAN/RRN log → ISO 8583 to the
+ * issuing bank → ARQC, ATC and balance checks, debit, ARPC → back to the POS. Every request is a
+ * 0200 purchase under the no-PIN limit on its own card (a card is never in two transactions at
+ * once, as in life). Runs on PostgreSQL when DATABASE_URL is set (a fresh database
+ * `mipay_bench_auth` on that server, dropped and recreated), else on an in-memory PGlite.
+ *
+ *  - fixed: open loop at `rate` requests/s for `duration` s; latency counts from each request's
+ *    scheduled start, so a stall is not hidden by requests that were never sent.
+ *  - max:   closed loop, `concurrency` requests always in flight, for `duration` s.
+ *
+ * The last output line is one JSON object:
+ *   bench "auth", database "pglite" | "postgres", cards, terminals, durationS
+ *   fixed { offeredPerSec, achievedPerSec, p50Ms, p99Ms, maxMs, completed, declined, errors }
+ *   max   { concurrency, perSec, p50Ms, p99Ms, maxMs, completed, declined, errors }
+ *   target { p99MsAtFixed: 50 }, ratios { p99OverTarget }, targetMet (p99 under target, no declines or errors)
+ */
+import assert from 'node:assert/strict';
+import { parseArgs } from 'node:util';
+import pg from 'pg';
+import { openDatabase, type Database } from '../infra/db/database.ts';
+import { createLogger } from '../infra/log/logger.ts';
+import { createSystem } from '../cli/system.ts';
+import { createTcpNetworkClient, type NetworkClient } from '../network/client.ts';
+import { ContactlessCardEmulator, PosTerminal } from '../terminal/client.ts';
+
+const limits = { rateMax: 20_000, durationSMax: 300, concurrencyMax: 1_000, cardsMax: 20_000, terminalsMax: 64 };
+const benchDatabase = 'mipay_bench_auth';
+const targetP99Ms = 50;
+
+interface Figures { completed: number; declined: number; errors: number; latenciesMs: number[]; elapsedMs: number }
+
+export async function run(args: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      rate: { type: 'string', default: '500' },
+      duration: { type: 'string', default: '10' },
+      warmup: { type: 'string', default: '2' },
+      concurrency: { type: 'string', default: '32' },
+      cards: { type: 'string', default: '2000' },
+      terminals: { type: 'string', default: '8' },
+    },
+  });
+  const rate = Number(values.rate);
+  const durationS = Number(values.duration);
+  const warmupS = Number(values.warmup);
+  const concurrency = Number(values.concurrency);
+  const cardCount = Number(values.cards);
+  const terminalCount = Number(values.terminals);
+  assert.ok(rate > 0 && rate <= limits.rateMax, `--rate 1..${limits.rateMax}`);
+  assert.ok(durationS > 0 && durationS <= limits.durationSMax, `--duration 1..${limits.durationSMax}`);
+  assert.ok(warmupS >= 0 && warmupS <= 60, '--warmup 0..60');
+  assert.ok(Number.isInteger(concurrency) && concurrency >= 1 && concurrency <= limits.concurrencyMax, `--concurrency 1..${limits.concurrencyMax}`);
+  assert.ok(Number.isInteger(cardCount) && cardCount >= concurrency && cardCount <= limits.cardsMax, `--cards ${concurrency}..${limits.cardsMax}`);
+  assert.ok(Number.isInteger(terminalCount) && terminalCount >= 1 && terminalCount <= limits.terminalsMax, `--terminals 1..${limits.terminalsMax}`);
+
+  const database = await openBenchDatabase();
+  const logger = createLogger({ name: 'mipay-bench', level: 'error' });
+  const system = await createSystem({ database, logger });
+  await system.bankAuthorization.endpoint.listen(0);
+  const address = await system.network.server.listen(0);
+  const clients: NetworkClient[] = [];
+  try {
+    process.stderr.write(`auth bench on ${database.kind}: issuing ${cardCount} cards…\n`);
+    const cards: ContactlessCardEmulator[] = [];
+    const banks = ['CCB', 'CMB', 'BOCOM', 'SPDB'];
+    for (let i = 0; i < cardCount; i++) {
+      const issued = await system.bank.service.issueCard({
+        bankCode: banks[i % banks.length]!, kind: 'debit', holderName: '压测', idNumber: '11010119900101001X', reservedPhone: '13800000000', balanceFen: 10n ** 11n,
+      });
+      cards.push(new ContactlessCardEmulator(await system.bankAuthorization.personalizer.personalize(issued.cardNumber)));
+    }
+    const terminals: PosTerminal[] = [];
+    for (let i = 0; i < terminalCount; i++) {
+      const registered = await system.network.registerTerminal({
+        terminalId: `BENCH${String(i).padStart(3, '0')}`, merchantId: `89811000000${String(i).padStart(4, '0')}`, merchantName: 'BENCH MART', mcc: '5411',
+      });
+      const network = createTcpNetworkClient({ host: address.host, port: address.port });
+      clients.push(network);
+      terminals.push(new PosTerminal({ ...registered, network, networkTimeoutMs: 10_000 }));
+    }
+    const freeCards = [...cards];
+    let nextTerminal = 0;
+    const once = async (): Promise<'approved' | 'declined' | 'error'> => {
+      const card = freeCards.shift();
+      if (!card) return 'error';
+      const terminal = terminals[nextTerminal++ % terminals.length]!;
+      try {
+        const receipt = await terminal.charge({ amountFen: 1_234n, card });
+        return receipt.approved ? 'approved' : 'declined';
+      } catch {
+        return 'error';
+      } finally {
+        freeCards.push(card);
+      }
+    };
+
+    if (warmupS > 0) await openLoop(once, Math.min(rate, 200), warmupS);
+    const fixed = await openLoop(once, rate, durationS);
+    const max = await closedLoop(once, concurrency, durationS);
+
+    const summary = (f: Figures) => ({
+      completed: f.completed, declined: f.declined, errors: f.errors, p50Ms: round(percentile(f.latenciesMs, 0.5)),
+      p99Ms: round(percentile(f.latenciesMs, 0.99)), maxMs: round(Math.max(0, ...f.latenciesMs)),
+    });
+    const fixedFigures = { offeredPerSec: rate, achievedPerSec: round((fixed.completed + fixed.declined) / (fixed.elapsedMs / 1000)), ...summary(fixed) };
+    const maxFigures = { concurrency, perSec: round((max.completed + max.declined) / (max.elapsedMs / 1000)), ...summary(max) };
+    const figures = {
+      bench: 'auth', database: database.kind, cards: cardCount, terminals: terminalCount, durationS,
+      fixed: fixedFigures, max: maxFigures, target: { p99MsAtFixed: targetP99Ms },
+      ratios: { p99OverTarget: round(fixedFigures.p99Ms / targetP99Ms) },
+      targetMet: fixedFigures.p99Ms < targetP99Ms && fixed.declined === 0 && fixed.errors === 0,
+    };
+    process.stdout.write([
+      '',
+      `authorizations POS → network → bank over TCP (${database.kind}, ${cardCount} cards, ${terminalCount} terminals)`,
+      'phase            rate/s    p50 ms   p99 ms   max ms   ok      declined  errors',
+      row(`fixed ${rate}/s`, fixedFigures.achievedPerSec, fixedFigures),
+      row(`max (${concurrency} in flight)`, maxFigures.perSec, maxFigures),
+      `target: p99 < ${targetP99Ms} ms at ${rate}/s → ${figures.targetMet ? 'met' : 'NOT met'} (p99 / target = ${figures.ratios.p99OverTarget})`,
+      '',
+    ].join('\n'));
+    process.stdout.write(`${JSON.stringify(figures)}\n`);
+  } finally {
+    for (const client of clients) await client.close();
+    await system.network.close();
+    await system.bankAuthorization.endpoint.close();
+    await system.platform.app.close();
+    await system.bank.app.close();
+    await database.close();
+  }
+}
+
+function row(name: string, perSec: number, f: { p50Ms: number; p99Ms: number; maxMs: number; completed: number; declined: number; errors: number }): string {
+  return [name.padEnd(16), String(perSec).padStart(7), String(f.p50Ms).padStart(9), String(f.p99Ms).padStart(8), String(f.maxMs).padStart(8),
+    String(f.completed).padStart(7), String(f.declined).padStart(9), String(f.errors).padStart(7)].join(' ');
+}
+
+/** Requests started on a fixed schedule, whatever the answers do; latency from the scheduled start. */
+async function openLoop(once: () => Promise<'approved' | 'declined' | 'error'>, rate: number, durationS: number): Promise<Figures> {
+  const figures: Figures = { completed: 0, declined: 0, errors: 0, latenciesMs: [], elapsedMs: 0 };
+  const total = Math.round(rate * durationS);
+  const intervalMs = 1000 / rate;
+  const started = performance.now();
+  const inFlight: Promise<void>[] = [];
+  for (let i = 0; i < total; i++) {
+    const scheduled = started + i * intervalMs;
+    const waitMs = scheduled - performance.now();
+    if (waitMs > 1) await new Promise((resolve) => setTimeout(resolve, waitMs));
+    inFlight.push(once().then((outcome) => record(figures, outcome, performance.now() - scheduled)));
+  }
+  await Promise.all(inFlight);
+  figures.elapsedMs = performance.now() - started;
+  return figures;
+}
+
+/** `concurrency` requests always in flight for `durationS`. */
+async function closedLoop(once: () => Promise<'approved' | 'declined' | 'error'>, concurrency: number, durationS: number): Promise<Figures> {
+  const figures: Figures = { completed: 0, declined: 0, errors: 0, latenciesMs: [], elapsedMs: 0 };
+  const started = performance.now();
+  const deadline = started + durationS * 1000;
+  await Promise.all(Array.from({ length: concurrency }, async () => {
+    while (performance.now() < deadline) {
+      const begun = performance.now();
+      record(figures, await once(), performance.now() - begun);
+    }
+  }));
+  figures.elapsedMs = performance.now() - started;
+  return figures;
+}
+
+function record(figures: Figures, outcome: 'approved' | 'declined' | 'error', latencyMs: number): void {
+  if (outcome === 'approved') figures.completed += 1;
+  else if (outcome === 'declined') figures.declined += 1;
+  else figures.errors += 1;
+  figures.latenciesMs.push(latencyMs);
+}
+
+function percentile(values: number[], p: number): number {
+  if (values.length === 0) return 0;
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]!;
+}
+
+function round(value: number): number {
+  return Math.round(value * 10) / 10;
+}
+
+async function openBenchDatabase(): Promise<Database> {
+  const url = process.env.DATABASE_URL;
+  if (!url) return openDatabase({ kind: 'pglite' });
+  const admin = new pg.Client({ connectionString: url });
+  await admin.connect();
+  try {
+    await admin.query(`drop database if exists ${benchDatabase} with (force)`);
+    await admin.query(`create database ${benchDatabase}`);
+  } finally {
+    await admin.end();
+  }
+  const benchUrl = new URL(url);
+  benchUrl.pathname = `/${benchDatabase}`;
+  return openDatabase({ kind: 'postgres', url: benchUrl.toString(), poolSizeMax: 20 });
+}

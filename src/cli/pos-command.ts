@@ -1,0 +1,181 @@
+// `mipay pos …` and `mipay network …`, and the payment path's part of `mipay up`: the banks'
+// ISO 8583 endpoint and the network's terminal port, a sandbox POS terminal registered with
+// the network (its ids and PIN key kept in the data folder, as a terminal keeps them in its
+// secure memory), and emulated contactless cards kept there too, each with its ATC.
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Command, InvalidArgumentError } from 'commander';
+import type { CardPersonalization } from '../bank/client.ts';
+import { openDatabase } from '../infra/db/database.ts';
+import { produceClearingFile } from '../network/clearing.ts';
+import { createTcpNetworkClient } from '../network/client.ts';
+import { networkSchema } from '../network/migrations/index.ts';
+import { ContactlessCardEmulator, formatReceipt, PosError, PosTerminal } from '../terminal/client.ts';
+import { databaseConfig, dataDir, portFromEnv } from './config.ts';
+import { migrateAll, type System } from './system.ts';
+
+export const paymentPorts = { bankIso: 7302, network: 7303 } as const;
+
+interface TerminalFile { terminal_id: string; merchant_id: string; merchant_name: string; mcc: string; terminal_pin_key: string; last_stan: number }
+interface RuntimeFile { bank_url?: string; network_host?: string; network_port?: number }
+
+const terminalPath = () => join(dataDir(), 'pos-terminal.json');
+const cardPath = (pan: string) => join(dataDir(), 'cards', `${pan}.json`);
+
+/**
+ * Opens the banks' ISO 8583 endpoint and the network's terminal port, and registers the
+ * sandbox POS terminal on first start (a new PIN key each time it is registered).
+ */
+export async function startPaymentPath(system: System, host: string): Promise<{ network: string; bankIso: string; close(): Promise<void> }> {
+  const bankIso = await system.bankAuthorization.endpoint.listen(portFromEnv('MIPAY_BANK_ISO_PORT', paymentPorts.bankIso), host);
+  const network = await system.network.server.listen(portFromEnv('MIPAY_NETWORK_PORT', paymentPorts.network), host);
+  const existing = readJson<TerminalFile>(terminalPath());
+  const known = existing ? await system.network.terminals.find(existing.terminal_id) : undefined;
+  if (!existing || !known || known.terminalPinKey.toString('hex') !== existing.terminal_pin_key) {
+    const registered = await system.network.registerTerminal({ terminalId: 'MIPOS001', merchantId: '898110058120001', merchantName: 'MI HOME BEIJING', mcc: '5732' });
+    writeJson(terminalPath(), {
+      terminal_id: registered.terminalId, merchant_id: registered.merchantId, merchant_name: registered.merchantName, mcc: registered.mcc,
+      terminal_pin_key: registered.terminalPinKey.toString('hex'), last_stan: 0,
+    } satisfies TerminalFile);
+  }
+  return {
+    network: `${network.host}:${network.port}`,
+    bankIso: `${bankIso.host}:${bankIso.port}`,
+    async close() {
+      await system.network.close();
+      await system.bankAuthorization.endpoint.close();
+    },
+  };
+}
+
+function yuanToFen(value: string): bigint {
+  if (!/^[0-9]+(\.[0-9]{1,2})?$/.test(value)) throw new InvalidArgumentError('an amount in yuan, e.g. 1000 or 99.50');
+  const [whole, fraction = ''] = value.split('.');
+  return BigInt(whole!) * 100n + BigInt(fraction.padEnd(2, '0'));
+}
+
+function readJson<T>(path: string): T | undefined {
+  try {
+    return JSON.parse(readFileSync(path, 'utf8')) as T;
+  } catch {
+    return undefined;
+  }
+}
+
+function writeJson(path: string, value: unknown): void {
+  mkdirSync(join(path, '..'), { recursive: true });
+  writeFileSync(path, `${JSON.stringify(value, null, 2)}\n`, { mode: 0o600 });
+}
+
+function loadTerminal(): TerminalFile {
+  const terminal = readJson<TerminalFile>(terminalPath());
+  if (!terminal) throw new Error(`no sandbox POS terminal in ${dataDir()}: start \`mipay up\` first`);
+  return terminal;
+}
+
+function loadCard(pan: string): { card: ContactlessCardEmulator; save(): void } {
+  const profile = readJson<CardPersonalization>(cardPath(pan));
+  if (!profile) throw new Error(`card ${pan.slice(-4)} is not loaded into the emulator: run \`mipay pos load-card ${pan} --pin <PIN>\``);
+  const card = new ContactlessCardEmulator(profile);
+  return { card, save: () => writeJson(cardPath(pan), { ...profile, atc: card.atc }) };
+}
+
+async function withTerminal<T>(work: (pos: PosTerminal) => Promise<T>): Promise<T> {
+  const terminal = loadTerminal();
+  const runtime = readJson<RuntimeFile>(join(dataDir(), 'runtime.json')) ?? {};
+  const network = createTcpNetworkClient({ host: runtime.network_host ?? '127.0.0.1', port: runtime.network_port ?? paymentPorts.network });
+  const pos = new PosTerminal({
+    terminalId: terminal.terminal_id, merchantId: terminal.merchant_id, merchantName: terminal.merchant_name, mcc: terminal.mcc,
+    terminalPinKey: Buffer.from(terminal.terminal_pin_key, 'hex'), network, lastStan: terminal.last_stan,
+  });
+  try {
+    return await work(pos);
+  } finally {
+    writeJson(terminalPath(), { ...terminal, last_stan: pos.lastStan });
+    await network.close();
+  }
+}
+
+export function registerPosCommands(program: Command): void {
+  const pos = program.command('pos').description('the sandbox POS terminal (UnionPay QuickPass reader + ISO 8583 to the network)');
+
+  pos.command('load-card')
+    .description('personalise an emulated contactless card from a sandbox bank card (keys from the bank) and set its PIN')
+    .argument('<card-number>', 'a card issued with `mipay bank issue-card`')
+    .option('--pin <pin>', 'the PIN to set (4–12 digits)')
+    .option('--online-pin-always', 'the card asks for online PIN at every amount', false)
+    .option('--bank-url <url>', 'the bank server (default: from the running `mipay up`)')
+    .action(async (pan: string, options: { pin?: string; onlinePinAlways: boolean; bankUrl?: string }) => {
+      const url = options.bankUrl ?? readJson<RuntimeFile>(join(dataDir(), 'runtime.json'))?.bank_url ?? 'http://127.0.0.1:7301';
+      const response = await fetch(new URL('/v1/sandbox/cards/personalization', url), {
+        method: 'POST', headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ card_number: pan, online_pin_always: options.onlinePinAlways, ...(options.pin ? { pin: options.pin } : {}) }),
+      }).catch((error: Error) => {
+        throw new Error(`cannot reach the bank at ${url} (is \`mipay up\` running?): ${error.message}`);
+      });
+      const b = (await response.json()) as Record<string, any>;
+      if (!response.ok) throw new Error(`refused: ${b.error?.message ?? response.status}`);
+      writeJson(cardPath(pan), {
+        pan: b.pan, panSequence: b.pan_sequence, expiryYymm: b.expiry, holderName: b.holder_name, acAlgorithm: b.ac_algorithm,
+        cryptogramVersion: b.cryptogram_version, cardMasterKeyAcHex: b.card_master_key_ac, atc: b.atc, onlinePinAlways: b.online_pin_always,
+      } satisfies CardPersonalization);
+      process.stdout.write(`card **** ${pan.slice(-4)} loaded (${b.ac_algorithm === 'sm4' ? 'SM4' : '3DES'} keys, ATC ${b.atc})${options.pin ? ', PIN set' : ''}\n`);
+    });
+
+  pos.command('charge')
+    .description('tap a loaded card for a purchase and print the receipt')
+    .argument('<amount>', 'in yuan, e.g. 23.50', yuanToFen)
+    .requiredOption('--card <card-number>', 'a card loaded with `mipay pos load-card`')
+    .option('--pin <pin>', 'the PIN the cardholder types when one is asked for')
+    .option('--auth-only', 'a pre-authorization (0100, a hold) instead of a sale (0200)', false)
+    .action(async (amountFen: bigint, options: { card: string; pin?: string; authOnly: boolean }) => {
+      const { card, save } = loadCard(options.card);
+      const receipt = await withTerminal((terminal) => terminal.charge({
+        amountFen, card, mode: options.authOnly ? 'authorization' : 'purchase',
+        ...(options.pin ? { pinPad: { enterPin: async () => options.pin! } } : {}),
+      })).catch((error: unknown) => {
+        if (error instanceof PosError && error.code === 'pin_required') throw new Error('this payment needs the cardholder\'s PIN (over ¥1,000, or the card asks for it): add --pin <PIN>');
+        throw error;
+      }).finally(save);
+      process.stdout.write(`${formatReceipt(receipt)}\n`);
+      if (!receipt.approved) process.exitCode = 2;
+    });
+
+  pos.command('refund')
+    .description('refund (part of) an earlier sale by its RRN; the same card is tapped')
+    .argument('<amount>', 'in yuan', yuanToFen)
+    .requiredOption('--card <card-number>', 'the card of the original sale')
+    .requiredOption('--rrn <rrn>', 'the RRN printed on the sale\'s receipt')
+    .action(async (amountFen: bigint, options: { card: string; rrn: string }) => {
+      const { card, save } = loadCard(options.card);
+      const receipt = await withTerminal((terminal) => terminal.refund({ amountFen, card, originalRrn: options.rrn })).finally(save);
+      process.stdout.write(`${formatReceipt(receipt)}\n`);
+      if (!receipt.approved) process.exitCode = 2;
+    });
+
+  program.command('network').description('the card network')
+    .command('clearing')
+    .description('print the end-of-day clearing file for a business day (reads the database: PostgreSQL, or PGlite while `mipay up` is stopped)')
+    .option('--date <YYYY-MM-DD>', 'business day in China time (default: today)')
+    .option('--out <file>', 'write to a file instead of standard output')
+    .action(async (options: { date?: string; out?: string }) => {
+      const date = options.date ?? new Date(Date.now() + 8 * 3_600_000).toISOString().slice(0, 10);
+      const config = databaseConfig();
+      if (config.kind === 'pglite' && config.dataDir && !existsSync(config.dataDir)) throw new Error(`no database in ${config.dataDir}`);
+      const database = await openDatabase(config);
+      try {
+        await migrateAll(database);
+        const file = await produceClearingFile(database.forSchema(networkSchema), { businessDate: date, acquirerId: '49990000' });
+        if (options.out) writeFileSync(options.out, file);
+        else process.stdout.write(file);
+      } finally {
+        await database.close();
+      }
+    });
+}
+
+/** What `mipay up` adds to its runtime file so `mipay pos` finds the network. */
+export function paymentRuntime(address: string): RuntimeFile {
+  const [networkHost, networkPort] = address.split(':');
+  return { network_host: networkHost!, network_port: Number(networkPort) };
+}
