@@ -54,6 +54,10 @@ export async function openDatabase(config: DatabaseConfig): Promise<Database> {
         oid === INT8_OID ? (value: string) => BigInt(value) : pg.types.getTypeParser(oid, format as 'text')) as typeof pg.types.getTypeParser,
     },
   });
+  // An idle pooled connection can be cut by the server (a restart, an administrator, a dropped
+  // test database). The pool discards such a client by itself; without a listener, pg would
+  // raise the event as an uncaught exception and bring the whole process down.
+  pool.on('error', () => {});
   const root = new Kysely<any>({ dialect: new PostgresDialect({ pool }) });
   return makeDatabase('postgres', root, () => root.destroy());
 }
