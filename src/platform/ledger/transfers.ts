@@ -49,7 +49,9 @@ export const appliedTransferResults = [
 /**
  * `ok`: applied now. `exists`: applied before with the same fields (treat as success — this is
  * how a retried request learns it already happened). `exceeds_credits`: the debit account's
- * balance would go below zero (insufficient funds). Anything else: refused, nothing changed.
+ * balance would go below zero (insufficient funds). Anything else: refused, nothing changed —
+ * and nothing stored, so a refused id may be submitted again later (e.g. once funds arrive),
+ * as in TigerBeetle. The payments layer's idempotency keys decide whether a request is repeated.
  */
 export type TransferResult = (typeof staticTransferResults)[number] | (typeof appliedTransferResults)[number];
 

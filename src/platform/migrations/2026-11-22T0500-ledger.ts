@@ -59,6 +59,9 @@ export const ledger = {
     // A hold is posted or voided at most once, even by two writers racing on it.
     await db.schema.createIndex('ledger_transfers_pending_id_unique').on('ledger_transfers').column('pending_id').unique()
       .where(sql.ref('pending_id'), 'is not', null).execute();
+    // The expiry sweep finds holds past their timeout without scanning every transfer.
+    await db.schema.createIndex('ledger_transfers_expiring').on('ledger_transfers').column('expires_at')
+      .where(sql.ref('kind'), '=', 'pending').execute();
     // An account's history, newest first, for statements.
     await db.schema.createIndex('ledger_transfers_debit_account').on('ledger_transfers').columns(['debit_account_id', 'seq']).execute();
     await db.schema.createIndex('ledger_transfers_credit_account').on('ledger_transfers').columns(['credit_account_id', 'seq']).execute();
