@@ -62,7 +62,8 @@ export class IssuerAuthorizer {
       if (request.kind === 'authorization' || request.kind === 'purchase') {
         for (let attempt = 0; attempt < fastPathAttemptsMax; attempt++) {
           const outcome = await this.#authorizeOptimistically(request, key);
-          if (outcome) return buildResponse(message, outcome);
+          if (outcome === 'locked_path') break;
+          if (outcome !== 'changed') return buildResponse(message, outcome);
         }
       }
       const outcome = await transactionWithRetry(this.#db, (trx) =>
@@ -84,8 +85,8 @@ export class IssuerAuthorizer {
     return row ? storedOutcome(row) : undefined;
   }
 
-  /** Undefined when the card changed under us (decide again), or when the locked path must take over. */
-  async #authorizeOptimistically(request: IssuerRequest, key: string): Promise<Outcome | undefined> {
+  /** 'changed' when the card changed under us (decide again); 'locked_path' when the locked path must take over. */
+  async #authorizeOptimistically(request: IssuerRequest, key: string): Promise<Outcome | 'changed' | 'locked_path'> {
     const t = this.#tables;
     const { rows } = await sql<SnapshotRow>`
       select c.pan, c.status, c.expiry_yymm, c.pan_sequence, c.balance_fen, c.credit_limit_fen,
@@ -95,16 +96,15 @@ export class IssuerAuthorizer {
       left join ${sql.table(t.messages)} m on m.message_key = ${key}
       where c.pan = ${request.pan}`.execute(this.#db);
     const found = rows[0];
-    if (!found) return undefined;
+    const issuer = findBin(request.pan);
+    if (!found || !issuer) return 'locked_path';
     if (found.last_atc === null) {
       // A card that never went through personalisation has no authorization state yet.
       await this.#db.insertInto('card_authorization_state').values({ pan: request.pan, last_atc: 0, pin_verification_value: null, pin_wrong_tries: 0, held_fen: 0n })
         .onConflict((oc) => oc.column('pan').doNothing()).execute();
-      return undefined;
+      return 'changed';
     }
-    if (found.duplicate_id !== null) return this.#stored(this.#db, key);
-    const issuer = findBin(request.pan);
-    if (!issuer) return undefined;
+    if (found.duplicate_id !== null) return (await this.#stored(this.#db, key)) ?? 'changed';
     const card = snapshotOf(found);
     const now = this.#clock();
     const decision = decide(request, card, await this.#keys.keysFor(issuer.bank.code), now);
@@ -132,8 +132,8 @@ export class IssuerAuthorizer {
       )
       select (select count(*)::int from guard) as guarded, (select count(*)::int from message_write) as inserted,
              (select count(*)::int from state_write) + (select count(*)::int from balance_write) as written`.execute(this.#db);
-    if (!result || result.guarded === 0) return undefined;
-    if (result.inserted === 0) return this.#stored(this.#db, key);
+    if (!result || result.guarded === 0) return 'changed';
+    if (result.inserted === 0) return (await this.#stored(this.#db, key)) ?? 'changed';
     return storedOutcome(row);
   }
 
