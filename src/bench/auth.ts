@@ -14,8 +14,10 @@
  *
  * The last output line is one JSON object:
  *   bench "auth", database "pglite" | "postgres", cards, terminals, durationS
- *   fixed { offeredPerSec, achievedPerSec, p50Ms, p99Ms, maxMs, completed, declined, errors }
- *   max   { concurrency, perSec, p50Ms, p99Ms, maxMs, completed, declined, errors }
+ *   fixed { offeredPerSec, achievedPerSec, p50Ms, p99Ms, maxMs, completed, declined, declinedBy, errors }
+ *   max   { concurrency, perSec, p50Ms, p99Ms, maxMs, completed, declined, declinedBy, errors }
+ *   (declinedBy: response code → count, e.g. 91 when the bank answered after the network's timeout;
+ *   errors: requests that could not start because every card was in a transaction, or failed locally)
  *   target { p99MsAtFixed: 50 }, ratios { p99OverTarget }, targetMet (p99 under target, no declines or errors)
  */
 import assert from 'node:assert/strict';
@@ -31,7 +33,8 @@ const limits = { rateMax: 20_000, durationSMax: 300, concurrencyMax: 1_000, card
 const benchDatabase = 'mipay_bench_auth';
 const targetP99Ms = 50;
 
-interface Figures { completed: number; declined: number; errors: number; latenciesMs: number[]; elapsedMs: number }
+interface Figures { completed: number; declined: number; errors: number; latenciesMs: number[]; elapsedMs: number; declinedBy: Record<string, number> }
+type Attempt = 'approved' | 'error' | { declined: string };
 
 export async function run(args: string[]): Promise<void> {
   const { values } = parseArgs({
@@ -85,13 +88,13 @@ export async function run(args: string[]): Promise<void> {
     }
     const freeCards = [...cards];
     let nextTerminal = 0;
-    const once = async (): Promise<'approved' | 'declined' | 'error'> => {
+    const once = async (): Promise<Attempt> => {
       const card = freeCards.shift();
       if (!card) return 'error';
       const terminal = terminals[nextTerminal++ % terminals.length]!;
       try {
         const receipt = await terminal.charge({ amountFen: 1_234n, card });
-        return receipt.approved ? 'approved' : 'declined';
+        return receipt.approved ? 'approved' : { declined: receipt.responseCode };
       } catch {
         return 'error';
       } finally {
@@ -104,7 +107,7 @@ export async function run(args: string[]): Promise<void> {
     const max = await closedLoop(once, concurrency, durationS);
 
     const summary = (f: Figures) => ({
-      completed: f.completed, declined: f.declined, errors: f.errors, p50Ms: round(percentile(f.latenciesMs, 0.5)),
+      completed: f.completed, declined: f.declined, declinedBy: f.declinedBy, errors: f.errors, p50Ms: round(percentile(f.latenciesMs, 0.5)),
       p99Ms: round(percentile(f.latenciesMs, 0.99)), maxMs: round(Math.max(0, ...f.latenciesMs)),
     });
     const fixedFigures = { offeredPerSec: rate, achievedPerSec: round((fixed.completed + fixed.declined) / (fixed.elapsedMs / 1000)), ...summary(fixed) };
@@ -141,8 +144,8 @@ function row(name: string, perSec: number, f: { p50Ms: number; p99Ms: number; ma
 }
 
 /** Requests started on a fixed schedule, whatever the answers do; latency from the scheduled start. */
-async function openLoop(once: () => Promise<'approved' | 'declined' | 'error'>, rate: number, durationS: number): Promise<Figures> {
-  const figures: Figures = { completed: 0, declined: 0, errors: 0, latenciesMs: [], elapsedMs: 0 };
+async function openLoop(once: () => Promise<Attempt>, rate: number, durationS: number): Promise<Figures> {
+  const figures: Figures = { completed: 0, declined: 0, errors: 0, latenciesMs: [], elapsedMs: 0, declinedBy: {} };
   const total = Math.round(rate * durationS);
   const intervalMs = 1000 / rate;
   const started = performance.now();
@@ -159,8 +162,8 @@ async function openLoop(once: () => Promise<'approved' | 'declined' | 'error'>, 
 }
 
 /** `concurrency` requests always in flight for `durationS`. */
-async function closedLoop(once: () => Promise<'approved' | 'declined' | 'error'>, concurrency: number, durationS: number): Promise<Figures> {
-  const figures: Figures = { completed: 0, declined: 0, errors: 0, latenciesMs: [], elapsedMs: 0 };
+async function closedLoop(once: () => Promise<Attempt>, concurrency: number, durationS: number): Promise<Figures> {
+  const figures: Figures = { completed: 0, declined: 0, errors: 0, latenciesMs: [], elapsedMs: 0, declinedBy: {} };
   const started = performance.now();
   const deadline = started + durationS * 1000;
   await Promise.all(Array.from({ length: concurrency }, async () => {
@@ -173,10 +176,13 @@ async function closedLoop(once: () => Promise<'approved' | 'declined' | 'error'>
   return figures;
 }
 
-function record(figures: Figures, outcome: 'approved' | 'declined' | 'error', latencyMs: number): void {
+function record(figures: Figures, outcome: Attempt, latencyMs: number): void {
   if (outcome === 'approved') figures.completed += 1;
-  else if (outcome === 'declined') figures.declined += 1;
-  else figures.errors += 1;
+  else if (outcome === 'error') figures.errors += 1;
+  else {
+    figures.declined += 1;
+    figures.declinedBy[outcome.declined] = (figures.declinedBy[outcome.declined] ?? 0) + 1;
+  }
   figures.latenciesMs.push(latencyMs);
 }
 
