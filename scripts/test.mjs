@@ -2,7 +2,7 @@
 // Runs the whole suite with Node's own test runner (tsx for TypeScript): once on the embedded
 // PGlite database, and once more on a real PostgreSQL when TEST_DATABASE_URL is set.
 // Node 20's `--test` takes no globs, so the test files are listed here.
-import { spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
@@ -39,15 +39,35 @@ if (process.env.TEST_DATABASE_URL) {
   targets.push({ name: 'PostgreSQL', env: { MIPAY_TEST_DB: 'postgres' } });
 }
 
-let failed = false;
-for (const target of targets) {
-  console.log(`\n# suite on ${target.name}: ${files.length} test files`);
-  const result = spawnSync(
-    process.execPath,
-    ['--import', 'tsx', '--test', '--test-reporter=spec', ...files],
-    { cwd: root, stdio: 'inherit', env: { ...process.env, ...target.env } },
-  );
-  if (result.status !== 0) failed = true;
+// The two engines run side by side: much of each run waits on I/O (fsync, sockets), so on two
+// cores both finish well before the sum of their times. Each run's output is kept and printed
+// whole when it ends, so the reports never interleave.
+function run(target) {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', '--test', '--test-reporter=spec', ...files], {
+      cwd: root, env: { ...process.env, ...target.env }, stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const output = [];
+    child.stdout.on('data', (chunk) => output.push(chunk));
+    child.stderr.on('data', (chunk) => output.push(chunk));
+    child.on('close', (code) => resolve({ target, code, output: Buffer.concat(output) }));
+  });
 }
+
+const results = await Promise.all(targets.map(run));
+let failed = false;
+let passedTotal = 0;
+let failedTotal = 0;
+for (const { target, code, output } of results) {
+  process.stdout.write(`\n# suite on ${target.name}: ${files.length} test files\n`);
+  process.stdout.write(output);
+  const text = output.toString('utf8');
+  passedTotal += Number(text.match(/^ℹ pass (\d+)$/m)?.[1] ?? 0);
+  failedTotal += Number(text.match(/^ℹ fail (\d+)$/m)?.[1] ?? 0);
+  if (code !== 0) failed = true;
+}
+// A run that exits non-zero without a failing test (a crashed file) still counts as a failure.
+if (failed && failedTotal === 0) failedTotal = 1;
+process.stdout.write(`\n${targets.map((t) => t.name).join(' + ')}: ${passedTotal} passed, ${failedTotal} failed\n`);
 rmSync(scratch, { recursive: true, force: true });
 process.exit(failed ? 1 : 0);

@@ -17,7 +17,10 @@ describe('mipay up, as a process', () => {
 
   before(async () => {
     dataDir = mkdtempSync(join(tmpdir(), 'mipay-cli-'));
-    const env: NodeJS.ProcessEnv = { ...process.env, MIPAY_DATA_DIR: dataDir, MIPAY_PLATFORM_PORT: '0', MIPAY_BANK_PORT: '0', MIPAY_LOG_LEVEL: 'warn' };
+    const env: NodeJS.ProcessEnv = {
+      ...process.env, MIPAY_DATA_DIR: dataDir, MIPAY_LOG_LEVEL: 'warn',
+      MIPAY_PLATFORM_PORT: '0', MIPAY_BANK_PORT: '0', MIPAY_BANK_ISO_PORT: '0', MIPAY_NETWORK_PORT: '0',
+    };
     delete env.DATABASE_URL;
     child = spawn(process.execPath, [bin, 'up'], { env });
     child.stderr.on('data', (chunk) => { stdout += String(chunk); });
