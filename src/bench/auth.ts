@@ -16,7 +16,8 @@
  *   bench "auth", database "pglite" | "postgres", cards, terminals, durationS
  *   fixed { offeredPerSec, achievedPerSec, p50Ms, p99Ms, maxMs, completed, declined, declinedBy, errors }
  *   max   { concurrency, perSec, p50Ms, p99Ms, maxMs, completed, declined, declinedBy, errors }
- *   (declinedBy: response code → count, e.g. 91 when the bank answered after the network's timeout;
+ *   (processCpuMsPerRequest: CPU of the bench process — POS, network and bank — per request, database excluded;
+ *   declinedBy: response code → count, e.g. 91 when the bank answered after the network's timeout;
  *   errors: requests that could not start because every card was in a transaction, or failed locally)
  *   target { p99MsAtFixed: 50 }, ratios { p99OverTarget }, targetMet (p99 under target, no declines or errors)
  */
@@ -103,15 +104,23 @@ export async function run(args: string[]): Promise<void> {
     };
 
     if (warmupS > 0) await openLoop(once, Math.min(rate, 200), warmupS);
+    const cpuBefore = process.cpuUsage();
     const fixed = await openLoop(once, rate, durationS);
+    const cpuFixed = process.cpuUsage(cpuBefore);
     const max = await closedLoop(once, concurrency, durationS);
+    const cpuMax = process.cpuUsage(cpuBefore);
+    // CPU time of this one process (POS, network and bank together), per request; the database's is not included.
+    const cpuMsPer = (usage: NodeJS.CpuUsage, f: Figures) => round((usage.user + usage.system) / 1000 / Math.max(1, f.completed + f.declined + f.errors));
 
     const summary = (f: Figures) => ({
       completed: f.completed, declined: f.declined, declinedBy: f.declinedBy, errors: f.errors, p50Ms: round(percentile(f.latenciesMs, 0.5)),
       p99Ms: round(percentile(f.latenciesMs, 0.99)), maxMs: round(Math.max(0, ...f.latenciesMs)),
     });
-    const fixedFigures = { offeredPerSec: rate, achievedPerSec: round((fixed.completed + fixed.declined) / (fixed.elapsedMs / 1000)), ...summary(fixed) };
-    const maxFigures = { concurrency, perSec: round((max.completed + max.declined) / (max.elapsedMs / 1000)), ...summary(max) };
+    const fixedFigures = {
+      offeredPerSec: rate, achievedPerSec: round((fixed.completed + fixed.declined) / (fixed.elapsedMs / 1000)), ...summary(fixed), processCpuMsPerRequest: cpuMsPer(cpuFixed, fixed),
+    };
+    const maxCpu = { user: cpuMax.user - cpuFixed.user, system: cpuMax.system - cpuFixed.system };
+    const maxFigures = { concurrency, perSec: round((max.completed + max.declined) / (max.elapsedMs / 1000)), ...summary(max), processCpuMsPerRequest: cpuMsPer(maxCpu, max) };
     const figures = {
       bench: 'auth', database: database.kind, cards: cardCount, terminals: terminalCount, durationS,
       fixed: fixedFigures, max: maxFigures, target: { p99MsAtFixed: targetP99Ms },
