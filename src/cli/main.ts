@@ -44,7 +44,7 @@ program
     const system = await createSystem({ database, logger });
     const platformUrl = await system.platform.app.listen({ host: host(), port: portFromEnv('MIPAY_PLATFORM_PORT', defaultPorts.platform) });
     const bankUrl = await system.bank.app.listen({ host: host(), port: portFromEnv('MIPAY_BANK_PORT', defaultPorts.bank) });
-    system.platform.webhooks.start();
+    system.platform.startJobs();
     mkdirSync(dataDir(), { recursive: true });
     const paymentPath = await startPaymentPath(system, host());
     writeFileSync(join(dataDir(), 'runtime.json'), JSON.stringify({ platform_url: platformUrl, bank_url: bankUrl, ...paymentRuntime(paymentPath.network), pid: process.pid }, null, 2));
@@ -92,7 +92,7 @@ program
         db: database.forSchema(platformSchema), bank: createHttpBankClient({ baseUrl: bankUrl, partnerKey }), sms, sandboxOutbox: sms, logger, version,
       });
       const url = await platform.app.listen({ host: host(), port: portFromEnv('MIPAY_PLATFORM_PORT', defaultPorts.platform) });
-      platform.webhooks.start();
+      platform.startJobs();
       closeOnSignal(logger, async () => { await platform.app.close(); await database.close(); });
       process.stdout.write(`platform listening on ${url} (docs ${url}/docs)\n`);
     } else {

@@ -108,10 +108,14 @@ async function createPaymentPath(options: SystemOptions): Promise<{ bankAuthoriz
   return { bankAuthorization, network };
 }
 
-/** An HTTP bank client whose URL is read at call time (the bank's port is known only after listen). */
+/** An HTTP bank client whose URL is read at each call (the bank's port is known only after listen, and tests cut the link). */
 function lazyHttpBankClient(bankUrl: () => string, partnerKey: string): BankClient {
-  let client: BankClient | undefined;
-  const get = () => (client ??= createHttpBankClient({ baseUrl: bankUrl(), partnerKey }));
+  let client: { url: string; client: BankClient } | undefined;
+  const get = () => {
+    const url = bankUrl();
+    if (client?.url !== url) client = { url, client: createHttpBankClient({ baseUrl: url, partnerKey }) };
+    return client.client;
+  };
   return {
     lookupCard: (cardNumber) => get().lookupCard(cardNumber),
     startVerification: (request) => get().startVerification(request),

@@ -29,6 +29,11 @@ export class TestClock {
 export interface TestSystem extends System {
   database: Database;
   clock: TestClock;
+  /**
+   * With `bankOverHttp`: cuts and restores the platform's link to the bank. While cut, the
+   * platform's calls go to a port where nothing listens and are refused, as in a network outage.
+   */
+  bankLink: { cut(): void; restore(): void };
   /** Every log line written so far, as raw JSON text. */
   logs: string[];
   close(): Promise<void>;
@@ -46,9 +51,10 @@ export async function startTestSystem(options: { bankOverHttp?: boolean; network
   const logger = createLogger({ name: 'mipay-test', level: 'debug', destination: sink });
   const clock = new TestClock();
   let bankUrl = '';
+  let linkCut = false;
   const system = await createSystem({
     database, logger, clock: clock.now,
-    bankTransport: options.bankOverHttp ? { kind: 'http', bankUrl: () => bankUrl } : { kind: 'in-process' },
+    bankTransport: options.bankOverHttp ? { kind: 'http', bankUrl: () => (linkCut ? 'http://127.0.0.1:1' : bankUrl) } : { kind: 'in-process' },
     networkBankTimeoutMs: options.networkBankTimeoutMs ?? 2_000, networkReversalIntervalMs: 200,
   });
   // The payment path speaks ISO 8583 over real TCP sockets, on ports the OS picks.
@@ -61,6 +67,15 @@ export async function startTestSystem(options: { bankOverHttp?: boolean; network
   await system.bank.app.ready();
   return {
     ...system, database, clock, logs,
+    bankLink: {
+      cut() {
+        assert.ok(options.bankOverHttp, 'only a bank reached over HTTP can be cut off');
+        linkCut = true;
+      },
+      restore() {
+        linkCut = false;
+      },
+    },
     async close() {
       await system.platform.app.close();
       await system.bank.app.close();

@@ -16,6 +16,7 @@ import { WebhookDispatcher } from './webhooks/outbox.ts';
 import { Ledger } from './ledger/ledger.ts';
 import { TransactionHistory } from './payments/history.ts';
 import { OrderPayments } from './payments/orders.ts';
+import { PendingSettlement } from './payments/pending.ts';
 import { registerPaymentRoutes } from './payments/routes.ts';
 import { PaymentCore } from './payments/service.ts';
 import { WalletPayments } from './payments/wallet.ts';
@@ -47,6 +48,9 @@ export interface Platform {
   ledger: Ledger;
   wallet: WalletPayments;
   orders: OrderPayments;
+  pendingSettlement: PendingSettlement;
+  /** Starts the background jobs (webhook delivery, settling payments the bank left pending); closing the app stops them. */
+  startJobs(): void;
 }
 
 /** The platform's HTTP server with every domain's routes, ready to `listen` or `inject`. */
@@ -63,6 +67,7 @@ export async function createPlatform(options: PlatformOptions): Promise<Platform
   const core = new PaymentCore({ db: options.db, ledger, bank: options.bank, paymentAccounts, cards, codes, clock });
   const wallet = new WalletPayments(core);
   const orders = new OrderPayments(core, merchants);
+  const pendingSettlement = new PendingSettlement(core, wallet, orders, options.logger.child({ component: 'pending-settlement' }));
 
   const app = await createHttpApp({
     party: 'platform',
@@ -82,7 +87,14 @@ export async function createPlatform(options: PlatformOptions): Promise<Platform
   if (options.sandboxOutbox) registerSandboxSmsRoutes(app, options.sandboxOutbox);
   app.addHook('onClose', async () => {
     await webhooks.stop();
+    await pendingSettlement.stop();
     await ledger.close();
   });
-  return { app, accounts, paymentAccounts, cards, idempotency, merchants, webhooks, ledger, wallet, orders };
+  return {
+    app, accounts, paymentAccounts, cards, idempotency, merchants, webhooks, ledger, wallet, orders, pendingSettlement,
+    startJobs() {
+      webhooks.start();
+      pendingSettlement.start();
+    },
+  };
 }

@@ -53,7 +53,6 @@ export const platformErrorSpecs = {
   payee_is_payer: { status: 422, type: 'invalid_request_error', raisedWhen: 'a transfer to one\'s own payment account' },
   refund_exceeds_payment: { status: 422, type: 'invalid_request_error', raisedWhen: 'refunds would total more than the order was paid' },
   merchant_balance_insufficient: { status: 402, type: 'invalid_request_error', raisedWhen: 'the merchant\'s balance does not cover the refund' },
-  payment_pending: { status: 503, type: 'api_error', raisedWhen: 'the bank did not answer in time; the transaction stays pending and is settled when the bank answers' },
   bank_unavailable: { status: 503, type: 'api_error', raisedWhen: 'the issuing bank did not answer; nothing was changed' },
 } as const satisfies Record<string, ErrorSpec>;
 

@@ -10,17 +10,16 @@ import type { PlatformTables } from '../tables.ts';
  * Idempotency-Key on money-moving POSTs (Stripe's convention): the first response to a key is
  * kept for 24 hours and replayed to every retry with the same body; the same key with another
  * body is refused (422); a retry while the first is still running is refused (409).
+ *
+ * A request that started and never finished (its process died) holds its key until the key
+ * expires: retries are told 409 meanwhile and never run a second time, because the first run
+ * may have moved money. Its transaction is finished by PendingSettlement and shows in the
+ * history.
  */
 export const idempotencyPolicy = {
   header: 'idempotency-key',
   keyPattern: /^[\x21-\x7e]{8,255}$/,
   retentionMs: 24 * 3_600_000,
-  /**
-   * A request that started this long ago and never finished (its process died) no longer holds
-   * the key: the retry runs again. That is safe because every movement underneath is itself
-   * applied once by an id derived from the key.
-   */
-  lockMs: 60_000,
 } as const;
 
 interface IdempotencyContext {
@@ -94,16 +93,13 @@ export class Idempotency {
     const claimed = await this.#db.insertInto('idempotency_keys')
       .values({
         user_id: userId, key, request_hash: hash, status: 'in_progress', response_status: null, response_body: null, created_at: now,
-        locked_until: new Date(now.getTime() + idempotencyPolicy.lockMs), expires_at: new Date(now.getTime() + idempotencyPolicy.retentionMs),
+        locked_until: new Date(now.getTime() + idempotencyPolicy.retentionMs), expires_at: new Date(now.getTime() + idempotencyPolicy.retentionMs),
       })
       .onConflict((oc) => oc.columns(['user_id', 'key']).doUpdateSet({
-        // An expired record, or an abandoned run, is taken over; anything else is left alone.
+        // Only an expired record is taken over; anything else is left alone.
         request_hash: hash, status: 'in_progress', response_status: null, response_body: null, created_at: now,
-        locked_until: new Date(now.getTime() + idempotencyPolicy.lockMs), expires_at: new Date(now.getTime() + idempotencyPolicy.retentionMs),
-      }).where((eb) => eb.or([
-        eb('idempotency_keys.expires_at', '<=', now),
-        eb.and([eb('idempotency_keys.status', '=', 'in_progress'), eb('idempotency_keys.locked_until', '<=', now), eb('idempotency_keys.request_hash', '=', hash)]),
-      ])))
+        locked_until: new Date(now.getTime() + idempotencyPolicy.retentionMs), expires_at: new Date(now.getTime() + idempotencyPolicy.retentionMs),
+      }).where('idempotency_keys.expires_at', '<=', now))
       .returning('key')
       .executeTakeFirst();
     if (claimed) {

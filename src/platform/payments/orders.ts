@@ -1,9 +1,24 @@
-import { sql } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import { errors } from '../errors.ts';
 import type { MerchantService, Order } from '../merchants/service.ts';
 import { enqueueWebhook } from '../webhooks/outbox.ts';
 import { orderToWire } from '../merchants/routes.ts';
+import type { PlatformTables } from '../tables.ts';
 import { cardLabel, ledgerCodes, walletLabel, type PaymentContext, type PaymentCore, type Transaction, type Verification } from './service.ts';
+
+/** Gives an order back to be paid again after its payment `txn` failed. */
+function unclaimOrder(txn: Transaction) {
+  return async (trx: Kysely<PlatformTables>) => {
+    await trx.updateTable('orders').set({ transaction_id: null, payer_user_id: null }).where('id', '=', txn.order_id!).where('transaction_id', '=', txn.id).execute();
+  };
+}
+
+/** Takes a failed refund `txn` off the order's refunded total. */
+function giveBackRefund(txn: Transaction) {
+  return async (trx: Kysely<PlatformTables>) => {
+    await trx.updateTable('orders').set({ refunded_fen: sql`refunded_fen - ${txn.amount_fen}` }).where('id', '=', txn.order_id!).execute();
+  };
+}
 
 /**
  * Paying merchant orders with the balance or a bound card, and refunding them. An order is
@@ -45,38 +60,47 @@ export class OrderPayments {
         return claimed.numUpdatedRows === 0n ? errors.order_not_payable('The order is being paid, paid or expired.', 'order_id') : undefined;
       },
     });
-    const unclaim = async (trx: Parameters<NonNullable<Parameters<PaymentCore['fail']>[3]>>[0]) => {
-      await trx.updateTable('orders').set({ transaction_id: null, payer_user_id: null }).where('id', '=', order.id).where('transaction_id', '=', txn.id).execute();
-    };
+    if (!card) return this.settlePayment(txn, null);
+    const moved = await core.moveOnCard(card, 'debit', order.amount_fen, txn.id);
+    if (moved === 'pending') return { order: await this.#merchants.getOrderForMerchant(merchant.id, order.id), transaction: txn };
+    return this.settlePayment(txn, { declineCode: moved.status === 'succeeded' ? null : moved.declineCode, reference: moved.transferId });
+  }
 
-    let source: string;
-    let bankReference: string | null = null;
-    if (card) {
-      const moved = await core.moveOnCard(card, 'debit', order.amount_fen, txn.id);
-      if (moved.status !== 'succeeded') {
-        await core.fail(txn, `card_declined:${moved.declineCode}`, undefined, unclaim);
-        throw errors.card_declined(`The bank declined the payment: ${String(moved.declineCode).replaceAll('_', ' ')}.`, 'card_id', { decline_code: moved.declineCode, transaction_id: txn.id });
+  /**
+   * The second half of an order payment: the ledger moves the money to the merchant and the
+   * order is paid; or, when the bank declined or the balance is short, the order is given back.
+   * `bank` is the card movement's outcome, null for a balance payment.
+   */
+  async settlePayment(txn: Transaction, bank: { declineCode: string | null; reference: string } | null): Promise<{ order: Order; transaction: Transaction }> {
+    const core = this.#core;
+    const orderId = txn.order_id!;
+    const merchantId = txn.merchant_id!;
+    const unclaim = unclaimOrder(txn);
+    const payerAccount = await core.deps.paymentAccounts.requireByUser(txn.payer_user_id!);
+    let source = `wallet:${payerAccount.id}`;
+    if (bank) {
+      if (bank.declineCode) {
+        await core.fail(txn, `card_declined:${bank.declineCode}`, undefined, unclaim);
+        throw errors.card_declined(`The bank declined the payment: ${bank.declineCode.replaceAll('_', ' ')}.`, 'card_id', { decline_code: bank.declineCode, transaction_id: txn.id });
       }
+      const card = await core.db.selectFrom('bound_cards').select('bank_code').where('id', '=', txn.card_id!).executeTakeFirstOrThrow();
       source = `bank_settlement:${card.bank_code}`;
-      bankReference = moved.transferId;
-    } else {
-      source = `wallet:${payer.account.id}`;
     }
     const result = await core.ledgerTransfer({
-      id: txn.id, debitAccountId: source, creditAccountId: `merchant:${merchant.id}`, amountFen: order.amount_fen, code: ledgerCodes.payment, userData: txn.id,
+      id: txn.id, debitAccountId: source, creditAccountId: `merchant:${merchantId}`, amountFen: txn.amount_fen, code: ledgerCodes.payment, userData: txn.id,
     });
-    if (!card && (result === 'exceeds_credits' || result === 'debit_account_not_found')) {
-      await core.fail(txn, 'insufficient_balance', payer.account.id, unclaim);
+    if (!bank && (result === 'exceeds_credits' || result === 'debit_account_not_found')) {
+      await core.fail(txn, 'insufficient_balance', payerAccount.id, unclaim);
       throw errors.insufficient_balance('The balance does not cover this order; pay with a card or top up.', 'source', { transaction_id: txn.id });
     }
     core.assertApplied(result, 'order payment');
     const paidAt = core.now();
-    const paid: Order = { ...order, status: 'paid', paid_at: paidAt, transaction_id: txn.id, payer_user_id: context.userId };
-    const transaction = await core.succeed(txn, { authorization_reference: bankReference ?? txn.id }, async (trx) => {
-      await trx.updateTable('orders').set({ status: 'paid', paid_at: paidAt }).where('id', '=', order.id).execute();
-      await enqueueWebhook(trx, { merchantId: merchant.id, type: 'order.paid', data: { order: orderToWire(paid), transaction_id: txn.id }, now: paidAt });
+    let paid: Order | undefined;
+    const transaction = await core.succeed(txn, { authorization_reference: bank?.reference ?? txn.id }, async (trx) => {
+      paid = await trx.updateTable('orders').set({ status: 'paid', paid_at: paidAt }).where('id', '=', orderId).returningAll().executeTakeFirstOrThrow();
+      await enqueueWebhook(trx, { merchantId, type: 'order.paid', data: { order: orderToWire(paid), transaction_id: txn.id }, now: paidAt });
     });
-    return { order: paid, transaction };
+    return { order: paid!, transaction };
   }
 
   /** The merchant gives money back, to where it came from: the payer's balance, or the payer's card. */
@@ -104,9 +128,6 @@ export class OrderPayments {
         return claimed.numUpdatedRows === 0n ? errors.refund_exceeds_payment('Refunds would total more than the order was paid.', 'amount_fen') : undefined;
       },
     });
-    const giveBack = async (trx: Parameters<NonNullable<Parameters<PaymentCore['fail']>[3]>>[0]) => {
-      await trx.updateTable('orders').set({ refunded_fen: sql`refunded_fen - ${input.amountFen}` }).where('id', '=', order.id).execute();
-    };
     const destination = card ? `bank_settlement:${card.bank_code}` : `wallet:${payerAccount.id}`;
     // A hold on the merchant's balance first: the refund never spends money the merchant lacks.
     const hold = await core.ledgerTransfer({
@@ -114,28 +135,33 @@ export class OrderPayments {
       code: ledgerCodes.refund, userData: txn.id,
     });
     if (hold === 'exceeds_credits') {
-      await core.fail(txn, 'merchant_balance_insufficient', undefined, giveBack);
+      await core.fail(txn, 'merchant_balance_insufficient', undefined, giveBackRefund(txn));
       throw errors.merchant_balance_insufficient('The merchant balance does not cover this refund.', 'amount_fen', { transaction_id: txn.id });
     }
     core.assertApplied(hold, 'refund hold');
-    let bankReference: string | null = null;
-    if (card) {
-      const moved = await core.moveOnCard(card, 'credit', input.amountFen, txn.id);
-      if (moved.status !== 'succeeded') {
-        core.assertApplied(await core.deps.ledger.createTransfer({ id: `${txn.id}:void`, kind: 'void_pending', pendingId: `${txn.id}:hold` }), 'refund void');
-        await core.fail(txn, `card_declined:${moved.declineCode}`, undefined, giveBack);
-        throw errors.card_declined(`The bank declined the refund to the card: ${String(moved.declineCode).replaceAll('_', ' ')}.`, 'order_id', { decline_code: moved.declineCode, transaction_id: txn.id });
-      }
-      bankReference = moved.transferId;
+    if (!card) return this.settleRefund(txn, null);
+    const moved = await core.moveOnCard(card, 'credit', input.amountFen, txn.id);
+    if (moved === 'pending') return { order: await this.#merchants.getOrderForMerchant(merchant.id, order.id), transaction: txn };
+    return this.settleRefund(txn, { declineCode: moved.status === 'succeeded' ? null : moved.declineCode, reference: moved.transferId });
+  }
+
+  /** The second half of a refund: the merchant's hold posts (the order records it) or, on a decline, is voided and given back. */
+  async settleRefund(txn: Transaction, bank: { declineCode: string | null; reference: string } | null): Promise<{ order: Order; transaction: Transaction }> {
+    const core = this.#core;
+    const orderId = txn.order_id!;
+    if (bank?.declineCode) {
+      core.assertApplied(await core.deps.ledger.createTransfer({ id: `${txn.id}:void`, kind: 'void_pending', pendingId: `${txn.id}:hold` }), 'refund void');
+      await core.fail(txn, `card_declined:${bank.declineCode}`, undefined, giveBackRefund(txn));
+      throw errors.card_declined(`The bank declined the refund to the card: ${bank.declineCode.replaceAll('_', ' ')}.`, 'order_id', { decline_code: bank.declineCode, transaction_id: txn.id });
     }
     core.assertApplied(await core.deps.ledger.createTransfer({ id: `${txn.id}:post`, kind: 'post_pending', pendingId: `${txn.id}:hold` }), 'refund post');
     const now = core.now();
-    let updated = order;
-    const transaction = await core.succeed(txn, { authorization_reference: bankReference ?? txn.id }, async (trx) => {
+    let updated: Order | undefined;
+    const transaction = await core.succeed(txn, { authorization_reference: bank?.reference ?? txn.id }, async (trx) => {
       updated = await trx.updateTable('orders').set({ status: sql`case when refunded_fen = amount_fen then 'refunded' else status end` })
-        .where('id', '=', order.id).returningAll().executeTakeFirstOrThrow();
-      await enqueueWebhook(trx, { merchantId: merchant.id, type: 'order.refunded', data: { order: orderToWire(updated), transaction_id: txn.id, amount_fen: Number(input.amountFen), reason: input.reason }, now });
+        .where('id', '=', orderId).returningAll().executeTakeFirstOrThrow();
+      await enqueueWebhook(trx, { merchantId: txn.merchant_id!, type: 'order.refunded', data: { order: orderToWire(updated), transaction_id: txn.id, amount_fen: Number(txn.amount_fen), reason: txn.reason }, now });
     });
-    return { order: updated, transaction };
+    return { order: updated!, transaction };
   }
 }

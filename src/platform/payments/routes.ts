@@ -85,12 +85,12 @@ export function registerPaymentRoutes(app: App, deps: PaymentRouteDeps): void {
     schema: {
       security, tags, headers: idempotencyHeader, summary: 'Top up the balance from a bound card',
       body: z.object({ card_id: z.string().min(1).max(64), amount_fen: amountFen, ...verification }),
-      response: { 201: transactionSchema },
+      response: { 201: transactionSchema, 202: transactionSchema.describe('The bank has not answered yet: the transaction is pending and settles when it does') },
     },
   }, async (request, reply) => {
     const b = request.body;
     const txn = await deps.wallet.topUp(context(request), { cardId: b.card_id, amountFen: BigInt(b.amount_fen), verification: { paymentPassword: b.payment_password, smsCode: b.sms_code } });
-    void reply.code(201);
+    void reply.code(txn.status === 'pending' ? 202 : 201);
     return transactionToWire(txn, caller(request).user.id);
   });
 
@@ -99,12 +99,12 @@ export function registerPaymentRoutes(app: App, deps: PaymentRouteDeps): void {
     schema: {
       security, tags, headers: idempotencyHeader, summary: 'Withdraw from the balance to a bound card (not counted towards the limits)',
       body: z.object({ card_id: z.string().min(1).max(64), amount_fen: amountFen, ...verification }),
-      response: { 201: transactionSchema },
+      response: { 201: transactionSchema, 202: transactionSchema },
     },
   }, async (request, reply) => {
     const b = request.body;
     const txn = await deps.wallet.withdraw(context(request), { cardId: b.card_id, amountFen: BigInt(b.amount_fen), verification: { paymentPassword: b.payment_password, smsCode: b.sms_code } });
-    void reply.code(201);
+    void reply.code(txn.status === 'pending' ? 202 : 201);
     return transactionToWire(txn, caller(request).user.id);
   });
 
@@ -128,7 +128,7 @@ export function registerPaymentRoutes(app: App, deps: PaymentRouteDeps): void {
       security, tags, headers: idempotencyHeader, summary: 'Pay a merchant order with the balance (no card_id) or a bound card',
       params: z.object({ id: z.string().min(1).max(64) }),
       body: z.object({ card_id: z.string().min(1).max(64).optional(), ...verification }),
-      response: { 201: z.object({ order: orderSchema, transaction: transactionSchema }) },
+      response: { 201: z.object({ order: orderSchema, transaction: transactionSchema }), 202: z.object({ order: orderSchema, transaction: transactionSchema }) },
     },
   }, async (request, reply) => {
     const b = request.body;
@@ -136,7 +136,7 @@ export function registerPaymentRoutes(app: App, deps: PaymentRouteDeps): void {
       orderId: request.params.id, source: b.card_id ? { kind: 'card', cardId: b.card_id } : { kind: 'balance' },
       verification: { paymentPassword: b.payment_password, smsCode: b.sms_code },
     });
-    void reply.code(201);
+    void reply.code(transaction.status === 'pending' ? 202 : 201);
     return { order: orderToWire(order), transaction: transactionToWire(transaction, caller(request).user.id) };
   });
 
@@ -146,13 +146,13 @@ export function registerPaymentRoutes(app: App, deps: PaymentRouteDeps): void {
       security: [{ merchant: [] }], tags: ['merchants'], headers: idempotencyHeader, summary: 'Refund all or part of a paid order, to where the money came from',
       params: z.object({ id: z.string().min(1).max(64) }),
       body: z.object({ amount_fen: amountFen, reason: z.string().trim().min(1).max(128) }),
-      response: { 201: z.object({ order: orderSchema, transaction: transactionSchema }) },
+      response: { 201: z.object({ order: orderSchema, transaction: transactionSchema }), 202: z.object({ order: orderSchema, transaction: transactionSchema }) },
     },
   }, async (request, reply) => {
     const { order, transaction } = await deps.orders.refund({ merchantId: callingMerchant(request).id, traceId: request.id }, {
       orderId: request.params.id, amountFen: BigInt(request.body.amount_fen), reason: request.body.reason,
     });
-    void reply.code(201);
+    void reply.code(transaction.status === 'pending' ? 202 : 201);
     return { order: orderToWire(order), transaction: transactionToWire(transaction, null) };
   });
 

@@ -21,8 +21,13 @@ export type Transaction = PlatformTables['transactions'];
 /** Ledger transfer codes: why money moved, stored with each transfer. */
 export const ledgerCodes = { topUp: 1, withdrawal: 2, transfer: 3, payment: 4, refund: 5 } as const;
 
-/** One payment is at most ¥50,000 here: above it a corporate transfer needs purpose and reason, which personal accounts do not make. */
+/**
+ * One balance payment or transfer is at most ¥50,000 (far above the ¥5,000 daily two-factor
+ * limit; above ¥50,000 a corporate transfer would also need purpose and reason, and personal
+ * accounts make none). Top-ups and withdrawals to one's own card may be larger.
+ */
 export const paymentAmountFenMax = 5_000_000n;
+export const walletMovementFenMax = 100_000_000n;
 
 export interface Verification {
   paymentPassword: string;
@@ -82,10 +87,8 @@ export class PaymentCore {
     return { account, phone: user.phone };
   }
 
-  requireAmount(amountFen: bigint): void {
-    if (amountFen <= 0n || amountFen > paymentAmountFenMax) {
-      throw errors.parameter_invalid(`amount_fen must be between 1 and ${paymentAmountFenMax} (¥50,000).`, 'amount_fen');
-    }
+  requireAmount(amountFen: bigint, maxFen: bigint = paymentAmountFenMax): void {
+    if (amountFen <= 0n || amountFen > maxFen) throw errors.parameter_invalid(`amount_fen must be between 1 and ${maxFen}.`, 'amount_fen');
   }
 
   /** Checks the payment password (with its lockout), then the optional SMS code, inside `trx`. Answers the number of factors. */
@@ -182,18 +185,22 @@ export class PaymentCore {
 
   /**
    * Moves money on a bound card at its bank, once per reference. When the bank does not answer,
-   * its outcome is asked for by reference; if that is unknown too, the transaction stays pending
-   * (settled later by `PaymentService.settlePending`) and the caller is told so.
+   * its outcome is asked for by reference; if that is unknown too, the answer is 'pending': the
+   * transaction stays pending and `PendingSettlement` finishes it when the bank answers again.
    */
-  async moveOnCard(card: BoundCard, direction: 'debit' | 'credit', amountFen: bigint, reference: string): Promise<AgreementTransfer> {
+  async moveOnCard(card: BoundCard, direction: 'debit' | 'credit', amountFen: bigint, reference: string): Promise<AgreementTransfer | 'pending'> {
     try {
       return await this.deps.bank.transferOnAgreement({ agreementId: card.agreement_id, direction, amountFen, reference });
     } catch (error) {
       if (!(error instanceof BankError) || error.code !== 'unavailable') throw bankRefusal(error);
       const known = await this.deps.bank.findAgreementTransfer(reference).catch(() => undefined);
-      if (known) return known;
-      throw errors.payment_pending('The bank did not answer in time; the transaction is pending and will settle when it does.', undefined, { transaction_id: reference });
+      return known ?? 'pending';
     }
+  }
+
+  /** The current row of a transaction (after a settle step changed it). */
+  async reload(txn: Transaction): Promise<Transaction> {
+    return this.db.selectFrom('transactions').selectAll().where('id', '=', txn.id).executeTakeFirstOrThrow();
   }
 
   holderName(account: PaymentAccountRow): string {

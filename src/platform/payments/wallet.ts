@@ -1,6 +1,6 @@
 import { errors } from '../errors.ts';
 import { availableFen } from '../ledger/accounts.ts';
-import { cardLabel, ledgerCodes, walletLabel, type PaymentContext, type PaymentCore, type Transaction, type Verification } from './service.ts';
+import { cardLabel, ledgerCodes, walletLabel, walletMovementFenMax, type PaymentContext, type PaymentCore, type Transaction, type Verification } from './service.ts';
 
 /**
  * The balance (支付账户余额): top up from a bound card, withdraw to one, transfer to another Mi
@@ -24,7 +24,7 @@ export class WalletPayments {
   /** Card → balance: the bank debits the card into the platform's settlement account, then the ledger credits the wallet. */
   async topUp(context: PaymentContext, input: { cardId: string; amountFen: bigint; verification: Verification }): Promise<Transaction> {
     const core = this.#core;
-    core.requireAmount(input.amountFen);
+    core.requireAmount(input.amountFen, walletMovementFenMax);
     const payer = await core.activeAccount(context.userId);
     const card = await core.deps.cards.get(context.userId, input.cardId);
     await core.deps.paymentAccounts.verifyPaymentPassword(context.userId, input.verification.paymentPassword);
@@ -39,6 +39,7 @@ export class WalletPayments {
       },
     });
     const moved = await core.moveOnCard(card, 'debit', input.amountFen, txn.id);
+    if (moved === 'pending') return txn;
     return this.settleTopUp(txn, moved.status === 'succeeded' ? null : moved.declineCode, moved.transferId);
   }
 
@@ -61,7 +62,7 @@ export class WalletPayments {
   /** Balance → own card: a hold on the wallet first (so the money exists), then the bank pays the card, then the hold posts. */
   async withdraw(context: PaymentContext, input: { cardId: string; amountFen: bigint; verification: Verification }): Promise<Transaction> {
     const core = this.#core;
-    core.requireAmount(input.amountFen);
+    core.requireAmount(input.amountFen, walletMovementFenMax);
     const payer = await core.activeAccount(context.userId);
     const card = await core.deps.cards.get(context.userId, input.cardId);
     await core.deps.paymentAccounts.verifyPaymentPassword(context.userId, input.verification.paymentPassword);
@@ -86,6 +87,7 @@ export class WalletPayments {
     }
     core.assertApplied(hold, 'withdrawal hold');
     const moved = await core.moveOnCard(card, 'credit', input.amountFen, txn.id);
+    if (moved === 'pending') return txn;
     return this.settleWithdrawal(txn, moved.status === 'succeeded' ? null : moved.declineCode, moved.transferId);
   }
 
