@@ -18,6 +18,12 @@ test('the OpenAPI document describes every public route, with session security w
     ['/v1/payment-account/password/verify', 'post', true], ['/v1/payment-account/password/reset', 'post', true],
     ['/v1/cards/applications', 'post', true], ['/v1/cards', 'post', true], ['/v1/cards', 'get', true],
     ['/v1/cards/{id}', 'get', true], ['/v1/cards/{id}', 'delete', true],
+    ['/v1/balance', 'get', true], ['/v1/top-ups', 'post', true], ['/v1/withdrawals', 'post', true], ['/v1/transfers', 'post', true],
+    ['/v1/orders/{id}', 'get', true], ['/v1/orders/{id}/pay', 'post', true], ['/v1/transactions', 'get', true],
+    ['/v1/transactions/{id}', 'get', true], ['/v1/transactions.csv', 'get', true],
+    ['/v1/merchant', 'get', true], ['/v1/merchant/webhook', 'put', true], ['/v1/merchant/orders', 'post', true],
+    ['/v1/merchant/orders/{id}', 'get', true], ['/v1/merchant/orders/{id}/refunds', 'post', true], ['/v1/merchant/events', 'get', true],
+    ['/v1/sandbox/merchants', 'post', false],
     ['/v1/sandbox/sms', 'get', false],
   ];
   for (const [path, method, secured] of expected) {
@@ -25,6 +31,11 @@ test('the OpenAPI document describes every public route, with session security w
     assert.ok(operation, `${method.toUpperCase()} ${path} is documented`);
     assert.ok(operation.summary, `${method.toUpperCase()} ${path} has a summary`);
     assert.equal(Boolean(operation.security), secured, `${method.toUpperCase()} ${path} security`);
+  }
+  // Money-moving POSTs document their Idempotency-Key header.
+  for (const path of ['/v1/top-ups', '/v1/withdrawals', '/v1/transfers', '/v1/orders/{id}/pay', '/v1/merchant/orders/{id}/refunds']) {
+    const parameters: Array<{ in: string; name: string }> = doc.paths[path].post.parameters ?? [];
+    assert.ok(parameters.some((p) => p.in === 'header' && p.name === 'idempotency-key'), `${path} documents Idempotency-Key`);
   }
   const applicationBody = doc.paths['/v1/payment-account/applications'].post.requestBody.content['application/json'].schema;
   assert.deepEqual(applicationBody.required.sort(), ['card_number', 'id_number', 'name', 'reserved_phone']);
