@@ -4,8 +4,9 @@
  * credit only, or (宁夏银行) every UnionPay card but not its single-brand VISA cards.
  * The BINs are sandbox assignments in the UnionPay 62 range, not the banks' production BINs.
  */
-export type CardKind = 'debit' | 'credit';
-export type CardBrand = 'unionpay' | 'visa';
+import type { CardBrand, CardKind } from './client.ts';
+
+export type { CardBrand, CardKind } from './client.ts';
 
 export interface BinRange {
   bin: string;

@@ -1,4 +1,5 @@
 import type { Logger } from '../../infra/log/logger.ts';
+import { PeriodicJob } from '../../infra/periodic-job.ts';
 import { ApiError } from '../../infra/http/errors.ts';
 import type { OrderPayments } from './orders.ts';
 import type { PaymentCore, Transaction } from './service.ts';
@@ -19,14 +20,14 @@ export class PendingSettlement {
   readonly #wallet: WalletPayments;
   readonly #orders: OrderPayments;
   readonly #logger: Logger;
-  #timer: NodeJS.Timeout | undefined;
-  #running: Promise<unknown> | undefined;
+  readonly #job: PeriodicJob;
 
   constructor(core: PaymentCore, wallet: WalletPayments, orders: OrderPayments, logger: Logger) {
     this.#core = core;
     this.#wallet = wallet;
     this.#orders = orders;
     this.#logger = logger;
+    this.#job = new PeriodicJob('pending-settlement', () => this.runOnce(), logger);
   }
 
   /** One pass; answers how many transactions it settled and how many are still waiting for the bank. */
@@ -69,19 +70,12 @@ export class PendingSettlement {
     return true;
   }
 
+  /** Runs passes every `intervalMs` until `stop()`. */
   start(intervalMs: number = pendingSettlementPolicy.intervalMs): void {
-    if (this.#timer) return;
-    this.#timer = setInterval(() => {
-      if (this.#running) return;
-      this.#running = this.runOnce().catch((error) => this.#logger.error({ err: error }, 'pending settlement pass failed'))
-        .finally(() => { this.#running = undefined; });
-    }, intervalMs);
-    this.#timer.unref();
+    this.#job.start(intervalMs);
   }
 
-  async stop(): Promise<void> {
-    clearInterval(this.#timer);
-    this.#timer = undefined;
-    await this.#running;
+  stop(): Promise<void> {
+    return this.#job.stop();
   }
 }

@@ -23,27 +23,38 @@ export class WalletPayments {
 
   /** Card → balance: the bank debits the card into the platform's settlement account, then the ledger credits the wallet. */
   async topUp(context: PaymentContext, input: { cardId: string; amountFen: bigint; verification: Verification }): Promise<Transaction> {
+    const { txn, card } = await this.#beginCardMovement(context, input, 'top_up');
+    const moved = await this.#core.moveOnCard(card, 'debit', input.amountFen, txn.id);
+    if (moved === 'pending') return txn;
+    return this.settleTopUp(txn, moved.status === 'succeeded' ? null : moved.declineCode, moved.transferId);
+  }
+
+  /**
+   * What a top-up and a withdrawal share: the holder's own account and card, the payment
+   * password, and the pending record (money between the holder's card and balance is not a
+   * balance payment: excluded from the class limits, PBOC No. 43).
+   */
+  async #beginCardMovement(context: PaymentContext, input: { cardId: string; amountFen: bigint; verification: Verification }, type: 'top_up' | 'withdrawal') {
     const core = this.#core;
     core.requireAmount(input.amountFen, walletMovementFenMax);
     const payer = await core.activeAccount(context.userId);
     const card = await core.deps.cards.get(context.userId, input.cardId);
     await core.deps.paymentAccounts.verifyPaymentPassword(context.userId, input.verification.paymentPassword);
+    const [from, to] = type === 'top_up' ? [cardLabel(card), walletLabel(payer.phone)] : [walletLabel(payer.phone), cardLabel(card)];
     const txn = await core.begin({
       payer, verification: input.verification,
       txn: {
-        id: core.newTransactionId(), type: 'top_up', amount_fen: input.amountFen, currency: 'CNY', channel: 'quick_pay', interface_type: context.interfaceType ?? 'api',
-        payer_user_id: context.userId, payer_name: core.holderName(payer.account), payer_account: cardLabel(card),
-        payee_user_id: context.userId, payee_name: core.holderName(payer.account), payee_account: walletLabel(payer.phone),
+        id: core.newTransactionId(), type, amount_fen: input.amountFen, currency: 'CNY', channel: 'quick_pay', interface_type: context.interfaceType ?? 'api',
+        payer_user_id: context.userId, payer_name: core.holderName(payer.account), payer_account: from,
+        payee_user_id: context.userId, payee_name: core.holderName(payer.account), payee_account: to,
         merchant_id: null, merchant_name: null, merchant_code: null, mcc: null, order_id: null, refund_of: null, card_id: card.id,
         authorization_method: 'payment_password', authorization_reference: null, counts_toward_limits: false, purpose: null, reason: null, trace_id: context.traceId,
       },
     });
-    const moved = await core.moveOnCard(card, 'debit', input.amountFen, txn.id);
-    if (moved === 'pending') return txn;
-    return this.settleTopUp(txn, moved.status === 'succeeded' ? null : moved.declineCode, moved.transferId);
+    return { txn, card, payer };
   }
 
-  /** The second half of a top-up, once the bank's outcome is known (now, or later by `settlePending`). */
+  /** The second half of a top-up, once the bank's outcome is known (now, or later by PendingSettlement). */
   async settleTopUp(txn: Transaction, declineCode: string | null, bankReference: string): Promise<Transaction> {
     const core = this.#core;
     if (declineCode) {
@@ -62,21 +73,7 @@ export class WalletPayments {
   /** Balance → own card: a hold on the wallet first (so the money exists), then the bank pays the card, then the hold posts. */
   async withdraw(context: PaymentContext, input: { cardId: string; amountFen: bigint; verification: Verification }): Promise<Transaction> {
     const core = this.#core;
-    core.requireAmount(input.amountFen, walletMovementFenMax);
-    const payer = await core.activeAccount(context.userId);
-    const card = await core.deps.cards.get(context.userId, input.cardId);
-    await core.deps.paymentAccounts.verifyPaymentPassword(context.userId, input.verification.paymentPassword);
-    const txn = await core.begin({
-      payer, verification: input.verification,
-      txn: {
-        id: core.newTransactionId(), type: 'withdrawal', amount_fen: input.amountFen, currency: 'CNY', channel: 'quick_pay', interface_type: context.interfaceType ?? 'api',
-        payer_user_id: context.userId, payer_name: core.holderName(payer.account), payer_account: walletLabel(payer.phone),
-        payee_user_id: context.userId, payee_name: core.holderName(payer.account), payee_account: cardLabel(card),
-        merchant_id: null, merchant_name: null, merchant_code: null, mcc: null, order_id: null, refund_of: null, card_id: card.id,
-        // To the holder's own card: excluded from the class limits (PBOC No. 43).
-        authorization_method: 'payment_password', authorization_reference: null, counts_toward_limits: false, purpose: null, reason: null, trace_id: context.traceId,
-      },
-    });
+    const { txn, card, payer } = await this.#beginCardMovement(context, input, 'withdrawal');
     const hold = await core.ledgerTransfer({
       id: `${txn.id}:hold`, kind: 'pending', debitAccountId: `wallet:${payer.account.id}`, creditAccountId: `bank_settlement:${card.bank_code}`,
       amountFen: input.amountFen, code: ledgerCodes.withdrawal, userData: txn.id,

@@ -1,6 +1,7 @@
 import type { Kysely } from 'kysely';
 import { newId } from '../../infra/ids.ts';
 import type { Logger } from '../../infra/log/logger.ts';
+import { PeriodicJob } from '../../infra/periodic-job.ts';
 import type { PlatformTables } from '../tables.ts';
 import { signatureHeader, signatureHeaderValue } from './signature.ts';
 
@@ -41,13 +42,13 @@ export class WebhookDispatcher {
   readonly #db: Kysely<PlatformTables>;
   readonly #clock: () => Date;
   readonly #logger: Logger;
-  #timer: NodeJS.Timeout | undefined;
-  #running: Promise<number> | undefined;
+  readonly #job: PeriodicJob;
 
   constructor(db: Kysely<PlatformTables>, clock: () => Date, logger: Logger) {
     this.#db = db;
     this.#clock = clock;
     this.#logger = logger;
+    this.#job = new PeriodicJob('webhooks', () => this.runOnce(), logger);
   }
 
   /** One pass over due events; answers how many were attempted. */
@@ -98,22 +99,12 @@ export class WebhookDispatcher {
     if (!delivered) this.#logger.warn({ event: event.id, attempts, status, error }, 'webhook delivery failed');
   }
 
-  /** Runs passes every `intervalMs` until `stop()`; one pass at a time. */
-  start(intervalMs = 1_000): void {
-    if (this.#timer) return;
-    this.#timer = setInterval(() => {
-      if (this.#running) return;
-      this.#running = this.runOnce().catch((cause) => {
-        this.#logger.error({ err: cause }, 'webhook pass failed');
-        return 0;
-      }).finally(() => { this.#running = undefined; });
-    }, intervalMs);
-    this.#timer.unref();
+  /** Runs passes every `intervalMs` until `stop()`. */
+  start(intervalMs: number = 1_000): void {
+    this.#job.start(intervalMs);
   }
 
-  async stop(): Promise<void> {
-    clearInterval(this.#timer);
-    this.#timer = undefined;
-    await this.#running;
+  stop(): Promise<void> {
+    return this.#job.stop();
   }
 }
