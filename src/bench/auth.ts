@@ -5,7 +5,8 @@
  * kernel (APDUs, ARQC) → ISO 8583 to the network → BIN routing, STAN/RRN log → ISO 8583 to the
  * issuing bank → ARQC, ATC and balance checks, debit, ARPC → back to the POS. Every request is a
  * 0200 purchase under the no-PIN limit on its own card (a card is never in two transactions at
- * once, as in life). Runs on PostgreSQL when DATABASE_URL is set (a fresh database
+ * once, as in life). The terminals and cards run in a worker thread, the network and the bank
+ * in the main thread, as separate machines would not share an event loop. Runs on PostgreSQL when DATABASE_URL is set (a fresh database
  * `mipay_bench_auth` on that server, dropped and recreated), else on an in-memory PGlite.
  *
  *  - fixed: open loop at `rate` requests/s for `duration` s; latency counts from each request's
@@ -16,26 +17,26 @@
  *   bench "auth", database "pglite" | "postgres", cards, terminals, durationS
  *   fixed { offeredPerSec, achievedPerSec, p50Ms, p99Ms, maxMs, completed, declined, declinedBy, errors }
  *   max   { concurrency, perSec, p50Ms, p99Ms, maxMs, completed, declined, declinedBy, errors }
- *   (processCpuMsPerRequest: CPU of the bench process — POS, network and bank — per request, database excluded;
- *   declinedBy: response code → count, e.g. 91 when the bank answered after the network's timeout;
+ *   processCpuMsPerRequest: CPU of the bench process (terminals in a worker thread, network and bank) per request,
+ *   database excluded
+ *   (declinedBy: response code → count, e.g. 91 when the bank answered after the network's timeout;
  *   errors: requests that could not start because every card was in a transaction, or failed locally)
  *   target { p99MsAtFixed: 50 }, ratios { p99OverTarget }, targetMet (p99 under target, no declines or errors)
  */
 import assert from 'node:assert/strict';
 import { parseArgs } from 'node:util';
+import { Worker } from 'node:worker_threads';
 import pg from 'pg';
 import { openDatabase, type Database } from '../infra/db/database.ts';
 import { createLogger } from '../infra/log/logger.ts';
 import { createSystem } from '../cli/system.ts';
-import { createTcpNetworkClient, type NetworkClient } from '../network/client.ts';
-import { ContactlessCardEmulator, PosTerminal } from '../terminal/client.ts';
+import type { CardPersonalization } from '../bank/client.ts';
+import type { Figures, TerminalsInput, TerminalsOutput } from './_auth-terminals.ts';
 
 const limits = { rateMax: 20_000, durationSMax: 300, concurrencyMax: 1_000, cardsMax: 20_000, terminalsMax: 64 };
 const benchDatabase = 'mipay_bench_auth';
 const targetP99Ms = 50;
 
-interface Figures { completed: number; declined: number; errors: number; latenciesMs: number[]; elapsedMs: number; declinedBy: Record<string, number> }
-type Attempt = 'approved' | 'error' | { declined: string };
 
 export async function run(args: string[]): Promise<void> {
   const { values } = parseArgs({
@@ -67,63 +68,41 @@ export async function run(args: string[]): Promise<void> {
   const system = await createSystem({ database, logger });
   await system.bankAuthorization.endpoint.listen(0);
   const address = await system.network.server.listen(0);
-  const clients: NetworkClient[] = [];
   try {
     process.stderr.write(`auth bench on ${database.kind}: issuing ${cardCount} cards…\n`);
-    const cards: ContactlessCardEmulator[] = [];
+    const cards: CardPersonalization[] = [];
     const banks = ['CCB', 'CMB', 'BOCOM', 'SPDB'];
     for (let i = 0; i < cardCount; i++) {
       const issued = await system.bank.service.issueCard({
         bankCode: banks[i % banks.length]!, kind: 'debit', holderName: '压测', idNumber: '11010119900101001X', reservedPhone: '13800000000', balanceFen: 10n ** 11n,
       });
-      cards.push(new ContactlessCardEmulator(await system.bankAuthorization.personalizer.personalize(issued.cardNumber)));
+      cards.push(await system.bankAuthorization.personalizer.personalize(issued.cardNumber));
     }
-    const terminals: PosTerminal[] = [];
+    const terminals: TerminalsInput['terminals'] = [];
     for (let i = 0; i < terminalCount; i++) {
       const registered = await system.network.registerTerminal({
         terminalId: `BENCH${String(i).padStart(3, '0')}`, merchantId: `89811000000${String(i).padStart(4, '0')}`, merchantName: 'BENCH MART', mcc: '5411',
       });
-      const network = createTcpNetworkClient({ host: address.host, port: address.port });
-      clients.push(network);
-      terminals.push(new PosTerminal({ ...registered, network, networkTimeoutMs: 10_000 }));
+      terminals.push({ ...registered, terminalPinKeyHex: registered.terminalPinKey.toString('hex') });
     }
-    const freeCards = [...cards];
-    let nextTerminal = 0;
-    const once = async (): Promise<Attempt> => {
-      const card = freeCards.shift();
-      if (!card) return 'error';
-      const terminal = terminals[nextTerminal++ % terminals.length]!;
-      try {
-        const receipt = await terminal.charge({ amountFen: 1_234n, card });
-        return receipt.approved ? 'approved' : { declined: receipt.responseCode };
-      } catch {
-        return 'error';
-      } finally {
-        freeCards.push(card);
-      }
-    };
-
-    if (warmupS > 0) await openLoop(once, Math.min(rate, 200), warmupS);
     const cpuBefore = process.cpuUsage();
-    const fixed = await openLoop(once, rate, durationS);
-    const cpuFixed = process.cpuUsage(cpuBefore);
-    const max = await closedLoop(once, concurrency, durationS);
-    const cpuMax = process.cpuUsage(cpuBefore);
-    // CPU time of this one process (POS, network and bank together), per request; the database's is not included.
-    const cpuMsPer = (usage: NodeJS.CpuUsage, f: Figures) => round((usage.user + usage.system) / 1000 / Math.max(1, f.completed + f.declined + f.errors));
+    const { fixed, max } = await runTerminals({
+      networkHost: address.host, networkPort: address.port, terminals, cards, rate, durationS, warmupS, concurrency,
+    });
+    const cpu = process.cpuUsage(cpuBefore);
+    const requests = [fixed, max].reduce((n, f) => n + f.completed + f.declined + f.errors, 0);
 
     const summary = (f: Figures) => ({
       completed: f.completed, declined: f.declined, declinedBy: f.declinedBy, errors: f.errors, p50Ms: round(percentile(f.latenciesMs, 0.5)),
-      p99Ms: round(percentile(f.latenciesMs, 0.99)), maxMs: round(Math.max(0, ...f.latenciesMs)),
+      p99Ms: round(percentile(f.latenciesMs, 0.99)), maxMs: round(f.latenciesMs.reduce((a, b) => Math.max(a, b), 0)),
     });
-    const fixedFigures = {
-      offeredPerSec: rate, achievedPerSec: round((fixed.completed + fixed.declined) / (fixed.elapsedMs / 1000)), ...summary(fixed), processCpuMsPerRequest: cpuMsPer(cpuFixed, fixed),
-    };
-    const maxCpu = { user: cpuMax.user - cpuFixed.user, system: cpuMax.system - cpuFixed.system };
-    const maxFigures = { concurrency, perSec: round((max.completed + max.declined) / (max.elapsedMs / 1000)), ...summary(max), processCpuMsPerRequest: cpuMsPer(maxCpu, max) };
+    const fixedFigures = { offeredPerSec: rate, achievedPerSec: round((fixed.completed + fixed.declined) / (fixed.elapsedMs / 1000)), ...summary(fixed) };
+    const maxFigures = { concurrency, perSec: round((max.completed + max.declined) / (max.elapsedMs / 1000)), ...summary(max) };
     const figures = {
       bench: 'auth', database: database.kind, cards: cardCount, terminals: terminalCount, durationS,
-      fixed: fixedFigures, max: maxFigures, target: { p99MsAtFixed: targetP99Ms },
+      fixed: fixedFigures, max: maxFigures,
+      processCpuMsPerRequest: round((cpu.user + cpu.system) / 1000 / Math.max(1, requests)),
+      target: { p99MsAtFixed: targetP99Ms },
       ratios: { p99OverTarget: round(fixedFigures.p99Ms / targetP99Ms) },
       targetMet: fixedFigures.p99Ms < targetP99Ms && fixed.declined === 0 && fixed.errors === 0,
     };
@@ -133,12 +112,12 @@ export async function run(args: string[]): Promise<void> {
       'phase            rate/s    p50 ms   p99 ms   max ms   ok      declined  errors',
       row(`fixed ${rate}/s`, fixedFigures.achievedPerSec, fixedFigures),
       row(`max (${concurrency} in flight)`, maxFigures.perSec, maxFigures),
+      `process CPU per request (terminals, network and bank; database excluded): ${figures.processCpuMsPerRequest} ms`,
       `target: p99 < ${targetP99Ms} ms at ${rate}/s → ${figures.targetMet ? 'met' : 'NOT met'} (p99 / target = ${figures.ratios.p99OverTarget})`,
       '',
     ].join('\n'));
     process.stdout.write(`${JSON.stringify(figures)}\n`);
   } finally {
-    for (const client of clients) await client.close();
     await system.network.close();
     await system.bankAuthorization.endpoint.close();
     await system.platform.app.close();
@@ -147,52 +126,26 @@ export async function run(args: string[]): Promise<void> {
   }
 }
 
+/** Runs the terminals in a worker thread (their own event loop, like separate machines). */
+function runTerminals(input: TerminalsInput): Promise<TerminalsOutput> {
+  return new Promise((resolve, reject) => {
+    // The worker loads TypeScript through tsx's loader, as bin/mipay.mjs does for the main thread.
+    const entry = new URL('./_auth-terminals.ts', import.meta.url).href;
+    const loader = import.meta.resolve('tsx/esm/api');
+    const bootstrap = `import(${JSON.stringify(loader)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(entry)}); })`;
+    const worker = new Worker(bootstrap, { eval: true, workerData: input });
+    worker.once('message', (message: { ok: true; output: TerminalsOutput } | { ok: false; error: string }) => {
+      if (message.ok) resolve(message.output);
+      else reject(new Error(`terminals failed: ${message.error}`));
+      void worker.terminate();
+    });
+    worker.once('error', reject);
+  });
+}
+
 function row(name: string, perSec: number, f: { p50Ms: number; p99Ms: number; maxMs: number; completed: number; declined: number; errors: number }): string {
   return [name.padEnd(16), String(perSec).padStart(7), String(f.p50Ms).padStart(9), String(f.p99Ms).padStart(8), String(f.maxMs).padStart(8),
     String(f.completed).padStart(7), String(f.declined).padStart(9), String(f.errors).padStart(7)].join(' ');
-}
-
-/** Requests started on a fixed schedule, whatever the answers do; latency from the scheduled start. */
-async function openLoop(once: () => Promise<Attempt>, rate: number, durationS: number): Promise<Figures> {
-  const figures: Figures = { completed: 0, declined: 0, errors: 0, latenciesMs: [], elapsedMs: 0, declinedBy: {} };
-  const total = Math.round(rate * durationS);
-  const intervalMs = 1000 / rate;
-  const started = performance.now();
-  const inFlight: Promise<void>[] = [];
-  for (let i = 0; i < total; i++) {
-    const scheduled = started + i * intervalMs;
-    const waitMs = scheduled - performance.now();
-    if (waitMs > 1) await new Promise((resolve) => setTimeout(resolve, waitMs));
-    inFlight.push(once().then((outcome) => record(figures, outcome, performance.now() - scheduled)));
-  }
-  await Promise.all(inFlight);
-  figures.elapsedMs = performance.now() - started;
-  return figures;
-}
-
-/** `concurrency` requests always in flight for `durationS`. */
-async function closedLoop(once: () => Promise<Attempt>, concurrency: number, durationS: number): Promise<Figures> {
-  const figures: Figures = { completed: 0, declined: 0, errors: 0, latenciesMs: [], elapsedMs: 0, declinedBy: {} };
-  const started = performance.now();
-  const deadline = started + durationS * 1000;
-  await Promise.all(Array.from({ length: concurrency }, async () => {
-    while (performance.now() < deadline) {
-      const begun = performance.now();
-      record(figures, await once(), performance.now() - begun);
-    }
-  }));
-  figures.elapsedMs = performance.now() - started;
-  return figures;
-}
-
-function record(figures: Figures, outcome: Attempt, latencyMs: number): void {
-  if (outcome === 'approved') figures.completed += 1;
-  else if (outcome === 'error') figures.errors += 1;
-  else {
-    figures.declined += 1;
-    figures.declinedBy[outcome.declined] = (figures.declinedBy[outcome.declined] ?? 0) + 1;
-  }
-  figures.latenciesMs.push(latencyMs);
 }
 
 function percentile(values: number[], p: number): number {

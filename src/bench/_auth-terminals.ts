@@ -1,0 +1,105 @@
+// The auth bench's terminals: POS terminals and emulated contactless cards in a worker thread,
+// so that the load generator does not share an event loop with the network and the bank it
+// measures (in life they are different machines). Started by auth.ts; talks to the network over
+// TCP like any terminal.
+import { parentPort, workerData } from 'node:worker_threads';
+import type { CardPersonalization } from '../bank/client.ts';
+import { createTcpNetworkClient, type NetworkClient } from '../network/client.ts';
+import { ContactlessCardEmulator, PosTerminal } from '../terminal/client.ts';
+
+export interface TerminalsInput {
+  networkHost: string;
+  networkPort: number;
+  terminals: { terminalId: string; merchantId: string; merchantName: string; mcc: string; terminalPinKeyHex: string }[];
+  cards: CardPersonalization[];
+  rate: number;
+  durationS: number;
+  warmupS: number;
+  concurrency: number;
+}
+
+export interface Figures { completed: number; declined: number; errors: number; latenciesMs: number[]; elapsedMs: number; declinedBy: Record<string, number> }
+export interface TerminalsOutput { fixed: Figures; max: Figures }
+type Attempt = 'approved' | 'error' | { declined: string };
+
+async function main(input: TerminalsInput): Promise<TerminalsOutput> {
+  const clients: NetworkClient[] = [];
+  const terminals = input.terminals.map((t) => {
+    const network = createTcpNetworkClient({ host: input.networkHost, port: input.networkPort });
+    clients.push(network);
+    return new PosTerminal({ ...t, terminalPinKey: Buffer.from(t.terminalPinKeyHex, 'hex'), network, networkTimeoutMs: 10_000 });
+  });
+  // A card is never in two transactions at once, as in life: requests take a free card.
+  const freeCards = input.cards.map((profile) => new ContactlessCardEmulator(profile));
+  let nextTerminal = 0;
+  const once = async (): Promise<Attempt> => {
+    const card = freeCards.shift();
+    if (!card) return 'error';
+    const terminal = terminals[nextTerminal++ % terminals.length]!;
+    try {
+      const receipt = await terminal.charge({ amountFen: 1_234n, card });
+      return receipt.approved ? 'approved' : { declined: receipt.responseCode };
+    } catch {
+      return 'error';
+    } finally {
+      freeCards.push(card);
+    }
+  };
+  try {
+    if (input.warmupS > 0) await openLoop(once, Math.min(input.rate, 200), input.warmupS);
+    const fixed = await openLoop(once, input.rate, input.durationS);
+    const max = await closedLoop(once, input.concurrency, input.durationS);
+    return { fixed, max };
+  } finally {
+    for (const client of clients) await client.close();
+  }
+}
+
+const emptyFigures = (): Figures => ({ completed: 0, declined: 0, errors: 0, latenciesMs: [], elapsedMs: 0, declinedBy: {} });
+
+/** Requests started on a fixed schedule, whatever the answers do; latency from the scheduled start. */
+async function openLoop(once: () => Promise<Attempt>, rate: number, durationS: number): Promise<Figures> {
+  const figures = emptyFigures();
+  const total = Math.round(rate * durationS);
+  const intervalMs = 1000 / rate;
+  const started = performance.now();
+  const inFlight: Promise<void>[] = [];
+  for (let i = 0; i < total; i++) {
+    const scheduled = started + i * intervalMs;
+    const waitMs = scheduled - performance.now();
+    if (waitMs > 1) await new Promise((resolve) => setTimeout(resolve, waitMs));
+    inFlight.push(once().then((outcome) => record(figures, outcome, performance.now() - scheduled)));
+  }
+  await Promise.all(inFlight);
+  figures.elapsedMs = performance.now() - started;
+  return figures;
+}
+
+/** `concurrency` requests always in flight for `durationS`. */
+async function closedLoop(once: () => Promise<Attempt>, concurrency: number, durationS: number): Promise<Figures> {
+  const figures = emptyFigures();
+  const started = performance.now();
+  const deadline = started + durationS * 1000;
+  await Promise.all(Array.from({ length: concurrency }, async () => {
+    while (performance.now() < deadline) {
+      const begun = performance.now();
+      record(figures, await once(), performance.now() - begun);
+    }
+  }));
+  figures.elapsedMs = performance.now() - started;
+  return figures;
+}
+
+function record(figures: Figures, outcome: Attempt, latencyMs: number): void {
+  if (outcome === 'approved') figures.completed += 1;
+  else if (outcome === 'error') figures.errors += 1;
+  else {
+    figures.declined += 1;
+    figures.declinedBy[outcome.declined] = (figures.declinedBy[outcome.declined] ?? 0) + 1;
+  }
+  figures.latenciesMs.push(latencyMs);
+}
+
+if (parentPort) {
+  main(workerData as TerminalsInput).then((output) => parentPort!.postMessage({ ok: true, output }), (error: Error) => parentPort!.postMessage({ ok: false, error: error.message }));
+}
