@@ -13,6 +13,7 @@ import { isTokenPan, type TokenService } from './token-service.ts';
 import type { BinRoutingTable, IssuerLink } from './routing.ts';
 import type { TerminalRegistry } from './terminals.ts';
 import { businessDate, networkStan, retrievalReference, transmissionDateTime, type NetworkTables } from './tables.ts';
+import { TransactionLogWriter } from './log-writer.ts';
 import type { ReversalWorker } from './reversals.ts';
 
 type Db = Kysely<NetworkTables>;
@@ -41,9 +42,11 @@ export class NetworkSwitch {
   readonly #o: SwitchOptions;
   readonly #clock: () => Date;
   readonly #inFlight = new Map<string, Promise<Iso8583Message>>();
+  readonly #log: TransactionLogWriter;
 
   constructor(options: SwitchOptions) {
     this.#o = options;
+    this.#log = new TransactionLogWriter(options.db);
     this.#clock = options.clock ?? (() => new Date());
   }
 
@@ -83,15 +86,15 @@ export class NetworkSwitch {
     const now = this.#clock();
     const transmission = transmissionDateTime(now);
     const key = `${terminalId}|${stan}|${date}|${request.mti}`;
-    const inserted = await this.#o.db.insertInto('transactions').values({
+    const insertedId = await this.#log.insert({
       terminal_id: terminalId, terminal_stan: stan, pos_date: date, pos_time: time, pos_mti: request.mti, kind, processing_code: processingCode,
       merchant_id: merchantId, pan, token: null, amount_fen: parseAmount(amount), issuer_code: null, transmission, business_date: businessDate(now),
       status: 'pending', response_code: null, auth_code: null, response_fields: null, original_rrn: textField(request, 61)?.slice(0, 12) ?? null,
       reversal_status: 'none', reversal_transmission: null, reversal_attempts: 0, reversal_next_at: null, created_at: now,
-    }).onConflict((oc) => oc.constraint('transactions_terminal_request_key').doNothing()).returning('id').executeTakeFirst();
-    if (!inserted) return this.#duplicate(request, key);
-    if (this.#inFlight.size >= inFlightMax) return this.#finish(inserted.id, request, { responseCode: '91' });
-    const work = this.#forward(inserted.id, request, terminal.terminalPinKey, transmission, pan);
+    });
+    if (insertedId === undefined) return this.#duplicate(request, key);
+    if (this.#inFlight.size >= inFlightMax) return this.#finish(insertedId, request, { responseCode: '91' });
+    const work = this.#forward(insertedId, request, terminal.terminalPinKey, transmission, pan);
     this.#inFlight.set(key, work);
     try {
       return await work;
@@ -171,10 +174,11 @@ export class NetworkSwitch {
     const reply = answer(request, outcome.responseCode, {
       37: retrievalReference(id), 38: outcome.authCode, 44: outcome.reason?.slice(0, 25), 55: outcome.icc,
     });
-    await this.#o.db.updateTable('transactions').set({
-      ...route, status, response_code: outcome.responseCode, auth_code: outcome.authCode ?? null, response_fields: serializeFields(reply.fields),
-      ...(status === 'timed_out' ? { reversal_status: 'pending' as const, reversal_next_at: this.#clock() } : {}),
-    }).where('id', '=', id).execute();
+    await this.#log.finish(id, {
+      status, response_code: outcome.responseCode, auth_code: outcome.authCode ?? null, response_fields: serializeFields(reply.fields),
+      issuer_code: route?.issuer_code ?? null, pan: route?.pan ?? null, token: route?.token ?? null,
+      reversal_next_at: status === 'timed_out' ? this.#clock() : null,
+    });
     return reply;
   }
 
