@@ -4,6 +4,7 @@
 // INSERT, one UPDATE … FROM (VALUES …). With no load a write waits for nothing; under load a
 // batch grows to what arrived during one round trip.
 import { sql, type Insertable, type Kysely } from 'kysely';
+import { StatementBatcher } from '../infra/db/statement-batcher.ts';
 import type { NetworkTables } from './tables.ts';
 
 type NewRow = Insertable<NetworkTables['transactions']>;
@@ -20,46 +21,12 @@ export interface FinishValues {
   reversal_next_at: Date | null;
 }
 
-/** Rows per statement: keeps statements and their parameter lists bounded. */
-const batchSizeMax = 200;
-
-class Batcher<T, R> {
-  readonly #queue: { item: T; resolve: (r: R) => void; reject: (e: unknown) => void }[] = [];
-  #flushing = false;
-
-  constructor(private readonly run: (items: T[]) => Promise<R[]>) {}
-
-  add(item: T): Promise<R> {
-    return new Promise<R>((resolve, reject) => {
-      this.#queue.push({ item, resolve, reject });
-      if (!this.#flushing) {
-        this.#flushing = true;
-        // Everything queued in this turn of the event loop goes in the first statement.
-        setImmediate(() => void this.#flush());
-      }
-    });
-  }
-
-  async #flush(): Promise<void> {
-    while (this.#queue.length > 0) {
-      const batch = this.#queue.splice(0, batchSizeMax);
-      try {
-        const results = await this.run(batch.map((entry) => entry.item));
-        batch.forEach((entry, i) => entry.resolve(results[i]!));
-      } catch (error) {
-        for (const entry of batch) entry.reject(error);
-      }
-    }
-    this.#flushing = false;
-  }
-}
-
 export class TransactionLogWriter {
-  readonly #inserts: Batcher<NewRow, bigint | undefined>;
-  readonly #finishes: Batcher<{ id: bigint; values: FinishValues }, void>;
+  readonly #inserts: StatementBatcher<NewRow, bigint | undefined>;
+  readonly #finishes: StatementBatcher<{ id: bigint; values: FinishValues }, void>;
 
   constructor(db: Kysely<NetworkTables>, schema = 'network') {
-    this.#inserts = new Batcher(async (rows) => {
+    this.#inserts = new StatementBatcher(async (rows) => {
       const inserted = await db.insertInto('transactions').values(rows)
         .onConflict((oc) => oc.constraint('transactions_terminal_request_key').doNothing())
         .returning(['id', 'terminal_id', 'terminal_stan', 'pos_date', 'pos_mti']).execute();
@@ -73,7 +40,7 @@ export class TransactionLogWriter {
       });
     });
     const table = sql.table(`${schema}.transactions`);
-    this.#finishes = new Batcher<{ id: bigint; values: FinishValues }, void>(async (items) => {
+    this.#finishes = new StatementBatcher<{ id: bigint; values: FinishValues }, void>(async (items) => {
       const values = sql.join(items.map(({ id, values: v }) => sql`(${id}::bigint, ${v.status}, ${v.response_code}, ${v.auth_code}, ${v.response_fields},
         ${v.issuer_code}, ${v.pan}, ${v.token}, ${v.reversal_next_at}::timestamptz)`));
       await sql`

@@ -1,11 +1,12 @@
 import { randomInt } from 'node:crypto';
-import { sql, type Kysely } from 'kysely';
+import type { Kysely } from 'kysely';
 import { transactionWithRetry } from '../../infra/db/database.ts';
 import type { Logger } from '../../infra/log/logger.ts';
 import type { Iso8583Message } from '../../protocols/iso8583/codec.ts';
 import { responseMti } from '../../protocols/iso8583/spec.ts';
 import { findBin } from '../banks.ts';
 import { issuerAuthenticationData } from './chip.ts';
+import { FastPathStatements, type SnapshotRow } from './fast-path.ts';
 import { decide, type CardSnapshot, type Decision } from './decision.ts';
 import type { IssuerKeyStore } from './issuer-keys.ts';
 import { buildResponse, FormatError, messageKey, parseIssuerRequest, UnsupportedError, type IssuerRequest } from './request.ts';
@@ -25,9 +26,10 @@ const fastPathAttemptsMax = 3;
  * the request's identity (MTI, acquirer, STAN, transmission time) so a duplicate gets the first
  * answer and money moves exactly once.
  *
- * Authorizations and purchases take a fast path: read the card (one query), decide, then write
- * everything in one statement guarded by the values read — if another request changed the card
- * meanwhile the statement writes nothing and the request is decided again. Refunds, and any
+ * Authorizations and purchases take a fast path: read the card, decide, then write everything
+ * in one statement guarded by the values read — if another request changed the card meanwhile
+ * the statement writes nothing and the request is decided again. Concurrent requests share
+ * those statements (fast-path.ts). Refunds, and any
  * request that loses that race three times, take the locked path: one transaction holding the
  * card's row lock. Both apply the same `decide`.
  */
@@ -36,15 +38,14 @@ export class IssuerAuthorizer {
   readonly #keys: IssuerKeyStore;
   readonly #clock: () => Date;
   readonly #logger: Logger;
-  readonly #tables: { cards: string; states: string; messages: string };
+  readonly #fast: FastPathStatements;
 
   constructor(options: { db: Db; keys: IssuerKeyStore; logger: Logger; clock?: () => Date; schema?: string }) {
     this.#db = options.db;
     this.#keys = options.keys;
     this.#logger = options.logger;
     this.#clock = options.clock ?? (() => new Date());
-    const schema = options.schema ?? 'bank';
-    this.#tables = { cards: `${schema}.card_accounts`, states: `${schema}.card_authorization_state`, messages: `${schema}.authorization_messages` };
+    this.#fast = new FastPathStatements(options.db, options.schema ?? 'bank');
   }
 
   async handle(message: Iso8583Message): Promise<Iso8583Message> {
@@ -87,15 +88,7 @@ export class IssuerAuthorizer {
 
   /** 'changed' when the card changed under us (decide again); 'locked_path' when the locked path must take over. */
   async #authorizeOptimistically(request: IssuerRequest, key: string): Promise<Outcome | 'changed' | 'locked_path'> {
-    const t = this.#tables;
-    const { rows } = await sql<SnapshotRow>`
-      select c.pan, c.status, c.expiry_yymm, c.pan_sequence, c.balance_fen, c.credit_limit_fen,
-             s.last_atc, s.pin_verification_value, s.pin_wrong_tries, s.held_fen, m.id as duplicate_id
-      from ${sql.table(t.cards)} c
-      left join ${sql.table(t.states)} s on s.pan = c.pan
-      left join ${sql.table(t.messages)} m on m.message_key = ${key}
-      where c.pan = ${request.pan}`.execute(this.#db);
-    const found = rows[0];
+    const found = await this.#fast.snapshot(request.pan, key);
     const issuer = findBin(request.pan);
     if (!found || !issuer) return 'locked_path';
     if (found.last_atc === null) {
@@ -109,31 +102,9 @@ export class IssuerAuthorizer {
     const now = this.#clock();
     const decision = decide(request, card, await this.#keys.keysFor(issuer.bank.code), now);
     const row = messageRow(request, key, decision, now);
-    const balanceWrite = decision.balanceFen === card.balanceFen
-      ? sql`select null::text as pan where false`
-      : sql`update ${sql.table(t.cards)} set balance_fen = ${decision.balanceFen} where pan in (select pan from guard) returning pan`;
-    const { rows: [result] } = await sql<{ guarded: number; inserted: number }>`
-      with guard as (
-        select c.pan from ${sql.table(t.cards)} c join ${sql.table(t.states)} s on s.pan = c.pan
-        where c.pan = ${card.pan} and c.status = ${card.status} and c.balance_fen = ${card.balanceFen} and s.last_atc = ${card.lastAtc}
-          and s.pin_wrong_tries = ${card.pinWrongTries} and s.held_fen = ${card.heldFen}
-        for update of c, s
-      ), state_write as (
-        update ${sql.table(t.states)} set last_atc = ${decision.lastAtc}, pin_wrong_tries = ${decision.pinWrongTries}, held_fen = ${decision.heldFen}
-        where pan in (select pan from guard) returning pan
-      ), balance_write as (${balanceWrite}
-      ), message_write as (
-        insert into ${sql.table(t.messages)} (message_key, kind, pan, amount_fen, rrn, terminal_id, response_code, decline_reason, auth_code,
-          response_icc_hex, held_fen, balance_delta_fen, refunded_fen, original_rrn, reversed_at, created_at)
-        select ${row.message_key}, ${row.kind}, ${row.pan}, ${row.amount_fen}, ${row.rrn}, ${row.terminal_id}, ${row.response_code},
-          ${row.decline_reason}, ${row.auth_code}, ${row.response_icc_hex}, ${row.held_fen}, ${row.balance_delta_fen}, 0, ${row.original_rrn},
-          null, ${row.created_at} from guard
-        on conflict (message_key) do nothing returning id
-      )
-      select (select count(*)::int from guard) as guarded, (select count(*)::int from message_write) as inserted,
-             (select count(*)::int from state_write) + (select count(*)::int from balance_write) as written`.execute(this.#db);
-    if (!result || result.guarded === 0) return 'changed';
-    if (result.inserted === 0) return (await this.#stored(this.#db, key)) ?? 'changed';
+    const result = await this.#fast.write({ card, decision, row });
+    if (!result.guarded) return 'changed';
+    if (!result.inserted) return (await this.#stored(this.#db, key)) ?? 'changed';
     return storedOutcome(row);
   }
 
@@ -228,11 +199,6 @@ export class IssuerAuthorizer {
     }
     return record(null);
   }
-}
-
-interface SnapshotRow {
-  pan: string; status: CardSnapshot['status']; expiry_yymm: string; pan_sequence: string; balance_fen: bigint; credit_limit_fen: bigint;
-  last_atc: number | null; pin_verification_value: string | null; pin_wrong_tries: number | null; held_fen: bigint | null; duplicate_id: unknown;
 }
 
 function snapshotOf(row: SnapshotRow): CardSnapshot {
