@@ -63,9 +63,22 @@ export class IssuerKeyStore {
   }
 }
 
-/** MK-AC of one card: EMV Book 2 A1.4.1 Option A from the issuer master key, PAN and PSN. */
+const cardKeyCacheSizeMax = 50_000;
+const cardKeyCache = new Map<string, Buffer>();
+
+/**
+ * MK-AC of one card: EMV Book 2 A1.4.1 Option A from the issuer master key, PAN and PSN.
+ * Recently used card keys are kept (bounded), as an HSM keeps derived keys in its cache.
+ */
 export function cardMasterKeyAc(keys: IssuerKeys, pan: string, panSequence: string): Buffer {
-  return deriveIccMasterKeyOptionA(keys.acAlgorithm, keys.imkAc, pan, panSequence);
+  const cacheKey = `${keys.bankCode}|${pan}|${panSequence}`;
+  let key = cardKeyCache.get(cacheKey);
+  if (!key) {
+    key = deriveIccMasterKeyOptionA(keys.acAlgorithm, keys.imkAc, pan, panSequence);
+    if (cardKeyCache.size >= cardKeyCacheSizeMax) cardKeyCache.delete(cardKeyCache.keys().next().value!);
+    cardKeyCache.set(cacheKey, key);
+  }
+  return key;
 }
 
 /** The PIN verification value kept instead of the PIN: HMAC-SHA256 under the bank's PVK. */
