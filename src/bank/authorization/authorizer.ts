@@ -1,6 +1,6 @@
 import { randomInt } from 'node:crypto';
 import type { Kysely } from 'kysely';
-import { transactionWithRetry } from '../../infra/db/database.ts';
+import { isRetryableTransactionError, transactionWithRetry } from '../../infra/db/database.ts';
 import type { Logger } from '../../infra/log/logger.ts';
 import type { Iso8583Message } from '../../protocols/iso8583/codec.ts';
 import { responseMti } from '../../protocols/iso8583/spec.ts';
@@ -8,7 +8,7 @@ import { findBin } from '../banks.ts';
 import { issuerAuthenticationData } from './chip.ts';
 import { FastPathStatements, type SnapshotRow } from './fast-path.ts';
 import { decide, type CardSnapshot, type Decision } from './decision.ts';
-import type { IssuerKeyStore } from './issuer-keys.ts';
+import type { IssuerKeyStore, IssuerKeys } from './issuer-keys.ts';
 import { buildResponse, FormatError, messageKey, parseIssuerRequest, UnsupportedError, type IssuerRequest } from './request.ts';
 import { ResponseCode } from './response-codes.ts';
 import type { AuthorizationTables } from './tables.ts';
@@ -67,8 +67,11 @@ export class IssuerAuthorizer {
           if (outcome !== 'changed') return buildResponse(message, outcome);
         }
       }
+      // Keys are read before the transaction: on PGlite nothing else may query while it is open.
+      const issuer = findBin(request.pan);
+      const keys = issuer ? await this.#keys.keysFor(issuer.bank.code) : undefined;
       const outcome = await transactionWithRetry(this.#db, (trx) =>
-        request.kind === 'reversal' ? this.#reverse(trx, request, key) : this.#authorizeLocked(trx, request, key));
+        request.kind === 'reversal' ? this.#reverse(trx, request, key) : this.#authorizeLocked(trx, request, key, keys));
       return buildResponse(message, outcome);
     } catch (error) {
       // Two copies of one request raced past the duplicate check: the loser answers with the winner's answer.
@@ -102,19 +105,26 @@ export class IssuerAuthorizer {
     const now = this.#clock();
     const decision = decide(request, card, await this.#keys.keysFor(issuer.bank.code), now);
     const row = messageRow(request, key, decision, now);
-    const result = await this.#fast.write({ card, decision, row });
+    let result: { guarded: boolean; inserted: boolean };
+    try {
+      result = await this.#fast.write({ card, decision, row });
+    } catch (error) {
+      // A deadlock with a locked-path transaction (or a serialization failure) aborts the whole
+      // batch: nothing was written, so each of its requests is decided again.
+      if (isRetryableTransactionError(error)) return 'changed';
+      throw error;
+    }
     if (!result.guarded) return 'changed';
     if (!result.inserted) return (await this.#stored(this.#db, key)) ?? 'changed';
     return storedOutcome(row);
   }
 
-  async #authorizeLocked(trx: Db, request: IssuerRequest, key: string): Promise<Outcome> {
+  async #authorizeLocked(trx: Db, request: IssuerRequest, key: string, keys: IssuerKeys | undefined): Promise<Outcome> {
     const now = this.#clock();
     const card = await trx.selectFrom('card_accounts').selectAll().where('pan', '=', request.pan).forUpdate().executeTakeFirst();
     const duplicate = await this.#stored(trx, key);
     if (duplicate) return duplicate;
-    const issuer = findBin(request.pan);
-    if (!card || !issuer) {
+    if (!card || !keys) {
       const row = messageRow(request, key, undefined, now);
       await trx.insertInto('authorization_messages').values(row).execute();
       return storedOutcome(row);
@@ -122,7 +132,7 @@ export class IssuerAuthorizer {
     await trx.insertInto('card_authorization_state').values({ pan: request.pan, last_atc: 0, pin_verification_value: null, pin_wrong_tries: 0, held_fen: 0n })
       .onConflict((oc) => oc.column('pan').doNothing()).execute();
     const state = await trx.selectFrom('card_authorization_state').selectAll().where('pan', '=', request.pan).forUpdate().executeTakeFirstOrThrow();
-    const decision = decide(request, snapshotOf({ ...card, ...state, duplicate_id: null }), await this.#keys.keysFor(issuer.bank.code), now);
+    const decision = decide(request, snapshotOf({ ...card, ...state, duplicate_id: null }), keys, now);
     if (decision.refundPending) await this.#refund(trx, request, decision);
     await trx.updateTable('card_authorization_state')
       .set({ last_atc: decision.lastAtc, pin_wrong_tries: decision.pinWrongTries, held_fen: decision.heldFen })

@@ -1,0 +1,39 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { StatementBatcher } from './statement-batcher.ts';
+
+describe('StatementBatcher', () => {
+  it('sends what is queued in one turn together, the rest in the next statement, and answers each caller', async () => {
+    const statements: number[][] = [];
+    const batcher = new StatementBatcher<number, number>(async (items) => {
+      statements.push(items);
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      return items.map((item) => item * 10);
+    }, { batchSizeMax: 3 });
+    const answers = await Promise.all([1, 2, 3, 4, 5].map((n) => batcher.add(n)));
+    assert.deepEqual(answers, [10, 20, 30, 40, 50]);
+    assert.deepEqual(statements, [[1, 2, 3], [4, 5]]);
+  });
+
+  it('keeps two items with the same exclusive key out of one statement', async () => {
+    const statements: string[][] = [];
+    const batcher = new StatementBatcher<string, string>(async (items) => {
+      statements.push(items);
+      return items;
+    }, { exclusiveKey: (item) => item.slice(0, 1) });
+    await Promise.all(['a1', 'b1', 'a2', 'c1', 'a3'].map((item) => batcher.add(item)));
+    assert.deepEqual(statements, [['a1', 'b1', 'c1'], ['a2'], ['a3']]);
+  });
+
+  it('fails every caller of a failed statement, and keeps working afterwards', async () => {
+    let fail = true;
+    const batcher = new StatementBatcher<number, number>(async (items) => {
+      if (fail) throw new Error('deadlock detected');
+      return items;
+    });
+    const results = await Promise.allSettled([batcher.add(1), batcher.add(2)]);
+    assert.deepEqual(results.map((r) => r.status), ['rejected', 'rejected']);
+    fail = false;
+    assert.equal(await batcher.add(3), 3);
+  });
+});
