@@ -9,6 +9,7 @@ import { migrateSchema, type Database } from '../infra/db/database.ts';
 import type { Logger } from '../infra/log/logger.ts';
 import { networkMigrations, networkSchema } from '../network/migrations/index.ts';
 import { createNetwork, type Network } from '../network/party.ts';
+import type { TokenService } from '../network/client.ts';
 import type { IssuerLink } from '../network/routing.ts';
 import { createPlatform, type Platform } from '../platform/app.ts';
 import { platformMigrations, platformSchema } from '../platform/migrations/index.ts';
@@ -53,6 +54,8 @@ export interface SystemOptions {
   /** How long the network waits for a bank's ISO 8583 answer before it reverses (default 2 s). */
   networkBankTimeoutMs?: number;
   networkReversalIntervalMs?: number;
+  /** Where the network sends device-card (token BIN 62999x) authorizations; none: they are declined (05 NO_TSP). */
+  tokenService?: TokenService;
 }
 
 /** Platform + banks + sandbox SMS carrier in one process, one database (what `mipay up` runs). */
@@ -103,6 +106,7 @@ async function createPaymentPath(options: SystemOptions): Promise<{ bankAuthoriz
     issuers,
     ...(options.networkBankTimeoutMs ? { bankTimeoutMs: options.networkBankTimeoutMs } : {}),
     ...(options.networkReversalIntervalMs ? { reversalIntervalMs: options.networkReversalIntervalMs } : {}),
+    ...(options.tokenService ? { tokenService: options.tokenService } : {}),
     ...clock,
   });
   return { bankAuthorization, network };
