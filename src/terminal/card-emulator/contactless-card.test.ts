@@ -53,6 +53,23 @@ describe('contactless card emulator + POS kernel (qPBOC)', () => {
     assert.equal(terminalTransactionQualifiers(100_001n)[1]! & 0x40, 0x40);
   });
 
+  it('takes a consumer-device CVM (CTQ byte 2 bit 8, as a phone sets after a fingerprint) instead of a PIN', async () => {
+    const emulator = new ContactlessCardEmulator(profile());
+    // A phone's applet answers GPO with CDCVM performed; here the emulator's answer is rewritten to say so.
+    const phoneLike = {
+      async transmit(command: Buffer) {
+        const response = await emulator.transmit(command);
+        if (command[1] !== 0xa8) return response;
+        const at = response.indexOf(Buffer.from('9F6C02', 'hex'));
+        const patched = Buffer.from(response);
+        patched[at + 4] = 0x80;
+        return patched;
+      },
+    };
+    const read = await readContactlessCard(phoneLike, transaction(500_000n));
+    assert.equal(read.cvm, 'cdcvm');
+  });
+
   it('selects the credit AID for a 16-digit credit card', async () => {
     const read = await readContactlessCard(new ContactlessCardEmulator(profile({ pan: '6253621234567893' })), transaction(100n));
     assert.equal(read.aid, UNIONPAY_CREDIT_AID.toString('hex').toUpperCase());
