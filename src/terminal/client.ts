@@ -17,4 +17,11 @@ export interface PinPad {
 
 export { PosTerminal, PosError, type PosTerminalOptions, type ChargeRequest, type RefundRequest } from './pos/pos-terminal.ts';
 export { formatReceipt, type Receipt } from './pos/receipt.ts';
-export { ContactlessCardEmulator } from './card-emulator/contactless-card.ts';
+export { readContactlessCard, CardReadError, NO_CVM_LIMIT_FEN, terminalTransactionQualifiers, type CardRead } from './pos/kernel.ts';
+/**
+ * What a payment applet must answer for the bank (or a token service) to verify it: the same
+ * APDU flow as the emulator, ARQC over the EMV Book 2 8.1.1 data (CDOL1 values + AIP + ATC) plus
+ * the CVR, and 9F10 laid out as length, DKI, CVN (01 3DES, 04 SM4), CVR (4 bytes). A phone sets
+ * CTQ (9F6C) byte 2 bit 8 after its fingerprint check so that no online PIN is asked.
+ */
+export { ContactlessCardEmulator, CARD_CDOL1, CARD_PDOL, UNIONPAY_CREDIT_AID, UNIONPAY_DEBIT_AID } from './card-emulator/contactless-card.ts';
