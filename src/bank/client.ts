@@ -27,7 +27,22 @@ export interface StartVerificationRequest {
   reservedPhone: string;
   /** Who asks (e.g. the platform's user id); the same requester must confirm. */
   requester: string;
-  purpose: 'payment_account' | 'verification_channel' | 'card_binding';
+  purpose: 'payment_account' | 'verification_channel' | 'card_binding' | 'tokenization';
+}
+
+/** ID&V on a card the partner holds an agreement on: the code goes to the card's reserved phone. */
+export interface StartAgreementVerificationRequest {
+  agreementId: string;
+  requester: string;
+  purpose: 'tokenization';
+}
+
+/** What a token vault needs of the card behind an agreement. Card data: never logged. */
+export interface TokenizationCardData {
+  pan: string;
+  expiryYymm: string;
+  panSequence: string;
+  cardRef: string;
 }
 
 export interface StartedVerification {
@@ -123,6 +138,10 @@ export interface BankClient {
   /** The outcome of a movement by its reference, or undefined when the bank never saw it. */
   findAgreementTransfer(reference: string): Promise<AgreementTransfer | undefined>;
   revokeAgreement(agreementId: string): Promise<void>;
+  /** ID&V for tokenization: a code to the reserved phone of the agreement's card. */
+  startAgreementVerification(request: StartAgreementVerificationRequest): Promise<StartedVerification>;
+  /** The card number and expiry behind a live agreement, for the platform's token vault only. */
+  getCardForTokenization(agreementId: string): Promise<TokenizationCardData>;
 }
 
 /** The bank in this process: calls go straight to its service. */
@@ -134,6 +153,8 @@ export function createInProcessBankClient(service: BankService, settlement: Sett
     transferOnAgreement: (request) => settlement.transfer(request),
     findAgreementTransfer: (reference) => settlement.findTransfer(reference),
     revokeAgreement: (agreementId) => settlement.revokeAgreement(agreementId),
+    startAgreementVerification: (request) => service.startAgreementVerification(request),
+    getCardForTokenization: (agreementId) => service.getCardForTokenization(agreementId),
   };
 }
 
@@ -226,6 +247,16 @@ export function createHttpBankClient(options: HttpBankClientOptions): BankClient
     },
     async revokeAgreement(agreementId) {
       await call(`/v1/agreements/${encodeURIComponent(agreementId)}/revoke`, {});
+    },
+    async startAgreementVerification(request) {
+      const { json } = await call<{ id: string; expires_at: string; phone_masked: string }>(
+        `/v1/agreements/${encodeURIComponent(request.agreementId)}/verifications`, { requester: request.requester, purpose: request.purpose });
+      return { verificationId: json.id, expiresAt: new Date(json.expires_at), phoneMasked: json.phone_masked };
+    },
+    async getCardForTokenization(agreementId) {
+      const { json } = await call<{ pan: string; expiry: string; pan_sequence: string; card_ref: string }>(
+        `/v1/agreements/${encodeURIComponent(agreementId)}/tokenization-data`, {});
+      return { pan: json.pan, expiryYymm: json.expiry, panSequence: json.pan_sequence, cardRef: json.card_ref };
     },
   };
 }

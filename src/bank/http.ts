@@ -82,7 +82,7 @@ export function registerBankRoutes(app: App, service: BankService, options: Bank
         body: z.object({
           card_number: cardNumber, holder_name: z.string().min(1).max(64), id_number: z.string().min(1).max(32),
           reserved_phone: mobilePhone, requester: z.string().min(1).max(64),
-          purpose: z.enum(['payment_account', 'verification_channel', 'card_binding']),
+          purpose: z.enum(['payment_account', 'verification_channel', 'card_binding', 'tokenization']),
         }),
       },
     }, async (request, reply) => {
@@ -107,6 +107,30 @@ export function registerBankRoutes(app: App, service: BankService, options: Bank
         agreement_id: v.agreementId, card_ref: v.cardRef, bank_code: v.bankCode, bank_name: v.bankName, kind: v.kind, brand: v.brand, last4: v.last4,
         masked_number: v.maskedNumber, holder_name: v.holderName, id_number: v.idNumber, reserved_phone: v.reservedPhone, purpose: v.purpose,
       };
+    });
+
+    partner.post('/v1/agreements/:id/verifications', {
+      schema: {
+        tags: ['partner'], summary: 'ID&V on an agreement\'s card (tokenization): text a code to its reserved phone',
+        params: z.object({ id: z.string().min(1).max(64) }),
+        body: z.object({ requester: z.string().min(1).max(64), purpose: z.enum(['tokenization']) }),
+      },
+    }, async (request, reply) => {
+      const started = await service.startAgreementVerification({ agreementId: request.params.id, requester: request.body.requester, purpose: request.body.purpose });
+      void reply.code(201);
+      return { id: started.verificationId, expires_at: started.expiresAt.toISOString(), phone_masked: started.phoneMasked };
+    });
+
+    // Card data for the partner's token vault: the answer carries the card number, so the route
+    // is partner-only and its body is never logged.
+    partner.post('/v1/agreements/:id/tokenization-data', {
+      schema: {
+        tags: ['partner'], summary: 'The card number, expiry and PAN sequence number behind a live agreement, for tokenization',
+        params: z.object({ id: z.string().min(1).max(64) }),
+      },
+    }, async (request) => {
+      const card = await service.getCardForTokenization(request.params.id);
+      return { pan: card.pan, expiry: card.expiryYymm, pan_sequence: card.panSequence, card_ref: card.cardRef };
     });
   });
 

@@ -13,7 +13,9 @@ import {
   type CardLookup,
   type ConfirmVerificationRequest,
   type StartVerificationRequest,
+  type StartAgreementVerificationRequest,
   type StartedVerification,
+  type TokenizationCardData,
   type VerifiedCard,
 } from './client.ts';
 
@@ -135,9 +137,44 @@ export class BankService {
    * Which element does not match is said, so that the applicant can correct it.
    */
   async startVerification(request: StartVerificationRequest): Promise<StartedVerification> {
-    const now = this.#clock();
     if (!isLuhnValid(request.cardNumber)) throw new BankError('bad_request', 'The card number fails the Luhn check.', { param: 'card_number' });
     const issuer = findBin(request.cardNumber);
+    if (!issuer) throw new BankError('card_unknown_bin', 'No bank of this network issues cards with this BIN.', { param: 'card_number' });
+    return this.#sendVerificationCode(request.cardNumber, request.requester, request.purpose, (card) => {
+      if (card.holder_name !== request.holderName.trim()) return new BankError('holder_name_mismatch', 'The name does not match the card holder the bank knows.', { param: 'name' });
+      if (card.id_number !== request.idNumber.trim().toUpperCase()) return new BankError('id_number_mismatch', 'The ID number does not match the card holder the bank knows.', { param: 'id_number' });
+      if (card.reserved_phone !== request.reservedPhone) return new BankError('reserved_phone_mismatch', 'The phone number is not the one reserved with the bank for this card.', { param: 'reserved_phone' });
+      return undefined;
+    });
+  }
+
+  /**
+   * ID&V for a partner that already holds a quick-pay agreement on the card (tokenization): the
+   * bank texts a code to the card's reserved phone; the partner never needs the card number.
+   */
+  async startAgreementVerification(request: StartAgreementVerificationRequest): Promise<StartedVerification> {
+    const agreement = await this.#db.selectFrom('agreements').selectAll().where('id', '=', request.agreementId).executeTakeFirst();
+    if (!agreement || agreement.revoked_at) throw new BankError('agreement_not_found', 'No live quick-pay agreement with this id.', { param: 'agreement_id' });
+    return this.#sendVerificationCode(agreement.pan, request.requester, request.purpose, () => undefined);
+  }
+
+  /**
+   * The card number, expiry and PAN sequence number behind a live agreement, for a partner's
+   * token vault (tokenization). Refused for cards that are not active or have expired.
+   */
+  async getCardForTokenization(agreementId: string): Promise<TokenizationCardData> {
+    const agreement = await this.#db.selectFrom('agreements').selectAll().where('id', '=', agreementId).executeTakeFirst();
+    if (!agreement || agreement.revoked_at) throw new BankError('agreement_not_found', 'No live quick-pay agreement with this id.', { param: 'agreement_id' });
+    const card = await this.#db.selectFrom('card_accounts').selectAll().where('pan', '=', agreement.pan).executeTakeFirstOrThrow();
+    if (card.status !== 'active') throw new BankError('card_not_active', `The card is ${card.status}.`, { param: 'card_number', status: card.status });
+    if (isExpired(card.expiry_yymm, this.#clock())) throw new BankError('card_expired', 'The card has expired.', { param: 'card_number' });
+    return { pan: card.pan, expiryYymm: card.expiry_yymm, panSequence: card.pan_sequence, cardRef: card.card_ref };
+  }
+
+  /** Rate-limits, records and texts a verification code for a card; `check` may refuse the card first. */
+  async #sendVerificationCode(cardNumber: string, requester: string, purpose: string, check: (card: BankTables['card_accounts']) => BankError | undefined): Promise<StartedVerification> {
+    const now = this.#clock();
+    const issuer = findBin(cardNumber);
     if (!issuer) throw new BankError('card_unknown_bin', 'No bank of this network issues cards with this BIN.', { param: 'card_number' });
     const id = newId('ver');
     const code = generateOtp();
@@ -145,14 +182,13 @@ export class BankService {
 
     const outcome = await transactionWithRetry(this.#db, async (trx) => {
       // Serialises concurrent sends for one card, so the rate limit holds under load.
-      await sql`select pg_advisory_xact_lock(hashtext(${`bank-sms:${request.cardNumber}`}))`.execute(trx);
-      const card = await trx.selectFrom('card_accounts').selectAll().where('pan', '=', request.cardNumber).executeTakeFirst();
+      await sql`select pg_advisory_xact_lock(hashtext(${`bank-sms:${cardNumber}`}))`.execute(trx);
+      const card = await trx.selectFrom('card_accounts').selectAll().where('pan', '=', cardNumber).executeTakeFirst();
       if (!card) return { error: new BankError('card_not_found', `${issuer.bank.nameEn} has no card with this number.`, { param: 'card_number' }) };
       if (card.status !== 'active') return { error: new BankError('card_not_active', `The card is ${card.status}.`, { param: 'card_number', status: card.status }) };
       if (isExpired(card.expiry_yymm, now)) return { error: new BankError('card_expired', 'The card has expired.', { param: 'card_number' }) };
-      if (card.holder_name !== request.holderName.trim()) return { error: new BankError('holder_name_mismatch', 'The name does not match the card holder the bank knows.', { param: 'name' }) };
-      if (card.id_number !== request.idNumber.trim().toUpperCase()) return { error: new BankError('id_number_mismatch', 'The ID number does not match the card holder the bank knows.', { param: 'id_number' }) };
-      if (card.reserved_phone !== request.reservedPhone) return { error: new BankError('reserved_phone_mismatch', 'The phone number is not the one reserved with the bank for this card.', { param: 'reserved_phone' }) };
+      const refused = check(card);
+      if (refused) return { error: refused };
       const recent = await trx
         .selectFrom('verifications')
         .select([
@@ -160,7 +196,7 @@ export class BankService {
           sql<number>`count(*)::int`.as('last_hour'),
           sql<Date | null>`max(created_at)`.as('latest'),
         ])
-        .where('pan', '=', request.cardNumber)
+        .where('pan', '=', cardNumber)
         .where('created_at', '>', new Date(now.getTime() - 3_600_000))
         .executeTakeFirstOrThrow();
       if (recent.last_minute >= sendsPerMinuteMax || recent.last_hour >= sendsPerHourMax) {
@@ -168,7 +204,7 @@ export class BankService {
         return { error: new BankError('rate_limited', 'A code was sent to this card\'s phone too recently.', { retry_after_s: retryAfterS }) };
       }
       await trx.insertInto('verifications').values({
-        id, pan: request.cardNumber, requester: request.requester, purpose: request.purpose,
+        id, pan: cardNumber, requester, purpose,
         code_hash: hashOtp(id, code), expires_at: expiresAt, wrong_tries: 0, consumed_at: null, created_at: now,
       }).execute();
       return { phone: card.reserved_phone };
@@ -178,7 +214,7 @@ export class BankService {
     await this.#sms.send({
       to: outcome.phone,
       sender: issuer.bank.nameZh,
-      text: `【${issuer.bank.nameZh}】您的验证码为${code}，用于尾号${request.cardNumber.slice(-4)}银行卡身份验证，5分钟内有效，请勿泄露。`,
+      text: `【${issuer.bank.nameZh}】您的验证码为${code}，用于尾号${cardNumber.slice(-4)}银行卡身份验证，5分钟内有效，请勿泄露。`,
     });
     return { verificationId: id, expiresAt, phoneMasked: maskPhone(outcome.phone) };
   }

@@ -40,6 +40,8 @@ export interface System {
   network: Network;
   sms: SandboxSmsGateway;
   bankPartnerKey: string;
+  /** Each bank's key for the platform's bank routes, by bank code. */
+  platformBankKeys: Readonly<Record<string, string>>;
 }
 
 export interface SystemOptions {
@@ -72,13 +74,15 @@ export async function createSystem(options: SystemOptions): Promise<System> {
   const bankClient: BankClient = transport.kind === 'in-process'
     ? createInProcessBankClient(bank.service, bank.settlement)
     : lazyHttpBankClient(transport.bankUrl, bankPartnerKey);
+  // Each sandbox bank's key for the platform's device card lifecycle route (a bank reports a card lost).
+  const platformBankKeys = Object.fromEntries(banks.map((b) => [b.code, `pbk_${randomBytes(24).toString('base64url')}`]));
   const platform = await createPlatform({
-    db: options.database.forSchema(platformSchema) as Kysely<any>, bank: bankClient, sms, sandboxOutbox: sms,
+    db: options.database.forSchema(platformSchema) as Kysely<any>, bank: bankClient, sms, sandboxOutbox: sms, bankKeys: platformBankKeys,
     logger: options.logger.child({ party: 'platform' }), version, ...clock,
   });
   const { bankAuthorization, network } = await createPaymentPath(options);
   bankAuthorization.registerSandboxRoutes(bank.app);
-  return { platform, bank, bankAuthorization, network, sms, bankPartnerKey };
+  return { platform, bank, bankAuthorization, network, sms, bankPartnerKey, platformBankKeys };
 }
 
 /**
@@ -127,5 +131,7 @@ function lazyHttpBankClient(bankUrl: () => string, partnerKey: string): BankClie
     transferOnAgreement: (request) => get().transferOnAgreement(request),
     findAgreementTransfer: (reference) => get().findAgreementTransfer(reference),
     revokeAgreement: (agreementId) => get().revokeAgreement(agreementId),
+    startAgreementVerification: (request) => get().startAgreementVerification(request),
+    getCardForTokenization: (agreementId) => get().getCardForTokenization(agreementId),
   };
 }

@@ -94,7 +94,7 @@ export interface ApiResponse<T = any> {
 
 /** A small JSON client over `app.inject()`. */
 export function apiClient(app: App) {
-  return async function call<T = any>(method: 'GET' | 'POST' | 'PUT' | 'DELETE', url: string, options: { body?: unknown; token?: string; headers?: Record<string, string> } = {}): Promise<ApiResponse<T>> {
+  return async function call<T = any>(method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE', url: string, options: { body?: unknown; token?: string; headers?: Record<string, string> } = {}): Promise<ApiResponse<T>> {
     const response = await app.inject({
       method, url,
       headers: {

@@ -9,6 +9,8 @@ import { AccountService } from './accounts/service.ts';
 import { SmsCodes } from './accounts/sms-codes.ts';
 import { registerCardRoutes } from './cards/routes.ts';
 import { CardService } from './cards/service.ts';
+import { registerDeviceRoutes } from './devices/routes.ts';
+import { DeviceService } from './devices/service.ts';
 import { Idempotency } from './idempotency/idempotency.ts';
 import { registerMerchantRoutes } from './merchants/routes.ts';
 import { MerchantService } from './merchants/service.ts';
@@ -23,6 +25,9 @@ import { WalletPayments } from './payments/wallet.ts';
 import { registerPaymentAccountRoutes } from './payment-account/routes.ts';
 import { PaymentAccountService } from './payment-account/service.ts';
 import type { PlatformTables } from './tables.ts';
+import { loadTspKeys, type TspKeys } from './tokens/keys.ts';
+import { registerTokenRoutes } from './tokens/routes.ts';
+import { TokenService } from './tokens/service.ts';
 
 export interface PlatformOptions {
   db: Kysely<PlatformTables>;
@@ -33,6 +38,10 @@ export interface PlatformOptions {
   logger: Logger;
   version: string;
   clock?: () => Date;
+  /** The TSP's keys; when absent (sandbox) they are generated once and kept in the database (tokens/keys.ts). */
+  tspKeys?: TspKeys;
+  /** Issuing banks' keys for the device card lifecycle route, by bank code. */
+  bankKeys?: Readonly<Record<string, string>>;
 }
 
 export interface Platform {
@@ -40,6 +49,9 @@ export interface Platform {
   accounts: AccountService;
   paymentAccounts: PaymentAccountService;
   cards: CardService;
+  devices: DeviceService;
+  /** The token service (TSP): device cards, the vault, limited-use keys. */
+  tokens: TokenService;
   /** Money-moving routes put `idempotency.preHandler` after their session check. */
   idempotency: Idempotency;
   merchants: MerchantService;
@@ -60,6 +72,10 @@ export async function createPlatform(options: PlatformOptions): Promise<Platform
   const accounts = new AccountService(options.db, codes, clock);
   const paymentAccounts = new PaymentAccountService(options.db, options.bank, codes, clock);
   const cards = new CardService(options.db, options.bank, paymentAccounts, clock);
+  const devices = new DeviceService(options.db, clock);
+  const tokens = new TokenService({ db: options.db, bank: options.bank, cards, devices, keys: await loadTspKeys(options.db, options.tspKeys, clock), clock });
+  devices.attachDeviceCards(tokens.lifecycle);
+  accounts.onLogout((userId) => devices.onLogout(userId));
   const idempotency = new Idempotency(options.db, clock);
   const merchants = new MerchantService(options.db, clock);
   const webhooks = new WebhookDispatcher(options.db, clock, options.logger.child({ component: 'webhooks' }));
@@ -82,6 +98,8 @@ export async function createPlatform(options: PlatformOptions): Promise<Platform
   registerAccountRoutes(app, accounts, codes);
   registerPaymentAccountRoutes(app, accounts, paymentAccounts, clock);
   registerCardRoutes(app, accounts, cards);
+  registerDeviceRoutes(app, accounts, devices);
+  registerTokenRoutes(app, accounts, tokens, { bankKeys: options.bankKeys ?? {} });
   registerMerchantRoutes(app, accounts, merchants, { sandbox: options.sandboxOutbox !== undefined });
   registerPaymentRoutes(app, { accounts, merchants, idempotency, wallet, orders, history: new TransactionHistory(options.db) });
   if (options.sandboxOutbox) registerSandboxSmsRoutes(app, options.sandboxOutbox);
@@ -91,7 +109,7 @@ export async function createPlatform(options: PlatformOptions): Promise<Platform
     await ledger.close();
   });
   return {
-    app, accounts, paymentAccounts, cards, idempotency, merchants, webhooks, ledger, wallet, orders, pendingSettlement,
+    app, accounts, paymentAccounts, cards, devices, tokens, idempotency, merchants, webhooks, ledger, wallet, orders, pendingSettlement,
     startJobs() {
       webhooks.start();
       pendingSettlement.start();

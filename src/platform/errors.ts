@@ -53,6 +53,23 @@ export const platformErrorSpecs = {
   payee_is_payer: { status: 422, type: 'invalid_request_error', raisedWhen: 'a transfer to one\'s own payment account' },
   refund_exceeds_payment: { status: 422, type: 'invalid_request_error', raisedWhen: 'refunds would total more than the order was paid' },
   merchant_balance_insufficient: { status: 402, type: 'invalid_request_error', raisedWhen: 'the merchant\'s balance does not cover the refund' },
+  // devices
+  device_not_eligible: { status: 422, type: 'invalid_request_error', raisedWhen: 'the phone cannot carry device cards: unsupported model, MIUI too old, no NFC or no secure element; `param` names the field' },
+  devices_per_user_limit: { status: 422, type: 'invalid_request_error', raisedWhen: 'the account already has 20 registered devices; delete one first' },
+  device_already_registered: { status: 409, type: 'invalid_request_error', raisedWhen: 'a phone with this device id is already registered (to this or another account)' },
+  device_public_key_invalid: { status: 400, type: 'invalid_request_error', raisedWhen: 'the device public key is not an ECDSA P-256 key in SPKI DER base64 or PEM' },
+  device_not_active: { status: 409, type: 'invalid_request_error', raisedWhen: 'the device was disabled (reported lost) or deleted' },
+  device_not_ready: { status: 422, type: 'invalid_request_error', raisedWhen: 'paying needs a fingerprint enrolled and find-device on; `param` names what is missing' },
+  biometric_challenge_invalid: { status: 422, type: 'verification_error', raisedWhen: 'the signed statement names an unknown, used or expired challenge nonce' },
+  biometric_statement_stale: { status: 422, type: 'verification_error', raisedWhen: 'the signed statement\'s timestamp is more than 5 minutes from the platform\'s clock' },
+  biometric_signature_invalid: { status: 422, type: 'verification_error', raisedWhen: 'the statement\'s signature does not verify under the device\'s registered public key' },
+  // device cards (tokens)
+  card_brand_not_supported: { status: 422, type: 'card_error', raisedWhen: 'the card is not UnionPay-branded (a single-brand VISA card) and cannot become a device card' },
+  card_kind_not_supported: { status: 422, type: 'card_error', raisedWhen: 'the bank lets Mi Pay tokenize only its credit cards and this is a debit card' },
+  device_card_exists: { status: 409, type: 'invalid_request_error', raisedWhen: 'this card already has a live device card on this device' },
+  device_cards_per_device_limit: { status: 422, type: 'invalid_request_error', raisedWhen: 'the device already carries 8 bank device cards' },
+  card_devices_limit: { status: 422, type: 'invalid_request_error', raisedWhen: 'this card is already a device card on 10 devices' },
+  device_card_transition_invalid: { status: 409, type: 'invalid_request_error', raisedWhen: 'the lifecycle change is not allowed from the device card\'s status (e.g. resuming a deleted card)' },
   bank_unavailable: { status: 503, type: 'api_error', raisedWhen: 'the issuing bank did not answer; nothing was changed' },
 } as const satisfies Record<string, ErrorSpec>;
 

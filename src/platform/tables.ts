@@ -69,4 +69,20 @@ export interface PlatformTables {
     trace_id: string; created_at: Date; completed_at: Date | null;
   };
   limit_usage: { account_id: string; bucket: string; used_fen: bigint };
+  devices: {
+    id: string; user_id: string; hardware_id: string; model: string; os_version: string; nfc: boolean; secure_element: boolean;
+    fingerprint_enrolled: boolean; find_device_on: boolean; public_key: string; status: 'active' | 'disabled' | 'deleted';
+    registered_at: Date; disabled_at: Date | null; deleted_at: Date | null;
+  };
+  device_challenges: { nonce: string; device_id: string; expires_at: Date; used_at: Date | null; created_at: Date };
+  tsp_keys: { id: string; key_hex: string; created_at: Date };
+  device_cards: {
+    id: string; user_id: string; device_id: string; bound_card_id: string; kind: 'bank' | 'transit'; bank_code: string; bank_name: string;
+    card_kind: string; card_ref: string; pan_masked: string; pan_last4: string; token_number: string; token_last4: string;
+    token_expiry_yymm: string; token_sequence: string; cryptogram_algorithm: 'tdes' | 'aes' | 'sm4';
+    status: 'inactive' | 'active' | 'suspended' | 'deleted'; status_reason: string; next_atc: number; created_at: Date; updated_at: Date;
+  };
+  token_vault: { device_card_id: string; kek_id: string; wrapped_data_key: string; pan_ciphertext: string; pan_fingerprint: string; created_at: Date };
+  device_card_events: { id: string; device_card_id: string; from_status: string | null; to_status: string; reason: string; actor: string; created_at: Date };
+  luk_batches: { id: string; device_card_id: string; atc_first: number; key_count: number; expires_at: Date; status: 'live' | 'superseded'; created_at: Date };
 }

@@ -60,6 +60,7 @@ export async function createHttpApp(options: HttpAppOptions): Promise<App> {
         securitySchemes: {
           session: { type: 'http', scheme: 'bearer', description: 'A session token from POST /v1/sessions' },
           merchant: { type: 'http', scheme: 'bearer', description: 'A merchant API key (sk_…)' },
+          bank_key: { type: 'http', scheme: 'bearer', description: 'An issuing bank\'s platform key (device card lifecycle for its cards)' },
         },
       },
     },

@@ -108,10 +108,10 @@ export function registerAccountRoutes(app: App, accounts: AccountService, codes:
 
   app.delete('/v1/sessions/current', {
     ...authed,
-    schema: { ...authed.schema, tags: ['accounts'], summary: 'Log out: ends this session', response: { 204: z.null() } },
+    schema: { ...authed.schema, tags: ['accounts'], summary: 'Log out: ends this session and deletes the bank device cards on the account\'s devices (transit cards stay)', response: { 204: z.null() } },
   }, async (request, reply) => {
     const { user, session } = caller(request);
-    await accounts.revokeSession(user.id, session.id);
+    await accounts.logOut(user.id, session.id);
     void reply.code(204);
     return null;
   });

@@ -9,6 +9,8 @@ import type { PlatformTables } from '../tables.ts';
 import type { SmsCodes } from './sms-codes.ts';
 
 export type User = PlatformTables['users'];
+/** Runs when a user logs out (before the session ends, so a failure leaves them logged in to retry). */
+export type LogoutHook = (userId: string) => Promise<void>;
 export type Session = PlatformTables['sessions'];
 
 export const sessionLifetimeMs = 30 * 24 * 3_600_000;
@@ -35,6 +37,7 @@ export class AccountService {
   readonly #db: Kysely<PlatformTables>;
   readonly #codes: SmsCodes;
   readonly #clock: () => Date;
+  readonly #logoutHooks: LogoutHook[] = [];
 
   constructor(db: Kysely<PlatformTables>, codes: SmsCodes, clock: () => Date) {
     this.#db = db;
@@ -130,7 +133,18 @@ export class AccountService {
       .execute();
   }
 
-  /** Ends a session of this user (log out). Unknown or foreign ids are "not found". */
+  /** Other domains act on logout (devices delete bank device cards); registered at wiring. */
+  onLogout(hook: LogoutHook): void {
+    this.#logoutHooks.push(hook);
+  }
+
+  /** Log out: the logout hooks run, then the session ends. */
+  async logOut(userId: string, sessionId: string): Promise<void> {
+    for (const hook of this.#logoutHooks) await hook(userId);
+    await this.revokeSession(userId, sessionId);
+  }
+
+  /** Ends a session of this user. Unknown or foreign ids are "not found". */
   async revokeSession(userId: string, sessionId: string): Promise<void> {
     const result = await this.#db
       .updateTable('sessions')

@@ -6,6 +6,8 @@ import { boundCards } from './2026-11-22T0600-bound-cards.ts';
 import { idempotencyKeys } from './2026-11-22T0610-idempotency-keys.ts';
 import { merchants } from './2026-11-22T0620-merchants.ts';
 import { transactions } from './2026-11-22T0630-transactions.ts';
+import { devices } from './2026-11-22T0700-devices.ts';
+import { tokens } from './2026-11-22T0710-tokens.ts';
 
 export const platformSchema = 'platform';
 
@@ -18,4 +20,6 @@ export const platformMigrations: SchemaMigrations = {
   '2026-11-22T0610-idempotency-keys': idempotencyKeys,
   '2026-11-22T0620-merchants': merchants,
   '2026-11-22T0630-transactions': transactions,
+  '2026-11-22T0700-devices': devices,
+  '2026-11-22T0710-tokens': tokens,
 };

@@ -1,0 +1,123 @@
+import { z } from 'zod';
+import type { App } from '../../infra/http/server.ts';
+import type { AccountService } from '../accounts/service.ts';
+import { caller, requireSession } from '../auth.ts';
+import { biometricResults } from './device-key.ts';
+import type { Device, DeviceService } from './service.ts';
+
+export const deviceSchema = z.object({
+  id: z.string(),
+  device_id: z.string().describe('The phone\'s own device id'),
+  model: z.string(),
+  os_version: z.string(),
+  nfc: z.boolean(),
+  secure_element: z.boolean(),
+  fingerprint_enrolled: z.boolean(),
+  find_device_on: z.boolean(),
+  status: z.enum(['active', 'disabled', 'deleted']),
+  registered_at: z.string(),
+  disabled_at: z.string().nullable(),
+});
+
+export function deviceToWire(device: Device): z.infer<typeof deviceSchema> {
+  return {
+    id: device.id, device_id: device.hardware_id, model: device.model, os_version: device.os_version, nfc: device.nfc,
+    secure_element: device.secure_element, fingerprint_enrolled: device.fingerprint_enrolled, find_device_on: device.find_device_on,
+    status: device.status, registered_at: device.registered_at.toISOString(), disabled_at: device.disabled_at?.toISOString() ?? null,
+  };
+}
+
+export function registerDeviceRoutes(app: App, accounts: AccountService, devices: DeviceService): void {
+  const preHandler = requireSession(accounts);
+  const security = [{ session: [] }];
+  const tags = ['devices'];
+  const params = z.object({ id: z.string().min(1).max(64) });
+
+  app.post('/v1/devices', {
+    preHandler,
+    schema: {
+      security, tags,
+      summary: 'Register a phone: eligible models and MIUI versions only; the phone\'s ECDSA P-256 public key signs its biometric results',
+      body: z.object({
+        device_id: z.string().min(1).max(128),
+        model: z.string().min(1).max(64),
+        os_version: z.string().min(1).max(64).describe('MIUI stable (8.0.6.0 or later) or developer (6.8.23 or later)'),
+        nfc: z.boolean(),
+        secure_element: z.boolean(),
+        fingerprint_enrolled: z.boolean(),
+        find_device_on: z.boolean(),
+        public_key: z.string().min(1).max(4096).describe('ECDSA P-256 public key: SPKI DER in base64, or PEM'),
+      }),
+      response: { 201: deviceSchema },
+    },
+  }, async (request, reply) => {
+    const b = request.body;
+    const device = await devices.register({
+      userId: caller(request).user.id, hardwareId: b.device_id, model: b.model, osVersion: b.os_version, nfc: b.nfc, secureElement: b.secure_element,
+      fingerprintEnrolled: b.fingerprint_enrolled, findDeviceOn: b.find_device_on, publicKey: b.public_key,
+    });
+    void reply.code(201);
+    return deviceToWire(device);
+  });
+
+  app.get('/v1/devices', {
+    preHandler,
+    schema: { security, tags, summary: 'The account\'s devices (active and disabled), newest first', response: { 200: z.object({ data: z.array(deviceSchema) }) } },
+  }, async (request) => ({ data: (await devices.list(caller(request).user.id)).map(deviceToWire) }));
+
+  app.get('/v1/devices/:id', {
+    preHandler,
+    schema: { security, tags, summary: 'One device', params, response: { 200: deviceSchema } },
+  }, async (request) => deviceToWire(await devices.get(caller(request).user.id, request.params.id)));
+
+  app.patch('/v1/devices/:id', {
+    preHandler,
+    schema: {
+      security, tags, params,
+      summary: 'The phone reports changed settings; turning find-device off deletes its bank device cards (transit cards stay)',
+      body: z.object({ fingerprint_enrolled: z.boolean().optional(), find_device_on: z.boolean().optional(), os_version: z.string().min(1).max(64).optional() }),
+      response: { 200: deviceSchema },
+    },
+  }, async (request) => deviceToWire(await devices.updateSettings(caller(request).user.id, request.params.id, {
+    fingerprintEnrolled: request.body.fingerprint_enrolled, findDeviceOn: request.body.find_device_on, osVersion: request.body.os_version,
+  })));
+
+  app.post('/v1/devices/:id/disable', {
+    preHandler,
+    schema: { security, tags, params, summary: 'Report a device lost (user center): it is disabled and all its device cards suspended at once', response: { 200: deviceSchema } },
+  }, async (request) => deviceToWire(await devices.disable(caller(request).user.id, request.params.id)));
+
+  app.delete('/v1/devices/:id', {
+    preHandler,
+    schema: { security, tags, params, summary: 'Delete a device: every device card on it is deleted', response: { 200: deviceSchema } },
+  }, async (request) => deviceToWire(await devices.delete(caller(request).user.id, request.params.id)));
+
+  app.post('/v1/devices/:id/challenges', {
+    preHandler,
+    schema: {
+      security, tags, params, summary: 'A single-use nonce (valid 2 minutes) for the phone to sign with a biometric result',
+      response: { 201: z.object({ nonce: z.string(), expires_at: z.string() }) },
+    },
+  }, async (request, reply) => {
+    const challenge = await devices.createChallenge(caller(request).user.id, request.params.id);
+    void reply.code(201);
+    return { nonce: challenge.nonce, expires_at: challenge.expiresAt.toISOString() };
+  });
+
+  app.post('/v1/devices/:id/biometric-verifications', {
+    preHandler,
+    schema: {
+      security, tags, params,
+      summary: 'Check a biometric result the phone signed with its device key (the platform never sees a fingerprint)',
+      description: 'The signed bytes are the lines `mipay-biometric-v1`, the device id (`dev_…`), the nonce, the timestamp and the result, '
+        + 'joined with `\\n`; the signature is ECDSA P-256 with SHA-256, DER, base64. The timestamp must be within 5 minutes of the platform\'s clock.',
+      body: z.object({
+        nonce: z.string().min(1).max(64), timestamp: z.string().min(1).max(40), result: z.enum(biometricResults), signature: z.string().min(1).max(512),
+      }),
+      response: { 200: z.object({ verified: z.literal(true), result: z.string(), verified_at: z.string() }) },
+    },
+  }, async (request) => {
+    const checked = await devices.verifyBiometric(caller(request).user.id, request.params.id, request.body);
+    return { verified: true as const, result: request.body.result, verified_at: checked.verifiedAt.toISOString() };
+  });
+}

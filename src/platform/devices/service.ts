@@ -1,0 +1,193 @@
+import { randomBytes } from 'node:crypto';
+import type { Kysely } from 'kysely';
+import { newId } from '../../infra/ids.ts';
+import { errors } from '../errors.ts';
+import type { PlatformTables } from '../tables.ts';
+import { biometricStatementMessage, parseDevicePublicKey, verifyDeviceSignature, type BiometricResult } from './device-key.ts';
+import { requireEligibleDevice } from './eligibility.ts';
+
+export type Device = PlatformTables['devices'];
+
+/** Registered devices per account: a household's phones, with room for replacements. */
+export const devicesPerUserMax = 20;
+export const challengeLifetimeMs = 2 * 60_000;
+/** A signed statement whose timestamp is further than this from the platform's clock is refused. */
+export const statementClockSkewMaxMs = 5 * 60_000;
+
+/** Why device cards change with their device, and who asked. */
+export interface DeviceCardChange {
+  reason: 'device_lost' | 'device_deleted' | 'find_device_off' | 'account_logout';
+  actor: 'user';
+}
+
+/**
+ * What the devices domain asks of the device cards on a device (the tokens domain implements
+ * it). Each runs inside the caller's transaction, so a device and its cards change together.
+ */
+export interface DeviceCardsOnDevice {
+  /** Suspends every live device card on the device (bank and, later, transit cards). */
+  suspendAll(trx: Kysely<PlatformTables>, deviceId: string, change: DeviceCardChange): Promise<number>;
+  /**
+   * Deletes device cards on the device: `all`, or `bank_only`, which keeps transit cards
+   * (they survive logout and find-device off, DESIGN section 3).
+   */
+  deleteAll(trx: Kysely<PlatformTables>, deviceId: string, change: DeviceCardChange, scope: 'all' | 'bank_only'): Promise<number>;
+}
+
+export interface RegisterDeviceInput {
+  userId: string; hardwareId: string; model: string; osVersion: string; nfc: boolean; secureElement: boolean;
+  fingerprintEnrolled: boolean; findDeviceOn: boolean; publicKey: string;
+}
+
+/** Phones registered to Mi accounts: eligibility, the phone's signing key, lost and deleted phones. */
+export class DeviceService {
+  readonly #db: Kysely<PlatformTables>;
+  readonly #clock: () => Date;
+  #cards: DeviceCardsOnDevice | undefined;
+
+  constructor(db: Kysely<PlatformTables>, clock: () => Date) {
+    this.#db = db;
+    this.#clock = clock;
+  }
+
+  /** Set once at wiring: the tokens domain depends on devices, so it is attached after both exist. */
+  attachDeviceCards(cards: DeviceCardsOnDevice): void {
+    this.#cards = cards;
+  }
+
+  get #deviceCards(): DeviceCardsOnDevice {
+    if (!this.#cards) throw new Error('DeviceService used before attachDeviceCards()');
+    return this.#cards;
+  }
+
+  async register(input: RegisterDeviceInput): Promise<Device> {
+    const model = requireEligibleDevice(input);
+    const publicKey = parseDevicePublicKey(input.publicKey);
+    const count = await this.#db.selectFrom('devices').select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('user_id', '=', input.userId).where('status', '<>', 'deleted').executeTakeFirstOrThrow();
+    if (Number(count.n) >= devicesPerUserMax) throw errors.devices_per_user_limit(`At most ${devicesPerUserMax} devices; delete one first.`, 'device_id');
+    const device: Device = {
+      id: newId('dev'), user_id: input.userId, hardware_id: input.hardwareId, model, os_version: input.osVersion, nfc: input.nfc,
+      secure_element: input.secureElement, fingerprint_enrolled: input.fingerprintEnrolled, find_device_on: input.findDeviceOn,
+      public_key: publicKey, status: 'active', registered_at: this.#clock(), disabled_at: null, deleted_at: null,
+    };
+    try {
+      await this.#db.insertInto('devices').values(device).execute();
+    } catch (error) {
+      if ((error as { code?: string }).code !== '23505') throw error;
+      throw errors.device_already_registered('This phone is already registered; delete it from the account that has it first.', 'device_id');
+    }
+    return device;
+  }
+
+  async list(userId: string): Promise<Device[]> {
+    return this.#db.selectFrom('devices').selectAll().where('user_id', '=', userId).where('status', '<>', 'deleted')
+      .orderBy('registered_at', 'desc').orderBy('id', 'desc').limit(devicesPerUserMax).execute();
+  }
+
+  /** A device of this user that is not deleted (a disabled one is still listed, for the user center). */
+  async get(userId: string, deviceId: string): Promise<Device> {
+    const device = await this.#db.selectFrom('devices').selectAll().where('id', '=', deviceId).where('user_id', '=', userId)
+      .where('status', '<>', 'deleted').executeTakeFirst();
+    if (!device) throw errors.not_found('No device with this id on this account.', 'device_id');
+    return device;
+  }
+
+  /** A device that may take and use device cards: active, fingerprint enrolled, find-device on. */
+  async requireReadyToPay(userId: string, deviceId: string): Promise<Device> {
+    const device = await this.get(userId, deviceId);
+    if (device.status !== 'active') throw errors.device_not_active('This device was disabled as lost; it cannot take device cards.', 'device_id');
+    if (!device.fingerprint_enrolled) throw errors.device_not_ready('Enroll a fingerprint on the phone first.', 'fingerprint_enrolled');
+    if (!device.find_device_on) throw errors.device_not_ready('Turn on find-device on the phone first.', 'find_device_on');
+    return device;
+  }
+
+  /**
+   * The phone reports a change of its settings. Turning find-device off deletes its bank device
+   * cards (transit cards stay), as the phone could no longer be found and wiped if lost.
+   */
+  async updateSettings(userId: string, deviceId: string, input: { fingerprintEnrolled?: boolean | undefined; findDeviceOn?: boolean | undefined; osVersion?: string | undefined }): Promise<Device> {
+    const device = await this.get(userId, deviceId);
+    if (device.status !== 'active') throw errors.device_not_active('This device was disabled as lost.', 'device_id');
+    if (input.osVersion !== undefined) requireEligibleDevice({ model: device.model, osVersion: input.osVersion, nfc: device.nfc, secureElement: device.secure_element });
+    const changes = {
+      ...(input.fingerprintEnrolled !== undefined ? { fingerprint_enrolled: input.fingerprintEnrolled } : {}),
+      ...(input.findDeviceOn !== undefined ? { find_device_on: input.findDeviceOn } : {}),
+      ...(input.osVersion !== undefined ? { os_version: input.osVersion } : {}),
+    };
+    if (Object.keys(changes).length === 0) return device;
+    await this.#db.transaction().execute(async (trx) => {
+      await trx.updateTable('devices').set(changes).where('id', '=', device.id).execute();
+      if (device.find_device_on && input.findDeviceOn === false) {
+        await this.#deviceCards.deleteAll(trx, device.id, { reason: 'find_device_off', actor: 'user' }, 'bank_only');
+      }
+    });
+    return { ...device, ...changes };
+  }
+
+  /** Reported lost from the user center: the device is disabled and all its device cards suspended at once. */
+  async disable(userId: string, deviceId: string): Promise<Device> {
+    const device = await this.get(userId, deviceId);
+    if (device.status === 'disabled') return device;
+    const now = this.#clock();
+    await this.#db.transaction().execute(async (trx) => {
+      await trx.updateTable('devices').set({ status: 'disabled', disabled_at: now }).where('id', '=', device.id).execute();
+      await this.#deviceCards.suspendAll(trx, device.id, { reason: 'device_lost', actor: 'user' });
+    });
+    return { ...device, status: 'disabled', disabled_at: now };
+  }
+
+  /** Deleted on request (a lost or sold phone): every device card on it is deleted too. */
+  async delete(userId: string, deviceId: string): Promise<Device> {
+    const device = await this.get(userId, deviceId);
+    const now = this.#clock();
+    await this.#db.transaction().execute(async (trx) => {
+      await trx.updateTable('devices').set({ status: 'deleted', deleted_at: now }).where('id', '=', device.id).execute();
+      await this.#deviceCards.deleteAll(trx, device.id, { reason: 'device_deleted', actor: 'user' }, 'all');
+    });
+    return { ...device, status: 'deleted', deleted_at: now };
+  }
+
+  /** Logging out deletes the bank device cards on every device of the account; transit cards stay. */
+  async onLogout(userId: string): Promise<void> {
+    const devices = await this.list(userId);
+    await this.#db.transaction().execute(async (trx) => {
+      for (const device of devices) await this.#deviceCards.deleteAll(trx, device.id, { reason: 'account_logout', actor: 'user' }, 'bank_only');
+    });
+  }
+
+  /** A single-use nonce for the phone to sign with a biometric result. */
+  async createChallenge(userId: string, deviceId: string): Promise<{ nonce: string; expiresAt: Date }> {
+    const device = await this.get(userId, deviceId);
+    if (device.status !== 'active') throw errors.device_not_active('This device was disabled as lost.', 'device_id');
+    const now = this.#clock();
+    const challenge = { nonce: randomBytes(16).toString('base64url'), device_id: device.id, expires_at: new Date(now.getTime() + challengeLifetimeMs), used_at: null, created_at: now };
+    await this.#db.insertInto('device_challenges').values(challenge).execute();
+    return { nonce: challenge.nonce, expiresAt: challenge.expires_at };
+  }
+
+  /**
+   * Checks a statement the phone signed with its device key: "fingerprint verified" for this
+   * device and this nonce, at a timestamp near now. The nonce is used up whatever the outcome
+   * of the signature check, so a statement cannot be tried twice.
+   */
+  async verifyBiometric(userId: string, deviceId: string, statement: { nonce: string; timestamp: string; result: BiometricResult; signature: string }): Promise<{ verifiedAt: Date }> {
+    const device = await this.get(userId, deviceId);
+    if (device.status !== 'active') throw errors.device_not_active('This device was disabled as lost.', 'device_id');
+    const now = this.#clock();
+    const stated = new Date(statement.timestamp);
+    if (Number.isNaN(stated.getTime())) throw errors.parameter_invalid('The timestamp is not an ISO 8601 time.', 'timestamp');
+    const used = await this.#db.updateTable('device_challenges').set({ used_at: now })
+      .where('nonce', '=', statement.nonce).where('device_id', '=', device.id).where('used_at', 'is', null).where('expires_at', '>', now)
+      .executeTakeFirst();
+    if (used.numUpdatedRows === 0n) throw errors.biometric_challenge_invalid('The challenge is unknown, already used or expired; ask for a new one.', 'nonce');
+    if (Math.abs(stated.getTime() - now.getTime()) > statementClockSkewMaxMs) {
+      throw errors.biometric_statement_stale('The statement\'s timestamp is too far from now.', 'timestamp');
+    }
+    const message = biometricStatementMessage({ deviceId: device.id, nonce: statement.nonce, timestamp: statement.timestamp, result: statement.result });
+    if (!verifyDeviceSignature(device.public_key, message, statement.signature)) {
+      throw errors.biometric_signature_invalid('The signature does not verify under this device\'s key.', 'signature');
+    }
+    return { verifiedAt: now };
+  }
+}

@@ -1,0 +1,178 @@
+import { timingSafeEqual } from 'node:crypto';
+import type { FastifyRequest } from 'fastify';
+import { z } from 'zod';
+import type { App } from '../../infra/http/server.ts';
+import type { AccountService } from '../accounts/service.ts';
+import { caller, requireSession } from '../auth.ts';
+import { errors } from '../errors.ts';
+import type { DeviceCard } from './lifecycle.ts';
+import { lukBatchSizeMax, type IssuedLukBatch, type TokenService } from './service.ts';
+
+export const deviceCardSchema = z.object({
+  id: z.string(),
+  device_id: z.string(),
+  card_id: z.string().describe('The bound card it was made from'),
+  kind: z.enum(['bank', 'transit']),
+  bank_code: z.string(),
+  bank_name: z.string(),
+  card_kind: z.string(),
+  token_masked: z.string().describe('The device card number, first 6 / last 4: what POS receipts show'),
+  token_last4: z.string(),
+  pan_masked: z.string().describe('The physical card\'s number, first 6 / last 4'),
+  status: z.enum(['inactive', 'active', 'suspended', 'deleted']),
+  status_reason: z.string(),
+  created_at: z.string(),
+  updated_at: z.string(),
+});
+
+const lukBatchSchema = z.object({
+  id: z.string(),
+  atc_first: z.number().int(),
+  key_count: z.number().int(),
+  expires_at: z.string(),
+  algorithm: z.string(),
+  keys: z.array(z.object({ atc: z.number().int(), key: z.string() })).describe('One limited-use key (hex) per ATC; sent once, never stored by the platform'),
+});
+
+export function deviceCardToWire(card: DeviceCard): z.infer<typeof deviceCardSchema> {
+  return {
+    id: card.id, device_id: card.device_id, card_id: card.bound_card_id, kind: card.kind, bank_code: card.bank_code, bank_name: card.bank_name,
+    card_kind: card.card_kind, token_masked: `${card.token_number.slice(0, 6)}${'*'.repeat(card.token_number.length - 10)}${card.token_last4}`,
+    token_last4: card.token_last4, pan_masked: card.pan_masked, status: card.status, status_reason: card.status_reason,
+    created_at: card.created_at.toISOString(), updated_at: card.updated_at.toISOString(),
+  };
+}
+
+function batchToWire(card: DeviceCard, issued: IssuedLukBatch): z.infer<typeof lukBatchSchema> {
+  return {
+    id: issued.batch.id, atc_first: issued.batch.atc_first, key_count: issued.batch.key_count, expires_at: issued.batch.expires_at.toISOString(),
+    algorithm: card.cryptogram_algorithm, keys: issued.keys,
+  };
+}
+
+/** Admits a bank by its platform key (`Authorization: Bearer <key>`); answers its bank code. */
+function bankAuthentication(bankKeys: Readonly<Record<string, string>>) {
+  const keys = Object.entries(bankKeys).map(([code, key]) => ({ code, key: Buffer.from(key) }));
+  return async (request: FastifyRequest): Promise<void> => {
+    const header = request.headers.authorization;
+    const given = Buffer.from(header?.startsWith('Bearer ') ? header.slice(7).trim() : '');
+    const bank = keys.find((k) => k.key.length === given.length && timingSafeEqual(k.key, given));
+    if (!bank) throw errors.authentication_required('A bank key is required: Authorization: Bearer <key>.');
+    (request as FastifyRequest & { bankCode?: string }).bankCode = bank.code;
+  };
+}
+
+export function registerTokenRoutes(app: App, accounts: AccountService, tokens: TokenService, options: { bankKeys: Readonly<Record<string, string>> }): void {
+  const preHandler = requireSession(accounts);
+  const security = [{ session: [] }];
+  const tags = ['device cards'];
+  const params = z.object({ id: z.string().min(1).max(64) });
+  const target = { device_id: z.string().min(1).max(64), card_id: z.string().min(1).max(64) };
+
+  app.post('/v1/device-cards/applications', {
+    preHandler,
+    schema: {
+      security, tags,
+      summary: 'Add a bound card to a device, step 1: eligibility and limits, then the bank texts a code to the card\'s reserved phone (ID&V)',
+      description: 'Online only: provisioning and key replenishment are API calls to the platform, which calls the bank.',
+      body: z.object(target),
+      response: { 201: z.object({ verification_id: z.string(), bank_name: z.string(), phone_masked: z.string(), expires_at: z.string() }) },
+    },
+  }, async (request, reply) => {
+    const started = await tokens.apply({ userId: caller(request).user.id, deviceId: request.body.device_id, cardId: request.body.card_id });
+    void reply.code(201);
+    return { verification_id: started.verificationId, bank_name: started.bankName, phone_masked: started.phoneMasked, expires_at: started.expiresAt.toISOString() };
+  });
+
+  app.post('/v1/device-cards', {
+    preHandler,
+    schema: {
+      security, tags,
+      summary: 'Add a bound card to a device, step 2: the bank\'s SMS code; answers the active device card and its first limited-use keys',
+      body: z.object({ ...target, verification_id: z.string().min(1).max(64), sms_code: z.string().regex(/^[0-9]{6}$/, '6 digits') }),
+      response: { 201: z.object({ device_card: deviceCardSchema, token_number: z.string().describe('The full device card number, for the phone\'s secure element'), token_expiry: z.string(), token_sequence: z.string(), key_check_value: z.string(), luk_batch: lukBatchSchema }) },
+    },
+  }, async (request, reply) => {
+    const b = request.body;
+    const made = await tokens.provision({ userId: caller(request).user.id, deviceId: b.device_id, cardId: b.card_id, verificationId: b.verification_id, smsCode: b.sms_code });
+    void reply.code(201);
+    return {
+      device_card: deviceCardToWire(made.card), token_number: made.card.token_number, token_expiry: made.card.token_expiry_yymm,
+      token_sequence: made.card.token_sequence, key_check_value: made.masterKeyCheck, luk_batch: batchToWire(made.card, made.batch),
+    };
+  });
+
+  app.get('/v1/device-cards', {
+    preHandler,
+    schema: {
+      security, tags, summary: 'The account\'s device cards that are not deleted, newest first',
+      querystring: z.object({ device_id: z.string().min(1).max(64).optional() }),
+      response: { 200: z.object({ data: z.array(deviceCardSchema) }) },
+    },
+  }, async (request) => ({ data: (await tokens.list(caller(request).user.id, request.query.device_id)).map(deviceCardToWire) }));
+
+  app.get('/v1/device-cards/:id', {
+    preHandler,
+    schema: { security, tags, params, summary: 'One device card', response: { 200: deviceCardSchema } },
+  }, async (request) => deviceCardToWire(await tokens.get(caller(request).user.id, request.params.id)));
+
+  app.get('/v1/device-cards/:id/events', {
+    preHandler,
+    schema: {
+      security, tags, params, summary: 'Every lifecycle change of a device card, with its reason and who asked',
+      response: { 200: z.object({ data: z.array(z.object({ from_status: z.string().nullable(), to_status: z.string(), reason: z.string(), actor: z.string(), created_at: z.string() })) }) },
+    },
+  }, async (request) => ({
+    data: (await tokens.events(caller(request).user.id, request.params.id)).map((e) => ({
+      from_status: e.from_status, to_status: e.to_status, reason: e.reason, actor: e.actor, created_at: e.created_at.toISOString(),
+    })),
+  }));
+
+  for (const [action, to, summary] of [
+    ['suspend', 'suspended', 'Suspend a device card'],
+    ['resume', 'active', 'Resume a suspended device card (its device must be active)'],
+  ] as const) {
+    app.post(`/v1/device-cards/:id/${action}`, {
+      preHandler,
+      schema: { security, tags, params, summary, response: { 200: deviceCardSchema } },
+    }, async (request) => deviceCardToWire(await tokens.changeByUser(caller(request).user.id, request.params.id, to)));
+  }
+
+  app.delete('/v1/device-cards/:id', {
+    preHandler,
+    schema: { security, tags, params, summary: 'Delete a device card (final)', response: { 200: deviceCardSchema } },
+  }, async (request) => deviceCardToWire(await tokens.changeByUser(caller(request).user.id, request.params.id, 'deleted')));
+
+  app.post('/v1/device-cards/:id/key-batches', {
+    preHandler,
+    schema: {
+      security, tags, params, summary: 'Replenish limited-use keys (the phone is online): a new batch of keys with an expiry',
+      body: z.object({ count: z.number().int().min(1).max(lukBatchSizeMax).optional() }),
+      response: { 201: lukBatchSchema },
+    },
+  }, async (request, reply) => {
+    const userId = caller(request).user.id;
+    const issued = await tokens.replenish({ userId, deviceCardId: request.params.id, count: request.body.count });
+    void reply.code(201);
+    return batchToWire(await tokens.get(userId, request.params.id), issued);
+  });
+
+  app.post('/v1/bank/device-cards/actions', {
+    preHandler: bankAuthentication(options.bankKeys),
+    schema: {
+      tags: ['banks'], security: [{ bank_key: [] }],
+      summary: 'For issuing banks: suspend, resume or delete every device card of a card number (card lost, found, replaced, closed)',
+      description: 'Authenticated with the bank\'s platform key. Only device cards of the calling bank are touched; the answer never contains the card number.',
+      body: z.object({
+        pan: z.string().regex(/^[0-9]{13,19}$/, '13 to 19 digits'),
+        action: z.enum(['suspend', 'resume', 'delete']),
+        reason: z.enum(['card_lost', 'card_found', 'card_replaced', 'card_closed']),
+      }),
+      response: { 200: z.object({ affected: z.number().int(), device_cards: z.array(z.object({ id: z.string(), token_last4: z.string(), status: z.string() })) }) },
+    },
+  }, async (request) => {
+    const bankCode = (request as FastifyRequest & { bankCode?: string }).bankCode!;
+    const changed = await tokens.changeByBank({ bankCode, pan: request.body.pan, action: request.body.action, reason: request.body.reason });
+    return { affected: changed.length, device_cards: changed.map((c) => ({ id: c.id, token_last4: c.token_last4, status: c.status })) };
+  });
+}

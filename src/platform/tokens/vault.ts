@@ -1,0 +1,79 @@
+/**
+ * The token vault: token → PAN, kept only encrypted. Each device card's card data (PAN,
+ * expiry, PAN sequence number) is sealed with AES-256-GCM under its own random data key; the
+ * data key is sealed with AES-256-GCM under the KEK (envelope encryption), with the device card
+ * id as additional data so a row's ciphertext cannot be moved to another row. Only
+ * `detokenize` opens it; nothing else in the platform reads a PAN.
+ */
+import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import type { Kysely } from 'kysely';
+import type { PlatformTables } from '../tables.ts';
+import { panFingerprint, type TspKeys } from './keys.ts';
+
+export interface VaultCardData {
+  pan: string;
+  expiryYymm: string;
+  panSequence: string;
+}
+
+const ivBytes = 12;
+const tagBytes = 16;
+
+function seal(key: Buffer, plaintext: Buffer, aad: string): string {
+  const iv = randomBytes(ivBytes);
+  const cipher = createCipheriv('aes-256-gcm', key, iv);
+  cipher.setAAD(Buffer.from(aad));
+  const ciphertext = Buffer.concat([cipher.update(plaintext), cipher.final()]);
+  return Buffer.concat([iv, cipher.getAuthTag(), ciphertext]).toString('base64');
+}
+
+function open(key: Buffer, sealed: string, aad: string): Buffer {
+  const bytes = Buffer.from(sealed, 'base64');
+  const decipher = createDecipheriv('aes-256-gcm', key, bytes.subarray(0, ivBytes));
+  decipher.setAAD(Buffer.from(aad));
+  decipher.setAuthTag(bytes.subarray(ivBytes, ivBytes + tagBytes));
+  return Buffer.concat([decipher.update(bytes.subarray(ivBytes + tagBytes)), decipher.final()]);
+}
+
+/** Seals the card data of a new device card, inside the caller's transaction. */
+export async function storeInVault(trx: Kysely<PlatformTables>, keys: TspKeys, deviceCardId: string, card: VaultCardData, now: Date): Promise<void> {
+  const dataKey = randomBytes(32);
+  try {
+    await trx.insertInto('token_vault').values({
+      device_card_id: deviceCardId,
+      kek_id: keys.kekId,
+      wrapped_data_key: seal(keys.kek, dataKey, `dek:${deviceCardId}`),
+      pan_ciphertext: seal(dataKey, Buffer.from(JSON.stringify(card)), `pan:${deviceCardId}`),
+      pan_fingerprint: panFingerprint(keys, card.pan),
+      created_at: now,
+    }).execute();
+  } finally {
+    dataKey.fill(0);
+  }
+}
+
+/** The device card ids whose vault entry holds this PAN. */
+export async function deviceCardIdsOfPan(db: Kysely<PlatformTables>, keys: TspKeys, pan: string): Promise<string[]> {
+  const rows = await db.selectFrom('token_vault').select('device_card_id').where('pan_fingerprint', '=', panFingerprint(keys, pan)).limit(1000).execute();
+  return rows.map((r) => r.device_card_id);
+}
+
+/**
+ * DETOKENIZE: the one function that turns a token number into the card number. For the TSP's
+ * authorization path only (the network's TokenService); never for a response or a log line.
+ * Answers undefined for an unknown token; the caller checks the device card's status.
+ */
+export async function detokenize(db: Kysely<PlatformTables>, keys: TspKeys, tokenNumber: string): Promise<(VaultCardData & { deviceCardId: string }) | undefined> {
+  const row = await db.selectFrom('token_vault').innerJoin('device_cards', 'device_cards.id', 'token_vault.device_card_id')
+    .select(['token_vault.device_card_id', 'token_vault.kek_id', 'token_vault.wrapped_data_key', 'token_vault.pan_ciphertext'])
+    .where('device_cards.token_number', '=', tokenNumber).executeTakeFirst();
+  if (!row) return undefined;
+  if (row.kek_id !== keys.kekId) throw new Error(`vault row sealed under ${row.kek_id}, which is not configured`);
+  const dataKey = open(keys.kek, row.wrapped_data_key, `dek:${row.device_card_id}`);
+  try {
+    const card = JSON.parse(open(dataKey, row.pan_ciphertext, `pan:${row.device_card_id}`).toString('utf8')) as VaultCardData;
+    return { ...card, deviceCardId: row.device_card_id };
+  } finally {
+    dataKey.fill(0);
+  }
+}
