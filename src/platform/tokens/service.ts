@@ -209,10 +209,12 @@ export class TokenService {
     const to = input.action === 'suspend' ? 'suspended' : input.action === 'resume' ? 'active' : 'deleted';
     return this.#db.transaction().execute(async (trx) => {
       const own = await trx.selectFrom('device_cards').select('id').where('id', 'in', ids.length > 0 ? ids : ['-']).where('bank_code', '=', input.bankCode).execute();
-      // A resume does not bring back cards the user or a lost device suspended: only the bank's own suspensions.
+      // A resume brings back only the bank's own suspensions, and only on devices still active:
+      // a card the user suspended, or one on a device reported lost, stays suspended.
       const eligible = to === 'active'
-        ? (await trx.selectFrom('device_cards').select('id').where('id', 'in', own.length > 0 ? own.map((c) => c.id) : ['-'])
-          .where('status_reason', 'in', ['card_lost', 'card_closed', 'card_replaced']).execute())
+        ? (await trx.selectFrom('device_cards').innerJoin('devices', 'devices.id', 'device_cards.device_id').select('device_cards.id')
+          .where('device_cards.id', 'in', own.length > 0 ? own.map((c) => c.id) : ['-']).where('devices.status', '=', 'active')
+          .where('device_cards.status_reason', 'in', ['card_lost', 'card_closed', 'card_replaced']).execute())
         : own;
       return this.lifecycle.transitionWhere(trx, { cardIds: eligible.map((c) => c.id) }, to, { reason: input.reason, actor: 'bank' });
     });

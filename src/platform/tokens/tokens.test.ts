@@ -249,9 +249,11 @@ describe('device cards (token service)', () => {
     const events = (await api('GET', `/v1/device-cards/${c1}/events`, { token: h.token })).body.data;
     assert.deepEqual([events.at(-1).reason, events.at(-1).actor], ['card_lost', 'bank']);
 
+    // d2 is reported lost meanwhile: the bank finding the card brings back only the card on d1.
+    assert.equal((await api('POST', `/v1/devices/${d2}/disable`, { token: h.token })).status, 200);
     const found = await bank(system.platformBankKeys.CCB, { pan: h.first, action: 'resume', reason: 'card_found' });
-    assert.equal(found.body.affected, 2);
-    assert.deepEqual([await statusOf(h.token, c1), await statusOf(h.token, c2)], ['active', 'active']);
+    assert.equal(found.body.affected, 1);
+    assert.deepEqual([await statusOf(h.token, c1), await statusOf(h.token, c2)], ['active', 'suspended']);
     const replaced = await bank(system.platformBankKeys.CCB, { pan: h.first, action: 'delete', reason: 'card_replaced' });
     assert.equal(replaced.body.affected, 2);
     assert.equal(system.logs.some((line) => line.includes(h.first)), false, 'the PAN the bank sent is not logged');
