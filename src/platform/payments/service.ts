@@ -91,7 +91,11 @@ export class PaymentCore {
     if (amountFen <= 0n || amountFen > maxFen) throw errors.parameter_invalid(`amount_fen must be between 1 and ${maxFen}.`, 'amount_fen');
   }
 
-  /** Checks the payment password (with its lockout), then the optional SMS code, inside `trx`. Answers the number of factors. */
+  /**
+   * Counts the verification factors of a payment whose password was already checked (one), and
+   * consumes its optional SMS code inside `trx` (the second). A wrong code is reported, not thrown,
+   * so that its counted try commits.
+   */
   async verify(trx: Kysely<PlatformTables>, phone: string, verification: Verification): Promise<{ factors: number; error?: Error }> {
     if (verification.smsCode === undefined) return { factors: 1 };
     const consumed = await this.deps.codes.consume(trx, phone, 'payment', verification.smsCode);
