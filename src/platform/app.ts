@@ -76,6 +76,7 @@ export async function createPlatform(options: PlatformOptions): Promise<Platform
   const tokens = new TokenService({ db: options.db, bank: options.bank, cards, devices, keys: await loadTspKeys(options.db, options.tspKeys, clock), clock });
   devices.attachDeviceCards(tokens.lifecycle);
   accounts.onLogout((userId) => devices.onLogout(userId));
+  cards.onUnbind((card) => tokens.deleteForBoundCard(card.id));
   const idempotency = new Idempotency(options.db, clock);
   const merchants = new MerchantService(options.db, clock);
   const webhooks = new WebhookDispatcher(options.db, clock, options.logger.child({ component: 'webhooks' }));

@@ -33,6 +33,7 @@ export class CardService {
   readonly #bank: BankClient;
   readonly #paymentAccounts: PaymentAccountService;
   readonly #clock: () => Date;
+  readonly #unbindHooks: ((card: BoundCard) => Promise<void>)[] = [];
 
   constructor(db: Kysely<PlatformTables>, bank: BankClient, paymentAccounts: PaymentAccountService, clock: () => Date) {
     this.#db = db;
@@ -85,12 +86,18 @@ export class CardService {
     return card;
   }
 
+  /** Other domains act on an unbound card (tokens delete its device cards); registered at wiring. */
+  onUnbind(hook: (card: BoundCard) => Promise<void>): void {
+    this.#unbindHooks.push(hook);
+  }
+
   /** Ends the quick-pay agreement at the bank, then forgets the card. Repeating it is harmless at the bank. */
   async unbind(userId: string, cardId: string): Promise<BoundCard> {
     const card = await this.get(userId, cardId);
     await callBank(() => this.#bank.revokeAgreement(card.agreement_id));
     const now = this.#clock();
     await this.#db.updateTable('bound_cards').set({ status: 'unbound', unbound_at: now }).where('id', '=', card.id).execute();
+    for (const hook of this.#unbindHooks) await hook(card);
     return { ...card, status: 'unbound', unbound_at: now };
   }
 }

@@ -17,7 +17,7 @@ export const allowedTransitions: Readonly<Record<DeviceCardStatus, readonly Devi
 
 export type LifecycleReason =
   | 'provisioned' | 'identity_verified' | 'user_request' | DeviceCardChange['reason']
-  | 'card_lost' | 'card_found' | 'card_replaced' | 'card_closed';
+  | 'card_lost' | 'card_found' | 'card_replaced' | 'card_closed' | 'card_unbound';
 export type LifecycleActor = 'user' | 'bank' | 'platform';
 export interface LifecycleChange { reason: LifecycleReason; actor: LifecycleActor }
 

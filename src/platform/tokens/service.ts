@@ -220,6 +220,14 @@ export class TokenService {
     });
   }
 
+  /** A card unbound from quick pay (its agreement ended) leaves no device card behind. */
+  async deleteForBoundCard(boundCardId: string): Promise<void> {
+    await this.#db.transaction().execute(async (trx) => {
+      const cards = await trx.selectFrom('device_cards').select('id').where('bound_card_id', '=', boundCardId).where('status', '<>', 'deleted').execute();
+      await this.lifecycle.transitionWhere(trx, { cardIds: cards.map((c) => c.id) }, 'deleted', { reason: 'card_unbound', actor: 'user' });
+    });
+  }
+
   /** See vault.ts: the one way to a PAN, for the authorization path only. */
   detokenize(tokenNumber: string) {
     return detokenize(this.#db, this.#keys, tokenNumber);

@@ -205,6 +205,12 @@ describe('device cards (token service)', () => {
     assert.deepEqual([await statusOf(h.token, a), await statusOf(h.token, b)], ['deleted', 'deleted']);
     const revived = await api('DELETE', `/v1/device-cards/${a}`, { token: h.token });
     assert.deepEqual([revived.status, revived.body.error.code], [409, 'device_card_transition_invalid']);
+    // Unbinding a card from quick pay deletes its device cards.
+    const d2 = await registerDevice(h.token);
+    const onD2 = (await provision(h, d2, other.cardId)).body.device_card.id;
+    assert.equal((await api('DELETE', `/v1/cards/${other.cardId}`, { token: h.token })).status, 200);
+    assert.equal(await statusOf(h.token, onD2), 'deleted');
+    assert.equal((await api('GET', `/v1/device-cards/${onD2}/events`, { token: h.token })).body.data.at(-1).reason, 'card_unbound');
     const live = await system.database.forSchema<any>('platform').selectFrom('luk_batches').select('status').where('device_card_id', 'in', [a, b]).execute();
     assert.ok(live.every((row) => row.status === 'superseded'), 'a deleted card\'s keys are retired');
   });
