@@ -158,3 +158,43 @@ export async function issueCard(system: TestSystem, card: { bank: string; kind?:
   assert.equal(response.status, 201, JSON.stringify(response.body));
   return response.body.card_number;
 }
+
+export interface AccountHolder {
+  token: string;
+  userId: string;
+  /** The Mi account's phone. */
+  phone: string;
+  /** The phone reserved with the bank for the card (the account's own unless asked otherwise). */
+  reservedPhone: string;
+  name: string;
+  idNumber: string;
+  /** The card that opened the payment account (bound for quick pay as a result). */
+  cardNumber: string;
+  cardId: string;
+}
+
+/**
+ * A Mi account with an open payment account, through the API as a user does it: sign up, a
+ * sandbox card in the holder's name, the bank's SMS code, payment password 135790.
+ */
+export async function openPaymentAccount(system: TestSystem, options: {
+  bank?: string; kind?: 'debit' | 'credit'; balanceFen?: number; name?: string; birthDate?: string; separateReservedPhone?: boolean;
+} = {}): Promise<AccountHolder> {
+  const api = apiClient(system.platform.app);
+  const { token, phone, userId } = await signUpAndLogIn(system);
+  const name = options.name ?? '吴一';
+  const idNumber = residentIdFor(options.birthDate ?? '1990-01-01');
+  const reservedPhone = options.separateReservedPhone ? newPhone() : phone;
+  const cardNumber = await issueCard(system, {
+    bank: options.bank ?? 'CMB', kind: options.kind ?? 'debit', name, idNumber, phone: reservedPhone, balanceFen: options.balanceFen ?? 1_000_000,
+  });
+  // The sign-up code went to this phone a moment ago; the platform sends one code a minute per phone.
+  system.clock.advance(61_000);
+  const applied = await api('POST', '/v1/payment-account/applications', { token, body: { name, id_number: idNumber, card_number: cardNumber, reserved_phone: reservedPhone } });
+  assert.equal(applied.status, 201, JSON.stringify(applied.body));
+  const code = await latestSmsCode(system.platform.app, reservedPhone);
+  const opened = await api('POST', '/v1/payment-account', { token, body: { verification_id: applied.body.verification_id, sms_code: code, payment_password: '135790' } });
+  assert.equal(opened.status, 201, JSON.stringify(opened.body));
+  const cards = await api('GET', '/v1/cards', { token });
+  return { token, userId, phone, reservedPhone, name, idNumber, cardNumber, cardId: cards.body.data[0].id };
+}

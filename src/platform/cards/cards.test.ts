@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import {
-  apiClient, issueCard, latestSmsCode, newPhone, residentIdFor, signUpAndLogIn, startTestSystem, type TestSystem,
+  apiClient, openPaymentAccount, issueCard, latestSmsCode, newPhone, residentIdFor, signUpAndLogIn, startTestSystem, type TestSystem,
 } from '../../cli/test-system.ts';
 
 describe('quick-pay bank cards', () => {
@@ -14,17 +14,10 @@ describe('quick-pay bank cards', () => {
   after(() => system.close());
 
   /** A user with an open payment account (CCB debit card), and their identity for more cards. */
+  /** A user with an open payment account (CCB debit card), and their identity for more cards. */
   async function holder() {
-    const { token } = await signUpAndLogIn(system);
-    const idNumber = residentIdFor('1991-07-07');
-    const phone = newPhone();
-    const name = '陈九';
-    const first = await issueCard(system, { bank: 'CCB', name, idNumber, phone, balanceFen: 100_000 });
-    const applied = await api('POST', '/v1/payment-account/applications', { token, body: { name, id_number: idNumber, card_number: first, reserved_phone: phone } });
-    const code = await latestSmsCode(system.platform.app, phone);
-    const opened = await api('POST', '/v1/payment-account', { token, body: { verification_id: applied.body.verification_id, sms_code: code, payment_password: '135790' } });
-    assert.equal(opened.status, 201, JSON.stringify(opened.body));
-    return { token, idNumber, phone, name, first };
+    const h = await openPaymentAccount(system, { bank: 'CCB', name: '陈九', birthDate: '1991-07-07', balanceFen: 100_000, separateReservedPhone: true });
+    return { token: h.token, idNumber: h.idNumber, phone: h.reservedPhone, name: h.name, first: h.cardNumber };
   }
 
   async function bind(h: { token: string; phone: string }, cardNumber: string) {

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import {
-  apiClient, issueCard, latestSmsCode, newPhone, residentIdFor, signUpAndLogIn, startTestSystem, type TestSystem,
+  apiClient, openPaymentAccount, issueCard, latestSmsCode, newPhone, startTestSystem, type TestSystem,
 } from '../../cli/test-system.ts';
 import { assertLedgerInvariants } from '../ledger/invariants.ts';
 
@@ -24,16 +24,7 @@ describe('payments: top-up, withdrawal, transfer, merchant orders, limits', () =
 
   /** A Mi account with an open payment account, its CMB debit card (¥10,000 at the bank) bound. */
   async function holder(cardBalanceFen = 1_000_000): Promise<Holder> {
-    const { token, phone } = await signUpAndLogIn(system);
-    const idNumber = residentIdFor('1993-03-03');
-    const name = '吴一';
-    const cardNumber = await issueCard(system, { bank: 'CMB', name, idNumber, phone, balanceFen: cardBalanceFen });
-    system.clock.advance(61_000);
-    const applied = await api('POST', '/v1/payment-account/applications', { token, body: { name, id_number: idNumber, card_number: cardNumber, reserved_phone: phone } });
-    const code = await latestSmsCode(system.platform.app, phone);
-    assert.equal((await api('POST', '/v1/payment-account', { token, body: { verification_id: applied.body.verification_id, sms_code: code, payment_password: '135790' } })).status, 201);
-    const cards = await api('GET', '/v1/cards', { token });
-    return { token, phone, cardId: cards.body.data[0].id, cardNumber, idNumber, name };
+    return openPaymentAccount(system, { bank: 'CMB', name: '吴一', birthDate: '1993-03-03', balanceFen: cardBalanceFen });
   }
 
   const post = (token: string, url: string, body: object, key: string = randomUUID()) => api('POST', url, { token, body, headers: { 'idempotency-key': key } });

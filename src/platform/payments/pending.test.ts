@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import {
-  apiClient, issueCard, latestSmsCode, residentIdFor, signUpAndLogIn, startTestSystem, type TestSystem,
+  apiClient, openPaymentAccount, startTestSystem, type TestSystem,
 } from '../../cli/test-system.ts';
 import { assertLedgerInvariants } from '../ledger/invariants.ts';
 import { pendingSettlementPolicy } from './pending.ts';
@@ -19,17 +19,7 @@ describe('when the bank does not answer', () => {
     await system.close();
   });
 
-  async function holder() {
-    const { token, phone } = await signUpAndLogIn(system);
-    const idNumber = residentIdFor('1994-04-04');
-    const cardNumber = await issueCard(system, { bank: 'SPDB', name: '郑二', idNumber, phone, balanceFen: 500_000 });
-    system.clock.advance(61_000);
-    const applied = await api('POST', '/v1/payment-account/applications', { token, body: { name: '郑二', id_number: idNumber, card_number: cardNumber, reserved_phone: phone } });
-    const code = await latestSmsCode(system.platform.app, phone);
-    assert.equal((await api('POST', '/v1/payment-account', { token, body: { verification_id: applied.body.verification_id, sms_code: code, payment_password: '135790' } })).status, 201);
-    const cardId = (await api('GET', '/v1/cards', { token })).body.data[0].id as string;
-    return { token, cardId, cardNumber };
-  }
+  const holder = () => openPaymentAccount(system, { bank: 'SPDB', name: '郑二', birthDate: '1994-04-04', balanceFen: 500_000 });
   const post = (token: string, url: string, body: object, key: string = randomUUID()) => api('POST', url, { token, body, headers: { 'idempotency-key': key } });
   const cardBalance = async (cardNumber: string) => (await system.database.forSchema<any>('bank').selectFrom('card_accounts').select('balance_fen').where('pan', '=', cardNumber).executeTakeFirstOrThrow()).balance_fen as bigint;
   const balance = async (token: string) => (await api('GET', '/v1/balance', { token })).body;

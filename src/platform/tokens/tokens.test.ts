@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import {
-  apiClient, issueCard, latestSmsCode, newPhone, residentIdFor, signUpAndLogIn, startTestSystem, type TestSystem,
+  apiClient, openPaymentAccount, issueCard, latestSmsCode, signUpAndLogIn, startTestSystem, type TestSystem,
 } from '../../cli/test-system.ts';
 import { buildRecommendedCryptogramData, generateApplicationCryptogram, verifyApplicationCryptogram } from '../../protocols/crypto/index.ts';
 import { isLuhnValid } from '../../protocols/luhn.ts';
@@ -21,17 +21,8 @@ describe('device cards (token service)', () => {
 
   /** A user with a payment account opened with a CCB debit card (bound as their first card). */
   async function holder(): Promise<Holder> {
-    const { token } = await signUpAndLogIn(system);
-    const idNumber = residentIdFor('1988-03-03');
-    const phone = newPhone();
-    const name = '林十一';
-    const first = await issueCard(system, { bank: 'CCB', name, idNumber, phone, balanceFen: 100_000 });
-    const applied = await api('POST', '/v1/payment-account/applications', { token, body: { name, id_number: idNumber, card_number: first, reserved_phone: phone } });
-    const code = await latestSmsCode(system.platform.app, phone);
-    const opened = await api('POST', '/v1/payment-account', { token, body: { verification_id: applied.body.verification_id, sms_code: code, payment_password: '135790' } });
-    assert.equal(opened.status, 201, JSON.stringify(opened.body));
-    const cards = await api('GET', '/v1/cards', { token });
-    return { token, idNumber, phone, name, first, firstCardId: cards.body.data[0].id };
+    const h = await openPaymentAccount(system, { bank: 'CCB', name: '林十一', birthDate: '1988-03-03', balanceFen: 100_000, separateReservedPhone: true });
+    return { token: h.token, idNumber: h.idNumber, phone: h.reservedPhone, name: h.name, first: h.cardNumber, firstCardId: h.cardId };
   }
 
   async function bindCard(h: Holder, card: { bank: string; kind?: 'debit' | 'credit'; brand?: 'unionpay' | 'visa' }): Promise<{ cardId: string; pan: string }> {
