@@ -58,6 +58,19 @@ describe('payments: top-up, withdrawal, transfer, merchant orders, limits', () =
     assert.equal(await cardBalance(h.cardNumber), 970_000n);
   });
 
+  test('top-ups and withdrawals to one\'s own card may pass ¥50,000; a balance payment may not', async () => {
+    const h = await holder(10_000_000);
+    const big = await topUp(h, 6_000_000);
+    assert.deepEqual([big.status, big.body.amount_fen], [201, 6_000_000]);
+    assert.equal((await post(h.token, '/v1/withdrawals', { card_id: h.cardId, amount_fen: 5_500_000, payment_password: '135790' })).status, 201);
+    const tooBig = await topUp(h, 100_000_001);
+    assert.deepEqual([tooBig.status, tooBig.body.error.param], [400, 'amount_fen']);
+    const payee = await holder();
+    const transfer = await post(h.token, '/v1/transfers', { payee_phone: payee.phone, amount_fen: 5_000_001, payment_password: '135790' });
+    assert.deepEqual([transfer.status, transfer.body.error.param], [400, 'amount_fen']);
+    assert.equal(await balance(h), 500_000);
+  });
+
   test('refusals change nothing: wrong payment password, a declined card, no Idempotency-Key, someone else\'s card', async () => {
     const h = await holder(1_000);
     const before = (await api('GET', '/v1/transactions', { token: h.token })).body.data.length;

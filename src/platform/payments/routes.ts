@@ -9,14 +9,18 @@ import { callingMerchant, orderSchema, orderToWire, requireMerchant } from '../m
 import type { MerchantService } from '../merchants/service.ts';
 import type { OrderPayments } from './orders.ts';
 import { transactionsToCsv, type TransactionHistory } from './history.ts';
-import { paymentAmountFenMax, type Transaction } from './service.ts';
+import { paymentAmountFenMax, walletMovementFenMax, type Transaction } from './service.ts';
 import type { WalletPayments } from './wallet.ts';
 
-const amountFen = z.number().int().positive().max(Number(paymentAmountFenMax)).describe('Amount in fen (1 yuan = 100 fen)');
+const amountFen = z.number().int().positive().max(Number(paymentAmountFenMax)).describe('Amount in fen (1 yuan = 100 fen); at most ¥50,000');
+/** Between the holder's own card and balance: not a balance payment, so the larger bound applies. */
+const walletMovementAmountFen = z.number().int().positive().max(Number(walletMovementFenMax)).describe('Amount in fen; at most ¥1,000,000');
 const verification = {
   payment_password: z.string().max(32).describe('The 6-digit payment password'),
   sms_code: z.string().regex(/^[0-9]{6}$/, '6 digits').optional().describe('A code sent with purpose `payment`: the second factor, raising the daily limit to ¥5,000'),
 };
+
+const cardMovementBody = z.object({ card_id: z.string().min(1).max(64), amount_fen: walletMovementAmountFen, ...verification });
 
 export const transactionSchema = z.object({
   id: z.string(),
@@ -84,7 +88,7 @@ export function registerPaymentRoutes(app: App, deps: PaymentRouteDeps): void {
     preHandler: moneyMoving,
     schema: {
       security, tags, headers: idempotencyHeader, summary: 'Top up the balance from a bound card',
-      body: z.object({ card_id: z.string().min(1).max(64), amount_fen: amountFen, ...verification }),
+      body: cardMovementBody,
       response: { 201: transactionSchema, 202: transactionSchema.describe('The bank has not answered yet: the transaction is pending and settles when it does') },
     },
   }, async (request, reply) => {
@@ -98,7 +102,7 @@ export function registerPaymentRoutes(app: App, deps: PaymentRouteDeps): void {
     preHandler: moneyMoving,
     schema: {
       security, tags, headers: idempotencyHeader, summary: 'Withdraw from the balance to a bound card (not counted towards the limits)',
-      body: z.object({ card_id: z.string().min(1).max(64), amount_fen: amountFen, ...verification }),
+      body: cardMovementBody,
       response: { 201: transactionSchema, 202: transactionSchema },
     },
   }, async (request, reply) => {
