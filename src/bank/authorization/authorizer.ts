@@ -5,7 +5,7 @@ import type { Logger } from '../../infra/log/logger.ts';
 import type { Iso8583Message } from '../../protocols/iso8583/codec.ts';
 import { responseMti } from '../../protocols/iso8583/spec.ts';
 import { findBin } from '../banks.ts';
-import { issuerAuthenticationData } from './chip.ts';
+import { issuerAuthenticationData } from '../../protocols/emv/online-cryptogram.ts';
 import { FastPathStatements, type SnapshotRow } from './fast-path.ts';
 import { decide, type CardSnapshot, type Decision } from './decision.ts';
 import type { IssuerKeyStore, IssuerKeys } from './issuer-keys.ts';

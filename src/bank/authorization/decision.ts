@@ -3,7 +3,7 @@
 // wrong PIN tries, amount held, balance). Applying it is the authorizer's job, so that the
 // same rules serve the locked path and the optimistic fast path.
 import { CryptoInputError, decryptPinBlock } from '../../protocols/crypto/index.ts';
-import { checkArqc, type ChipCheck } from './chip.ts';
+import { checkArqc, type ChipCheck } from '../../protocols/emv/online-cryptogram.ts';
 import { cardMasterKeyAc, cryptogramVersionOf, pinMatches, type IssuerKeys } from './issuer-keys.ts';
 import type { IssuerRequest } from './request.ts';
 import { ResponseCode } from './response-codes.ts';

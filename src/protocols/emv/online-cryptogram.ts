@@ -1,15 +1,17 @@
 // The issuer's checks of the chip data in field 55: the ARQC over the EMV Book 2 8.1.1
 // recommended data set, recomputed under the AC session key derived for the card's ATC, and
-// the ARPC (method 1) the card may check in turn.
+// the ARPC (method 1) the card may check in turn. Shared by the banks (physical cards, under
+// the card's MK-AC) and the platform's token service (device cards, under the token's MK-AC,
+// whose session key per ATC is the limited-use key the phone holds).
 import {
   buildRecommendedCryptogramData,
   deriveCommonSessionKey,
   generateArpcMethod1,
   verifyApplicationCryptogram,
   type CryptogramAlgorithm,
-} from '../../protocols/crypto/index.ts';
-import { bcdToAmount } from '../../protocols/hex.ts';
-import { decodeTlv, encodeTlv, flattenTlv, tlv, TlvError } from '../../protocols/tlv.ts';
+} from '../crypto/index.ts';
+import { bcdToAmount } from '../hex.ts';
+import { decodeTlv, encodeTlv, flattenTlv, tlv, TlvError } from '../tlv.ts';
 
 export type ChipCheck =
   | { ok: true; atc: number; arqc: Buffer; sessionKey: Buffer; algorithm: CryptogramAlgorithm }
