@@ -3,7 +3,7 @@
 // PGlite database, and once more on a real PostgreSQL when TEST_DATABASE_URL is set.
 // Node 20's `--test` takes no globs, so the test files are listed here.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
@@ -34,17 +34,21 @@ const dumpPath = join(scratch, 'blank-pglite.tar');
   await blank.close();
 }
 
-const targets = [{ name: 'PGlite', env: { MIPAY_TEST_DB: 'pglite', MIPAY_TEST_PGLITE_DUMP: dumpPath } }];
+// Every logger of the run (in-process systems and spawned `mipay` processes) also writes here;
+// the run ends with a scan of all of it for card numbers.
+const logDir = join(scratch, 'logs');
+mkdirSync(logDir);
+const targets = [{ name: 'PGlite', env: { MIPAY_TEST_DB: 'pglite', MIPAY_TEST_PGLITE_DUMP: dumpPath, MIPAY_TEST_LOG_DIR: logDir } }];
 if (process.env.TEST_DATABASE_URL) {
-  targets.push({ name: 'PostgreSQL', env: { MIPAY_TEST_DB: 'postgres' } });
+  targets.push({ name: 'PostgreSQL', env: { MIPAY_TEST_DB: 'postgres', MIPAY_TEST_LOG_DIR: logDir } });
 }
 
 // The two engines run side by side: much of each run waits on I/O (fsync, sockets), so on two
 // cores both finish well before the sum of their times. Each run's output is kept and printed
 // whole when it ends, so the reports never interleave.
-function run(target) {
+function run(target, testFiles = files) {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', '--test', '--test-reporter=spec', ...files], {
+    const child = spawn(process.execPath, ['--import', 'tsx', '--test', '--test-reporter=spec', ...testFiles], {
       cwd: root, env: { ...process.env, ...target.env }, stdio: ['ignore', 'pipe', 'pipe'],
     });
     const output = [];
@@ -54,12 +58,16 @@ function run(target) {
   });
 }
 
-const results = await Promise.all(targets.map(run));
+const results = await Promise.all(targets.map((target) => run(target)));
+// A whole run only: the scan needs every file's log lines.
+if (only.length === 0) {
+  results.push(await run({ name: 'captured logs', env: { MIPAY_TEST_LOG_DIR: logDir } }, ['src/infra/log/captured-logs.scan.ts']));
+}
 let failed = false;
 let passedTotal = 0;
 let failedTotal = 0;
 for (const { target, code, output } of results) {
-  process.stdout.write(`\n# suite on ${target.name}: ${files.length} test files\n`);
+  process.stdout.write(`\n# ${target.name === 'captured logs' ? 'scan of the captured logs' : `suite on ${target.name}: ${files.length} test files`}\n`);
   process.stdout.write(output);
   const text = output.toString('utf8');
   passedTotal += Number(text.match(/^ℹ pass (\d+)$/m)?.[1] ?? 0);
@@ -68,6 +76,6 @@ for (const { target, code, output } of results) {
 }
 // A run that exits non-zero without a failing test (a crashed file) still counts as a failure.
 if (failed && failedTotal === 0) failedTotal = 1;
-process.stdout.write(`\n${targets.map((t) => t.name).join(' + ')}: ${passedTotal} passed, ${failedTotal} failed\n`);
+process.stdout.write(`\n${results.map((r) => r.target.name).join(' + ')}: ${passedTotal} passed, ${failedTotal} failed\n`);
 rmSync(scratch, { recursive: true, force: true });
 process.exit(failed ? 1 : 0);

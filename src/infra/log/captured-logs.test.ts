@@ -1,0 +1,27 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { luhnCheckDigit } from '../../protocols/luhn.ts';
+import { findCardNumbers } from './captured-logs.ts';
+
+const withCheck = (digits: string) => `${digits}${luhnCheckDigit(digits)}`;
+
+describe('findCardNumbers', () => {
+  it('finds Luhn-valid card and token numbers of 13 to 19 digits anywhere in a line', () => {
+    const unionPay = withCheck('622848001234567');
+    const token = withCheck('629990123456789012');
+    const visa = withCheck('438088123456789');
+    const line = JSON.stringify({ msg: `paid with ${unionPay}`, nested: { t: token }, text: `x${visa}y` });
+    assert.deepEqual(findCardNumbers(line), [unionPay, token, visa]);
+  });
+
+  it('leaves masked numbers, timestamps, amounts, RRNs and digit runs that fail Luhn alone', () => {
+    const bad = withCheck('622848001234567');
+    const failsLuhn = `${bad.slice(0, -1)}${(Number(bad.at(-1)) + 1) % 10}`;
+    const line = JSON.stringify({ pan: '622848******4567', time: 1795000000000, at: withCheck('179500000000'), amount: '000000002500', rrn: '000000000123', n: failsLuhn });
+    assert.deepEqual(findCardNumbers(line), []);
+  });
+
+  it('does not take a piece of a longer digit run', () => {
+    assert.deepEqual(findCardNumbers(`${'1'.repeat(5)}${withCheck('622848001234567')}`), []);
+  });
+});
