@@ -108,11 +108,11 @@ export class NetworkSwitch {
     let expiry = textField(request, 14);
     let panSequence = textField(request, 23);
     let icc = binaryField(request, 55);
-    let tokenIcc: Buffer | undefined;
+    let tokenArpc: ((responseCode: string) => Buffer) | undefined;
     let token: string | null = null;
     if (isTokenPan(posPan)) {
       const result = await this.#o.tokenService.authorize({
-        token: posPan, tokenExpiryYymm: expiry, panSequence, iccData: icc, amountFen: parseAmount(textField(request, 4)!),
+        token: posPan, tokenExpiryYymm: expiry, panSequence, iccData: icc, amountFen: parseAmount(textField(request, 4)!), processingCode: textField(request, 3)!,
         posEntryMode: textField(request, 22) ?? '000', terminalId: textField(request, 41)!, merchantId: textField(request, 42)!,
       });
       if (result.outcome === 'declined') return this.#finish(id, request, { responseCode: result.responseCode, reason: result.reason });
@@ -120,7 +120,7 @@ export class NetworkSwitch {
       pan = result.pan;
       expiry = result.panExpiryYymm;
       panSequence = `0${result.panSequence}`.slice(-3);
-      tokenIcc = result.issuerAuthenticationData;
+      tokenArpc = (responseCode) => result.issuerAuthenticationData(responseCode);
       icc = undefined;
     }
     const issuerCode = this.#o.routes.route(pan);
@@ -153,7 +153,7 @@ export class NetworkSwitch {
       const response = await issuer.client.send(toIssuer, this.#o.bankTimeoutMs);
       return this.#finish(id, request, {
         responseCode: textField(response, 39) ?? '96', authCode: textField(response, 38), reason: textField(response, 44),
-        icc: tokenIcc ?? binaryField(response, 55),
+        icc: tokenArpc ? tokenArpc(textField(response, 39) ?? '96') : binaryField(response, 55),
       }, 'answered', route);
     } catch (error) {
       if (!(error instanceof ChannelError)) throw error;

@@ -1,8 +1,9 @@
 /**
  * Device cards (tokens) carry numbers from a BIN range the network reserves for them; the
- * network sends their authorizations to a token service (the platform's TSP, next issue)
- * which maps the token to the card number and verifies the device card's cryptogram and ATC
- * on the issuer's behalf, before the network forwards the request to the issuing bank.
+ * network sends their authorizations to a token service (the platform's TSP,
+ * src/platform/tokens/authorization.ts) which maps the token to the card number and verifies
+ * the device card's cryptogram and ATC on the issuer's behalf, before the network forwards the
+ * request to the issuing bank.
  */
 
 /** Reserved token BIN range: 629990–629999 (no sandbox bank issues from 6299). */
@@ -19,6 +20,11 @@ export interface TokenAuthorizationRequest {
   /** Field 55 as the terminal sent it: ARQC, ATC, UN, amount, … under the token's keys. */
   iccData: Buffer | undefined;
   amountFen: bigint;
+  /**
+   * Field 3: the cryptogram covers the transaction type (9C, the processing code's first two
+   * digits), so a purchase's cryptogram cannot be presented as a refund or the other way round.
+   */
+  processingCode: string;
   /** Field 22: the token domain check (device cards are contactless-POS only: 07x). */
   posEntryMode: string;
   terminalId: string;
@@ -31,8 +37,12 @@ export type TokenAuthorizationResult =
     pan: string;
     panExpiryYymm: string;
     panSequence: string;
-    /** Field 55 for the terminal's answer (91: ARPC under the token's session key), if any. */
-    issuerAuthenticationData?: Buffer;
+    /**
+     * Field 55 for the terminal's answer: 91 = ARPC under the token's session key ‖ ARC. The ARC
+     * is the issuer's actual response code, known only once the bank has answered, so the
+     * network calls this with it.
+     */
+    issuerAuthenticationData(responseCode: string): Buffer;
   }
   | { outcome: 'declined'; responseCode: string; reason: string };
 
