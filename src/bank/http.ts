@@ -174,6 +174,27 @@ export function registerBankRoutes(app: App, service: BankService, options: Bank
     };
   });
 
+  app.post('/v1/sandbox/cards/account', {
+    schema: {
+      tags: ['sandbox'], summary: 'A test card\'s account as its holder sees it in the bank\'s app: balance, credit limit, status',
+      description: 'A POST so that the card number travels in the body, never in a URL that proxies and access logs keep.',
+      body: z.object({ card_number: cardNumber }),
+      response: {
+        200: z.object({
+          card_number_last4: z.string(), kind: z.enum(['debit', 'credit']), status: z.enum(['active', 'lost', 'frozen', 'closed']),
+          balance_fen: z.number().int().describe('Debit: money on the card. Credit: negative when the holder owes the bank'),
+          credit_limit_fen: z.number().int(),
+        }),
+      },
+    },
+  }, async (request) => {
+    const account = await service.cardAccount(request.body.card_number);
+    return {
+      card_number_last4: request.body.card_number.slice(-4), kind: account.kind, status: account.status,
+      balance_fen: Number(account.balanceFen), credit_limit_fen: Number(account.creditLimitFen),
+    };
+  });
+
   app.post('/v1/sandbox/cards/status', {
     schema: {
       tags: ['sandbox'], summary: 'Change a test card\'s status (report it lost, freeze, close, reactivate)',

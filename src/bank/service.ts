@@ -132,6 +132,13 @@ export class BankService {
     if (result.numUpdatedRows === 0n) throw new BankError('card_not_found', 'This bank has no card with that number.', { param: 'card_number' });
   }
 
+  /** Sandbox: what a cardholder sees in the bank's app — the card account's balance, limit and status. */
+  async cardAccount(cardNumber: string): Promise<{ balanceFen: bigint; creditLimitFen: bigint; kind: CardKind; status: CardStatus }> {
+    const card = await this.#db.selectFrom('card_accounts').select(['balance_fen', 'credit_limit_fen', 'kind', 'status']).where('pan', '=', cardNumber).executeTakeFirst();
+    if (!card) throw new BankError('card_not_found', 'This bank has no card with that number.', { param: 'card_number' });
+    return { balanceFen: card.balance_fen, creditLimitFen: card.credit_limit_fen, kind: card.kind, status: card.status };
+  }
+
   /**
    * Checks the four elements against the card account and texts a code to the reserved phone.
    * Which element does not match is said, so that the applicant can correct it.
