@@ -1,0 +1,114 @@
+// The phone's payment applet: what answers the POS reader over NFC (DESIGN section 4). It runs
+// the same qPBOC application as a plastic card (src/protocols/emv/qpboc-card.ts); what makes it
+// a phone is where the ATC and its session key come from — one limited-use key from the secure
+// element per tap, taken only when a card was picked and a fingerprint armed the phone less than
+// 60 s ago — and the CTQ, which says "consumer device CVM performed" so no PIN is asked.
+import { SW } from '../protocols/apdu.ts';
+import { QpbocCardApplication, UNIONPAY_CREDIT_AID, UNIONPAY_DEBIT_AID, type QpbocCardSource } from '../protocols/emv/qpboc-card.ts';
+import type { ContactlessCard } from '../terminal/client.ts';
+import type { PhoneState, StoredDeviceCard } from './phone-state.ts';
+
+/** The secure element as the applet sees it: the live state, and a synchronous write of it. */
+export interface AppletStore {
+  readonly state: PhoneState;
+  /** Persists `state` durably before returning (the applet answers only after it). */
+  save(): void;
+}
+
+/** CTQ 9F6C: byte 1 no online PIN, no signature; byte 2 bit 8 consumer device CVM performed (qPBOC). */
+const CTQ_CDCVM_PERFORMED = Buffer.from([0x00, 0x80]);
+
+/** Drops keys whose batch has expired; answers whether any were dropped. */
+export function dropExpiredKeys(card: StoredDeviceCard, now: Date): boolean {
+  const before = card.luks.length;
+  card.luks = card.luks.filter((luk) => new Date(luk.expiresAt).getTime() > now.getTime());
+  return card.luks.length !== before;
+}
+
+/** The card a reader sees when it selects: the picked one, else (nothing picked: GPO will refuse) the first active one. */
+function cardInField(state: PhoneState): StoredDeviceCard | undefined {
+  const picked = state.pay.selectedCardId ? state.cards.find((c) => c.id === state.pay.selectedCardId) : undefined;
+  return picked ?? state.cards.find((c) => c.status === 'active');
+}
+
+export class PaymentApplet implements ContactlessCard {
+  readonly #store: AppletStore;
+  readonly #clock: () => Date;
+  #application: QpbocCardApplication | undefined;
+
+  constructor(store: AppletStore, clock: () => Date = () => new Date()) {
+    this.#store = store;
+    this.#clock = clock;
+  }
+
+  async transmit(command: Buffer): Promise<Buffer> {
+    // A SELECT starts (or restarts) a transaction: the application is built for the card in the field now.
+    if (command.length >= 4 && command[0] === 0x00 && command[1] === 0xa4 && command[2] === 0x04) {
+      this.#application?.reset();
+      const card = cardInField(this.#store.state);
+      this.#application = card ? this.#applicationFor(card) : undefined;
+    }
+    if (!this.#application) return Buffer.from([SW.FILE_NOT_FOUND >> 8, SW.FILE_NOT_FOUND & 0xff]);
+    return this.#application.process(command);
+  }
+
+  /** The phone leaves the reader's field. */
+  reset(): void {
+    this.#application?.reset();
+    this.#application = undefined;
+  }
+
+  #applicationFor(card: StoredDeviceCard): QpbocCardApplication {
+    return new QpbocCardApplication({
+      pan: card.tokenNumber, expiryYymm: card.expiryYymm, panSequence: card.panSequence,
+      aid: card.cardKind === 'credit' ? UNIONPAY_CREDIT_AID : UNIONPAY_DEBIT_AID,
+      cryptogramVersion: card.algorithm === 'sm4' ? 4 : 1, algorithm: card.algorithm,
+    }, this.#source(card.id));
+  }
+
+  #source(cardId: string): QpbocCardSource {
+    return {
+      beginTransaction: () => this.#takeKey(cardId),
+      cardTransactionQualifiers: () => Buffer.from(CTQ_CDCVM_PERFORMED),
+      // One tap per fingerprint: whatever became of the transaction, its ATC is spent and the phone disarms.
+      endTransaction: () => {
+        this.#store.state.pay = { selectedCardId: null, armedUntil: null };
+        try {
+          this.#store.save();
+        } catch {
+          // Disarmed in memory; on disk the arm runs out within 60 s, and the key is already gone.
+        }
+      },
+    };
+  }
+
+  /**
+   * GET PROCESSING OPTIONS: the lowest unused, unexpired key of the picked card, removed from
+   * the secure element and written to disk before the ATC goes out, so no ATC is used twice
+   * even if the phone dies mid-tap.
+   */
+  #takeKey(cardId: string): { atc: number; sessionKey: Buffer } | { refuse: number } {
+    const state = this.#store.state;
+    const now = this.#clock();
+    const armedUntil = state.pay.armedUntil ? new Date(state.pay.armedUntil).getTime() : 0;
+    if (state.pay.selectedCardId !== cardId || now.getTime() >= armedUntil) return { refuse: SW.CONDITIONS_NOT_SATISFIED };
+    const card = state.cards.find((c) => c.id === cardId);
+    if (!card) return { refuse: SW.CONDITIONS_NOT_SATISFIED };
+    if (card.status !== 'active') return { refuse: SW.SELECTED_FILE_INVALIDATED };
+    const dropped = dropExpiredKeys(card, now);
+    card.luks.sort((a, b) => a.atc - b.atc);
+    const luk = card.luks.shift();
+    if (!luk) {
+      if (dropped) this.#store.save();
+      return { refuse: SW.REFERENCE_DATA_NOT_USABLE };
+    }
+    try {
+      this.#store.save();
+    } catch {
+      // Not persisted, so not used: the key stays, and this tap fails.
+      card.luks.unshift(luk);
+      return { refuse: SW.NO_PRECISE_DIAGNOSIS };
+    }
+    return { atc: luk.atc, sessionKey: Buffer.from(luk.key, 'hex') };
+  }
+}

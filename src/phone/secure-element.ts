@@ -1,0 +1,223 @@
+// The phone's secure element, modelled as one encrypted file: everything the phone must keep
+// secret (its device key, session, device card numbers and limited-use keys) lives only in
+// here. AES-256-GCM under a key stretched from the owner's passphrase with scrypt; the header
+// (format, version, KDF parameters, salt, key check) is bound to the ciphertext as associated
+// data, so changing any byte of the file is detected. Writes are atomic (temp file, fsync,
+// rename, fsync of the folder), so a crash mid-write leaves the previous state intact.
+import assert from 'node:assert/strict';
+import { createCipheriv, createDecipheriv, createHmac, randomBytes, scrypt, timingSafeEqual } from 'node:crypto';
+import { closeSync, fsyncSync, openSync, readFileSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+
+export const STATE_FILE_FORMAT = 'mipay-phone-secure-element';
+export const STATE_FILE_VERSION = 1;
+/** scrypt cost for new files: N = 2^15, r = 8, p = 1 (about 100 ms and 32 MiB, once per open). */
+export const scryptDefaults = { n: 2 ** 15, r: 8, p: 1 } as const;
+/** Parameters read from a file are bounded, so a crafted header cannot make the phone spin or run out of memory. */
+const scryptLimits = { nMax: 2 ** 20, rMax: 32, pMax: 16 } as const;
+const keyLength = 32;
+const ivLength = 12;
+const stateFileBytesMax = 4 * 1024 * 1024;
+export const passphraseLengthMin = 8;
+const passphraseLengthMax = 1024;
+
+export type SecureElementErrorCode = 'not_found' | 'already_exists' | 'malformed' | 'unsupported_version' | 'wrong_passphrase' | 'tampered' | 'passphrase_too_short';
+
+/** The state file cannot be opened or made; never an automatic reset. */
+export class SecureElementError extends Error {
+  override readonly name = 'SecureElementError';
+  readonly code: SecureElementErrorCode;
+
+  constructor(code: SecureElementErrorCode, message: string) {
+    super(message);
+    this.code = code;
+  }
+}
+
+export interface ScryptParameters { n: number; r: number; p: number }
+
+interface Envelope {
+  format: string;
+  version: number;
+  kdf: { name: 'scrypt'; n: number; r: number; p: number; salt: string; key_length: number };
+  /** HMAC of a fixed label under the derived key: tells a wrong passphrase from a damaged file. */
+  key_check: string;
+  cipher: { name: 'aes-256-gcm'; iv: string; tag: string };
+  ciphertext: string;
+}
+
+function deriveKey(passphrase: string, salt: Buffer, cost: ScryptParameters): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    scrypt(passphrase.normalize('NFC'), salt, keyLength, { N: cost.n, r: cost.r, p: cost.p, maxmem: 256 * cost.n * cost.r + 1024 * 1024 }, (error, key) => {
+      if (error) reject(error);
+      else resolve(key);
+    });
+  });
+}
+
+function keyCheck(key: Buffer): Buffer {
+  return createHmac('sha256', key).update('mipay-phone-secure-element key check').digest().subarray(0, 16);
+}
+
+/** Everything in the header that the ciphertext is bound to. */
+function associatedData(envelope: Pick<Envelope, 'format' | 'version' | 'kdf' | 'key_check'>): Buffer {
+  const { kdf } = envelope;
+  return Buffer.from(JSON.stringify([envelope.format, envelope.version, kdf.name, kdf.n, kdf.r, kdf.p, kdf.salt, kdf.key_length, envelope.key_check]));
+}
+
+function checkPassphrase(passphrase: string): void {
+  if (typeof passphrase !== 'string' || passphrase.length < passphraseLengthMin) {
+    throw new SecureElementError('passphrase_too_short', `The passphrase must be at least ${passphraseLengthMin} characters.`);
+  }
+  assert.ok(passphrase.length <= passphraseLengthMax, 'passphrase length');
+}
+
+/**
+ * Writes `bytes` to `path` so that a reader sees the old file or the new one, never a mix:
+ * a temp file in the same folder (mode 0600), fsync, rename over the old one, fsync the folder.
+ */
+export function writeFileAtomically(path: string, bytes: Buffer): void {
+  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
+  const fd = openSync(tmp, 'wx', 0o600);
+  try {
+    let written = 0;
+    while (written < bytes.length) written += writeSync(fd, bytes, written, bytes.length - written);
+    fsyncSync(fd);
+  } catch (error) {
+    closeSync(fd);
+    rmSync(tmp, { force: true });
+    throw error;
+  }
+  closeSync(fd);
+  try {
+    renameSync(tmp, path);
+  } catch (error) {
+    rmSync(tmp, { force: true });
+    throw error;
+  }
+  // The rename itself is durable only once the folder's entry is on disk.
+  const dir = openSync(dirname(path), 'r');
+  try {
+    fsyncSync(dir);
+  } finally {
+    closeSync(dir);
+  }
+}
+
+/** One opened state file: the decrypted state in memory, the derived key to write it back. */
+export class SecureElementFile<T> {
+  readonly path: string;
+  readonly #key: Buffer;
+  readonly #kdf: Envelope['kdf'];
+  #state: T;
+
+  private constructor(path: string, key: Buffer, kdf: Envelope['kdf'], state: T) {
+    this.path = path;
+    this.#key = key;
+    this.#kdf = kdf;
+    this.#state = state;
+  }
+
+  /** Makes a new state file; refuses to overwrite one (a phone's keys are never silently replaced). */
+  static async create<T>(path: string, passphrase: string, state: T, cost: ScryptParameters = scryptDefaults): Promise<SecureElementFile<T>> {
+    checkPassphrase(passphrase);
+    if (exists(path)) throw new SecureElementError('already_exists', `${path} already holds a phone; choose another file or delete it first.`);
+    const salt = randomBytes(16);
+    const key = await deriveKey(passphrase, salt, cost);
+    const file = new SecureElementFile(path, key, { name: 'scrypt', n: cost.n, r: cost.r, p: cost.p, salt: salt.toString('base64'), key_length: keyLength }, state);
+    file.save();
+    return file;
+  }
+
+  /** Opens and decrypts a state file: a wrong passphrase or any altered byte is an error, never a reset. */
+  static async open<T>(path: string, passphrase: string): Promise<SecureElementFile<T>> {
+    let raw: Buffer;
+    try {
+      if (statSync(path).size > stateFileBytesMax) throw new SecureElementError('malformed', `${path} is larger than a phone state file can be.`);
+      raw = readFileSync(path);
+    } catch (error) {
+      if ((error as { code?: string }).code === 'ENOENT') throw new SecureElementError('not_found', `No phone state file at ${path}: run \`mipay phone create\` first.`);
+      throw error;
+    }
+    const envelope = parseEnvelope(path, raw);
+    const salt = Buffer.from(envelope.kdf.salt, 'base64');
+    const key = await deriveKey(passphrase, salt, envelope.kdf);
+    const check = Buffer.from(envelope.key_check, 'base64');
+    const expected = keyCheck(key);
+    if (check.length !== expected.length || !timingSafeEqual(check, expected)) {
+      throw new SecureElementError('wrong_passphrase', `Wrong passphrase for ${path} (or its header was altered).`);
+    }
+    let plaintext: Buffer;
+    try {
+      const decipher = createDecipheriv('aes-256-gcm', key, Buffer.from(envelope.cipher.iv, 'base64'));
+      decipher.setAAD(associatedData(envelope));
+      decipher.setAuthTag(Buffer.from(envelope.cipher.tag, 'base64'));
+      plaintext = Buffer.concat([decipher.update(Buffer.from(envelope.ciphertext, 'base64')), decipher.final()]);
+    } catch {
+      throw new SecureElementError('tampered', `${path} was altered or damaged: its contents fail authentication. Restore it from a backup.`);
+    }
+    return new SecureElementFile<T>(path, key, envelope.kdf, JSON.parse(plaintext.toString('utf8')) as T);
+  }
+
+  get state(): T {
+    return this.#state;
+  }
+
+  /** Replaces the state and writes it (synchronously: the payment applet persists before it answers). */
+  update(next: T): void {
+    const previous = this.#state;
+    this.#state = next;
+    try {
+      this.save();
+    } catch (error) {
+      this.#state = previous;
+      throw error;
+    }
+  }
+
+  /** Encrypts the current state under a fresh IV and writes it atomically. */
+  save(): void {
+    const header = { format: STATE_FILE_FORMAT, version: STATE_FILE_VERSION, kdf: this.#kdf, key_check: keyCheck(this.#key).toString('base64') };
+    const iv = randomBytes(ivLength);
+    const cipher = createCipheriv('aes-256-gcm', this.#key, iv);
+    cipher.setAAD(associatedData(header));
+    const ciphertext = Buffer.concat([cipher.update(JSON.stringify(this.#state), 'utf8'), cipher.final()]);
+    const envelope: Envelope = { ...header, cipher: { name: 'aes-256-gcm', iv: iv.toString('base64'), tag: cipher.getAuthTag().toString('base64') }, ciphertext: ciphertext.toString('base64') };
+    writeFileAtomically(this.path, Buffer.from(`${JSON.stringify(envelope, null, 1)}\n`));
+  }
+}
+
+function exists(path: string): boolean {
+  try {
+    statSync(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const base64 = /^[A-Za-z0-9+/]*={0,2}$/;
+
+function parseEnvelope(path: string, raw: Buffer): Envelope {
+  const malformed = (what: string) => new SecureElementError('malformed', `${path} is not a phone state file (${what}).`);
+  let value: any;
+  try {
+    value = JSON.parse(raw.toString('utf8'));
+  } catch {
+    throw malformed('not JSON');
+  }
+  if (typeof value !== 'object' || value === null || value.format !== STATE_FILE_FORMAT) throw malformed('format');
+  if (value.version !== STATE_FILE_VERSION) {
+    throw new SecureElementError('unsupported_version', `${path} is a version ${String(value.version)} state file; this mipay reads version ${STATE_FILE_VERSION}.`);
+  }
+  const kdf = value.kdf;
+  if (kdf?.name !== 'scrypt' || kdf.key_length !== keyLength) throw malformed('kdf');
+  if (!Number.isInteger(kdf.n) || kdf.n < 2 || kdf.n > scryptLimits.nMax || (kdf.n & (kdf.n - 1)) !== 0) throw malformed('kdf.n');
+  if (!Number.isInteger(kdf.r) || kdf.r < 1 || kdf.r > scryptLimits.rMax || !Number.isInteger(kdf.p) || kdf.p < 1 || kdf.p > scryptLimits.pMax) throw malformed('kdf.r/p');
+  if (value.cipher?.name !== 'aes-256-gcm') throw malformed('cipher');
+  for (const [field, text] of [['kdf.salt', kdf.salt], ['key_check', value.key_check], ['cipher.iv', value.cipher.iv], ['cipher.tag', value.cipher.tag], ['ciphertext', value.ciphertext]] as const) {
+    if (typeof text !== 'string' || !base64.test(text)) throw malformed(field);
+  }
+  if (Buffer.from(value.cipher.iv, 'base64').length !== ivLength || Buffer.from(value.cipher.tag, 'base64').length !== 16) throw malformed('cipher.iv/tag');
+  return value as Envelope;
+}

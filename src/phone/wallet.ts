@@ -1,0 +1,232 @@
+// The wallet app's online operations, over the platform's HTTP API: log in, register the phone
+// (its P-256 public key), add a bound card as a device card (fingerprint → signed biometric
+// statement, then the bank's SMS code), sync statuses and limited-use keys, report settings,
+// log out. Each keeps the secure element in step with what the platform answered.
+import { createPrivateKey, sign } from 'node:crypto';
+import type { CryptogramAlgorithm } from '../protocols/crypto/index.ts';
+import { PhoneError, PlatformError } from './errors.ts';
+import { dropExpiredKeys } from './payment-applet.ts';
+import type { MiPhone } from './phone.ts';
+import type { PhoneState, StoredDeviceCard, StoredLuk } from './phone-state.ts';
+import { PlatformClient } from './platform-client.ts';
+
+/** Sync asks for new keys when a card has fewer than this many unused, unexpired ones. */
+export const replenishBelowDefault = 5;
+export const replenishCountDefault = 10;
+
+/** A bound (quick pay) card of the account, from which a device card can be made. */
+export interface BoundCard { id: string; bank_name: string; kind: string; brand: string; last4: string; masked_number: string; status: string }
+
+interface WireLukBatch { id: string; atc_first: number; key_count: number; expires_at: string; algorithm: string; keys: { atc: number; key: string }[] }
+interface WireDeviceCard { id: string; device_id: string; bank_name: string; card_kind: string; token_last4: string; status: 'inactive' | 'active' | 'suspended' | 'deleted' }
+
+export interface SyncResult {
+  /** Device cards deleted on the platform: wiped from the phone with their keys. */
+  wiped: { id: string; tokenLast4: string }[];
+  statusChanged: { id: string; tokenLast4: string; from: string; to: string }[];
+  replenished: { id: string; tokenLast4: string; added: number }[];
+  /** Per-card refusals that did not stop the sync (e.g. too many live batches). */
+  problems: { id: string; tokenLast4: string; code: string; param: string | undefined; message: string }[];
+}
+
+function client(phone: MiPhone): PlatformClient {
+  return new PlatformClient(phone.state.platformUrl);
+}
+
+function session(phone: MiPhone): string {
+  const token = phone.state.session?.token;
+  if (!token) throw new PhoneError('not_logged_in', 'Log in first: `mipay phone login`.');
+  return token;
+}
+
+function deviceId(phone: MiPhone): string {
+  const id = phone.state.deviceId;
+  if (!id) throw new PhoneError('not_registered', 'This phone is not registered with the platform yet: log in first.');
+  return id;
+}
+
+function lukOf(batch: WireLukBatch): StoredLuk[] {
+  return batch.keys.map((k) => ({ atc: k.atc, key: k.key, batchId: batch.id, expiresAt: batch.expires_at }));
+}
+
+/** Logs in with the account's phone number and password (the platform's /v1/sessions); registers the phone on first login. */
+export async function logIn(phone: MiPhone, input: { accountPhone: string; password: string }): Promise<{ userId: string; deviceId: string }> {
+  const answer = await client(phone).call<{ token: string; user: { id: string; phone: string } }>({
+    method: 'POST', path: '/v1/sessions', body: { phone: input.accountPhone, password: input.password },
+  });
+  const state = phone.mutableState;
+  state.session = { token: answer.token, accountPhone: answer.user.phone, userId: answer.user.id };
+  phone.save();
+  if (!state.deviceId) await register(phone);
+  return { userId: answer.user.id, deviceId: state.deviceId! };
+}
+
+/** Registers this phone with its settings and public key (the private key stays in the state file). */
+export async function register(phone: MiPhone): Promise<string> {
+  const { device, deviceKey, fingerprint } = phone.state;
+  const made = await client(phone).call<{ id: string }>({
+    method: 'POST', path: '/v1/devices', token: session(phone),
+    body: {
+      device_id: device.hardwareId, model: device.model, os_version: device.osVersion, nfc: device.nfc, secure_element: device.secureElement,
+      fingerprint_enrolled: fingerprint.enrolledFinger !== null, find_device_on: device.findDeviceOn, public_key: deviceKey.publicKeySpki,
+    },
+  });
+  phone.mutableState.deviceId = made.id;
+  phone.save();
+  return made.id;
+}
+
+/**
+ * The fingerprint, then a statement "fingerprint verified" for a fresh platform nonce, signed
+ * with the device key (the layout of the platform's /v1/devices/:id/biometric-verifications).
+ */
+export async function proveFingerprint(phone: MiPhone, finger: string): Promise<{ verifiedAt: string }> {
+  phone.verifyFingerprint(finger);
+  const id = deviceId(phone);
+  const token = session(phone);
+  const platform = client(phone);
+  const challenge = await platform.call<{ nonce: string }>({ method: 'POST', path: `/v1/devices/${id}/challenges`, token });
+  const timestamp = phone.clock().toISOString();
+  const message = Buffer.from(['mipay-biometric-v1', id, challenge.nonce, timestamp, 'fingerprint_verified'].join('\n'), 'utf8');
+  const key = createPrivateKey({ key: Buffer.from(phone.state.deviceKey.privateKeyPkcs8, 'base64'), format: 'der', type: 'pkcs8' });
+  const signature = sign('sha256', message, key).toString('base64');
+  const verified = await platform.call<{ verified_at: string }>({
+    method: 'POST', path: `/v1/devices/${id}/biometric-verifications`, token,
+    body: { nonce: challenge.nonce, timestamp, result: 'fingerprint_verified', signature },
+  });
+  return { verifiedAt: verified.verified_at };
+}
+
+/** The account's bound cards (quick pay), the cards that can be added to the phone. */
+export async function boundCards(phone: MiPhone): Promise<BoundCard[]> {
+  return (await client(phone).call<{ data: BoundCard[] }>({ method: 'GET', path: '/v1/cards', token: session(phone) })).data;
+}
+
+/** A bound card by its id, or by its last 4 digits when they name exactly one active card. */
+async function resolveBoundCard(phone: MiPhone, card: string): Promise<BoundCard> {
+  const cards = (await boundCards(phone)).filter((c) => c.status === 'active');
+  const matches = cards.filter((c) => c.id === card || (/^[0-9]{4}$/.test(card) && c.last4 === card));
+  if (matches.length === 1) return matches[0]!;
+  const known = cards.map((c) => `${c.id} (${c.bank_name} ${c.masked_number})`).join(', ') || 'none; bind one first';
+  throw new PhoneError('card_not_found', `${matches.length > 1 ? 'Several' : 'No'} bound cards match ${card}; bound cards: ${known}.`, 'card');
+}
+
+/** Adding a card, step 1: fingerprint (signed statement), then the bank texts a code to the card's reserved phone. */
+export async function applyForCard(phone: MiPhone, input: { card: string; finger: string }): Promise<NonNullable<PhoneState['pendingCard']>> {
+  const bound = await resolveBoundCard(phone, input.card);
+  await proveFingerprint(phone, input.finger);
+  const applied = await client(phone).call<{ verification_id: string; bank_name: string; phone_masked: string; expires_at: string }>({
+    method: 'POST', path: '/v1/device-cards/applications', token: session(phone), body: { device_id: deviceId(phone), card_id: bound.id },
+  });
+  const pending = { cardId: bound.id, verificationId: applied.verification_id, bankName: applied.bank_name, phoneMasked: applied.phone_masked, expiresAt: applied.expires_at };
+  phone.mutableState.pendingCard = pending;
+  phone.save();
+  return pending;
+}
+
+/** Adding a card, step 2: the bank's SMS code; the device card and its first keys go into the secure element. */
+export async function confirmCard(phone: MiPhone, input: { smsCode: string }): Promise<StoredDeviceCard> {
+  const pending = phone.state.pendingCard;
+  if (!pending) throw new PhoneError('no_pending_card', 'No card is being added: run `mipay phone add-card --card <id>` first.', 'sms_code');
+  const made = await client(phone).call<{
+    device_card: WireDeviceCard; token_number: string; token_expiry: string; token_sequence: string; luk_batch: WireLukBatch;
+  }>({
+    method: 'POST', path: '/v1/device-cards', token: session(phone),
+    body: { device_id: deviceId(phone), card_id: pending.cardId, verification_id: pending.verificationId, sms_code: input.smsCode },
+  });
+  const card: StoredDeviceCard = {
+    id: made.device_card.id, tokenNumber: made.token_number, expiryYymm: made.token_expiry, panSequence: made.token_sequence,
+    tokenLast4: made.device_card.token_last4, bankName: made.device_card.bank_name, cardKind: made.device_card.card_kind,
+    status: made.device_card.status === 'deleted' ? 'suspended' : made.device_card.status,
+    algorithm: made.luk_batch.algorithm as CryptogramAlgorithm, luks: lukOf(made.luk_batch),
+  };
+  const state = phone.mutableState;
+  state.cards = [...state.cards.filter((c) => c.id !== card.id), card];
+  state.pendingCard = null;
+  phone.save();
+  return card;
+}
+
+/** Both steps, for callers that can get the code in between (tests, the demo). */
+export async function addCard(phone: MiPhone, input: { card: string; finger: string; smsCode: (pending: NonNullable<PhoneState['pendingCard']>) => Promise<string> }): Promise<StoredDeviceCard> {
+  const pending = await applyForCard(phone, input);
+  return confirmCard(phone, { smsCode: await input.smsCode(pending) });
+}
+
+/**
+ * Pulls the device cards' statuses: a card deleted on the platform is wiped with its keys, a
+ * suspended one is kept but cannot pay; then tops up keys of active cards running low.
+ */
+export async function sync(phone: MiPhone, options: { replenishBelow?: number; replenishCount?: number } = {}): Promise<SyncResult> {
+  const replenishBelow = options.replenishBelow ?? replenishBelowDefault;
+  const token = session(phone);
+  const id = deviceId(phone);
+  const platform = client(phone);
+  const remote = (await platform.call<{ data: WireDeviceCard[] }>({ method: 'GET', path: `/v1/device-cards?device_id=${encodeURIComponent(id)}`, token })).data;
+  const state = phone.mutableState;
+  const result: SyncResult = { wiped: [], statusChanged: [], replenished: [], problems: [] };
+  const now = phone.clock();
+  const kept: StoredDeviceCard[] = [];
+  for (const card of state.cards) {
+    const theirs = remote.find((c) => c.id === card.id);
+    if (!theirs || theirs.status === 'deleted') {
+      // Overwritten, not just dropped: the keys must not linger in memory longer than needed.
+      for (const luk of card.luks) luk.key = '';
+      result.wiped.push({ id: card.id, tokenLast4: card.tokenLast4 });
+      continue;
+    }
+    if (theirs.status !== card.status) {
+      result.statusChanged.push({ id: card.id, tokenLast4: card.tokenLast4, from: card.status, to: theirs.status });
+      card.status = theirs.status;
+    }
+    dropExpiredKeys(card, now);
+    kept.push(card);
+  }
+  state.cards = kept;
+  if (state.pay.selectedCardId && !kept.some((c) => c.id === state.pay.selectedCardId && c.status === 'active')) state.pay = { selectedCardId: null, armedUntil: null };
+  phone.save();
+
+  for (const card of kept) {
+    if (card.status !== 'active' || card.luks.length >= replenishBelow) continue;
+    try {
+      const batch = await platform.call<WireLukBatch>({
+        method: 'POST', path: `/v1/device-cards/${card.id}/key-batches`, token, body: { count: options.replenishCount ?? replenishCountDefault },
+      });
+      const known = new Set(card.luks.map((l) => l.atc));
+      card.luks = [...card.luks, ...lukOf(batch).filter((l) => !known.has(l.atc))].sort((a, b) => a.atc - b.atc);
+      phone.save();
+      result.replenished.push({ id: card.id, tokenLast4: card.tokenLast4, added: batch.keys.length });
+    } catch (error) {
+      if (!(error instanceof PlatformError)) throw error;
+      result.problems.push({ id: card.id, tokenLast4: card.tokenLast4, code: error.code, param: error.param, message: error.message });
+    }
+  }
+  return result;
+}
+
+/** Reports changed settings; turning find-device off makes the platform delete the bank cards, which the sync then wipes. */
+export async function updateSettings(phone: MiPhone, input: { findDeviceOn?: boolean; osVersion?: string }): Promise<SyncResult> {
+  const body = {
+    ...(input.findDeviceOn !== undefined ? { find_device_on: input.findDeviceOn } : {}),
+    ...(input.osVersion !== undefined ? { os_version: input.osVersion } : {}),
+  };
+  await client(phone).call({ method: 'PATCH', path: `/v1/devices/${deviceId(phone)}`, token: session(phone), body });
+  const state = phone.mutableState;
+  state.device = { ...state.device, ...(input.findDeviceOn !== undefined ? { findDeviceOn: input.findDeviceOn } : {}), ...(input.osVersion !== undefined ? { osVersion: input.osVersion } : {}) };
+  phone.save();
+  return sync(phone);
+}
+
+/** Logs out: the platform deletes the account's bank device cards; the phone wipes them and forgets the session. */
+export async function logOut(phone: MiPhone): Promise<{ wiped: number }> {
+  await client(phone).call({ method: 'DELETE', path: '/v1/sessions/current', token: session(phone) });
+  const state = phone.mutableState;
+  const wiped = state.cards.length;
+  for (const card of state.cards) for (const luk of card.luks) luk.key = '';
+  state.cards = [];
+  state.session = null;
+  state.pay = { selectedCardId: null, armedUntil: null };
+  state.pendingCard = null;
+  phone.save();
+  return { wiped };
+}
