@@ -171,6 +171,15 @@ bank
 
 registerPosCommands(program);
 
+program
+  .command('demo')
+  .description('the whole journey on a fresh embedded database, step by step: sign-up, payment account, a Mi phone, a device card, an offline tap with its receipt, a refund')
+  .option('--keep', 'keep the demo\'s data folder (database and phone state file)', false)
+  .action(async (options: { keep: boolean }) => {
+    const { runDemo } = await import('./demo.ts');
+    await runDemo({ keep: options.keep });
+  });
+
 const benchDir = new URL('../bench/', import.meta.url);
 program
   .command('bench')
