@@ -13,6 +13,7 @@ import type { TokenService } from '../network/client.ts';
 import type { IssuerLink } from '../network/routing.ts';
 import { createPlatform, type Platform } from '../platform/app.ts';
 import { platformMigrations, platformSchema } from '../platform/migrations/index.ts';
+import { TokenAuthorizer } from '../platform/tokens/authorization.ts';
 import { SandboxSmsGateway, smsMigrations, smsSchema, type SmsTables } from '../sms/client.ts';
 import { version } from './config.ts';
 
@@ -56,7 +57,7 @@ export interface SystemOptions {
   /** How long the network waits for a bank's ISO 8583 answer before it reverses (default 2 s). */
   networkBankTimeoutMs?: number;
   networkReversalIntervalMs?: number;
-  /** Where the network sends device-card (token BIN 62999x) authorizations; none: they are declined (05 NO_TSP). */
+  /** Where the network sends device-card (token BIN 62999x) authorizations; default: the platform's TSP (tokens/authorization.ts). */
   tokenService?: TokenService;
 }
 
@@ -80,7 +81,12 @@ export async function createSystem(options: SystemOptions): Promise<System> {
     db: options.database.forSchema(platformSchema) as Kysely<any>, bank: bankClient, sms, sandboxOutbox: sms, bankKeys: platformBankKeys,
     logger: options.logger.child({ party: 'platform' }), version, ...clock,
   });
-  const { bankAuthorization, network } = await createPaymentPath(options);
+  // Device cards: the network asks the platform's TSP to detokenize and verify them (DESIGN section 1).
+  const tokenService = options.tokenService ?? new TokenAuthorizer({
+    db: options.database.forSchema(platformSchema) as Kysely<any>, keys: platform.tokens.keys,
+    logger: options.logger.child({ party: 'platform', component: 'tsp' }), ...clock,
+  });
+  const { bankAuthorization, network } = await createPaymentPath({ ...options, tokenService });
   bankAuthorization.registerSandboxRoutes(bank.app);
   return { platform, bank, bankAuthorization, network, sms, bankPartnerKey, platformBankKeys };
 }

@@ -85,4 +85,5 @@ export interface PlatformTables {
   token_vault: { device_card_id: string; kek_id: string; wrapped_data_key: string; pan_ciphertext: string; pan_fingerprint: string; created_at: Date };
   device_card_events: { id: string; device_card_id: string; from_status: string | null; to_status: string; reason: string; actor: string; created_at: Date };
   luk_batches: { id: string; device_card_id: string; atc_first: number; key_count: number; expires_at: Date; status: 'live' | 'superseded'; created_at: Date };
+  token_atc_uses: { device_card_id: string; atc: number; terminal_id: string; used_at: Date };
 }

@@ -8,6 +8,7 @@ import { merchants } from './2026-11-22T0620-merchants.ts';
 import { transactions } from './2026-11-22T0630-transactions.ts';
 import { devices } from './2026-11-22T0700-devices.ts';
 import { tokens } from './2026-11-22T0710-tokens.ts';
+import { tokenAtcUses } from './2026-11-22T0720-token-atc-uses.ts';
 
 export const platformSchema = 'platform';
 
@@ -22,4 +23,5 @@ export const platformMigrations: SchemaMigrations = {
   '2026-11-22T0630-transactions': transactions,
   '2026-11-22T0700-devices': devices,
   '2026-11-22T0710-tokens': tokens,
+  '2026-11-22T0720-token-atc-uses': tokenAtcUses,
 };

@@ -20,7 +20,7 @@
  * the session key for the ARQC (EMV cryptogram over CDOL data, `src/protocols/crypto/cryptogram.ts`)
  * and sends that ATC in 9F36.
  *
- * To verify an ARQC (the network's TokenService, next issue): look up the device card by token
+ * To verify an ARQC (the network's TokenService, authorization.ts): look up the device card by token
  * number; refuse unless it is active; find a `live` batch of it with atc_first ≤ ATC <
  * atc_first + key_count and expires_at > now (refuse otherwise, and refuse an ATC already seen);
  * derive MK-AC = tokenMasterKey(keys, token, sequence, algorithm), then SK = limitedUseKey(MK-AC,

@@ -272,12 +272,12 @@ describe('network duplicates and reversals', () => {
     assert.equal(await heldOf(card.pan), 0n);
   });
 
-  it('refuses a token BIN while no token service is configured, and an unknown BIN', async () => {
+  it('asks the token service about a token BIN (an unknown token: 14), and refuses an unknown BIN', async () => {
     const card = await newCard();
     const request = await rawRequest(card, '0200', '900005', 100n);
     const token = await network.send({ ...request, fields: { ...request.fields, 2: '6299900000000001' } }, 10_000);
-    assert.equal(token.fields[39], '05');
-    assert.equal(token.fields[44], 'NO_TSP');
+    assert.equal(token.fields[39], '14');
+    assert.equal(token.fields[44], 'TOKEN_UNKNOWN');
     const unknown = await network.send({ ...request, fields: { ...request.fields, 2: '6011000000000004', 11: '900006' } }, 10_000);
     assert.equal(unknown.fields[39], '15');
   });

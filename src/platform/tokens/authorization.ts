@@ -1,0 +1,144 @@
+/**
+ * The TSP's side of a device card payment: the network's `TokenService`. The network hands it
+ * every request whose card number is a token (BIN 62999x); it answers with the card number to
+ * forward to the issuing bank, or with a decline the network sends back to the terminal.
+ *
+ * The checks, in order (each decline with its field 39 code and field 44 reason is listed in
+ * src/network/README.md, "Device cards"):
+ *   1. the device card exists, is not deleted, its phone is not disabled as lost, and it is active;
+ *   2. token domain: device cards pay only at contactless POS (field 22 = 07x);
+ *   3. the token has not expired and field 14 names its expiry;
+ *   4. field 55 is readable and its transaction type (9C) is the processing code's;
+ *   5. a live, unexpired limited-use key batch of this card covers the ATC (9F36);
+ *   6. the ARQC verifies under the token's MK-AC, whose session key at that ATC is exactly the
+ *      LUK the phone used (keys.ts);
+ *   7. the ATC was never used before: recorded in `token_atc_uses` only now that the
+ *      cryptogram is known good, so a forged request cannot burn the phone's next key, and
+ *      atomically (insert … on conflict do nothing), so two copies racing cannot both pass.
+ * Then the vault opens the card data (detokenize) and the network forwards to the bank with the
+ * PAN and field 60 `TSPV`. The ARPC the terminal gets back is computed once the bank has
+ * answered, with the bank's response code as its ARC.
+ *
+ * No PAN, token number or key is logged: a decline is logged with the token's last 4.
+ */
+import assert from 'node:assert/strict';
+import { sql, type Kysely } from 'kysely';
+import type { Logger } from '../../infra/log/logger.ts';
+import type { TokenAuthorizationRequest, TokenAuthorizationResult, TokenService } from '../../network/client.ts';
+import type { CryptogramAlgorithm } from '../../protocols/crypto/index.ts';
+import { checkArqc, issuerAuthenticationData } from '../../protocols/emv/online-cryptogram.ts';
+import { decodeTlv, flattenTlv, TlvError } from '../../protocols/tlv.ts';
+import type { PlatformTables } from '../tables.ts';
+import { tokenMasterKey, type TspKeys } from './keys.ts';
+import { detokenize } from './vault.ts';
+
+/** Cryptogram version numbers (9F10 byte 3) a device card's applet writes, by algorithm. */
+const cryptogramVersionOf: Partial<Record<CryptogramAlgorithm, number>> = { tdes: 0x01, sm4: 0x04 };
+/** Field 55 is at most 255 bytes (LLLVAR b…255). */
+const iccBytesMax = 255;
+
+type Decline = Extract<TokenAuthorizationResult, { outcome: 'declined' }>;
+const decline = (responseCode: string, reason: string): Decline => ({ outcome: 'declined', responseCode, reason });
+
+/** A token is valid through the last day of its expiry month (ISO/IEC 7813), as a card is. */
+function isExpired(expiryYymm: string, now: Date): boolean {
+  return now.getTime() >= Date.UTC(2000 + Number(expiryYymm.slice(0, 2)), Number(expiryYymm.slice(2, 4)), 1);
+}
+
+/** The ATC and transaction type of field 55, when it can be read; the ARQC check reads the rest. */
+function readIcc(icc: Buffer): { atc: number; transactionType: string } | undefined {
+  try {
+    const values = flattenTlv(decodeTlv(icc, { sizeMax: iccBytesMax }));
+    const atc = values.get('9F36');
+    const type = values.get('9C');
+    if (!atc || atc.length !== 2 || !type || type.length !== 1) return undefined;
+    return { atc: atc.readUInt16BE(0), transactionType: type.toString('hex') };
+  } catch (error) {
+    if (error instanceof TlvError) return undefined;
+    throw error;
+  }
+}
+
+export class TokenAuthorizer implements TokenService {
+  readonly #db: Kysely<PlatformTables>;
+  readonly #keys: TspKeys;
+  readonly #logger: Logger;
+  readonly #clock: () => Date;
+
+  constructor(options: { db: Kysely<PlatformTables>; keys: TspKeys; logger: Logger; clock?: () => Date }) {
+    this.#db = options.db;
+    this.#keys = options.keys;
+    this.#logger = options.logger;
+    this.#clock = options.clock ?? (() => new Date());
+  }
+
+  async authorize(request: TokenAuthorizationRequest): Promise<TokenAuthorizationResult> {
+    const result = await this.#authorize(request);
+    if (result.outcome === 'declined') {
+      this.#logger.info({ tokenLast4: request.token.slice(-4), responseCode: result.responseCode, reason: result.reason, terminalId: request.terminalId }, 'device card authorization declined');
+    }
+    return result;
+  }
+
+  async #authorize(request: TokenAuthorizationRequest): Promise<TokenAuthorizationResult> {
+    const now = this.#clock();
+    const icc = request.iccData && request.iccData.length <= iccBytesMax ? readIcc(request.iccData) : undefined;
+    // One round trip: the card, its device and the key batch covering the ATC (batches of a card never overlap).
+    const atc = icc?.atc ?? -1;
+    const card = await this.#db.selectFrom('device_cards')
+      .innerJoin('devices', 'devices.id', 'device_cards.device_id')
+      .leftJoin('luk_batches', (join) => join.onRef('luk_batches.device_card_id', '=', 'device_cards.id')
+        .on('luk_batches.atc_first', '<=', atc).on(sql<number>`luk_batches.atc_first + luk_batches.key_count`, '>', atc))
+      .select([
+        'device_cards.id', 'device_cards.status', 'device_cards.status_reason', 'device_cards.token_expiry_yymm', 'device_cards.token_sequence',
+        'device_cards.cryptogram_algorithm', 'devices.status as device_status', 'luk_batches.status as batch_status', 'luk_batches.expires_at as batch_expires_at',
+      ])
+      .where('device_cards.token_number', '=', request.token)
+      .executeTakeFirst();
+
+    if (!card) return decline('14', 'TOKEN_UNKNOWN');
+    if (card.status === 'deleted') return decline('14', 'TOKEN_DELETED');
+    if (card.device_status !== 'active') return decline('41', 'DEVICE_LOST');
+    if (card.status === 'suspended') return card.status_reason === 'card_lost' ? decline('41', 'CARD_LOST') : decline('57', 'TOKEN_SUSPENDED');
+    if (card.status !== 'active') return decline('57', 'TOKEN_INACTIVE');
+    if (!request.posEntryMode.startsWith('07')) return decline('57', 'TOKEN_DOMAIN');
+    if (isExpired(card.token_expiry_yymm, now)) return decline('54', 'TOKEN_EXPIRED');
+    if (request.tokenExpiryYymm !== undefined && request.tokenExpiryYymm !== card.token_expiry_yymm) return decline('05', 'EXPIRY_MISMATCH');
+    if (!request.iccData) return decline('30', 'NO_ICC');
+    if (!icc) return decline('05', 'ICC_FORMAT');
+    // EMV 9C is the ISO 8583 processing code's transaction type (00 goods and services, 20 refund).
+    if (icc.transactionType !== request.processingCode.slice(0, 2)) return decline('05', 'TXN_TYPE');
+    if (!card.batch_status || !card.batch_expires_at) return decline('05', 'ATC_NOT_IN_BATCH');
+    if (card.batch_status !== 'live') return decline('05', 'LUK_RETIRED');
+    if (card.batch_expires_at.getTime() <= now.getTime()) return decline('05', 'LUK_EXPIRED');
+
+    const algorithm = card.cryptogram_algorithm;
+    const cryptogramVersion = cryptogramVersionOf[algorithm];
+    assert.ok(cryptogramVersion !== undefined, `device cards are not issued with ${algorithm} cryptograms`);
+    const masterKey = tokenMasterKey(this.#keys, request.token, card.token_sequence, algorithm);
+    let check;
+    try {
+      check = checkArqc({ icc: request.iccData, algorithm, cryptogramVersion, cardMasterKey: masterKey, amountFen: request.amountFen });
+    } finally {
+      masterKey.fill(0);
+    }
+    if (!check.ok) return decline('05', check.reason === 'FORMAT' ? 'ICC_FORMAT' : check.reason);
+    assert.equal(check.atc, icc.atc);
+
+    const recorded = await this.#db.insertInto('token_atc_uses')
+      .values({ device_card_id: card.id, atc: check.atc, terminal_id: request.terminalId, used_at: now })
+      .onConflict((oc) => oc.columns(['device_card_id', 'atc']).doNothing())
+      .returning('atc')
+      .executeTakeFirst();
+    if (!recorded) return decline('05', 'ATC_REPLAYED');
+
+    const cardData = await detokenize(this.#db, this.#keys, request.token);
+    // The device card was read a moment ago and vault rows are never deleted: a missing one is corruption.
+    if (!cardData) throw new Error(`the vault has no entry for device card ${card.id}`);
+    const verified = check;
+    return {
+      outcome: 'verified', pan: cardData.pan, panExpiryYymm: cardData.expiryYymm, panSequence: cardData.panSequence,
+      issuerAuthenticationData: (responseCode) => issuerAuthenticationData(algorithm, verified, responseCode),
+    };
+  }
+}
