@@ -10,6 +10,7 @@ import { openTestDatabase } from '../infra/db/test-database.ts';
 import { residentIdCheckCharacter } from '../protocols/resident-id.ts';
 import type { App } from '../infra/http/server.ts';
 import { createLogger } from '../infra/log/logger.ts';
+import { deviceBody, newPhoneKeys } from '../platform/devices/test-devices.ts';
 import { createSystem, type System } from './system.ts';
 
 export class TestClock {
@@ -197,4 +198,29 @@ export async function openPaymentAccount(system: TestSystem, options: {
   assert.equal(opened.status, 201, JSON.stringify(opened.body));
   const cards = await api('GET', '/v1/cards', { token });
   return { token, userId, phone, reservedPhone, name, idNumber, cardNumber, cardId: cards.body.data[0].id };
+}
+
+/** Registers an eligible phone (Mi 9, NFC, secure element, fingerprint enrolled, find-device on) on the account; answers its id. */
+export async function registerDevice(system: TestSystem, sessionToken: string, overrides: Record<string, unknown> = {}): Promise<string> {
+  const made = await apiClient(system.platform.app)('POST', '/v1/devices', { token: sessionToken, body: deviceBody(newPhoneKeys(), overrides) });
+  assert.equal(made.status, 201, JSON.stringify(made.body));
+  return made.body.id;
+}
+
+/**
+ * Adds a bound card to a device as the wallet does it: the application, then the bank's SMS
+ * code (or a wrong one). Answers step 2's response, or step 1's refusal. The clock moves on
+ * first so the bank's per-card SMS limits never bite.
+ */
+export async function provisionDeviceCard(
+  system: TestSystem, holder: { token: string; reservedPhone: string }, deviceId: string, cardId: string, options: { wrongCode?: boolean } = {},
+): Promise<ApiResponse> {
+  const api = apiClient(system.platform.app);
+  system.clock.advance(7 * 60_000);
+  const applied = await api('POST', '/v1/device-cards/applications', { token: holder.token, body: { device_id: deviceId, card_id: cardId } });
+  if (applied.status !== 201) return applied;
+  assert.match(applied.body.phone_masked, /\*/);
+  const code = await latestSmsCode(system.platform.app, holder.reservedPhone);
+  const smsCode = options.wrongCode ? String((Number(code) + 1) % 1_000_000).padStart(6, '0') : code;
+  return api('POST', '/v1/device-cards', { token: holder.token, body: { device_id: deviceId, card_id: cardId, verification_id: applied.body.verification_id, sms_code: smsCode } });
 }

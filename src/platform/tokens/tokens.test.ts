@@ -1,11 +1,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import {
-  apiClient, openPaymentAccount, issueCard, latestSmsCode, signUpAndLogIn, startTestSystem, type TestSystem,
+  apiClient, openPaymentAccount, issueCard, latestSmsCode, provisionDeviceCard, registerDevice as registerPhone, signUpAndLogIn, startTestSystem, type TestSystem,
 } from '../../cli/test-system.ts';
 import { buildRecommendedCryptogramData, generateApplicationCryptogram, verifyApplicationCryptogram } from '../../protocols/crypto/index.ts';
 import { isLuhnValid } from '../../protocols/luhn.ts';
-import { deviceBody, newPhoneKeys } from '../devices/test-devices.ts';
 import { limitedUseKey, tokenMasterKey } from './keys.ts';
 
 describe('device cards (token service)', () => {
@@ -35,22 +34,9 @@ describe('device cards (token service)', () => {
     return { cardId: bound.body.id, pan };
   }
 
-  async function registerDevice(token: string, overrides: Record<string, unknown> = {}): Promise<string> {
-    const made = await api('POST', '/v1/devices', { token, body: deviceBody(newPhoneKeys(), overrides) });
-    assert.equal(made.status, 201, JSON.stringify(made.body));
-    return made.body.id;
-  }
-
-  /** Both steps; answers step 1's refusal when there is one. The clock moves on so the bank's per-card SMS limits never bite. */
-  async function provision(h: Holder, deviceId: string, cardId: string, options: { wrongCode?: boolean } = {}) {
-    system.clock.advance(7 * 60_000);
-    const applied = await api('POST', '/v1/device-cards/applications', { token: h.token, body: { device_id: deviceId, card_id: cardId } });
-    if (applied.status !== 201) return applied;
-    assert.match(applied.body.phone_masked, /\*/);
-    const code = await latestSmsCode(system.platform.app, h.phone);
-    const smsCode = options.wrongCode ? String((Number(code) + 1) % 1_000_000).padStart(6, '0') : code;
-    return api('POST', '/v1/device-cards', { token: h.token, body: { device_id: deviceId, card_id: cardId, verification_id: applied.body.verification_id, sms_code: smsCode } });
-  }
+  const registerDevice = (token: string, overrides: Record<string, unknown> = {}) => registerPhone(system, token, overrides);
+  const provision = (h: Holder, deviceId: string, cardId: string, options: { wrongCode?: boolean } = {}) =>
+    provisionDeviceCard(system, { token: h.token, reservedPhone: h.phone }, deviceId, cardId, options);
 
   async function statusOf(token: string, deviceCardId: string): Promise<string> {
     return (await api('GET', `/v1/device-cards/${deviceCardId}`, { token })).body.status;

@@ -1,0 +1,253 @@
+// Device card payments end to end over real TCP on 127.0.0.1: the phone's payment applet (the
+// qPBOC application with limited-use keys from provisioning) → POS kernel → ISO 8583 → network
+// switch → the platform's TSP (detokenize, ARQC under LUK(ATC), ATC window and replay, token
+// domain) → ISO 8583 with the PAN and field 60 TSPV → the issuing bank, and back.
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import {
+  apiClient, openPaymentAccount, provisionDeviceCard, registerDevice, startTestSystem, type AccountHolder, type TestSystem,
+} from '../../cli/test-system.ts';
+import { createTcpNetworkClient, type NetworkClient } from '../../network/client.ts';
+import { generateArpcMethod1 } from '../../protocols/crypto/index.ts';
+import type { Iso8583Message } from '../../protocols/iso8583/codec.ts';
+import { decodeTlv, flattenTlv } from '../../protocols/tlv.ts';
+import { formatReceipt, PosTerminal, readContactlessCard } from '../../terminal/client.ts';
+import { limitedUseKey, tokenMasterKey } from './keys.ts';
+import { lukBatchLifetimeMs } from './service.ts';
+import { TestDeviceCard, type ProvisionedDeviceCard } from './test-device-card.ts';
+
+let system: TestSystem;
+let network: NetworkClient;
+let pos: PosTerminal;
+/** Every request the POS sent and the answer it got, so a test can replay one. */
+const exchanges: { request: Iso8583Message; answer: Iso8583Message }[] = [];
+let rawStan = 800_000;
+/** Every wallet made, so the last test can look for their numbers in the logs. */
+const wallets: Wallet[] = [];
+
+before(async () => {
+  system = await startTestSystem({ networkBankTimeoutMs: 2_000 });
+  const address = system.network.server.address()!;
+  network = createTcpNetworkClient({ host: address.host, port: address.port });
+  const recording: NetworkClient = {
+    async send(request, timeoutMs) {
+      const answer = await network.send(request, timeoutMs);
+      exchanges.push({ request, answer });
+      return answer;
+    },
+    close: async () => undefined,
+  };
+  const terminal = await system.network.registerTerminal({ terminalId: 'POSTOKEN', merchantId: '898110000000077', merchantName: 'MI HOME WUHAN', mcc: '5732' });
+  pos = new PosTerminal({ ...terminal, network: recording, networkTimeoutMs: 10_000, clock: system.clock.now });
+});
+
+after(async () => {
+  await network.close();
+  await system.close();
+});
+
+interface Wallet {
+  holder: AccountHolder;
+  deviceId: string;
+  deviceCardId: string;
+  tokenNumber: string;
+  provisioned: ProvisionedDeviceCard;
+  phone: TestDeviceCard;
+}
+
+/** Sign up, open the payment account with a CCB debit card, register a phone, add the card to it. */
+async function walletWithDeviceCard(): Promise<Wallet> {
+  const holder = await openPaymentAccount(system, { bank: 'CCB', balanceFen: 500_000 });
+  const deviceId = await registerDevice(system, holder.token);
+  const made = await provisionDeviceCard(system, holder, deviceId, holder.cardId);
+  assert.equal(made.status, 201, JSON.stringify(made.body));
+  const wallet = { holder, deviceId, deviceCardId: made.body.device_card.id, tokenNumber: made.body.token_number, provisioned: made.body, phone: new TestDeviceCard(made.body) };
+  wallets.push(wallet);
+  return wallet;
+}
+
+async function balanceOf(pan: string): Promise<bigint> {
+  const row = await system.database.forSchema<any>('bank').selectFrom('card_accounts').select('balance_fen').where('pan', '=', pan).executeTakeFirstOrThrow();
+  return row.balance_fen as bigint;
+}
+
+/** A request as a terminal would build it from a tap, with the entry mode and processing code the test wants. */
+async function rawRequest(card: TestDeviceCard, options: { amountFen: bigint; entryMode: string; processingCode: string; type: 'purchase' | 'refund'; originalRrn?: string }): Promise<Iso8583Message> {
+  const now = system.clock.now();
+  const read = await readContactlessCard(card, { amountFen: options.amountFen, type: options.type, now, terminalId: 'POSTOKEN' });
+  const iso = now.toISOString();
+  const mmdd = iso.slice(5, 7) + iso.slice(8, 10);
+  const hhmmss = iso.slice(11, 13) + iso.slice(14, 16) + iso.slice(17, 19);
+  rawStan += 1;
+  return {
+    mti: '0200',
+    fields: {
+      2: read.pan, 3: options.processingCode, 4: String(options.amountFen).padStart(12, '0'), 7: mmdd + hhmmss, 11: String(rawStan), 12: hhmmss, 13: mmdd,
+      14: read.expiryYymm, 22: options.entryMode, 23: `0${read.panSequence}`, 25: '00', 41: 'POSTOKEN', 42: '898110000000077', 49: '156', 55: read.iccData,
+      61: options.originalRrn,
+    },
+  };
+}
+
+const tlvOf = (field: unknown) => flattenTlv(decodeTlv(field as Buffer));
+
+describe('device card payments through the TSP', () => {
+  it('approves a tap (CDCVM, no PIN even above ¥1,000), debits the card account once, prints the token\'s last 4, and answers an ARPC whose ARC is the bank\'s code', async () => {
+    const w = await walletWithDeviceCard();
+    const pan = w.holder.cardNumber;
+    assert.notEqual(w.tokenNumber.slice(-4), pan.slice(-4));
+    const before = await balanceOf(pan);
+
+    const receipt = await pos.charge({ amountFen: 2_350n, card: w.phone });
+    assert.deepEqual([receipt.responseCode, receipt.approved, receipt.cvm], ['00', true, 'cdcvm']);
+    assert.match(receipt.authCode ?? '', /^[0-9]{6}$/);
+    assert.equal(receipt.cardLast4, w.tokenNumber.slice(-4));
+    const text = formatReceipt(receipt);
+    assert.ok(text.includes(`**** ${w.tokenNumber.slice(-4)}`) && !text.includes(pan.slice(-4)), 'the receipt shows the device card\'s last 4, not the card\'s');
+    assert.equal(await balanceOf(pan), before - 2_350n);
+
+    // Field 55 of the answer: 91 = ARPC (method 1, under LUK(ATC)) ‖ ARC, the ARC being the bank's response code.
+    const { request, answer } = exchanges.at(-1)!;
+    assert.equal(answer.fields[2], w.tokenNumber, 'the terminal hears back the token, never the PAN');
+    const sent = tlvOf(request.fields[55]);
+    const atc = sent.get('9F36')!.readUInt16BE(0);
+    assert.equal(atc, 1);
+    const luk = Buffer.from(w.provisioned.luk_batch.keys.find((k) => k.atc === atc)!.key, 'hex');
+    const arpcAndArc = tlvOf(answer.fields[55]).get('91')!;
+    assert.deepEqual(arpcAndArc, Buffer.concat([generateArpcMethod1('tdes', luk, sent.get('9F26')!, Buffer.from('00')), Buffer.from('00')]));
+
+    // Above the no-PIN limit the fingerprint (CDCVM) stands for the PIN; the bank's decline comes back with its own ARC.
+    const large = await pos.charge({ amountFen: 150_000n, card: w.phone });
+    assert.deepEqual([large.responseCode, large.cvm], ['00', 'cdcvm']);
+    const tooMuch = await pos.charge({ amountFen: 400_000n, card: w.phone });
+    assert.equal(tooMuch.responseCode, '51');
+    assert.deepEqual(tlvOf(exchanges.at(-1)!.answer.fields[55]).get('91')!.subarray(8), Buffer.from('51'));
+    assert.equal(await balanceOf(pan), before - 2_350n - 150_000n);
+
+    // The network's log keeps the token with the row; the answer it stored holds no PAN.
+    const rows = await system.database.forSchema<any>('network').selectFrom('transactions').select(['token', 'pan', 'response_code', 'response_fields'])
+      .where('token', '=', w.tokenNumber).orderBy('id').execute();
+    assert.deepEqual(rows.map((r) => r.response_code), ['00', '00', '51']);
+    for (const row of rows) {
+      assert.equal(row.pan, pan, 'the network routes and clears by the PAN');
+      assert.equal(row.response_fields.includes(pan), false);
+      assert.equal(JSON.parse(row.response_fields)['2'], w.tokenNumber);
+    }
+  });
+
+  it('declines a replayed cryptogram (the same field 55 under a new STAN) and an ATC outside every key batch, and debits nothing', async () => {
+    const w = await walletWithDeviceCard();
+    const pan = w.holder.cardNumber;
+    assert.equal((await pos.charge({ amountFen: 1_000n, card: w.phone })).responseCode, '00');
+    const before = await balanceOf(pan);
+    const { request } = exchanges.at(-1)!;
+    rawStan += 1;
+    const replayed = await network.send({ ...request, fields: { ...request.fields, 11: String(rawStan) } }, 10_000);
+    assert.deepEqual([replayed.fields[39], replayed.fields[44], replayed.fields[55]], ['05', 'ATC_REPLAYED', undefined]);
+
+    // A key for ATC 500, correctly derived but never issued in a batch: the window refuses it.
+    const masterKey = tokenMasterKey(system.platform.tokens.keys, w.tokenNumber, w.provisioned.token_sequence);
+    const outside = new TestDeviceCard({ ...w.provisioned, luk_batch: { ...w.provisioned.luk_batch, keys: [{ atc: 500, key: limitedUseKey(masterKey, 500).toString('hex') }] } });
+    const refused = await pos.charge({ amountFen: 1_000n, card: outside });
+    assert.equal(refused.responseCode, '05');
+    assert.equal(exchanges.at(-1)!.answer.fields[44], 'ATC_NOT_IN_BATCH');
+    // A key of another card's batch: the ATC is in this card's window but the cryptogram is wrong.
+    const forged = new TestDeviceCard({ ...w.provisioned, luk_batch: { ...w.provisioned.luk_batch, keys: [{ atc: 5, key: '00112233445566778899AABBCCDDEEFF' }] } });
+    assert.equal((await pos.charge({ amountFen: 1_000n, card: forged })).responseCode, '05');
+    assert.equal(exchanges.at(-1)!.answer.fields[44], 'BAD_ARQC');
+    // The forged tap did not burn ATC 5: the phone's own key for it still pays.
+    const real = new TestDeviceCard({ ...w.provisioned, luk_batch: { ...w.provisioned.luk_batch, keys: w.provisioned.luk_batch.keys.filter((k) => k.atc === 5) } });
+    assert.equal((await pos.charge({ amountFen: 1_000n, card: real })).responseCode, '00');
+    assert.equal(await balanceOf(pan), before - 1_000n);
+  });
+
+  it('declines taps from an expired key batch; keys replenished online pay again', async () => {
+    const w = await walletWithDeviceCard();
+    system.clock.advance(lukBatchLifetimeMs + 60_000);
+    const expired = await pos.charge({ amountFen: 500n, card: w.phone });
+    assert.equal(expired.responseCode, '05');
+    assert.equal(exchanges.at(-1)!.answer.fields[44], 'LUK_EXPIRED');
+    const replenished = await apiClient(system.platform.app)('POST', `/v1/device-cards/${w.deviceCardId}/key-batches`, { token: w.holder.token, body: { count: 3 } });
+    assert.equal(replenished.status, 201, JSON.stringify(replenished.body));
+    const phone = new TestDeviceCard({ ...w.provisioned, luk_batch: replenished.body });
+    assert.equal((await pos.charge({ amountFen: 500n, card: phone })).responseCode, '00');
+  });
+
+  it('declines a suspended token, a lost (disabled) phone\'s taps and a card the bank reported lost, each with its own reason', async () => {
+    const api = apiClient(system.platform.app);
+    const w = await walletWithDeviceCard();
+    const pan = w.holder.cardNumber;
+    const before = await balanceOf(pan);
+    const tap = async () => {
+      const receipt = await pos.charge({ amountFen: 800n, card: w.phone });
+      return `${receipt.responseCode} ${exchanges.at(-1)!.answer.fields[44] ?? ''}`.trim();
+    };
+
+    assert.equal((await api('POST', `/v1/device-cards/${w.deviceCardId}/suspend`, { token: w.holder.token })).body.status, 'suspended');
+    assert.equal(await tap(), '57 TOKEN_SUSPENDED');
+    assert.equal((await api('POST', `/v1/device-cards/${w.deviceCardId}/resume`, { token: w.holder.token })).body.status, 'active');
+    assert.equal(await tap(), '00');
+
+    const bank = await api('POST', '/v1/bank/device-cards/actions', {
+      body: { pan, action: 'suspend', reason: 'card_lost' }, headers: { authorization: `Bearer ${system.platformBankKeys.CCB}` },
+    });
+    assert.equal(bank.body.affected, 1);
+    assert.equal(await tap(), '41 CARD_LOST');
+    assert.equal((await api('POST', '/v1/bank/device-cards/actions', {
+      body: { pan, action: 'resume', reason: 'card_found' }, headers: { authorization: `Bearer ${system.platformBankKeys.CCB}` },
+    })).body.affected, 1);
+    assert.equal(await tap(), '00');
+
+    assert.equal((await api('POST', `/v1/devices/${w.deviceId}/disable`, { token: w.holder.token })).body.status, 'disabled');
+    assert.equal(await tap(), '41 DEVICE_LOST');
+    assert.equal(await balanceOf(pan), before - 1_600n, 'only the two taps while active moved money');
+
+    const unknown = await rawRequest(w.phone, { amountFen: 100n, entryMode: '072', processingCode: '000000', type: 'purchase' });
+    const answer = await network.send({ ...unknown, fields: { ...unknown.fields, 2: '6299900000000001' } }, 10_000);
+    assert.deepEqual([answer.fields[39], answer.fields[44]], ['14', 'TOKEN_UNKNOWN']);
+  });
+
+  it('keeps device cards to contactless POS (token domain) and to the transaction type their cryptogram was made for', async () => {
+    const w = await walletWithDeviceCard();
+    const before = await balanceOf(w.holder.cardNumber);
+    for (const entryMode of ['051', '011', '902']) {
+      const answer = await network.send(await rawRequest(w.phone, { amountFen: 300n, entryMode, processingCode: '000000', type: 'purchase' }), 10_000);
+      assert.deepEqual([answer.fields[39], answer.fields[44]], ['57', 'TOKEN_DOMAIN'], entryMode);
+    }
+    // A purchase's cryptogram presented as a refund.
+    const asRefund = await network.send(await rawRequest(w.phone, { amountFen: 300n, entryMode: '072', processingCode: '200000', type: 'purchase', originalRrn: '000000000001' }), 10_000);
+    assert.deepEqual([asRefund.fields[39], asRefund.fields[44]], ['05', 'TXN_TYPE']);
+    const missing = await rawRequest(w.phone, { amountFen: 300n, entryMode: '072', processingCode: '000000', type: 'purchase' });
+    const noIcc = await network.send({ ...missing, fields: { ...missing.fields, 55: undefined } }, 10_000);
+    assert.deepEqual([noIcc.fields[39], noIcc.fields[44]], ['30', 'NO_ICC']);
+    assert.equal(await balanceOf(w.holder.cardNumber), before);
+  });
+
+  it('refunds a device card purchase at the POS: the phone taps again (9C = 20) and the bank credits the card account', async () => {
+    const w = await walletWithDeviceCard();
+    const pan = w.holder.cardNumber;
+    const before = await balanceOf(pan);
+    const sale = await pos.charge({ amountFen: 10_000n, card: w.phone });
+    assert.equal(sale.responseCode, '00');
+    const refund = await pos.refund({ amountFen: 4_000n, originalRrn: sale.rrn!, card: w.phone });
+    assert.deepEqual([refund.responseCode, refund.kind, refund.cardLast4], ['00', 'refund', w.tokenNumber.slice(-4)]);
+    assert.equal(tlvOf(exchanges.at(-1)!.request.fields[55]).get('9C')!.toString('hex'), '20');
+    assert.equal(await balanceOf(pan), before - 6_000n);
+    const tooMuch = await pos.refund({ amountFen: 6_001n, originalRrn: sale.rrn!, card: w.phone });
+    assert.equal(tooMuch.responseCode, '13');
+    assert.equal(w.phone.lastAtc, 3, 'each tap spent one limited-use key');
+
+    // The clearing file lists both, the card number masked.
+    const businessDate = new Date(system.clock.now().getTime() + 8 * 3_600_000).toISOString().slice(0, 10);
+    const file = await system.network.clearingFile(businessDate);
+    assert.ok(file.includes(`D,${sale.rrn},`) && file.includes(`D,${refund.rrn},`));
+    assert.equal(file.includes(pan), false);
+  });
+
+  it('writes no card or token number to any log line', () => {
+    const numbers = wallets.flatMap((w) => [w.holder.cardNumber, w.tokenNumber]);
+    const leaking = system.logs.filter((line) => numbers.some((n) => line.includes(n)));
+    assert.deepEqual(leaking.map((line) => (JSON.parse(line) as { msg?: string }).msg), []);
+    assert.ok(system.logs.some((line) => line.includes('device card authorization declined')), 'declines are logged (with the token\'s last 4)');
+  });
+});
