@@ -11,6 +11,7 @@ import { platformMigrations, platformSchema } from '../platform/migrations/index
 import { SandboxSmsGateway, smsMigrations, smsSchema, type SmsTables } from '../sms/client.ts';
 import { databaseConfig, dataDir, defaultPorts, describeDatabase, portFromEnv, version } from './config.ts';
 import { createSystem, migrateAll } from './system.ts';
+import { registerPhoneCommands } from './phone-command.ts';
 import { paymentRuntime, registerPosCommands, startPaymentPath } from './pos-command.ts';
 
 const program = new Command();
@@ -170,6 +171,7 @@ bank
   });
 
 registerPosCommands(program);
+registerPhoneCommands(program);
 
 program
   .command('demo')

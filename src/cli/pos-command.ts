@@ -10,8 +10,9 @@ import { openDatabase } from '../infra/db/database.ts';
 import { produceClearingFile } from '../network/clearing.ts';
 import { createTcpNetworkClient } from '../network/client.ts';
 import { networkSchema } from '../network/migrations/index.ts';
-import { ContactlessCardEmulator, formatReceipt, PosError, PosTerminal } from '../terminal/client.ts';
+import { CardReadError, ContactlessCardEmulator, formatReceipt, PosError, PosTerminal, type ContactlessCard } from '../terminal/client.ts';
 import { databaseConfig, dataDir, portFromEnv } from './config.ts';
+import { openPhone, type PhoneFileOptions } from './phone-command.ts';
 import { migrateAll, type System } from './system.ts';
 
 export const paymentPorts = { bankIso: 7302, network: 7303 } as const;
@@ -73,6 +74,27 @@ function loadTerminal(): TerminalFile {
   return terminal;
 }
 
+/**
+ * The card in the reader's field: an emulated plastic card (`--card`), or a phone (`--phone`,
+ * its state file opened with its passphrase) whose payment applet answers and keeps its own state.
+ */
+async function cardInField(options: { card?: string } & PhoneFileOptions): Promise<{ card: ContactlessCard; save(): void }> {
+  if (options.card && options.phone) throw new InvalidArgumentError('tap a card (--card) or a phone (--phone), not both');
+  if (options.phone) {
+    const phone = await openPhone(options);
+    // The applet writes the state file itself, before each answer that spends a key.
+    return { card: phone.paymentApplet(), save: () => undefined };
+  }
+  if (!options.card) throw new InvalidArgumentError('which card is tapped: --card <card-number>, or a phone: --phone <state file>');
+  return loadCard(options.card);
+}
+
+/** A phone that refuses the reader was most likely not armed: say how to arm it. */
+function phoneHint(options: PhoneFileOptions, error: unknown): unknown {
+  if (!options.phone || !(error instanceof CardReadError) || error.code !== 'card_refused') return error;
+  return new Error(`the phone refused the tap (${error.message}): arm it first with \`mipay phone pay --card <card> --finger <finger>\` and tap within 60 s`);
+}
+
 function loadCard(pan: string): { card: ContactlessCardEmulator; save(): void } {
   const profile = readJson<CardPersonalization>(cardPath(pan));
   if (!profile) throw new Error(`card ${pan.slice(-4)} is not loaded into the emulator: run \`mipay pos load-card ${pan} --pin <PIN>\``);
@@ -123,19 +145,21 @@ export function registerPosCommands(program: Command): void {
     });
 
   pos.command('charge')
-    .description('tap a loaded card for a purchase and print the receipt')
+    .description('tap a loaded card, or an armed Mi phone, for a purchase and print the receipt')
     .argument('<amount>', 'in yuan, e.g. 23.50', yuanToFen)
-    .requiredOption('--card <card-number>', 'a card loaded with `mipay pos load-card`')
+    .option('--card <card-number>', 'a card loaded with `mipay pos load-card`')
+    .option('--phone <file>', 'tap a Mi phone instead: its state file (armed first with `mipay phone pay`)')
+    .option('--passphrase <text>', 'the phone\'s passphrase (default: MIPAY_PHONE_PASSPHRASE)')
     .option('--pin <pin>', 'the PIN the cardholder types when one is asked for')
     .option('--auth-only', 'a pre-authorization (0100, a hold) instead of a sale (0200)', false)
-    .action(async (amountFen: bigint, options: { card: string; pin?: string; authOnly: boolean }) => {
-      const { card, save } = loadCard(options.card);
+    .action(async (amountFen: bigint, options: { card?: string; pin?: string; authOnly: boolean } & PhoneFileOptions) => {
+      const { card, save } = await cardInField(options);
       const receipt = await withTerminal((terminal) => terminal.charge({
         amountFen, card, mode: options.authOnly ? 'authorization' : 'purchase',
         ...(options.pin ? { pinPad: { enterPin: async () => options.pin! } } : {}),
       })).catch((error: unknown) => {
         if (error instanceof PosError && error.code === 'pin_required') throw new Error('this payment needs the cardholder\'s PIN (over ¥1,000, or the card asks for it): add --pin <PIN>');
-        throw error;
+        throw phoneHint(options, error);
       }).finally(save);
       process.stdout.write(`${formatReceipt(receipt)}\n`);
       if (!receipt.approved) process.exitCode = 2;
@@ -144,11 +168,14 @@ export function registerPosCommands(program: Command): void {
   pos.command('refund')
     .description('refund (part of) an earlier sale by its RRN; the same card is tapped')
     .argument('<amount>', 'in yuan', yuanToFen)
-    .requiredOption('--card <card-number>', 'the card of the original sale')
+    .option('--card <card-number>', 'the card of the original sale')
+    .option('--phone <file>', 'or the Mi phone of the original sale: its state file (armed first with `mipay phone pay`)')
+    .option('--passphrase <text>', 'the phone\'s passphrase (default: MIPAY_PHONE_PASSPHRASE)')
     .requiredOption('--rrn <rrn>', 'the RRN printed on the sale\'s receipt')
-    .action(async (amountFen: bigint, options: { card: string; rrn: string }) => {
-      const { card, save } = loadCard(options.card);
-      const receipt = await withTerminal((terminal) => terminal.refund({ amountFen, card, originalRrn: options.rrn })).finally(save);
+    .action(async (amountFen: bigint, options: { card?: string; rrn: string } & PhoneFileOptions) => {
+      const { card, save } = await cardInField(options);
+      const receipt = await withTerminal((terminal) => terminal.refund({ amountFen, card, originalRrn: options.rrn }))
+        .catch((error: unknown) => { throw phoneHint(options, error); }).finally(save);
       process.stdout.write(`${formatReceipt(receipt)}\n`);
       if (!receipt.approved) process.exitCode = 2;
     });

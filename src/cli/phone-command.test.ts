@@ -1,0 +1,120 @@
+// `mipay phone …` and `mipay pos charge --phone` through the real `mipay` binary, each command
+// its own process, against a system running in this process on real ports (its clock can be
+// moved, so the bank's one-code-a-minute limit does not make the test wait).
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { latestSmsCode, openPaymentAccount, startTestSystem, type AccountHolder, type TestSystem } from './test-system.ts';
+
+const bin = new URL('../../bin/mipay.mjs', import.meta.url).pathname;
+const passphrase = 'cli phone passphrase';
+
+interface Run { status: number | null; stdout: string; stderr: string }
+
+describe('mipay phone, as processes against a running platform', () => {
+  let system: TestSystem;
+  let holder: AccountHolder;
+  let dataDir: string;
+  let phoneFile: string;
+  let platformUrl: string;
+
+  /** Runs `mipay <args>` as its own process; asynchronously, since the platform answering it runs in this one. */
+  function mipay(...args: string[]): Promise<Run> {
+    return new Promise((resolve, reject) => {
+      const env: NodeJS.ProcessEnv = { ...process.env, MIPAY_DATA_DIR: dataDir, MIPAY_PHONE_PASSPHRASE: passphrase, MIPAY_LOG_LEVEL: 'warn' };
+      const child = spawn(process.execPath, [bin, ...args], { env });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (chunk) => { stdout += String(chunk); });
+      child.stderr.on('data', (chunk) => { stderr += String(chunk); });
+      const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+      child.once('error', reject);
+      child.once('exit', (status) => {
+        clearTimeout(timer);
+        resolve({ status, stdout, stderr });
+      });
+    });
+  }
+
+  before(async () => {
+    system = await startTestSystem();
+    platformUrl = await system.platform.app.listen({ host: '127.0.0.1', port: 0 });
+    holder = await openPaymentAccount(system, { bank: 'CMB', name: '郑七', separateReservedPhone: true, balanceFen: 500_000 });
+    dataDir = mkdtempSync(join(tmpdir(), 'mipay-phone-cli-'));
+    phoneFile = join(dataDir, 'phone.se.json');
+    // The data folder as `mipay up` leaves it for `mipay pos`: the runtime file and a registered sandbox terminal.
+    const network = system.network.server.address()!;
+    writeFileSync(join(dataDir, 'runtime.json'), JSON.stringify({ platform_url: platformUrl, network_host: network.host, network_port: network.port }));
+    const terminal = await system.network.registerTerminal({ terminalId: 'MIPOS001', merchantId: '898110058120001', merchantName: 'MI HOME BEIJING', mcc: '5732' });
+    writeFileSync(join(dataDir, 'pos-terminal.json'), JSON.stringify({
+      terminal_id: terminal.terminalId, merchant_id: terminal.merchantId, merchant_name: terminal.merchantName, mcc: terminal.mcc,
+      terminal_pin_key: terminal.terminalPinKey.toString('hex'), last_stan: 0,
+    }));
+  });
+  after(async () => {
+    await system.close();
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  let tokenLast4 = '';
+
+  test('create → login → add-card (two steps) → cards → pay, each a `mipay phone` process on one state file', async () => {
+    const created = await mipay('phone', 'create', '--passcode', '246810', '--finger', 'right-thumb');
+    assert.equal(created.status, 0, created.stderr);
+    assert.match(created.stdout, /phone created in .*phone\.se\.json: Mi 9, MIUI 10\.2\.3\.0, device id imei-[0-9a-f]+, finger right-thumb enrolled/);
+    assert.equal(statSync(phoneFile).mode & 0o777, 0o600);
+    const again = await mipay('phone', 'create', '--passcode', '246810');
+    assert.equal(again.status, 1);
+    assert.match(again.stderr, /already holds a phone/);
+
+    const wrongPassphrase = await mipay('phone', 'cards', '--passphrase', 'not the passphrase');
+    assert.equal(wrongPassphrase.status, 1);
+    assert.match(wrongPassphrase.stderr, /Wrong passphrase/);
+
+    const login = await mipay('phone', 'login', '--account-phone', holder.phone, '--password', 'correct-horse-9');
+    assert.equal(login.status, 0, login.stderr);
+    assert.match(login.stdout, /logged in as usr_\S+; this phone is device dev_\S+/);
+
+    const wrongFinger = await mipay('phone', 'add-card', '--card', holder.cardNumber.slice(-4), '--finger', 'left-index');
+    assert.equal(wrongFinger.status, 1);
+    assert.match(wrongFinger.stderr, /Fingerprint not recognized \(4 tries left\)\. \[fingerprint_not_recognized, param finger\]/);
+
+    // The bank sent this card a code when the payment account opened: one a minute per card.
+    system.clock.advance(61_000);
+    const applied = await mipay('phone', 'add-card', '--card', holder.cardNumber.slice(-4), '--finger', 'right-thumb');
+    assert.equal(applied.status, 0, applied.stderr);
+    assert.match(applied.stdout, /fingerprint verified; 招商银行 texted a code to \S*\*+\S*/);
+    const code = await latestSmsCode(system.platform.app, holder.reservedPhone);
+    const wrongCode = await mipay('phone', 'add-card', '--sms-code', String((Number(code) + 1) % 1_000_000).padStart(6, '0'));
+    assert.equal(wrongCode.status, 1);
+    assert.match(wrongCode.stderr, /\[[a-z_]+/, 'the platform\'s code');
+    const added = await mipay('phone', 'add-card', '--sms-code', code);
+    assert.equal(added.status, 0, added.stderr);
+    const match = /added 招商银行 debit card as device card (dc_\S+): \*\*\*\* ([0-9]{4}), 10 payment keys for offline use/.exec(added.stdout);
+    assert.ok(match, added.stdout);
+    tokenLast4 = match[2]!;
+    assert.notEqual(tokenLast4, holder.cardNumber.slice(-4));
+
+    const cards = await mipay('phone', 'cards', '--bound');
+    assert.equal(cards.status, 0, cards.stderr);
+    assert.match(cards.stdout, new RegExp(`${match[1]}  招商银行 debit \\*\\*\\*\\* ${tokenLast4}  active  10 payment keys until`));
+    assert.match(cards.stdout, new RegExp(`bound: ${holder.cardId}  招商银行 debit`));
+
+    const pay = await mipay('phone', 'pay', '--card', tokenLast4, '--finger', 'right-thumb');
+    assert.equal(pay.status, 0, pay.stderr);
+    assert.match(pay.stdout, new RegExp(`armed: 招商银行 \\*\\*\\*\\* ${tokenLast4} until [0-9:]{8} UTC`));
+    assert.match((await mipay('phone', 'cards')).stdout, /active ARMED {2}10 payment keys/);
+  });
+
+  test('`mipay pos charge` taps a card or a phone, never both, and says when the state file is missing', async () => {
+    const missing = await mipay('pos', 'charge', '1.00', '--phone', join(dataDir, 'nope.se.json'));
+    assert.equal(missing.status, 1);
+    assert.match(missing.stderr, /No phone state file/);
+    const both = await mipay('pos', 'charge', '1.00', '--phone', phoneFile, '--card', '6214830000000000');
+    assert.equal(both.status, 1);
+    assert.match(both.stderr, /not both/);
+  });
+});
