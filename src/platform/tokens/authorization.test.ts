@@ -135,7 +135,7 @@ describe('device card payments through the TSP', () => {
     }
   });
 
-  it('declines a replayed cryptogram (the same field 55 under a new STAN) and an ATC outside every key batch, and debits nothing', async () => {
+  it('declines a replayed cryptogram (the same field 55 under a new STAN, or two copies racing), an ATC outside every key batch and a forged ARQC; debits only the genuine taps', async () => {
     const w = await walletWithDeviceCard();
     const pan = w.holder.cardNumber;
     assert.equal((await pos.charge({ amountFen: 1_000n, card: w.phone })).responseCode, '00');
@@ -144,6 +144,11 @@ describe('device card payments through the TSP', () => {
     rawStan += 1;
     const replayed = await network.send({ ...request, fields: { ...request.fields, 11: String(rawStan) } }, 10_000);
     assert.deepEqual([replayed.fields[39], replayed.fields[44], replayed.fields[55]], ['05', 'ATC_REPLAYED', undefined]);
+    // Two copies of one tap racing in under different STANs (two terminals' worth): one is approved.
+    const tap = await rawRequest(w.phone, { amountFen: 700n, entryMode: '072', processingCode: '000000', type: 'purchase' });
+    rawStan += 1;
+    const copies = await Promise.all([network.send(tap, 10_000), network.send({ ...tap, fields: { ...tap.fields, 11: String(rawStan) } }, 10_000)]);
+    assert.deepEqual(copies.map((a) => `${a.fields[39]} ${a.fields[44] ?? ''}`.trim()).sort(), ['00', '05 ATC_REPLAYED']);
 
     // A key for ATC 500, correctly derived but never issued in a batch: the window refuses it.
     const masterKey = tokenMasterKey(system.platform.tokens.keys, w.tokenNumber, w.provisioned.token_sequence);
@@ -158,7 +163,7 @@ describe('device card payments through the TSP', () => {
     // The forged tap did not burn ATC 5: the phone's own key for it still pays.
     const real = new TestDeviceCard({ ...w.provisioned, luk_batch: { ...w.provisioned.luk_batch, keys: w.provisioned.luk_batch.keys.filter((k) => k.atc === 5) } });
     assert.equal((await pos.charge({ amountFen: 1_000n, card: real })).responseCode, '00');
-    assert.equal(await balanceOf(pan), before - 1_000n);
+    assert.equal(await balanceOf(pan), before - 700n - 1_000n);
   });
 
   it('declines taps from an expired key batch; keys replenished online pay again', async () => {
