@@ -109,6 +109,36 @@ describe('mipay phone, as processes against a running platform', () => {
     assert.match((await mipay('phone', 'cards')).stdout, /active ARMED {2}10 payment keys/);
   });
 
+  test('`mipay pos charge --phone`: the armed phone taps offline, the network has the TSP verify it, the bank debits the card; the receipt shows the token\'s last 4', async () => {
+    assert.ok(tokenLast4, 'the previous test added a card and armed the phone');
+    const balance = async () => (await system.bank.app.inject({ method: 'POST', url: '/v1/sandbox/cards/account', payload: { card_number: holder.cardNumber } })).json().balance_fen as number;
+    const before = await balance();
+    const charge = await mipay('pos', 'charge', '23.50', '--phone', phoneFile);
+    assert.equal(charge.status, 0, charge.stdout + charge.stderr);
+    assert.match(charge.stdout, new RegExp(`CARD {6}UnionPay Debit \\*\\*\\*\\* ${tokenLast4} \\(C\\)`));
+    assert.ok(!charge.stdout.includes(holder.cardNumber.slice(-4)) || holder.cardNumber.slice(-4) === tokenLast4, 'the card\'s own number is not on the receipt');
+    assert.match(charge.stdout, /AMOUNT {4}CNY 23\.50/);
+    assert.match(charge.stdout, /RESPONSE {2}00 /);
+    assert.match(charge.stdout, /APPROVED\nDEVICE VERIFIED/);
+    assert.equal(await balance(), before - 2_350);
+    const rrn = /RRN {7}(\S{12})/.exec(charge.stdout)![1]!;
+
+    // One tap per fingerprint: the phone disarmed itself and spent exactly one key.
+    assert.match((await mipay('phone', 'cards')).stdout, new RegExp(`${tokenLast4}  active  9 payment keys`));
+    const unarmed = await mipay('pos', 'charge', '1.00', '--phone', phoneFile);
+    assert.equal(unarmed.status, 1);
+    assert.match(unarmed.stderr, /the phone refused the tap \(GET PROCESSING OPTIONS: conditions of use not satisfied\): arm it first with `mipay phone pay/);
+    assert.match((await mipay('phone', 'cards')).stdout, /9 payment keys/, 'a refused tap spends nothing');
+
+    // The refund taps the same phone, armed again.
+    assert.equal((await mipay('phone', 'pay', '--card', tokenLast4, '--finger', 'right-thumb')).status, 0);
+    const refund = await mipay('pos', 'refund', '23.50', '--phone', phoneFile, '--rrn', rrn);
+    assert.match(refund.stdout, new RegExp(`\\*\\*\\*\\* ${tokenLast4} \\(C\\)`));
+    assert.match(refund.stdout, /TYPE {6}REFUND/);
+    assert.equal(refund.status, 0, refund.stdout + refund.stderr);
+    assert.equal(await balance(), before);
+  });
+
   test('`mipay pos charge` taps a card or a phone, never both, and says when the state file is missing', async () => {
     const missing = await mipay('pos', 'charge', '1.00', '--phone', join(dataDir, 'nope.se.json'));
     assert.equal(missing.status, 1);
