@@ -115,6 +115,17 @@ describe('the phone\'s payment applet at a POS kernel', () => {
     assert.deepEqual((await onDisk(path)).cards[0]!.luks, []);
   });
 
+  test('another process changed the state file since this phone opened it: the tap is refused and no key is handed out', async () => {
+    const { phone, clock, path } = await phoneWithCard({ count: 3 });
+    phone.pay({ deviceCardId: 'dc_test1', finger: 'right-thumb' });
+    const other = await MiPhone.open(path, passphrase, { clock: clock.now });
+    other.pay({ deviceCardId: 'dc_test1', finger: 'right-thumb' });
+    assert.equal((await readContactlessCard(other.paymentApplet(), purchase(100n, clock.now()))).atc, 1);
+    // This phone still believes ATC 1 is unused: writing over the other process's state would bring it back.
+    await refusedAt(phone, clock, /GET PROCESSING OPTIONS: no precise diagnosis/);
+    assert.deepEqual((await onDisk(path)).cards[0]!.luks.map((l) => l.atc), [2, 3]);
+  });
+
   test('no key left: pay says to sync; a tap answers 6984; expired batches count as none', async () => {
     const { phone, clock } = await phoneWithCard({ count: 1 });
     phone.pay({ deviceCardId: 'dc_test1', finger: 'right-thumb' });

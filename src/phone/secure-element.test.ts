@@ -91,6 +91,19 @@ describe('the phone\'s secure element (encrypted state file)', () => {
     await rejectsWith(SecureElementFile.open(join(dir, 'nope.se'), 'correct horse battery'), 'not_found', /mipay phone create/);
   });
 
+  test('a handle whose file another process replaced refuses to write over it (the other write is kept)', async () => {
+    const path = newPath();
+    await SecureElementFile.create(path, 'correct horse battery', { n: 1 }, cheap);
+    const first = await SecureElementFile.open<{ n: number }>(path, 'correct horse battery');
+    const second = await SecureElementFile.open<{ n: number }>(path, 'correct horse battery');
+    second.update({ n: 2 });
+    await rejectsWith((async () => first.update({ n: 3 }))(), 'changed_by_another_process', /changed by another process/);
+    assert.deepEqual(first.state, { n: 1 }, 'the refused state is not kept either');
+    assert.deepEqual((await SecureElementFile.open(path, 'correct horse battery')).state, { n: 2 });
+    second.update({ n: 4 });
+    assert.deepEqual((await SecureElementFile.open(path, 'correct horse battery')).state, { n: 4 }, 'the last writer goes on writing');
+  });
+
   test('create never overwrites an existing phone and wants a real passphrase', async () => {
     const path = newPath();
     await SecureElementFile.create(path, 'correct horse battery', secret, cheap);

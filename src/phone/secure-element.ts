@@ -6,7 +6,7 @@
 // rename, fsync of the folder), so a crash mid-write leaves the previous state intact.
 import assert from 'node:assert/strict';
 import { createCipheriv, createDecipheriv, createHmac, randomBytes, scrypt, timingSafeEqual } from 'node:crypto';
-import { closeSync, fsyncSync, openSync, readFileSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
+import { closeSync, fstatSync, fsyncSync, openSync, readFileSync, renameSync, rmSync, statSync, writeSync, type BigIntStats } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 
 export const STATE_FILE_FORMAT = 'mipay-phone-secure-element';
@@ -21,7 +21,8 @@ const stateFileBytesMax = 4 * 1024 * 1024;
 export const passphraseLengthMin = 8;
 const passphraseLengthMax = 1024;
 
-export type SecureElementErrorCode = 'not_found' | 'already_exists' | 'malformed' | 'unsupported_version' | 'wrong_passphrase' | 'tampered' | 'passphrase_too_short';
+export type SecureElementErrorCode =
+  | 'not_found' | 'already_exists' | 'malformed' | 'unsupported_version' | 'wrong_passphrase' | 'tampered' | 'passphrase_too_short' | 'changed_by_another_process';
 
 /** The state file cannot be opened or made; never an automatic reset. */
 export class SecureElementError extends Error {
@@ -76,13 +77,15 @@ function checkPassphrase(passphrase: string): void {
  * Writes `bytes` to `path` so that a reader sees the old file or the new one, never a mix:
  * a temp file in the same folder (mode 0600), fsync, rename over the old one, fsync the folder.
  */
-export function writeFileAtomically(path: string, bytes: Buffer): void {
+export function writeFileAtomically(path: string, bytes: Buffer): { version: string } {
   const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
   const fd = openSync(tmp, 'wx', 0o600);
+  let version: string;
   try {
     let written = 0;
     while (written < bytes.length) written += writeSync(fd, bytes, written, bytes.length - written);
     fsyncSync(fd);
+    version = fileVersion(fstatSync(fd, { bigint: true }));
   } catch (error) {
     closeSync(fd);
     rmSync(tmp, { force: true });
@@ -102,6 +105,15 @@ export function writeFileAtomically(path: string, bytes: Buffer): void {
   } finally {
     closeSync(dir);
   }
+  return { version };
+}
+
+/**
+ * Which write of the file this is: inode and modification time in nanoseconds (a rename keeps
+ * both). An inode number alone is reused once the replaced file is gone; with the time it is not.
+ */
+function fileVersion(stat: BigIntStats): string {
+  return `${stat.ino}:${stat.mtimeNs}`;
 }
 
 /** One opened state file: the decrypted state in memory, the derived key to write it back. */
@@ -110,12 +122,15 @@ export class SecureElementFile<T> {
   readonly #key: Buffer;
   readonly #kdf: Envelope['kdf'];
   #state: T;
+  /** The file this process last read or wrote (see fileVersion): another process's write replaces it. */
+  #version: string | undefined;
 
-  private constructor(path: string, key: Buffer, kdf: Envelope['kdf'], state: T) {
+  private constructor(path: string, key: Buffer, kdf: Envelope['kdf'], state: T, version: string | undefined) {
     this.path = path;
     this.#key = key;
     this.#kdf = kdf;
     this.#state = state;
+    this.#version = version;
   }
 
   /** Makes a new state file; refuses to overwrite one (a phone's keys are never silently replaced). */
@@ -124,7 +139,7 @@ export class SecureElementFile<T> {
     if (exists(path)) throw new SecureElementError('already_exists', `${path} already holds a phone; choose another file or delete it first.`);
     const salt = randomBytes(16);
     const key = await deriveKey(passphrase, salt, cost);
-    const file = new SecureElementFile(path, key, { name: 'scrypt', n: cost.n, r: cost.r, p: cost.p, salt: salt.toString('base64'), key_length: keyLength }, state);
+    const file = new SecureElementFile(path, key, { name: 'scrypt', n: cost.n, r: cost.r, p: cost.p, salt: salt.toString('base64'), key_length: keyLength }, state, undefined);
     file.save();
     return file;
   }
@@ -132,12 +147,21 @@ export class SecureElementFile<T> {
   /** Opens and decrypts a state file: a wrong passphrase or any altered byte is an error, never a reset. */
   static async open<T>(path: string, passphrase: string): Promise<SecureElementFile<T>> {
     let raw: Buffer;
+    let version: string;
+    let fd: number;
     try {
-      if (statSync(path).size > stateFileBytesMax) throw new SecureElementError('malformed', `${path} is larger than a phone state file can be.`);
-      raw = readFileSync(path);
+      fd = openSync(path, 'r');
     } catch (error) {
       if ((error as { code?: string }).code === 'ENOENT') throw new SecureElementError('not_found', `No phone state file at ${path}: run \`mipay phone create\` first.`);
       throw error;
+    }
+    try {
+      const stat = fstatSync(fd, { bigint: true });
+      if (stat.size > BigInt(stateFileBytesMax)) throw new SecureElementError('malformed', `${path} is larger than a phone state file can be.`);
+      version = fileVersion(stat);
+      raw = readFileSync(fd);
+    } finally {
+      closeSync(fd);
     }
     const envelope = parseEnvelope(path, raw);
     const salt = Buffer.from(envelope.kdf.salt, 'base64');
@@ -156,7 +180,7 @@ export class SecureElementFile<T> {
     } catch {
       throw new SecureElementError('tampered', `${path} was altered or damaged: its contents fail authentication. Restore it from a backup.`);
     }
-    return new SecureElementFile<T>(path, key, envelope.kdf, JSON.parse(plaintext.toString('utf8')) as T);
+    return new SecureElementFile<T>(path, key, envelope.kdf, JSON.parse(plaintext.toString('utf8')) as T, version);
   }
 
   get state(): T {
@@ -175,15 +199,30 @@ export class SecureElementFile<T> {
     }
   }
 
-  /** Encrypts the current state under a fresh IV and writes it atomically. */
+  /**
+   * Encrypts the current state under a fresh IV and writes it atomically. Refuses when another
+   * process replaced the file since this one read it: writing over it could bring back a
+   * limited-use key that process already spent (an ATC used twice).
+   */
   save(): void {
+    if (this.#version !== undefined && currentVersion(this.path) !== this.#version) {
+      throw new SecureElementError('changed_by_another_process', `${this.path} was changed by another process since it was opened; open it again.`);
+    }
     const header = { format: STATE_FILE_FORMAT, version: STATE_FILE_VERSION, kdf: this.#kdf, key_check: keyCheck(this.#key).toString('base64') };
     const iv = randomBytes(ivLength);
     const cipher = createCipheriv('aes-256-gcm', this.#key, iv);
     cipher.setAAD(associatedData(header));
     const ciphertext = Buffer.concat([cipher.update(JSON.stringify(this.#state), 'utf8'), cipher.final()]);
     const envelope: Envelope = { ...header, cipher: { name: 'aes-256-gcm', iv: iv.toString('base64'), tag: cipher.getAuthTag().toString('base64') }, ciphertext: ciphertext.toString('base64') };
-    writeFileAtomically(this.path, Buffer.from(`${JSON.stringify(envelope, null, 1)}\n`));
+    this.#version = writeFileAtomically(this.path, Buffer.from(`${JSON.stringify(envelope, null, 1)}\n`)).version;
+  }
+}
+
+function currentVersion(path: string): string | undefined {
+  try {
+    return fileVersion(statSync(path, { bigint: true }));
+  } catch {
+    return undefined;
   }
 }
 
