@@ -2,7 +2,8 @@
 // the same qPBOC application as a plastic card (src/protocols/emv/qpboc-card.ts); what makes it
 // a phone is where the ATC and its session key come from — one limited-use key from the secure
 // element per tap, taken only when a card was picked and a fingerprint armed the phone less than
-// 60 s ago — and the CTQ, which says "consumer device CVM performed" so no PIN is asked.
+// 60 s ago, and the phone disarmed in the same write — and the CTQ, which says "consumer device
+// CVM performed" so no PIN is asked.
 import { SW } from '../protocols/apdu.ts';
 import { QpbocCardApplication, UNIONPAY_CREDIT_AID, UNIONPAY_DEBIT_AID, type QpbocCardSource } from '../protocols/emv/qpboc-card.ts';
 import type { ContactlessCard } from '../terminal/client.ts';
@@ -70,22 +71,15 @@ export class PaymentApplet implements ContactlessCard {
     return {
       beginTransaction: () => this.#takeKey(cardId),
       cardTransactionQualifiers: () => Buffer.from(CTQ_CDCVM_PERFORMED),
-      // One tap per fingerprint: whatever became of the transaction, its ATC is spent and the phone disarms.
-      endTransaction: () => {
-        this.#store.state.pay = { selectedCardId: null, armedUntil: null };
-        try {
-          this.#store.save();
-        } catch {
-          // Disarmed in memory; on disk the arm runs out within 60 s, and the key is already gone.
-        }
-      },
     };
   }
 
   /**
    * GET PROCESSING OPTIONS: the lowest unused, unexpired key of the picked card, removed from
    * the secure element and written to disk before the ATC goes out, so no ATC is used twice
-   * even if the phone dies mid-tap.
+   * even if the phone dies mid-tap. The same write disarms the phone — one tap per fingerprint,
+   * whatever becomes of this transaction — so a tap costs one durable write, not two. The
+   * transaction goes on to GENERATE AC with the key the application holds in memory.
    */
   #takeKey(cardId: string): { atc: number; sessionKey: Buffer } | { refuse: number } {
     const state = this.#store.state;
@@ -102,11 +96,14 @@ export class PaymentApplet implements ContactlessCard {
       if (dropped) this.#store.save();
       return { refuse: SW.REFERENCE_DATA_NOT_USABLE };
     }
+    const pay = state.pay;
+    state.pay = { selectedCardId: null, armedUntil: null };
     try {
       this.#store.save();
     } catch {
-      // Not persisted, so not used: the key stays, and this tap fails.
+      // Not persisted, so not used: the key and the arm stay, and this tap fails.
       card.luks.unshift(luk);
+      state.pay = pay;
       return { refuse: SW.NO_PRECISE_DIAGNOSIS };
     }
     return { atc: luk.atc, sessionKey: Buffer.from(luk.key, 'hex') };
