@@ -107,7 +107,7 @@ describe('the phone online: log in, add a card, sync, settings, log out (real HT
     assert.match(pending.phoneMasked, /\*/);
     const code = await latestSmsCode(system.platform.app, holder.reservedPhone);
     const wrong = String((Number(code) + 1) % 1_000_000).padStart(6, '0');
-    await assert.rejects(phone.confirmCard({ smsCode: wrong }), (e: unknown) => e instanceof PlatformError && e.status >= 400 && e.status < 500 && e.code !== 'http_400');
+    await rejectsWithPlatform(phone.confirmCard({ smsCode: wrong }), 'sms_code_wrong', 'sms_code');
     assert.ok(phone.state.pendingCard, 'the application stays, so the right code can still be sent');
     const card = await phone.confirmCard({ smsCode: code });
     assert.equal(card.status, 'active');
