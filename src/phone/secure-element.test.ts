@@ -109,6 +109,10 @@ describe('the phone\'s secure element (encrypted state file)', () => {
     await SecureElementFile.create(path, 'correct horse battery', secret, cheap);
     await rejectsWith(SecureElementFile.create(path, 'correct horse battery', {}, cheap), 'already_exists', /already holds a phone/);
     await rejectsWith(SecureElementFile.create(newPath(), 'short', {}, cheap), 'passphrase_too_short', /at least 8/);
+    // A fresh data folder is made for the phone, readable by its owner only.
+    const nested = join(dir, 'fresh', 'data', 'phone.se');
+    await SecureElementFile.create(nested, 'correct horse battery', { n: 1 }, cheap);
+    assert.equal(statSync(join(dir, 'fresh', 'data')).mode & 0o777, 0o700);
   });
 
   test('atomic write: no temp file is left; a failed write and a crashed writer\'s leftover leave the last good state', async () => {

@@ -6,7 +6,7 @@
 // rename, fsync of the folder), so a crash mid-write leaves the previous state intact.
 import assert from 'node:assert/strict';
 import { createCipheriv, createDecipheriv, createHmac, randomBytes, scrypt, timingSafeEqual } from 'node:crypto';
-import { closeSync, fstatSync, fsyncSync, openSync, readFileSync, renameSync, rmSync, statSync, writeSync, type BigIntStats } from 'node:fs';
+import { closeSync, fstatSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, writeSync, type BigIntStats } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 
 export const STATE_FILE_FORMAT = 'mipay-phone-secure-element';
@@ -137,6 +137,7 @@ export class SecureElementFile<T> {
   static async create<T>(path: string, passphrase: string, state: T, cost: ScryptParameters = scryptDefaults): Promise<SecureElementFile<T>> {
     checkPassphrase(passphrase);
     if (exists(path)) throw new SecureElementError('already_exists', `${path} already holds a phone; choose another file or delete it first.`);
+    mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
     const salt = randomBytes(16);
     const key = await deriveKey(passphrase, salt, cost);
     const file = new SecureElementFile(path, key, { name: 'scrypt', n: cost.n, r: cost.r, p: cost.p, salt: salt.toString('base64'), key_length: keyLength }, state, undefined);
