@@ -23,6 +23,7 @@ import { registerPaymentRoutes } from './payments/routes.ts';
 import { PaymentCore } from './payments/service.ts';
 import { WalletPayments } from './payments/wallet.ts';
 import { registerPaymentAccountRoutes } from './payment-account/routes.ts';
+import { loadPersonalDataKeys, PersonalDataVault, type PersonalDataKeys } from './payment-account/personal-data.ts';
 import { PaymentAccountService } from './payment-account/service.ts';
 import type { PlatformTables } from './tables.ts';
 import { loadTspKeys, type TspKeys } from './tokens/keys.ts';
@@ -40,6 +41,8 @@ export interface PlatformOptions {
   clock?: () => Date;
   /** The TSP's keys; when absent (sandbox) they are generated once and kept in the database (tokens/keys.ts). */
   tspKeys?: TspKeys;
+  /** Keys sealing the holders' ID numbers, ID photos and addresses (sandbox: generated and kept in the database). */
+  personalDataKeys?: PersonalDataKeys;
   /** Issuing banks' keys for the device card lifecycle route, by bank code. */
   bankKeys?: Readonly<Record<string, string>>;
 }
@@ -70,7 +73,9 @@ export async function createPlatform(options: PlatformOptions): Promise<Platform
   const clock = options.clock ?? (() => new Date());
   const codes = new SmsCodes(options.db, options.sms, clock);
   const accounts = new AccountService(options.db, codes, clock);
-  const paymentAccounts = new PaymentAccountService(options.db, options.bank, codes, clock);
+  const personalData = new PersonalDataVault(await loadPersonalDataKeys(options.db, options.personalDataKeys, clock));
+  const paymentAccounts = new PaymentAccountService({ db: options.db, bank: options.bank, codes, personalData, clock });
+  await paymentAccounts.sealClearTextPersonalData();
   const cards = new CardService(options.db, options.bank, paymentAccounts, clock);
   const devices = new DeviceService(options.db, clock);
   const tokens = new TokenService({ db: options.db, bank: options.bank, cards, devices, keys: await loadTspKeys(options.db, options.tspKeys, clock), clock });

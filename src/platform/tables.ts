@@ -15,12 +15,19 @@ export interface PlatformTables {
     consumed_at: Date | null; created_at: Date;
   };
   payment_accounts: {
-    id: string; user_id: string; holder_name: string; id_number: string; birth_date: string | Date;
+    id: string; user_id: string; holder_name: string;
+    /** Legacy clear-text column, emptied at start (personal-data.ts); never read otherwise. */
+    id_number: string | null;
+    /** Sealed (personal-data.ts); the fingerprint finds an account by ID number, the mask is for display. */
+    id_number_sealed: string; id_number_fingerprint: string; id_number_masked: string;
+    birth_date: string | Date;
     status: 'active' | 'frozen' | 'closed'; password_hash: string; password_failed_count: number;
     password_locked_until: Date | null; opened_at: Date;
     aml_gender: string | null; aml_occupation: string | null; aml_nationality: string | null; aml_id_type: string | null;
-    aml_id_expiry: string | null; aml_id_photo: Buffer | Uint8Array | null; aml_id_photo_type: string | null;
-    aml_address: string | null; aml_completed_at: Date | null;
+    aml_id_expiry: string | null; aml_id_photo_type: string | null; aml_completed_at: Date | null;
+    aml_id_photo_sealed: string | null; aml_address_sealed: string | null;
+    /** Legacy clear-text columns, emptied at start. */
+    aml_id_photo: Buffer | Uint8Array | null; aml_address: string | null;
   };
   payment_account_channels: {
     id: string; account_id: string; channel: string; bank_code: string; bank_name: string; card_kind: string;

@@ -52,7 +52,7 @@ export class CardService {
     const issuer = await callBank(() => this.#bank.lookupCard(input.cardNumber));
     if (!issuer) throw errors.card_bin_unknown('No supported bank issues cards with this BIN.', 'card_number');
     const started = await callBank(() => this.#bank.startVerification({
-      cardNumber: input.cardNumber, holderName: account.holder_name, idNumber: account.id_number, reservedPhone: input.reservedPhone,
+      cardNumber: input.cardNumber, holderName: account.holder_name, idNumber: this.#paymentAccounts.idNumberOf(account), reservedPhone: input.reservedPhone,
       requester: input.userId, purpose: 'card_binding',
     }));
     return { ...started, bankName: issuer.bankName };
@@ -63,7 +63,7 @@ export class CardService {
     const account = await this.#paymentAccounts.requireByUser(input.userId);
     const verified = await callBank(() => this.#bank.confirmVerification({ verificationId: input.verificationId, code: input.smsCode, requester: input.userId }));
     if (verified.purpose !== 'card_binding') throw errors.verification_not_found('This verification was not started to bind a card.', 'verification_id');
-    if (verified.idNumber !== account.id_number) throw errors.identity_mismatch('The card belongs to someone else.', 'card_number');
+    if (verified.idNumber !== this.#paymentAccounts.idNumberOf(account)) throw errors.identity_mismatch('The card belongs to someone else.', 'card_number');
     try {
       return await this.#db.transaction().execute((trx) => recordBoundCard(trx, { userId: input.userId, accountId: account.id, verified, now: this.#clock() }));
     } catch (error) {

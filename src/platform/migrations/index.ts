@@ -9,6 +9,7 @@ import { transactions } from './2026-11-22T0630-transactions.ts';
 import { devices } from './2026-11-22T0700-devices.ts';
 import { tokens } from './2026-11-22T0710-tokens.ts';
 import { tokenAtcUses } from './2026-11-22T0720-token-atc-uses.ts';
+import { sealedPersonalData } from './2026-11-22T0730-sealed-personal-data.ts';
 
 export const platformSchema = 'platform';
 
@@ -24,4 +25,5 @@ export const platformMigrations: SchemaMigrations = {
   '2026-11-22T0700-devices': devices,
   '2026-11-22T0710-tokens': tokens,
   '2026-11-22T0720-token-atc-uses': tokenAtcUses,
+  '2026-11-22T0730-sealed-personal-data': sealedPersonalData,
 };

@@ -5,7 +5,7 @@ import { mobilePhone } from '../../infra/validation/phone.ts';
 import { caller, requireSession } from '../auth.ts';
 import { errors } from '../errors.ts';
 import { classRules, dailyLimitsFen } from './classes.ts';
-import { maskIdNumber, maskName } from './identity.ts';
+import { maskName } from './identity.ts';
 import type { PaymentAccountService, PaymentAccountView } from './service.ts';
 
 const smsCode = z.string().regex(/^[0-9]{6}$/, '6 digits');
@@ -43,7 +43,7 @@ function toWire(view: PaymentAccountView, now: Date): z.infer<typeof paymentAcco
   const rule = classRules[view.effectiveClass];
   const locked = account.password_locked_until && account.password_locked_until.getTime() > now.getTime() ? account.password_locked_until.toISOString() : null;
   return {
-    id: account.id, status: account.status, holder_name_masked: maskName(account.holder_name), id_number_masked: maskIdNumber(account.id_number),
+    id: account.id, status: account.status, holder_name_masked: maskName(account.holder_name), id_number_masked: account.id_number_masked,
     class: view.effectiveClass, class_by_channels: view.classByChannels ?? 'I', aml_complete: view.amlComplete,
     channels: view.channels.map((c) => ({ channel: c.channel, bank_code: c.bank_code, bank_name: c.bank_name, card_kind: c.card_kind, card_last4: c.card_last4, verified_at: c.verified_at.toISOString() })),
     limits: {

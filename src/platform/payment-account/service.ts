@@ -11,7 +11,8 @@ import { recordBoundCard } from '../cards/service.ts';
 import { hashPassword, verifyPassword } from '../passwords.ts';
 import type { PlatformTables } from '../tables.ts';
 import { classForChannels, effectiveClass, type AccountClass } from './classes.ts';
-import { requireAdultResidentId, requireStrongPaymentPassword, requireValidCardNumber } from './identity.ts';
+import { maskIdNumber, requireAdultResidentId, requireStrongPaymentPassword, requireValidCardNumber } from './identity.ts';
+import type { PersonalDataVault } from './personal-data.ts';
 
 export type PaymentAccountRow = PlatformTables['payment_accounts'];
 export type ChannelRow = PlatformTables['payment_account_channels'];
@@ -48,13 +49,42 @@ export class PaymentAccountService {
   readonly #db: Kysely<PlatformTables>;
   readonly #bank: BankClient;
   readonly #codes: SmsCodes;
+  readonly #personalData: PersonalDataVault;
   readonly #clock: () => Date;
 
-  constructor(db: Kysely<PlatformTables>, bank: BankClient, codes: SmsCodes, clock: () => Date) {
-    this.#db = db;
-    this.#bank = bank;
-    this.#codes = codes;
-    this.#clock = clock;
+  constructor(options: { db: Kysely<PlatformTables>; bank: BankClient; codes: SmsCodes; personalData: PersonalDataVault; clock: () => Date }) {
+    this.#db = options.db;
+    this.#bank = options.bank;
+    this.#codes = options.codes;
+    this.#personalData = options.personalData;
+    this.#clock = options.clock;
+  }
+
+  /** The holder's ID number, opened from its seal: only to send to a bank that verifies a card in the holder's name, or to check AML data against it. */
+  idNumberOf(account: PaymentAccountRow): string {
+    return this.#personalData.open(account.id, 'id_number', account.id_number_sealed).toString('utf8');
+  }
+
+  /**
+   * Seals what an older version kept in clear (ID numbers, ID photos, addresses) and empties the
+   * clear-text columns. Runs at start; does nothing once every row is sealed.
+   */
+  async sealClearTextPersonalData(): Promise<number> {
+    const rows = await this.#db.selectFrom('payment_accounts').select(['id', 'id_number', 'aml_id_photo', 'aml_address'])
+      .where((eb) => eb.or([eb('id_number', 'is not', null), eb('aml_id_photo', 'is not', null), eb('aml_address', 'is not', null)]))
+      .execute();
+    for (const row of rows) {
+      await this.#db.updateTable('payment_accounts').set({
+        ...(row.id_number !== null ? {
+          id_number_sealed: this.#personalData.seal(row.id, 'id_number', Buffer.from(row.id_number)),
+          id_number_fingerprint: this.#personalData.idNumberFingerprint(row.id_number), id_number_masked: maskIdNumber(row.id_number),
+        } : {}),
+        ...(row.aml_id_photo !== null ? { aml_id_photo_sealed: this.#personalData.seal(row.id, 'aml_id_photo', Buffer.from(row.aml_id_photo)) } : {}),
+        ...(row.aml_address !== null ? { aml_address_sealed: this.#personalData.seal(row.id, 'aml_address', Buffer.from(row.aml_address)) } : {}),
+        id_number: null, aml_id_photo: null, aml_address: null,
+      }).where('id', '=', row.id).execute();
+    }
+    return rows.length;
   }
 
   async findByUser(userId: string): Promise<PaymentAccountRow | undefined> {
@@ -76,7 +106,7 @@ export class PaymentAccountService {
     const id = requireAdultResidentId(input.idNumber, this.#clock());
     requireValidCardNumber(input.cardNumber);
     if (await this.findByUser(input.userId)) throw errors.payment_account_exists('This Mi account already has a payment account.');
-    if (await this.#db.selectFrom('payment_accounts').select('id').where('id_number', '=', id.number).executeTakeFirst()) {
+    if (await this.#db.selectFrom('payment_accounts').select('id').where('id_number_fingerprint', '=', this.#personalData.idNumberFingerprint(id.number)).executeTakeFirst()) {
       throw errors.identity_already_registered('A payment account with this ID number already exists on another Mi account.', 'id_number');
     }
     const issuer = await callBank(() => this.#bank.lookupCard(input.cardNumber));
@@ -97,11 +127,15 @@ export class PaymentAccountService {
     if (verified.purpose !== 'payment_account') throw errors.verification_not_found('This verification was not started to open a payment account.', 'verification_id');
     const now = this.#clock();
     const identity = requireAdultResidentId(verified.idNumber, now);
+    const id = newId('pa');
     const account: PaymentAccountRow = {
-      id: newId('pa'), user_id: input.userId, holder_name: verified.holderName, id_number: identity.number, birth_date: identity.birthDate,
+      id, user_id: input.userId, holder_name: verified.holderName, id_number: null,
+      id_number_sealed: this.#personalData.seal(id, 'id_number', Buffer.from(identity.number)),
+      id_number_fingerprint: this.#personalData.idNumberFingerprint(identity.number), id_number_masked: maskIdNumber(identity.number),
+      birth_date: identity.birthDate,
       status: 'active', password_hash: passwordHash, password_failed_count: 0, password_locked_until: null, opened_at: now,
       aml_gender: null, aml_occupation: null, aml_nationality: null, aml_id_type: null, aml_id_expiry: null, aml_id_photo: null,
-      aml_id_photo_type: null, aml_address: null, aml_completed_at: null,
+      aml_id_photo_type: null, aml_address: null, aml_completed_at: null, aml_id_photo_sealed: null, aml_address_sealed: null,
     };
     try {
       await transactionWithRetry(this.#db, async (trx) => {
@@ -140,7 +174,7 @@ export class PaymentAccountService {
     if (!issuer) throw errors.card_bin_unknown('No supported bank issues cards with this BIN.', 'card_number');
     await this.#requireNewChannel(account.id, issuer.bankCode);
     const started = await callBank(() => this.#bank.startVerification({
-      cardNumber: input.cardNumber, holderName: account.holder_name, idNumber: account.id_number, reservedPhone: input.reservedPhone,
+      cardNumber: input.cardNumber, holderName: account.holder_name, idNumber: this.idNumberOf(account), reservedPhone: input.reservedPhone,
       requester: input.userId, purpose: 'verification_channel',
     }));
     return { ...started, bankName: issuer.bankName };
@@ -152,7 +186,7 @@ export class PaymentAccountService {
     const verified = await callBank(() => this.#bank.confirmVerification({ verificationId: input.verificationId, code: input.smsCode, requester: input.userId }));
     if (verified.purpose !== 'verification_channel') throw errors.verification_not_found('This verification was not started to add a verification channel.', 'verification_id');
     // The bank checked the name and ID number the platform sent, which are the holder's own.
-    if (verified.idNumber !== account.id_number) throw errors.identity_mismatch('The card belongs to someone else.', 'card_number');
+    if (!this.#personalData.matchesIdNumber(account.id_number_fingerprint, verified.idNumber)) throw errors.identity_mismatch('The card belongs to someone else.', 'card_number');
     await this.#requireNewChannel(account.id, verified.bankCode);
     const now = this.#clock();
     await this.#db.transaction().execute(async (trx) => {
@@ -175,7 +209,7 @@ export class PaymentAccountService {
   async setAmlData(userId: string, data: AmlData): Promise<PaymentAccountView> {
     const account = await this.requireByUser(userId);
     const now = this.#clock();
-    const identity = parseResidentId(account.id_number, now);
+    const identity = parseResidentId(this.idNumberOf(account), now);
     if (identity.ok && identity.id.gender !== data.gender) {
       throw errors.parameter_invalid('The gender does not match the one encoded in the holder\'s ID number.', 'gender');
     }
@@ -184,8 +218,9 @@ export class PaymentAccountService {
     }
     await this.#db.updateTable('payment_accounts').set({
       aml_gender: data.gender, aml_occupation: data.occupation, aml_nationality: data.nationality, aml_id_type: data.idType,
-      aml_id_expiry: data.idExpiry, aml_id_photo: data.idPhoto.data, aml_id_photo_type: data.idPhoto.contentType,
-      aml_address: data.address, aml_completed_at: now,
+      aml_id_expiry: data.idExpiry, aml_id_photo_sealed: this.#personalData.seal(account.id, 'aml_id_photo', data.idPhoto.data),
+      aml_id_photo_type: data.idPhoto.contentType, aml_address_sealed: this.#personalData.seal(account.id, 'aml_address', Buffer.from(data.address)),
+      aml_completed_at: now,
     }).where('id', '=', account.id).execute();
     return this.view(userId);
   }
@@ -216,7 +251,7 @@ export class PaymentAccountService {
     const account = await this.requireByUser(input.userId);
     const passwordHash = await hashPassword(input.newPassword);
     const outcome = await transactionWithRetry(this.#db, async (trx) => {
-      if (input.idNumber.trim().toUpperCase() !== account.id_number) {
+      if (!this.#personalData.matchesIdNumber(account.id_number_fingerprint, input.idNumber)) {
         return { error: errors.identity_mismatch('The ID number is not the payment account holder\'s.', 'id_number') };
       }
       const consumed = await this.#codes.consume(trx, input.phone, 'payment_password_reset', input.smsCode);
