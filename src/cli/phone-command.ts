@@ -83,7 +83,7 @@ export function registerPhoneCommands(program: Command): void {
   const command = (name: string, description: string) => phone.command(name).description(description)
     .option('--phone <file>', 'the phone\'s state file (default: phone.se.json in MIPAY_DATA_DIR)')
     .option('--passphrase <text>', 'the state file\'s passphrase (default: MIPAY_PHONE_PASSPHRASE)')
-    .option('--platform-url <url>', 'the platform (default: the running `mipay up`, else the one the phone used last)');
+    .option('--platform-url <url>', 'the platform, kept in the phone (default: the one it has; at create, the running `mipay up`)');
 
   command('create', 'make a new phone: its P-256 device key, settings, enrolled finger and passcode, in a new state file')
     .requiredOption('--passcode <digits>', 'the device passcode (4–16 digits): unlocks the fingerprint after 5 wrong tries')

@@ -25,14 +25,19 @@ export class PlatformError extends Error {
   readonly code: string;
   readonly type: string;
   readonly param: string | undefined;
+  /** The error's other, non-secret facts (e.g. `retry_after_s`, `tries_left`). */
+  readonly details: Record<string, unknown>;
 
-  constructor(status: number, error: { type?: string; code?: string; message?: string; param?: string | null }) {
-    const code = error.code ?? `http_${status}`;
-    super(`${error.message ?? `The platform answered HTTP ${status}.`} [${code}${error.param ? `, param ${error.param}` : ''}]`);
+  constructor(status: number, error: { type?: string; code?: string; message?: string; param?: string | null; [detail: string]: unknown }) {
+    const { type, code: given, message, param, ...details } = error;
+    const code = given ?? `http_${status}`;
+    const retry = typeof details.retry_after_s === 'number' ? ` Try again in ${details.retry_after_s} s.` : '';
+    super(`${message ?? `The platform answered HTTP ${status}.`}${retry} [${code}${param ? `, param ${param}` : ''}]`);
     this.status = status;
     this.code = code;
-    this.type = error.type ?? 'api_error';
-    this.param = error.param ?? undefined;
+    this.type = type ?? 'api_error';
+    this.param = param ?? undefined;
+    this.details = details;
   }
 }
 
