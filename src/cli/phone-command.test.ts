@@ -139,6 +139,29 @@ describe('mipay phone, as processes against a running platform', () => {
     assert.equal(await balance(), before);
   });
 
+  test('unlock after five wrong fingers, sync, find-device off wiping the card, logout — each a process', async () => {
+    assert.ok(tokenLast4, 'the first test added a card');
+    for (let i = 0; i < 4; i++) assert.match((await mipay('phone', 'pay', '--card', tokenLast4, '--finger', 'left-index')).stderr, /fingerprint_not_recognized/);
+    const locked = await mipay('phone', 'pay', '--card', tokenLast4, '--finger', 'left-index');
+    assert.match(locked.stderr, /locked after 5 wrong tries: unlock with the device passcode\. \[fingerprint_locked, param finger\]/);
+    assert.match((await mipay('phone', 'pay', '--card', tokenLast4, '--finger', 'right-thumb')).stderr, /fingerprint_locked/);
+    assert.match((await mipay('phone', 'unlock', '--passcode', '000000')).stderr, /Wrong device passcode\. \[passcode_wrong, param passcode\]/);
+    assert.match((await mipay('phone', 'unlock', '--passcode', '246810')).stdout, /fingerprint unlocked/);
+    assert.equal((await mipay('phone', 'pay', '--card', tokenLast4, '--finger', 'right-thumb')).status, 0);
+
+    const synced = await mipay('phone', 'sync');
+    assert.equal(synced.status, 0, synced.stderr);
+    assert.match(synced.stdout, /in sync: nothing changed/);
+    const off = await mipay('phone', 'settings', '--find-device', 'off');
+    assert.equal(off.status, 0, off.stderr);
+    assert.match(off.stdout, new RegExp(`wiped \\*\\*\\*\\* ${tokenLast4} \\(dc_\\S+\\): deleted on the platform; its keys are gone\nfind-device off`));
+    assert.match((await mipay('phone', 'cards')).stdout, /no device cards on this phone/);
+    const logout = await mipay('phone', 'logout');
+    assert.equal(logout.status, 0, logout.stderr);
+    assert.match(logout.stdout, /logged out; 0 bank cards wiped/);
+    assert.match((await mipay('phone', 'sync')).stderr, /Log in first: `mipay phone login`\. \[not_logged_in\]/);
+  });
+
   test('`mipay pos charge` taps a card or a phone, never both, and says when the state file is missing', async () => {
     const missing = await mipay('pos', 'charge', '1.00', '--phone', join(dataDir, 'nope.se.json'));
     assert.equal(missing.status, 1);
