@@ -134,10 +134,11 @@ export async function confirmCard(phone: MiPhone, input: { smsCode: string }): P
     method: 'POST', path: '/v1/device-cards', token: session(phone),
     body: { device_id: deviceId(phone), card_id: pending.cardId, verification_id: pending.verificationId, sms_code: input.smsCode },
   });
+  if (made.device_card.status === 'deleted') throw new PhoneError('card_not_active', 'The platform answered with a deleted device card; add the card again.', 'sms_code');
   const card: StoredDeviceCard = {
     id: made.device_card.id, tokenNumber: made.token_number, expiryYymm: made.token_expiry, panSequence: made.token_sequence,
     tokenLast4: made.device_card.token_last4, bankName: made.device_card.bank_name, cardKind: made.device_card.card_kind,
-    status: made.device_card.status === 'deleted' ? 'suspended' : made.device_card.status,
+    status: made.device_card.status,
     algorithm: made.luk_batch.algorithm as CryptogramAlgorithm, luks: lukOf(made.luk_batch),
   };
   const state = phone.mutableState;
