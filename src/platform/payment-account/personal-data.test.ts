@@ -64,7 +64,7 @@ describe('the holder\'s ID number, ID photo and address are kept sealed', () => 
     assert.equal(await system.platform.paymentAccounts.sealClearTextPersonalData(), 0, 'nothing left in clear');
     const row = await db.selectFrom('payment_accounts').selectAll().where('user_id', '=', h.userId).executeTakeFirstOrThrow();
     assert.deepEqual([row.id_number, row.aml_address], [null, null]);
-    assert.equal(system.platform.paymentAccounts.idNumberOf(row), h.idNumber);
+    assert.equal(system.platform.paymentAccounts.idNumberOf((await system.platform.paymentAccounts.findByUser(h.userId))!), h.idNumber);
     assert.equal((await apiClient(system.platform.app)('GET', '/v1/payment-account', { token: h.token })).body.id_number_masked, `${h.idNumber[0]}${'*'.repeat(16)}${h.idNumber.at(-1)}`);
   });
 });
