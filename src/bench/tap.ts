@@ -8,9 +8,10 @@
  *  - exchange: the phone ↔ POS APDU exchange of one tap (SELECT PPSE … GENERATE AC), the phone's
  *    payment applet answering the POS kernel in one thread, as in the reader's field. Measured
  *    per tap: wall time and CPU time, against the EMV contactless budget of 500 ms and the
- *    target p99 ≤ 5 ms. The applet writes its secure element (the encrypted state file) before
- *    it answers GPO and again when it disarms; `exchange` keeps the phone's file on tmpfs (what
- *    the applet computes), `exchangeDurable` on the disk with fsync (what a flash write adds).
+ *    target p99 ≤ 5 ms. The applet writes its secure element (the encrypted state file: key
+ *    spent, phone disarmed) once, before it answers GPO; `exchange` keeps the phone's file on
+ *    tmpfs (what the applet computes), `exchangeDurable` on the disk with fsync (what a flash
+ *    write adds).
  *  - tokenized authorizations: the whole tap of a user (pick the card, fingerprint, the APDU
  *    exchange, ISO 8583 over TCP to the network → token service: detokenize, LUK window, ARQC,
  *    replay check → the issuing bank) at a fixed offered rate and at maximum. Phones and POS
