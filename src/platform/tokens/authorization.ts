@@ -15,14 +15,19 @@
  *   7. the ATC was never used before: recorded in `token_atc_uses` only now that the
  *      cryptogram is known good, so a forged request cannot burn the phone's next key, and
  *      atomically (insert … on conflict do nothing), so two copies racing cannot both pass.
- * Then the vault opens the card data (detokenize) and the network forwards to the bank with the
+ * Then the vault opens the card data (read with the card, opened only now) and the network forwards to the bank with the
  * PAN and field 60 `TSPV`. The ARPC the terminal gets back is computed once the bank has
  * answered, with the bank's response code as its ARC.
+ *
+ * Two statements per request, each shared by the requests that queue while one is in flight
+ * (StatementBatcher, as the network's log and the bank's writes do): the read of the device card
+ * with its device, the key batch covering the ATC and its vault row; and the ATC insert.
  *
  * No PAN, token number or key is logged: a decline is logged with the token's last 4.
  */
 import assert from 'node:assert/strict';
 import { sql, type Kysely } from 'kysely';
+import { StatementBatcher } from '../../infra/db/statement-batcher.ts';
 import type { Logger } from '../../infra/log/logger.ts';
 import type { TokenAuthorizationRequest, TokenAuthorizationResult, TokenService } from '../../network/client.ts';
 import type { CryptogramAlgorithm } from '../../protocols/crypto/index.ts';
@@ -30,7 +35,7 @@ import { checkArqc, issuerAuthenticationData } from '../../protocols/emv/online-
 import { decodeTlv, flattenTlv, TlvError } from '../../protocols/tlv.ts';
 import type { PlatformTables } from '../tables.ts';
 import { tokenMasterKey, type TspKeys } from './keys.ts';
-import { detokenize } from './vault.ts';
+import { openVaultEntry, type SealedVaultEntry } from './vault.ts';
 
 /** Cryptogram version numbers (9F10 byte 3) a device card's applet writes, by algorithm. */
 const cryptogramVersionOf: Partial<Record<CryptogramAlgorithm, number>> = { tdes: 0x01, sm4: 0x04 };
@@ -38,6 +43,22 @@ const cryptogramVersionOf: Partial<Record<CryptogramAlgorithm, number>> = { tdes
 const iccBytesMax = 255;
 
 type Decline = Extract<TokenAuthorizationResult, { outcome: 'declined' }>;
+type DeviceCardRow = PlatformTables['device_cards'];
+
+/** What one lookup reads: the device card, its device's status, the key batch covering the ATC (if any) and the sealed vault row. */
+interface CardForAuthorization extends SealedVaultEntry {
+  id: string;
+  status: DeviceCardRow['status'];
+  status_reason: string;
+  token_expiry_yymm: string;
+  token_sequence: string;
+  cryptogram_algorithm: DeviceCardRow['cryptogram_algorithm'];
+  device_status: PlatformTables['devices']['status'];
+  batch_status: PlatformTables['luk_batches']['status'] | null;
+  batch_expires_at: Date | null;
+}
+
+interface AtcUse { deviceCardId: string; atc: number; terminalId: string; usedAt: Date }
 const decline = (responseCode: string, reason: string): Decline => ({ outcome: 'declined', responseCode, reason });
 
 /** A token is valid through the last day of its expiry month (ISO/IEC 7813), as a card is. */
@@ -60,16 +81,42 @@ function readIcc(icc: Buffer): { atc: number; transactionType: string } | undefi
 }
 
 export class TokenAuthorizer implements TokenService {
-  readonly #db: Kysely<PlatformTables>;
   readonly #keys: TspKeys;
   readonly #logger: Logger;
   readonly #clock: () => Date;
+  readonly #lookups: StatementBatcher<{ token: string; atc: number }, CardForAuthorization | undefined>;
+  readonly #atcUses: StatementBatcher<AtcUse, boolean>;
 
-  constructor(options: { db: Kysely<PlatformTables>; keys: TspKeys; logger: Logger; clock?: () => Date }) {
-    this.#db = options.db;
+  constructor(options: { db: Kysely<PlatformTables>; keys: TspKeys; logger: Logger; clock?: () => Date; schema?: string }) {
     this.#keys = options.keys;
     this.#logger = options.logger;
     this.#clock = options.clock ?? (() => new Date());
+    const db = options.db;
+    const schema = options.schema ?? 'platform';
+    const table = (name: string) => sql.table(`${schema}.${name}`);
+    this.#lookups = new StatementBatcher<{ token: string; atc: number }, CardForAuthorization | undefined>(async (items) => {
+      const wanted = sql.join(items.map((item, i) => sql`(${i}::int, ${item.token}::text, ${item.atc}::int)`));
+      // Batches of one card never overlap, so at most one row per request.
+      const { rows } = await sql<CardForAuthorization & { i: number }>`
+        select w.i, c.id, c.status, c.status_reason, c.token_expiry_yymm, c.token_sequence, c.cryptogram_algorithm, d.status as device_status,
+          b.status as batch_status, b.expires_at as batch_expires_at, v.device_card_id, v.kek_id, v.wrapped_data_key, v.pan_ciphertext
+        from (values ${wanted}) as w(i, token, atc)
+        join ${table('device_cards')} c on c.token_number = w.token
+        join ${table('devices')} d on d.id = c.device_id
+        join ${table('token_vault')} v on v.device_card_id = c.id
+        left join ${table('luk_batches')} b on b.device_card_id = c.id and b.atc_first <= w.atc and b.atc_first + b.key_count > w.atc`.execute(db);
+      const found = new Map(rows.map((row) => [row.i, row]));
+      return items.map((_, i) => found.get(i));
+    });
+    this.#atcUses = new StatementBatcher<AtcUse, boolean>(async (uses) => {
+      const values = sql.join(uses.map((u) => sql`(${u.deviceCardId}::text, ${u.atc}::int, ${u.terminalId}::text, ${u.usedAt}::timestamptz)`));
+      const { rows } = await sql<{ device_card_id: string; atc: number }>`
+        insert into ${table('token_atc_uses')} (device_card_id, atc, terminal_id, used_at) values ${values}
+        on conflict (device_card_id, atc) do nothing returning device_card_id, atc`.execute(db);
+      const inserted = new Set(rows.map((row) => `${row.device_card_id}|${row.atc}`));
+      // The same ATC twice in one statement: the first copy got the row, the second is the replay.
+      return uses.map((u) => inserted.delete(`${u.deviceCardId}|${u.atc}`));
+    });
   }
 
   async authorize(request: TokenAuthorizationRequest): Promise<TokenAuthorizationResult> {
@@ -83,18 +130,7 @@ export class TokenAuthorizer implements TokenService {
   async #authorize(request: TokenAuthorizationRequest): Promise<TokenAuthorizationResult> {
     const now = this.#clock();
     const icc = request.iccData && request.iccData.length <= iccBytesMax ? readIcc(request.iccData) : undefined;
-    // One round trip: the card, its device and the key batch covering the ATC (batches of a card never overlap).
-    const atc = icc?.atc ?? -1;
-    const card = await this.#db.selectFrom('device_cards')
-      .innerJoin('devices', 'devices.id', 'device_cards.device_id')
-      .leftJoin('luk_batches', (join) => join.onRef('luk_batches.device_card_id', '=', 'device_cards.id')
-        .on('luk_batches.atc_first', '<=', atc).on(sql<number>`luk_batches.atc_first + luk_batches.key_count`, '>', atc))
-      .select([
-        'device_cards.id', 'device_cards.status', 'device_cards.status_reason', 'device_cards.token_expiry_yymm', 'device_cards.token_sequence',
-        'device_cards.cryptogram_algorithm', 'devices.status as device_status', 'luk_batches.status as batch_status', 'luk_batches.expires_at as batch_expires_at',
-      ])
-      .where('device_cards.token_number', '=', request.token)
-      .executeTakeFirst();
+    const card = await this.#lookups.add({ token: request.token, atc: icc?.atc ?? -1 });
 
     if (!card) return decline('14', 'TOKEN_UNKNOWN');
     if (card.status === 'deleted') return decline('14', 'TOKEN_DELETED');
@@ -110,7 +146,7 @@ export class TokenAuthorizer implements TokenService {
     if (icc.transactionType !== request.processingCode.slice(0, 2)) return decline('05', 'TXN_TYPE');
     if (!card.batch_status || !card.batch_expires_at) return decline('05', 'ATC_NOT_IN_BATCH');
     if (card.batch_status !== 'live') return decline('05', 'LUK_RETIRED');
-    if (card.batch_expires_at.getTime() <= now.getTime()) return decline('05', 'LUK_EXPIRED');
+    if (new Date(card.batch_expires_at).getTime() <= now.getTime()) return decline('05', 'LUK_EXPIRED');
 
     const algorithm = card.cryptogram_algorithm;
     const cryptogramVersion = cryptogramVersionOf[algorithm];
@@ -125,16 +161,10 @@ export class TokenAuthorizer implements TokenService {
     if (!check.ok) return decline('05', check.reason === 'FORMAT' ? 'ICC_FORMAT' : check.reason);
     assert.equal(check.atc, icc.atc);
 
-    const recorded = await this.#db.insertInto('token_atc_uses')
-      .values({ device_card_id: card.id, atc: check.atc, terminal_id: request.terminalId, used_at: now })
-      .onConflict((oc) => oc.columns(['device_card_id', 'atc']).doNothing())
-      .returning('atc')
-      .executeTakeFirst();
-    if (!recorded) return decline('05', 'ATC_REPLAYED');
+    const firstUse = await this.#atcUses.add({ deviceCardId: card.id, atc: check.atc, terminalId: request.terminalId, usedAt: now });
+    if (!firstUse) return decline('05', 'ATC_REPLAYED');
 
-    const cardData = await detokenize(this.#db, this.#keys, request.token);
-    // The device card was read a moment ago and vault rows are never deleted: a missing one is corruption.
-    if (!cardData) throw new Error(`the vault has no entry for device card ${card.id}`);
+    const cardData = openVaultEntry(this.#keys, card);
     const verified = check;
     return {
       outcome: 'verified', pan: cardData.pan, panExpiryYymm: cardData.expiryYymm, panSequence: cardData.panSequence,

@@ -58,6 +58,9 @@ export async function deviceCardIdsOfPan(db: Kysely<PlatformTables>, keys: TspKe
   return rows.map((r) => r.device_card_id);
 }
 
+/** A vault row as stored: what `openVaultEntry` needs. */
+export type SealedVaultEntry = Pick<PlatformTables['token_vault'], 'device_card_id' | 'kek_id' | 'wrapped_data_key' | 'pan_ciphertext'>;
+
 /**
  * DETOKENIZE: the one function that turns a token number into the card number. For the TSP's
  * authorization path only (the network's TokenService); never for a response or a log line.
@@ -68,11 +71,19 @@ export async function detokenize(db: Kysely<PlatformTables>, keys: TspKeys, toke
     .select(['token_vault.device_card_id', 'token_vault.kek_id', 'token_vault.wrapped_data_key', 'token_vault.pan_ciphertext'])
     .where('device_cards.token_number', '=', tokenNumber).executeTakeFirst();
   if (!row) return undefined;
+  return { ...openVaultEntry(keys, row), deviceCardId: row.device_card_id };
+}
+
+/**
+ * Opens a vault row the caller has already read. For the authorization path only, which reads
+ * the row together with the device card (one round trip) and opens it only once the
+ * cryptogram has verified; see `detokenize`.
+ */
+export function openVaultEntry(keys: TspKeys, row: SealedVaultEntry): VaultCardData {
   if (row.kek_id !== keys.kekId) throw new Error(`vault row sealed under ${row.kek_id}, which is not configured`);
   const dataKey = open(keys.kek, row.wrapped_data_key, `dek:${row.device_card_id}`);
   try {
-    const card = JSON.parse(open(dataKey, row.pan_ciphertext, `pan:${row.device_card_id}`).toString('utf8')) as VaultCardData;
-    return { ...card, deviceCardId: row.device_card_id };
+    return JSON.parse(open(dataKey, row.pan_ciphertext, `pan:${row.device_card_id}`).toString('utf8')) as VaultCardData;
   } finally {
     dataKey.fill(0);
   }
