@@ -83,7 +83,7 @@ export async function createSystem(options: SystemOptions): Promise<System> {
   });
   // Device cards: the network asks the platform's TSP to detokenize and verify them (DESIGN section 1).
   const tokenService = options.tokenService ?? new TokenAuthorizer({
-    db: options.database.forSchema(platformSchema) as Kysely<any>, keys: platform.tokens.keys,
+    db: options.database.forSchema(platformSchema) as Kysely<any>, schema: platformSchema, keys: platform.tokens.keys,
     logger: options.logger.child({ party: 'platform', component: 'tsp' }), ...clock,
   });
   const { bankAuthorization, network } = await createPaymentPath({ ...options, tokenService });
