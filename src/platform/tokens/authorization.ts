@@ -15,8 +15,8 @@
  *   7. the ATC was never used before: recorded in `token_atc_uses` only now that the
  *      cryptogram is known good, so a forged request cannot burn the phone's next key, and
  *      atomically (insert … on conflict do nothing), so two copies racing cannot both pass.
- * Then the vault opens the card data (read with the card, opened only now) and the network forwards to the bank with the
- * PAN and field 60 `TSPV`. The ARPC the terminal gets back is computed once the bank has
+ * Then the vault row (read with the card) is opened and the network forwards to the bank with
+ * the PAN and field 60 `TSPV`. The ARPC the terminal gets back is computed once the bank has
  * answered, with the bank's response code as its ARC.
  *
  * Two statements per request, each shared by the requests that queue while one is in flight
@@ -59,6 +59,7 @@ interface CardForAuthorization extends SealedVaultEntry {
 }
 
 interface AtcUse { deviceCardId: string; atc: number; terminalId: string; usedAt: Date }
+
 const decline = (responseCode: string, reason: string): Decline => ({ outcome: 'declined', responseCode, reason });
 
 /** A token is valid through the last day of its expiry month (ISO/IEC 7813), as a card is. */
