@@ -21,7 +21,8 @@ describe('findCardNumbers', () => {
     assert.deepEqual(findCardNumbers(line), []);
   });
 
-  it('does not take a piece of a longer digit run', () => {
+  it('does not take a piece of a longer digit run, nor the fraction of a decimal number', () => {
     assert.deepEqual(findCardNumbers(`${'1'.repeat(5)}${withCheck('622848001234567')}`), []);
+    assert.deepEqual(findCardNumbers(`{"responseTime":1.${withCheck('349772999999913')}}`), []);
   });
 });
