@@ -88,9 +88,8 @@ export class NetworkSwitch {
     const key = `${terminalId}|${stan}|${date}|${request.mti}`;
     const insertedId = await this.#log.insert({
       terminal_id: terminalId, terminal_stan: stan, pos_date: date, pos_time: time, pos_mti: request.mti, kind, processing_code: processingCode,
-      merchant_id: merchantId, pan, token: null, amount_fen: parseAmount(amount), issuer_code: null, transmission, business_date: businessDate(now),
-      status: 'pending', response_code: null, auth_code: null, response_fields: null, original_rrn: textField(request, 61)?.slice(0, 12) ?? null,
-      reversal_status: 'none', reversal_transmission: null, reversal_attempts: 0, reversal_next_at: null, created_at: now,
+      merchant_id: merchantId, pan, token: null, amount_fen: parseAmount(amount), transmission, business_date: businessDate(now),
+      original_rrn: textField(request, 61)?.slice(0, 12) ?? null, created_at: now,
     });
     if (insertedId === undefined) return this.#duplicate(request, key);
     if (this.#inFlight.size >= inFlightMax) return this.#finish(insertedId, request, { responseCode: '91' });

@@ -36,4 +36,27 @@ describe('StatementBatcher', () => {
     fail = false;
     assert.equal(await batcher.add(3), 3);
   });
+
+  it('never holds back an item whose exclusive key is undefined', async () => {
+    const statements: string[][] = [];
+    const batcher = new StatementBatcher<string, string>(async (items) => {
+      statements.push(items);
+      return items;
+    }, { exclusiveKey: (item) => (item.startsWith('w') ? item.slice(0, 2) : undefined) });
+    await Promise.all(['r1', 'wa1', 'r1', 'wa2', 'r2'].map((item) => batcher.add(item)));
+    assert.deepEqual(statements, [['r1', 'wa1', 'r1', 'r2'], ['wa2']]);
+  });
+
+  it('with isolateFailures, runs each item of a failed statement alone: only the bad one fails', async () => {
+    const statements: number[][] = [];
+    const batcher = new StatementBatcher<number, number>(async (items) => {
+      statements.push(items);
+      if (items.includes(13)) throw new Error('check constraint violated');
+      return items.map((item) => item * 2);
+    }, { isolateFailures: true });
+    const results = await Promise.allSettled([1, 13, 3].map((n) => batcher.add(n)));
+    assert.deepEqual(results.map((r) => (r.status === 'fulfilled' ? r.value : 'rejected')), [2, 'rejected', 6]);
+    assert.deepEqual(statements, [[1, 13, 3], [1], [13], [3]]);
+    assert.equal(await batcher.add(4), 8);
+  });
 });
