@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { issueCard, residentIdFor, startTestSystem, type TestSystem } from '../../cli/test-system.ts';
-import { deriveCommonSessionKey, verifyArpcMethod1 } from '../../protocols/crypto/index.ts';
+import { deriveCommonSessionKey, encryptPinBlock, verifyArpcMethod1 } from '../../protocols/crypto/index.ts';
 import type { Iso8583Message } from '../../protocols/iso8583/codec.ts';
 import { decodeTlv, findTlvValue } from '../../protocols/tlv.ts';
 import { ContactlessCardEmulator } from '../../terminal/card-emulator/contactless-card.ts';
@@ -116,5 +116,49 @@ describe('issuer authorization host', () => {
     const closed = await newCard();
     await system.bank.service.setCardStatus(closed.pan, 'closed');
     assert.equal((await handle(await purchase(new ContactlessCardEmulator(closed), 100n))).fields[39], '14');
+  });
+
+  it('decides from its copy of a card only while the card is unchanged: a balance moved elsewhere and a status change are seen', async () => {
+    const profile = await newCard();
+    const card = new ContactlessCardEmulator(profile);
+    assert.equal((await handle(await purchase(card, 1_000n))).fields[39], '00');
+    // Money leaves the account by another path (as a settlement would), behind the authorizer's back.
+    await system.database.forSchema<any>('bank').updateTable('card_accounts').set({ balance_fen: 1_500n }).where('pan', '=', profile.pan).execute();
+    assert.equal((await handle(await purchase(card, 2_000n))).fields[39], '51');
+    assert.equal((await handle(await purchase(card, 1_000n))).fields[39], '00');
+    assert.equal(await balanceOf(profile.pan), 500n);
+    await system.bank.service.setCardStatus(profile.pan, 'lost');
+    assert.equal((await handle(await purchase(card, 100n))).fields[39], '41');
+    assert.equal(await balanceOf(profile.pan), 500n);
+  });
+
+  it('answers a copy of an answered request with the first answer, once the card is known, and debits once', async () => {
+    const profile = await newCard();
+    const card = new ContactlessCardEmulator(profile);
+    assert.equal((await handle(await purchase(card, 700n))).fields[39], '00');
+    const message = await purchase(card, 2_000n);
+    const first = await handle(message);
+    const again = await handle(message);
+    assert.equal(first.fields[39], '00');
+    assert.equal(again.fields[39], '00');
+    assert.equal(again.fields[38], first.fields[38]);
+    assert.deepEqual(again.fields[55], first.fields[55]);
+    assert.equal(await balanceOf(profile.pan), 97_300n);
+  });
+
+  it('counts a wrong PIN once, however many copies of the request arrive', async () => {
+    const profile = await newCard();
+    const card = new ContactlessCardEmulator(profile);
+    const wrongPin = encryptPinBlock('tdes', await system.bankAuthorization.zonePinKey('BOCOM'), '1111', profile.pan);
+    // A swiped card (no chip data): nothing but the answer store tells a copy from a new try.
+    const swiped = async () => {
+      const message = await purchase(card, 300n);
+      return { ...message, fields: { ...message.fields, 22: '021', 55: undefined, 52: wrongPin } };
+    };
+    const message = await swiped();
+    for (let i = 0; i < 3; i++) assert.equal((await handle(message)).fields[39], '55');
+    // One wrong try so far, not three: the next is the second (55), the one after it the third (75).
+    assert.equal((await handle(await swiped())).fields[39], '55');
+    assert.equal((await handle(await swiped())).fields[39], '75');
   });
 });

@@ -19,6 +19,8 @@ type Outcome = { responseCode: string; reason: string | null; authCode: string |
 
 /** Optimistic attempts before a request takes the locked path. */
 const fastPathAttemptsMax = 3;
+/** Cards whose last known state is kept (least recently used dropped first). */
+const cardCacheSizeMax = 100_000;
 
 /**
  * The issuer's authorization host for every sandbox bank: answers 0100 (hold), 0200 (purchase
@@ -32,6 +34,12 @@ const fastPathAttemptsMax = 3;
  * those statements (fast-path.ts). Refunds, and any
  * request that loses that race three times, take the locked path: one transaction holding the
  * card's row lock. Both apply the same `decide`.
+ *
+ * The fast path remembers each card as its last guarded write left it, so a card's next
+ * request is decided without reading it first. That copy is only ever a guess: the guard
+ * compares every value `decide` looked at with the row under lock, so if anything changed the
+ * card (a top-up, a reversal, a status change, another process) the write does nothing, the
+ * copy is dropped and the request is decided again from a fresh read.
  */
 export class IssuerAuthorizer {
   readonly #db: Db;
@@ -39,6 +47,7 @@ export class IssuerAuthorizer {
   readonly #clock: () => Date;
   readonly #logger: Logger;
   readonly #fast: FastPathStatements;
+  readonly #cards = new Map<string, CardSnapshot>();
 
   constructor(options: { db: Db; keys: IssuerKeyStore; logger: Logger; clock?: () => Date; schema?: string }) {
     this.#db = options.db;
@@ -72,6 +81,8 @@ export class IssuerAuthorizer {
       const keys = issuer ? await this.#keys.keysFor(issuer.bank.code) : undefined;
       const outcome = await transactionWithRetry(this.#db, (trx) =>
         request.kind === 'reversal' ? this.#reverse(trx, request, key) : this.#authorizeLocked(trx, request, key, keys));
+      // The locked path may have changed the card: its next request reads it afresh.
+      this.#cards.delete(request.pan);
       return buildResponse(message, outcome);
     } catch (error) {
       // Two copies of one request raced past the duplicate check: the loser answers with the winner's answer.
@@ -91,17 +102,21 @@ export class IssuerAuthorizer {
 
   /** 'changed' when the card changed under us (decide again); 'locked_path' when the locked path must take over. */
   async #authorizeOptimistically(request: IssuerRequest, key: string): Promise<Outcome | 'changed' | 'locked_path'> {
-    const found = await this.#fast.snapshot(request.pan, key);
     const issuer = findBin(request.pan);
-    if (!found || !issuer) return 'locked_path';
-    if (found.last_atc === null) {
-      // A card that never went through personalisation has no authorization state yet.
-      await this.#db.insertInto('card_authorization_state').values({ pan: request.pan, last_atc: 0, pin_verification_value: null, pin_wrong_tries: 0, held_fen: 0n })
-        .onConflict((oc) => oc.column('pan').doNothing()).execute();
-      return 'changed';
+    if (!issuer) return 'locked_path';
+    let card = this.#cards.get(request.pan);
+    if (!card) {
+      const found = await this.#fast.snapshot(request.pan, key);
+      if (!found) return 'locked_path';
+      if (found.last_atc === null) {
+        // A card that never went through personalisation has no authorization state yet.
+        await this.#db.insertInto('card_authorization_state').values({ pan: request.pan, last_atc: 0, pin_verification_value: null, pin_wrong_tries: 0, held_fen: 0n })
+          .onConflict((oc) => oc.column('pan').doNothing()).execute();
+        return 'changed';
+      }
+      if (found.duplicate_id !== null) return (await this.#stored(this.#db, key)) ?? 'changed';
+      card = snapshotOf(found);
     }
-    if (found.duplicate_id !== null) return (await this.#stored(this.#db, key)) ?? 'changed';
-    const card = snapshotOf(found);
     const now = this.#clock();
     const decision = decide(request, card, await this.#keys.keysFor(issuer.bank.code), now);
     const row = messageRow(request, key, decision, now);
@@ -109,14 +124,29 @@ export class IssuerAuthorizer {
     try {
       result = await this.#fast.write({ card, decision, row });
     } catch (error) {
+      this.#cards.delete(request.pan);
       // A deadlock with a locked-path transaction (or a serialization failure) aborts the whole
       // batch: nothing was written, so each of its requests is decided again.
       if (isRetryableTransactionError(error)) return 'changed';
       throw error;
     }
-    if (!result.guarded) return 'changed';
+    if (!result.guarded) {
+      this.#cards.delete(request.pan);
+      return 'changed';
+    }
+    // A copy of an answered request wrote nothing: the card is as the guard saw it.
+    this.#remember(result.inserted
+      ? { ...card, lastAtc: decision.lastAtc, pinWrongTries: decision.pinWrongTries, heldFen: decision.heldFen, balanceFen: decision.balanceFen }
+      : card);
     if (!result.inserted) return (await this.#stored(this.#db, key)) ?? 'changed';
     return storedOutcome(row);
+  }
+
+  /** Keeps a card's state as its last guarded write left it, dropping the least recently used card when full. */
+  #remember(card: CardSnapshot): void {
+    this.#cards.delete(card.pan);
+    if (this.#cards.size >= cardCacheSizeMax) this.#cards.delete(this.#cards.keys().next().value!);
+    this.#cards.set(card.pan, card);
   }
 
   async #authorizeLocked(trx: Db, request: IssuerRequest, key: string, keys: IssuerKeys | undefined): Promise<Outcome> {

@@ -1,8 +1,14 @@
 // The statements of the issuer's optimistic path, batched: concurrent requests read their
 // cards in one SELECT and write their outcomes in one guarded statement. The guard re-reads
-// each card under a row lock and writes only where the card is exactly as it was read; a card
-// that changed meanwhile writes nothing and its request is decided again. One card appears at
-// most once per statement.
+// each card under a row lock and writes only where every value the decision was made from is
+// still what it was (so a decision made from a stale copy of a card writes nothing and its
+// request is decided again), and the card's new state is written only together with a new
+// answer row (a duplicate of an answered request changes nothing). One card appears at most
+// once per statement.
+//
+// Rows travel as one array per column (`unnest`), so each statement's text is the same
+// whatever the batch size: no per-row SQL to build on the client, a short one to parse on the
+// server.
 import { sql, type Kysely } from 'kysely';
 import { StatementBatcher } from '../../infra/db/statement-batcher.ts';
 import type { CardSnapshot, Decision } from './decision.ts';
@@ -31,11 +37,10 @@ export class FastPathStatements {
     const messages = sql.table(`${schema}.authorization_messages`);
 
     this.#snapshots = new StatementBatcher<{ pan: string; key: string }, SnapshotRow | undefined>(async (items) => {
-      const requested = sql.join(items.map((item, i) => sql`(${i}::int, ${item.key}::text, ${item.pan}::text)`));
       const { rows } = await sql<SnapshotRow & { idx: number }>`
         select r.idx, c.pan, c.status, c.expiry_yymm, c.pan_sequence, c.balance_fen, c.credit_limit_fen,
                s.last_atc, s.pin_verification_value, s.pin_wrong_tries, s.held_fen, m.id as duplicate_id
-        from (values ${requested}) as r(idx, key, pan)
+        from unnest(${items.map((_, i) => i)}::int[], ${items.map((item) => item.key)}::text[], ${items.map((item) => item.pan)}::text[]) as r(idx, key, pan)
         join ${cards} c on c.pan = r.pan
         left join ${states} s on s.pan = c.pan
         left join ${messages} m on m.message_key = r.key`.execute(db);
@@ -43,27 +48,29 @@ export class FastPathStatements {
       return items.map((_, i) => byIndex.get(i));
     });
 
-    this.#writes = new StatementBatcher(async (items) => {
-      const values = sql.join(items.map(({ card, decision, row }, i) => sql`(${i}::int, ${card.pan}::text, ${card.status}::text,
-        ${card.balanceFen}::bigint, ${card.lastAtc}::int, ${card.pinWrongTries}::int, ${card.heldFen}::bigint,
-        ${decision.lastAtc}::int, ${decision.pinWrongTries}::int, ${decision.heldFen}::bigint, ${decision.balanceFen}::bigint,
-        ${row.message_key}::text, ${row.kind}::text, ${row.amount_fen}::bigint, ${row.rrn}::text, ${row.terminal_id}::text, ${row.response_code}::text,
-        ${row.decline_reason}::text, ${row.auth_code}::text, ${row.response_icc_hex}::text, ${row.held_fen}::bigint, ${row.balance_delta_fen}::bigint,
-        ${row.original_rrn}::text, ${row.created_at}::timestamptz)`));
-      const { rows } = await sql<{ idx: number; guarded: boolean; inserted: boolean }>`
-        with v(idx, pan, status0, balance0, atc0, tries0, held0, atc1, tries1, held1, balance1, message_key, kind, amount_fen, rrn, terminal_id,
-               response_code, decline_reason, auth_code, response_icc_hex, msg_held_fen, msg_balance_delta_fen, original_rrn, created_at) as (
-          values ${values}
+    this.#writes = new StatementBatcher<GuardedWrite, { guarded: boolean; inserted: boolean }>(async (items) => {
+      const card = <K extends keyof CardSnapshot>(name: K) => items.map((item) => item.card[name]);
+      const decided = <K extends keyof Decision>(name: K) => items.map((item) => item.decision[name]);
+      const message = <K extends keyof MessageRow>(name: K) => items.map((item) => item.row[name]);
+      const { rows } = await sql<{ guarded: string[] | null; inserted: string[] | null }>`
+        with v as (
+          select * from unnest(${card('pan')}::text[], ${card('status')}::text[], ${card('expiryYymm')}::text[], ${card('panSequence')}::text[],
+            ${card('balanceFen')}::bigint[], ${card('creditLimitFen')}::bigint[], ${card('lastAtc')}::int[], ${card('pinVerificationValue')}::text[],
+            ${card('pinWrongTries')}::int[], ${card('heldFen')}::bigint[],
+            ${decided('lastAtc')}::int[], ${decided('pinWrongTries')}::int[], ${decided('heldFen')}::bigint[], ${decided('balanceFen')}::bigint[],
+            ${message('message_key')}::text[], ${message('kind')}::text[], ${message('amount_fen')}::bigint[], ${message('rrn')}::text[],
+            ${message('terminal_id')}::text[], ${message('response_code')}::text[], ${message('decline_reason')}::text[], ${message('auth_code')}::text[],
+            ${message('response_icc_hex')}::text[], ${message('held_fen')}::bigint[], ${message('balance_delta_fen')}::bigint[],
+            ${message('original_rrn')}::text[], ${message('created_at')}::timestamptz[])
+          as v(pan, status0, expiry0, sequence0, balance0, limit0, atc0, pvv0, tries0, held0, atc1, tries1, held1, balance1,
+               message_key, kind, amount_fen, rrn, terminal_id, response_code, decline_reason, auth_code, response_icc_hex,
+               msg_held_fen, msg_balance_delta_fen, original_rrn, created_at)
         ), guard as (
           select c.pan from ${cards} c join ${states} s on s.pan = c.pan join v on v.pan = c.pan
-          where c.status = v.status0 and c.balance_fen = v.balance0 and s.last_atc = v.atc0 and s.pin_wrong_tries = v.tries0 and s.held_fen = v.held0
+          where c.status = v.status0 and c.expiry_yymm = v.expiry0 and c.pan_sequence = v.sequence0 and c.balance_fen = v.balance0
+            and c.credit_limit_fen = v.limit0 and s.last_atc = v.atc0 and s.pin_verification_value is not distinct from v.pvv0
+            and s.pin_wrong_tries = v.tries0 and s.held_fen = v.held0
           for update of c, s
-        ), state_write as (
-          update ${states} s set last_atc = v.atc1, pin_wrong_tries = v.tries1, held_fen = v.held1
-          from v where s.pan = v.pan and v.pan in (select pan from guard) returning s.pan
-        ), balance_write as (
-          update ${cards} c set balance_fen = v.balance1
-          from v where c.pan = v.pan and v.balance1 <> v.balance0 and v.pan in (select pan from guard) returning c.pan
         ), message_write as (
           insert into ${messages} (message_key, kind, pan, amount_fen, rrn, terminal_id, response_code, decline_reason, auth_code,
             response_icc_hex, held_fen, balance_delta_fen, refunded_fen, original_rrn, reversed_at, created_at)
@@ -71,14 +78,17 @@ export class FastPathStatements {
             v.response_icc_hex, v.msg_held_fen, v.msg_balance_delta_fen, 0, v.original_rrn, null, v.created_at
           from v where v.pan in (select pan from guard)
           on conflict (message_key) do nothing returning message_key
+        ), state_write as (
+          update ${states} s set last_atc = v.atc1, pin_wrong_tries = v.tries1, held_fen = v.held1
+          from v where s.pan = v.pan and v.message_key in (select message_key from message_write)
+        ), balance_write as (
+          update ${cards} c set balance_fen = v.balance1
+          from v where c.pan = v.pan and v.balance1 <> v.balance0 and v.message_key in (select message_key from message_write)
         )
-        select v.idx,
-               exists (select 1 from guard g where g.pan = v.pan) as guarded,
-               exists (select 1 from message_write w where w.message_key = v.message_key) as inserted,
-               (select count(*) from state_write) + (select count(*) from balance_write) as written
-        from v`.execute(db);
-      const byIndex = new Map(rows.map((row) => [row.idx, row]));
-      return items.map((_, i) => ({ guarded: byIndex.get(i)?.guarded === true, inserted: byIndex.get(i)?.inserted === true }));
+        select (select array_agg(pan) from guard) as guarded, (select array_agg(message_key) from message_write) as inserted`.execute(db);
+      const guarded = new Set(rows[0]?.guarded ?? []);
+      const inserted = new Set(rows[0]?.inserted ?? []);
+      return items.map((item) => ({ guarded: guarded.has(item.card.pan), inserted: inserted.has(item.row.message_key) }));
     }, { exclusiveKey: (item) => item.card.pan });
   }
 
