@@ -4,6 +4,7 @@
  * and every log line captured so tests can check that no secret was written.
  */
 import assert from 'node:assert/strict';
+import { sign, type KeyObject } from 'node:crypto';
 import { Writable } from 'node:stream';
 import type { Database } from '../infra/db/database.ts';
 import { openTestDatabase } from '../infra/db/test-database.ts';
@@ -202,13 +203,37 @@ export async function openPaymentAccount(system: TestSystem, options: {
 
 /** Registers an eligible phone (Mi 9, NFC, secure element, fingerprint enrolled, find-device on) on the account; answers its id. */
 export async function registerDevice(system: TestSystem, sessionToken: string, overrides: Record<string, unknown> = {}): Promise<string> {
-  const made = await apiClient(system.platform.app)('POST', '/v1/devices', { token: sessionToken, body: deviceBody(newPhoneKeys(), overrides) });
+  const keys = newPhoneKeys();
+  const made = await apiClient(system.platform.app)('POST', '/v1/devices', { token: sessionToken, body: deviceBody(keys, overrides) });
   assert.equal(made.status, 201, JSON.stringify(made.body));
+  deviceKeys.set(made.body.id, keys.privateKey);
   return made.body.id;
 }
 
+/** The private keys of the phones `registerDevice` registered, by device id (they stay "on the phone"). */
+const deviceKeys = new Map<string, KeyObject>();
+
 /**
- * Adds a bound card to a device as the wallet does it: the application, then the bank's SMS
+ * The phone's fingerprint check as the platform sees it: a challenge, the statement signed with
+ * the device key, verified. Answers the nonce, the proof that adding a card spends.
+ */
+export async function proveFingerprint(system: TestSystem, sessionToken: string, deviceId: string): Promise<string> {
+  const api = apiClient(system.platform.app);
+  const key = deviceKeys.get(deviceId);
+  assert.ok(key, `device ${deviceId} was not registered by registerDevice`);
+  const challenge = await api('POST', `/v1/devices/${deviceId}/challenges`, { token: sessionToken });
+  assert.equal(challenge.status, 201, JSON.stringify(challenge.body));
+  const timestamp = system.clock.now().toISOString();
+  const message = Buffer.from(['mipay-biometric-v1', deviceId, challenge.body.nonce, timestamp, 'fingerprint_verified'].join('\n'));
+  const verified = await api('POST', `/v1/devices/${deviceId}/biometric-verifications`, {
+    token: sessionToken, body: { nonce: challenge.body.nonce, timestamp, result: 'fingerprint_verified', signature: sign('sha256', message, key).toString('base64') },
+  });
+  assert.equal(verified.status, 200, JSON.stringify(verified.body));
+  return challenge.body.nonce;
+}
+
+/**
+ * Adds a bound card to a device as the wallet does it: a fingerprint proof, the application, then the bank's SMS
  * code (or a wrong one). Answers step 2's response, or step 1's refusal. The clock moves on
  * first so the bank's per-card SMS limits never bite.
  */
@@ -217,7 +242,8 @@ export async function provisionDeviceCard(
 ): Promise<ApiResponse> {
   const api = apiClient(system.platform.app);
   system.clock.advance(7 * 60_000);
-  const applied = await api('POST', '/v1/device-cards/applications', { token: holder.token, body: { device_id: deviceId, card_id: cardId } });
+  const nonce = await proveFingerprint(system, holder.token, deviceId);
+  const applied = await api('POST', '/v1/device-cards/applications', { token: holder.token, body: { device_id: deviceId, card_id: cardId, biometric_nonce: nonce } });
   if (applied.status !== 201) return applied;
   assert.match(applied.body.phone_masked, /\*/);
   const code = await latestSmsCode(system.platform.app, holder.reservedPhone);

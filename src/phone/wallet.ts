@@ -79,8 +79,9 @@ export async function register(phone: MiPhone): Promise<string> {
 /**
  * The fingerprint, then a statement "fingerprint verified" for a fresh platform nonce, signed
  * with the device key (the layout of the platform's /v1/devices/:id/biometric-verifications).
+ * Answers the nonce: the proof the platform spends when this phone starts adding a card.
  */
-export async function proveFingerprint(phone: MiPhone, finger: string): Promise<{ verifiedAt: string }> {
+export async function proveFingerprint(phone: MiPhone, finger: string): Promise<{ nonce: string; verifiedAt: string }> {
   phone.verifyFingerprint(finger);
   const id = deviceId(phone);
   const token = session(phone);
@@ -94,7 +95,7 @@ export async function proveFingerprint(phone: MiPhone, finger: string): Promise<
     method: 'POST', path: `/v1/devices/${id}/biometric-verifications`, token,
     body: { nonce: challenge.nonce, timestamp, result: 'fingerprint_verified', signature },
   });
-  return { verifiedAt: verified.verified_at };
+  return { nonce: challenge.nonce, verifiedAt: verified.verified_at };
 }
 
 /** The account's bound cards (quick pay), the cards that can be added to the phone. */
@@ -114,9 +115,10 @@ async function resolveBoundCard(phone: MiPhone, card: string): Promise<BoundCard
 /** Adding a card, step 1: fingerprint (signed statement), then the bank texts a code to the card's reserved phone. */
 export async function applyForCard(phone: MiPhone, input: { card: string; finger: string }): Promise<NonNullable<PhoneState['pendingCard']>> {
   const bound = await resolveBoundCard(phone, input.card);
-  await proveFingerprint(phone, input.finger);
+  // The verified statement's nonce is the proof the platform spends to start adding this card.
+  const proof = await proveFingerprint(phone, input.finger);
   const applied = await client(phone).call<{ verification_id: string; bank_name: string; phone_masked: string; expires_at: string }>({
-    method: 'POST', path: '/v1/device-cards/applications', token: session(phone), body: { device_id: deviceId(phone), card_id: bound.id },
+    method: 'POST', path: '/v1/device-cards/applications', token: session(phone), body: { device_id: deviceId(phone), card_id: bound.id, biometric_nonce: proof.nonce },
   });
   const pending = { cardId: bound.id, verificationId: applied.verification_id, bankName: applied.bank_name, phoneMasked: applied.phone_masked, expiresAt: applied.expires_at };
   phone.mutableState.pendingCard = pending;

@@ -62,6 +62,7 @@ export const platformErrorSpecs = {
   device_not_ready: { status: 422, type: 'invalid_request_error', raisedWhen: 'paying needs a fingerprint enrolled and find-device on; `param` names what is missing' },
   biometric_challenge_invalid: { status: 422, type: 'verification_error', raisedWhen: 'the signed statement names an unknown, used or expired challenge nonce' },
   biometric_statement_stale: { status: 422, type: 'verification_error', raisedWhen: 'the signed statement\'s timestamp is more than 5 minutes from the platform\'s clock' },
+  biometric_verification_required: { status: 403, type: 'verification_error', raisedWhen: 'adding a card without the nonce of a fingerprint statement verified on this device in the last 5 minutes and not yet spent' },
   biometric_signature_invalid: { status: 422, type: 'verification_error', raisedWhen: 'the statement\'s signature does not verify under the device\'s registered public key' },
   // device cards (tokens)
   card_brand_not_supported: { status: 422, type: 'card_error', raisedWhen: 'the card is not UnionPay-branded (a single-brand VISA card) and cannot become a device card' },

@@ -81,7 +81,11 @@ export interface PlatformTables {
     fingerprint_enrolled: boolean; find_device_on: boolean; public_key: string; status: 'active' | 'disabled' | 'deleted';
     registered_at: Date; disabled_at: Date | null; deleted_at: Date | null;
   };
-  device_challenges: { nonce: string; device_id: string; expires_at: Date; used_at: Date | null; created_at: Date };
+  device_challenges: {
+    nonce: string; device_id: string; expires_at: Date; used_at: Date | null; created_at: Date;
+    /** Set when the signed statement verified; a verified, unspent challenge is a fingerprint proof. */
+    verified_at: Date | null; spent_at: Date | null; spent_for: string | null;
+  };
   tsp_keys: { id: string; key_hex: string; created_at: Date };
   device_cards: {
     id: string; user_id: string; device_id: string; bound_card_id: string; kind: 'bank' | 'transit'; bank_code: string; bank_name: string;

@@ -13,6 +13,8 @@ export const devicesPerUserMax = 20;
 export const challengeLifetimeMs = 2 * 60_000;
 /** A signed statement whose timestamp is further than this from the platform's clock is refused. */
 export const statementClockSkewMaxMs = 5 * 60_000;
+/** A verified fingerprint proves the holder is at the phone for this long (then ask again). */
+export const biometricProofLifetimeMs = 5 * 60_000;
 
 /** Why device cards change with their device, and who asked. */
 export interface DeviceCardChange {
@@ -161,7 +163,10 @@ export class DeviceService {
     const device = await this.get(userId, deviceId);
     if (device.status !== 'active') throw errors.device_not_active('This device was disabled as lost.', 'device_id');
     const now = this.#clock();
-    const challenge = { nonce: randomBytes(16).toString('base64url'), device_id: device.id, expires_at: new Date(now.getTime() + challengeLifetimeMs), used_at: null, created_at: now };
+    const challenge = {
+      nonce: randomBytes(16).toString('base64url'), device_id: device.id, expires_at: new Date(now.getTime() + challengeLifetimeMs), used_at: null, created_at: now,
+      verified_at: null, spent_at: null, spent_for: null,
+    };
     await this.#db.insertInto('device_challenges').values(challenge).execute();
     return { nonce: challenge.nonce, expiresAt: challenge.expires_at };
   }
@@ -188,6 +193,27 @@ export class DeviceService {
     if (!verifyDeviceSignature(device.public_key, message, statement.signature)) {
       throw errors.biometric_signature_invalid('The signature does not verify under this device\'s key.', 'signature');
     }
+    await this.#db.updateTable('device_challenges').set({ verified_at: now }).where('nonce', '=', statement.nonce).execute();
     return { verifiedAt: now };
+  }
+
+  /**
+   * Spends a fingerprint proof: the nonce of a challenge of this device whose signed statement
+   * verified in the last 5 minutes and that no other operation spent. Adding a card to a phone
+   * needs one, so a stolen session alone cannot put a card on a phone.
+   */
+  async spendBiometricProof(userId: string, deviceId: string, nonce: string, purpose: string): Promise<void> {
+    const device = await this.get(userId, deviceId);
+    const now = this.#clock();
+    const spent = await this.#db.updateTable('device_challenges').set({ spent_at: now, spent_for: purpose })
+      .where('nonce', '=', nonce).where('device_id', '=', device.id).where('spent_at', 'is', null)
+      .where('verified_at', '>', new Date(now.getTime() - biometricProofLifetimeMs))
+      .executeTakeFirst();
+    if (spent.numUpdatedRows === 0n) {
+      throw errors.biometric_verification_required(
+        'Verify the fingerprint on this phone first (a challenge, then the signed statement), at most 5 minutes before; each verification adds one card.',
+        'biometric_nonce',
+      );
+    }
   }
 }

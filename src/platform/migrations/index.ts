@@ -10,6 +10,7 @@ import { devices } from './2026-11-22T0700-devices.ts';
 import { tokens } from './2026-11-22T0710-tokens.ts';
 import { tokenAtcUses } from './2026-11-22T0720-token-atc-uses.ts';
 import { sealedPersonalData } from './2026-11-22T0730-sealed-personal-data.ts';
+import { biometricProofs } from './2026-11-22T0740-biometric-proofs.ts';
 
 export const platformSchema = 'platform';
 
@@ -26,4 +27,5 @@ export const platformMigrations: SchemaMigrations = {
   '2026-11-22T0710-tokens': tokens,
   '2026-11-22T0720-token-atc-uses': tokenAtcUses,
   '2026-11-22T0730-sealed-personal-data': sealedPersonalData,
+  '2026-11-22T0740-biometric-proofs': biometricProofs,
 };

@@ -74,12 +74,14 @@ export function registerTokenRoutes(app: App, accounts: AccountService, tokens: 
     schema: {
       security, tags,
       summary: 'Add a bound card to a device, step 1: eligibility and limits, then the bank texts a code to the card\'s reserved phone (ID&V)',
-      description: 'Online only: provisioning and key replenishment are API calls to the platform, which calls the bank.',
-      body: z.object(target),
+      description: 'Online only: provisioning and key replenishment are API calls to the platform, which calls the bank. '
+        + '`biometric_nonce` is the nonce of a challenge of this device whose signed fingerprint statement verified '
+        + '(`POST /v1/devices/{id}/biometric-verifications`) in the last 5 minutes; each verification adds one card.',
+      body: z.object({ ...target, biometric_nonce: z.string().min(1).max(64) }),
       response: { 201: z.object({ verification_id: z.string(), bank_name: z.string(), phone_masked: z.string(), expires_at: z.string() }) },
     },
   }, async (request, reply) => {
-    const started = await tokens.apply({ userId: caller(request).user.id, deviceId: request.body.device_id, cardId: request.body.card_id });
+    const started = await tokens.apply({ userId: caller(request).user.id, deviceId: request.body.device_id, cardId: request.body.card_id, biometricNonce: request.body.biometric_nonce });
     void reply.code(201);
     return { verification_id: started.verificationId, bank_name: started.bankName, phone_masked: started.phoneMasked, expires_at: started.expiresAt.toISOString() };
   });

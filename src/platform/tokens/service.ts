@@ -91,9 +91,13 @@ export class TokenService {
     }
   }
 
-  /** Step 1: checks eligibility and limits, then the bank texts a code to the card's reserved phone (ID&V). */
-  async apply(input: { userId: string; deviceId: string; cardId: string }) {
+  /**
+   * Step 1: checks eligibility and limits, spends the phone's fingerprint proof, then the bank
+   * texts a code to the card's reserved phone (ID&V).
+   */
+  async apply(input: { userId: string; deviceId: string; cardId: string; biometricNonce: string }) {
     const { card } = await this.#checkEligibility(input);
+    await this.#devices.spendBiometricProof(input.userId, input.deviceId, input.biometricNonce, `device_card_application:${card.id}`);
     const started = await callBank(() => this.#bank.startAgreementVerification({ agreementId: card.agreement_id, requester: input.userId, purpose: 'tokenization' }));
     return { ...started, bankName: card.bank_name };
   }

@@ -1,9 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import {
-  apiClient, issueCard, latestSmsCode, newPhone, residentIdFor, signUpAndLogIn, startTestSystem, type TestSystem,
+  apiClient, issueCard, latestSmsCode, newPhone, proveFingerprint, registerDevice, residentIdFor, signUpAndLogIn, startTestSystem, type TestSystem,
 } from '../../cli/test-system.ts';
-import { deviceBody, newPhoneKeys } from '../devices/test-devices.ts';
 
 let system: TestSystem;
 before(async () => {
@@ -23,10 +22,10 @@ test('provisioning over the bank\'s HTTP partner API: ID&V on the agreement and 
   const opened = await api('POST', '/v1/payment-account', { token, body: { verification_id: applied.body.verification_id, sms_code: await latestSmsCode(system.platform.app, phone), payment_password: '135790' } });
   assert.equal(opened.status, 201, JSON.stringify(opened.body));
   const cardId = (await api('GET', '/v1/cards', { token })).body.data[0].id;
-  const deviceId = (await api('POST', '/v1/devices', { token, body: deviceBody(newPhoneKeys()) })).body.id;
+  const deviceId = await registerDevice(system, token);
 
   system.clock.advance(61_000);
-  const started = await api('POST', '/v1/device-cards/applications', { token, body: { device_id: deviceId, card_id: cardId } });
+  const started = await api('POST', '/v1/device-cards/applications', { token, body: { device_id: deviceId, card_id: cardId, biometric_nonce: await proveFingerprint(system, token, deviceId) } });
   assert.equal(started.status, 201, JSON.stringify(started.body));
   const made = await api('POST', '/v1/device-cards', {
     token, body: { device_id: deviceId, card_id: cardId, verification_id: started.body.verification_id, sms_code: await latestSmsCode(system.platform.app, phone) },
@@ -37,7 +36,8 @@ test('provisioning over the bank\'s HTTP partner API: ID&V on the agreement and 
 
   system.bankLink.cut();
   system.clock.advance(61_000);
-  const offline = await api('POST', '/v1/device-cards/applications', { token, body: { device_id: deviceId, card_id: cardId } });
+  const nonce = await proveFingerprint(system, token, deviceId);
+  const offline = await api('POST', '/v1/device-cards/applications', { token, body: { device_id: deviceId, card_id: cardId, biometric_nonce: nonce } });
   system.bankLink.restore();
   assert.equal(offline.body.error.code, 'bank_unavailable', 'adding a card needs the bank online');
 });

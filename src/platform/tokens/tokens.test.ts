@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import {
-  apiClient, openPaymentAccount, issueCard, latestSmsCode, provisionDeviceCard, registerDevice as registerPhone, signUpAndLogIn, startTestSystem, type TestSystem,
+  apiClient, openPaymentAccount, issueCard, latestSmsCode, proveFingerprint, provisionDeviceCard, registerDevice as registerPhone, signUpAndLogIn, startTestSystem, type TestSystem,
 } from '../../cli/test-system.ts';
 import { buildRecommendedCryptogramData, generateApplicationCryptogram, verifyApplicationCryptogram } from '../../protocols/crypto/index.ts';
 import { isLuhnValid } from '../../protocols/luhn.ts';
@@ -127,8 +127,33 @@ describe('device cards (token service)', () => {
     const oldOs = await api('PATCH', `/v1/devices/${deviceId}`, { token: h.token, body: { os_version: '8.0.5.0' } });
     assert.deepEqual([oldOs.body.error.code, oldOs.body.error.param], ['device_not_eligible', 'os_version']);
     const stranger = await signUpAndLogIn(system);
-    const foreign = await api('POST', '/v1/device-cards/applications', { token: stranger.token, body: { device_id: deviceId, card_id: h.firstCardId } });
+    const foreign = await api('POST', '/v1/device-cards/applications', { token: stranger.token, body: { device_id: deviceId, card_id: h.firstCardId, biometric_nonce: 'n' } });
     assert.equal(foreign.status, 404);
+  });
+
+  test('adding a card spends a fingerprint proof of that device: verified, under 5 minutes old, once', async () => {
+    const h = await holder();
+    const deviceId = await registerDevice(h.token);
+    const otherDevice = await registerDevice(h.token);
+    const apply = (nonce: string | undefined, device = deviceId) => api('POST', '/v1/device-cards/applications', {
+      token: h.token, body: { device_id: device, card_id: h.firstCardId, ...(nonce !== undefined ? { biometric_nonce: nonce } : {}) },
+    });
+    const required = (response: { status: number; body: any }) => assert.deepEqual(
+      [response.status, response.body.error?.code, response.body.error?.param], [403, 'biometric_verification_required', 'biometric_nonce'],
+    );
+    const missing = await apply(undefined);
+    assert.deepEqual([missing.status, missing.body.error.param], [400, 'biometric_nonce']);
+    const unverified = await api('POST', `/v1/devices/${deviceId}/challenges`, { token: h.token });
+    required(await apply(unverified.body.nonce));
+    required(await apply(await proveFingerprint(system, h.token, otherDevice)));
+    const stale = await proveFingerprint(system, h.token, deviceId);
+    system.clock.advance(5 * 60_000 + 1);
+    required(await apply(stale));
+
+    const proof = await proveFingerprint(system, h.token, deviceId);
+    assert.equal((await apply(proof)).status, 201);
+    system.clock.advance(61_000);
+    required(await apply(proof));
   });
 
   test('limits: 8 bank device cards per device, one card on 10 devices', async () => {
