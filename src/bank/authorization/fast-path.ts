@@ -36,14 +36,19 @@ export class FastPathStatements {
     const states = sql.table(`${schema}.card_authorization_state`);
     const messages = sql.table(`${schema}.authorization_messages`);
 
+    // The lookups name their keys (= any, a subquery per message key) so that they go through
+    // the indexes: joined to the whole batch, the planner would scan a small table (and the
+    // message table grows with every request), trusting statistics that lag behind it.
     this.#snapshots = new StatementBatcher<{ pan: string; key: string }, SnapshotRow | undefined>(async (items) => {
+      const pans = items.map((item) => item.pan);
       const { rows } = await sql<SnapshotRow & { idx: number }>`
         select r.idx, c.pan, c.status, c.expiry_yymm, c.pan_sequence, c.balance_fen, c.credit_limit_fen,
-               s.last_atc, s.pin_verification_value, s.pin_wrong_tries, s.held_fen, m.id as duplicate_id
-        from unnest(${items.map((_, i) => i)}::int[], ${items.map((item) => item.key)}::text[], ${items.map((item) => item.pan)}::text[]) as r(idx, key, pan)
+               s.last_atc, s.pin_verification_value, s.pin_wrong_tries, s.held_fen,
+               (select m.id from ${messages} m where m.message_key = r.key) as duplicate_id
+        from unnest(${items.map((_, i) => i)}::int[], ${items.map((item) => item.key)}::text[], ${pans}::text[]) as r(idx, key, pan)
         join ${cards} c on c.pan = r.pan
         left join ${states} s on s.pan = c.pan
-        left join ${messages} m on m.message_key = r.key`.execute(db);
+        where c.pan = any(${pans}::text[])`.execute(db);
       const byIndex = new Map(rows.map((row) => [row.idx, row]));
       return items.map((_, i) => byIndex.get(i));
     });
@@ -67,7 +72,7 @@ export class FastPathStatements {
                msg_held_fen, msg_balance_delta_fen, original_rrn, created_at)
         ), guard as (
           select c.pan from ${cards} c join ${states} s on s.pan = c.pan join v on v.pan = c.pan
-          where c.status = v.status0 and c.expiry_yymm = v.expiry0 and c.pan_sequence = v.sequence0 and c.balance_fen = v.balance0
+          where c.pan = any(${card('pan')}::text[]) and s.pan = any(${card('pan')}::text[]) and c.status = v.status0 and c.expiry_yymm = v.expiry0 and c.pan_sequence = v.sequence0 and c.balance_fen = v.balance0
             and c.credit_limit_fen = v.limit0 and s.last_atc = v.atc0 and s.pin_verification_value is not distinct from v.pvv0
             and s.pin_wrong_tries = v.tries0 and s.held_fen = v.held0
           for update of c, s
