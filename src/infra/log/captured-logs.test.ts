@@ -10,7 +10,7 @@ describe('findCardNumbers', () => {
     const unionPay = withCheck('622848001234567');
     const token = withCheck('629990123456789012');
     const visa = withCheck('438088123456789');
-    const line = JSON.stringify({ msg: `paid with ${unionPay}`, nested: { t: token }, text: `x${visa}y` });
+    const line = JSON.stringify({ msg: `paid with ${unionPay}`, nested: { t: token }, text: `card:${visa}, ok` });
     assert.deepEqual(findCardNumbers(line), [unionPay, token, visa]);
   });
 
@@ -24,5 +24,6 @@ describe('findCardNumbers', () => {
   it('does not take a piece of a longer digit run, nor the fraction of a decimal number', () => {
     assert.deepEqual(findCardNumbers(`${'1'.repeat(5)}${withCheck('622848001234567')}`), []);
     assert.deepEqual(findCardNumbers(`{"responseTime":1.${withCheck('349772999999913')}}`), []);
+    assert.deepEqual(findCardNumbers(`{"reqId":"req_411a4c09f4cb44${withCheck('419117152240')}c9c456"}`), [], 'a digit run inside a hex request id');
   });
 });

@@ -6,16 +6,18 @@
 import { isLuhnValid } from '../../protocols/luhn.ts';
 
 /**
- * Card-number-like runs in a text, as a DLP scanner finds them: 13 to 19 digits, not part of a
- * longer digit run nor the fraction of a decimal number, starting with an issuer digit of the
- * card schemes (3 JCB/Amex, 4 VISA, 5 Mastercard, 6 UnionPay — so millisecond timestamps, which
- * start with 1, are not taken), and passing the Luhn check (ISO/IEC 7812-1). Token numbers
- * (62999x) count: a full device card number is as sensitive in a log as a PAN.
+ * Card-number-like words in a text, as a DLP scanner finds them: 13 to 19 digits standing alone
+ * (not inside a longer run of digits or letters, nor the fraction of a decimal number), starting
+ * with an issuer digit of the card schemes (3 JCB/Amex, 4 VISA, 5 Mastercard, 6 UnionPay — so
+ * millisecond timestamps, which start with 1, are not taken), and passing the Luhn check
+ * (ISO/IEC 7812-1). Token numbers (62999x) count: a full device card number is as sensitive in a
+ * log as a PAN.
  */
 export function findCardNumbers(text: string): string[] {
   const found: string[] = [];
-  // Not after a decimal point: the fraction of a float (a response time of 1.3497729999999137 ms) is no card number.
-  for (const match of text.matchAll(/(?<![0-9.])[3-6][0-9]{12,18}(?![0-9])/g)) {
+  // A whole word of digits: not inside a hex or base64 string (request ids, hashes, nonces have
+  // digit runs) and not the fraction of a decimal number (a response time of 1.3497729999999137 ms).
+  for (const match of text.matchAll(/(?<![0-9A-Za-z.])[3-6][0-9]{12,18}(?![0-9A-Za-z])/g)) {
     if (isLuhnValid(match[0])) found.push(match[0]);
   }
   return found;
