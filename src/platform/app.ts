@@ -2,6 +2,7 @@ import { sql, type Kysely } from 'kysely';
 import type { BankClient } from '../bank/client.ts';
 import { createHttpApp, type App } from '../infra/http/server.ts';
 import type { Logger } from '../infra/log/logger.ts';
+import { PeriodicJob } from '../infra/periodic-job.ts';
 import type { SandboxOutbox, SmsGateway } from '../sms/client.ts';
 import { registerSandboxSmsRoutes } from '../sms/routes.ts';
 import { registerAccountRoutes } from './accounts/routes.ts';
@@ -64,7 +65,7 @@ export interface Platform {
   wallet: WalletPayments;
   orders: OrderPayments;
   pendingSettlement: PendingSettlement;
-  /** Starts the background jobs (webhook delivery, settling payments the bank left pending); closing the app stops them. */
+  /** Starts the background jobs (webhook delivery, settling payments the bank left pending, pruning spent ATCs); closing the app stops them. */
   startJobs(): void;
 }
 
@@ -109,7 +110,10 @@ export async function createPlatform(options: PlatformOptions): Promise<Platform
   registerMerchantRoutes(app, accounts, merchants, { sandbox: options.sandboxOutbox !== undefined });
   registerPaymentRoutes(app, { accounts, merchants, idempotency, wallet, orders, history: new TransactionHistory(options.db) });
   if (options.sandboxOutbox) registerSandboxSmsRoutes(app, options.sandboxOutbox);
+  // Hourly is plenty: a spent ATC stays refusable for as long as its batch is live.
+  const atcPruning = new PeriodicJob('token-atc-pruning', () => tokens.pruneSpentAtcs(), options.logger.child({ component: 'tokens' }));
   app.addHook('onClose', async () => {
+    await atcPruning.stop();
     await webhooks.stop();
     await pendingSettlement.stop();
     await ledger.close();
@@ -119,6 +123,7 @@ export async function createPlatform(options: PlatformOptions): Promise<Platform
     startJobs() {
       webhooks.start();
       pendingSettlement.start();
+      atcPruning.start(3_600_000);
     },
   };
 }

@@ -166,8 +166,13 @@ describe('device card payments through the TSP', () => {
     assert.equal(await balanceOf(pan), before - 700n - 1_000n);
   });
 
-  it('declines taps from an expired key batch; keys replenished online pay again', async () => {
+  it('declines taps from an expired key batch; keys replenished online pay again; spent ATCs of expired batches are pruned', async () => {
     const w = await walletWithDeviceCard();
+    const spentAtcs = async () => (await system.database.forSchema<any>('platform').selectFrom('token_atc_uses').select('atc')
+      .where('device_card_id', '=', w.deviceCardId).orderBy('atc').execute()).map((r: { atc: number }) => r.atc);
+    assert.equal((await pos.charge({ amountFen: 500n, card: w.phone })).responseCode, '00');
+    assert.deepEqual(await spentAtcs(), [1]);
+    assert.equal(await system.platform.tokens.pruneSpentAtcs(), 0, 'a live batch keeps its spent ATCs');
     system.clock.advance(lukBatchLifetimeMs + 60_000);
     const expired = await pos.charge({ amountFen: 500n, card: w.phone });
     assert.equal(expired.responseCode, '05');
@@ -176,6 +181,14 @@ describe('device card payments through the TSP', () => {
     assert.equal(replenished.status, 201, JSON.stringify(replenished.body));
     const phone = new TestDeviceCard({ ...w.provisioned, luk_batch: replenished.body });
     assert.equal((await pos.charge({ amountFen: 500n, card: phone })).responseCode, '00');
+    const fresh = replenished.body.atc_first;
+    assert.deepEqual(await spentAtcs(), [1, fresh]);
+    assert.ok(await system.platform.tokens.pruneSpentAtcs() >= 1);
+    assert.deepEqual(await spentAtcs(), [fresh], 'only the expired batch\'s ATC went');
+    // Pruned is not forgotten: the expired batch's ATC is still refused, by its batch.
+    const again = new TestDeviceCard({ ...w.provisioned, luk_batch: { ...w.provisioned.luk_batch, keys: w.provisioned.luk_batch.keys.filter((k) => k.atc === 1) } });
+    assert.equal((await pos.charge({ amountFen: 500n, card: again })).responseCode, '05');
+    assert.equal(exchanges.at(-1)!.answer.fields[44], 'LUK_EXPIRED');
   });
 
   it('declines a suspended token, a lost (disabled) phone\'s taps and a card the bank reported lost, each with its own reason', async () => {

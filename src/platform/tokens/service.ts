@@ -232,6 +232,28 @@ export class TokenService {
     });
   }
 
+  /**
+   * Forgets spent ATCs that can never come back: those of batches that have expired or been
+   * retired, and those of deleted device cards — the TSP refuses their ATCs before it looks at
+   * `token_atc_uses` (LUK_EXPIRED, LUK_RETIRED, TOKEN_DELETED), so the replay table stays the size
+   * of the live key batches. Answers how many rows went.
+   */
+  async pruneSpentAtcs(): Promise<number> {
+    const now = this.#clock();
+    const deleted = await this.#db.deleteFrom('token_atc_uses')
+      .where((eb) => eb.or([
+        eb.exists(eb.selectFrom('luk_batches').select('luk_batches.id')
+          .whereRef('luk_batches.device_card_id', '=', 'token_atc_uses.device_card_id')
+          .whereRef('luk_batches.atc_first', '<=', 'token_atc_uses.atc')
+          .where(sql<boolean>`luk_batches.atc_first + luk_batches.key_count > token_atc_uses.atc`)
+          .where((inner) => inner.or([inner('luk_batches.expires_at', '<=', now), inner('luk_batches.status', '<>', 'live')]))),
+        eb.exists(eb.selectFrom('device_cards').select('device_cards.id')
+          .whereRef('device_cards.id', '=', 'token_atc_uses.device_card_id').where('device_cards.status', '=', 'deleted')),
+      ]))
+      .executeTakeFirst();
+    return Number(deleted.numDeletedRows);
+  }
+
   /** See vault.ts: the one way to a PAN, for the authorization path only. */
   detokenize(tokenNumber: string) {
     return detokenize(this.#db, this.#keys, tokenNumber);
