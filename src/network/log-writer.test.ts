@@ -33,7 +33,7 @@ describe('TransactionLogWriter', () => {
     assert.equal(typeof first, 'bigint');
     assert.equal(copy, undefined);
     assert.equal(typeof second, 'bigint');
-    // An answer and a new request in the same call.
+    // An answer and a new request at the same time.
     const [, third] = await Promise.all([writer.finish(first!, answer), writer.insert(request('000003'))]);
     assert.equal(typeof third, 'bigint');
     assert.equal(await writer.insert(request('000002')), undefined);

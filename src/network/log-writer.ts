@@ -1,10 +1,10 @@
 // The switch writes two rows' worth per request (the request when it arrives, the answer when
-// it leaves). Under load, one statement per write makes the database the bottleneck, so both
-// kinds of write share one queue: what queued while a call was in flight goes out in the next
-// one — new requests as one multi-row INSERT, answers as one UPDATE, both in one call of
-// `network.log_writes` (migrations/2026-11-22T0800-log-writes.ts): one round trip and one
-// commit for the lot, and no planning on the server, which keeps the function's plans. With no
-// load a write waits for nothing; under load a call grows to what arrived during one round trip.
+// it leaves). Under load, one statement per write makes the database client the bottleneck, so
+// writes queued while a statement is in flight go out together in the next one: one multi-row
+// INSERT, one UPDATE … FROM (VALUES …). With no load a write waits for nothing; under load a
+// batch grows to what arrived during one round trip. Requests and answers have a queue each and
+// run side by side on two connections; one queue (and one call) for both halved the round trips
+// but made each request wait behind the other kind's batch twice, and measured slower.
 import { sql, type Kysely } from 'kysely';
 import { StatementBatcher } from '../infra/db/statement-batcher.ts';
 import type { NetworkTables } from './tables.ts';
@@ -27,55 +27,58 @@ export interface FinishValues {
   reversal_next_at: Date | null;
 }
 
-type LogWrite =
-  | { kind: 'insert'; request: LoggedRequest }
-  | { kind: 'finish'; id: bigint; values: FinishValues };
-
-/** Requests and answers per call: bounds the call's arrays and the time it holds its rows. */
-const writesPerCallMax = 500;
+/** Rows per statement: bounds a statement's parameters and the time it holds its rows. */
+const rowsPerStatementMax = 200;
 
 const requestKey = (row: { terminal_id: string; terminal_stan: string; pos_date: string; pos_mti: string }) =>
   `${row.terminal_id}|${row.terminal_stan}|${row.pos_date}|${row.pos_mti}`;
 
 export class TransactionLogWriter {
-  readonly #writes: StatementBatcher<LogWrite, bigint | undefined>;
+  readonly #inserts: StatementBatcher<LoggedRequest, bigint | undefined>;
+  readonly #finishes: StatementBatcher<{ id: bigint; values: FinishValues }, void>;
 
-  constructor(db: Kysely<NetworkTables>) {
-    // A failed call wrote nothing; each write is then tried alone, so that one bad row fails
-    // only its own request (an insert runs again harmlessly: a logged request is skipped).
-    this.#writes = new StatementBatcher<LogWrite, bigint | undefined>(async (writes) => {
-      const requests = writes.flatMap((w) => (w.kind === 'insert' ? [w.request] : []));
-      const answers = writes.flatMap((w) => (w.kind === 'finish' ? [w] : []));
-      const r = <K extends keyof LoggedRequest>(name: K) => requests.map((request) => request[name]);
-      const a = <K extends keyof FinishValues>(name: K) => answers.map((answer) => answer.values[name]);
-      const { rows } = await sql<{ o_id: bigint; o_terminal_id: string; o_stan: string; o_pos_date: string; o_mti: string }>`
-        select * from network.log_writes(
-          ${r('terminal_id')}::text[], ${r('terminal_stan')}::text[], ${r('pos_date')}::text[], ${r('pos_time')}::text[], ${r('pos_mti')}::text[],
-          ${r('kind')}::text[], ${r('processing_code')}::text[], ${r('merchant_id')}::text[], ${r('pan')}::text[], ${r('token')}::text[],
-          ${r('amount_fen')}::bigint[], ${r('transmission')}::text[], ${r('business_date')}::text[], ${r('original_rrn')}::text[],
-          ${r('created_at')}::timestamptz[],
-          ${answers.map((answer) => answer.id)}::bigint[], ${a('status')}::text[], ${a('response_code')}::text[], ${a('auth_code')}::text[],
-          ${a('response_fields')}::text[], ${a('issuer_code')}::text[], ${a('pan')}::text[], ${a('token')}::text[],
-          ${a('reversal_next_at')}::timestamptz[])`.execute(db);
-      const ids = new Map(rows.map((row) => [requestKey({ terminal_id: row.o_terminal_id, terminal_stan: row.o_stan, pos_date: row.o_pos_date, pos_mti: row.o_mti }), row.o_id]));
-      // A key twice in one call: the first copy got the row, the second is a duplicate.
-      return writes.map((write) => {
-        if (write.kind === 'finish') return undefined;
-        const key = requestKey(write.request);
+  constructor(db: Kysely<NetworkTables>, schema = 'network') {
+    // A failed statement wrote nothing; its rows are then written one by one, so that one bad
+    // row fails only its own request (an insert runs again harmlessly: a logged request is skipped).
+    this.#inserts = new StatementBatcher<LoggedRequest, bigint | undefined>(async (requests) => {
+      const inserted = await db.insertInto('transactions')
+        .values(requests.map((request) => ({
+          ...request, issuer_code: null, status: 'pending' as const, response_code: null, auth_code: null, response_fields: null,
+          reversal_status: 'none' as const, reversal_transmission: null, reversal_attempts: 0, reversal_next_at: null,
+        })))
+        .onConflict((oc) => oc.constraint('transactions_terminal_request_key').doNothing())
+        .returning(['id', 'terminal_id', 'terminal_stan', 'pos_date', 'pos_mti']).execute();
+      const ids = new Map(inserted.map((row) => [requestKey(row), row.id]));
+      // A key twice in one batch: the first copy got the row, the second is a duplicate.
+      return requests.map((request) => {
+        const key = requestKey(request);
         const id = ids.get(key);
         ids.delete(key);
         return id;
       });
-    }, { batchSizeMax: writesPerCallMax, isolateFailures: true });
+    }, { batchSizeMax: rowsPerStatementMax, isolateFailures: true });
+    const table = sql.table(`${schema}.transactions`);
+    this.#finishes = new StatementBatcher<{ id: bigint; values: FinishValues }, void>(async (items) => {
+      const values = sql.join(items.map(({ id, values: v }) => sql`(${id}::bigint, ${v.status}, ${v.response_code}, ${v.auth_code}, ${v.response_fields},
+        ${v.issuer_code}, ${v.pan}, ${v.token}, ${v.reversal_next_at}::timestamptz)`));
+      await sql`
+        update ${table} t set status = v.status, response_code = v.response_code, auth_code = v.auth_code, response_fields = v.response_fields,
+          issuer_code = coalesce(v.issuer_code, t.issuer_code), pan = coalesce(v.pan, t.pan), token = coalesce(v.token, t.token),
+          reversal_status = case when v.reversal_next_at is null then t.reversal_status else 'pending' end,
+          reversal_next_at = coalesce(v.reversal_next_at, t.reversal_next_at)
+        from (values ${values}) as v(id, status, response_code, auth_code, response_fields, issuer_code, pan, token, reversal_next_at)
+        where t.id = v.id`.execute(db);
+      return items.map(() => undefined);
+    }, { batchSizeMax: rowsPerStatementMax, isolateFailures: true });
   }
 
   /** Logs a request; undefined when the same request (terminal, STAN, date, MTI) is already logged. */
   insert(request: LoggedRequest): Promise<bigint | undefined> {
-    return this.#writes.add({ kind: 'insert', request });
+    return this.#inserts.add(request);
   }
 
   /** Records the answer (and, for a timeout, that a reversal is due). */
-  async finish(id: bigint, values: FinishValues): Promise<void> {
-    await this.#writes.add({ kind: 'finish', id, values });
+  finish(id: bigint, values: FinishValues): Promise<void> {
+    return this.#finishes.add({ id, values });
   }
 }

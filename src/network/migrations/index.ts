@@ -1,10 +1,12 @@
 import type { SchemaMigrations } from '../../infra/db/database.ts';
 import { networkSwitch } from './2026-11-22T0500-switch.ts';
 import { logWrites } from './2026-11-22T0800-log-writes.ts';
+import { dropLogWrites } from './2026-11-22T0810-drop-log-writes.ts';
 
 export const networkSchema = 'network';
 
 export const networkMigrations: SchemaMigrations = {
   '2026-11-22T0500-switch': networkSwitch,
   '2026-11-22T0800-log-writes': logWrites,
+  '2026-11-22T0810-drop-log-writes': dropLogWrites,
 };
