@@ -5,9 +5,11 @@
  * kernel (APDUs, ARQC) → ISO 8583 to the network → BIN routing, STAN/RRN log → ISO 8583 to the
  * issuing bank → ARQC, ATC and balance checks, debit, ARPC → back to the POS. Every request is a
  * 0200 purchase under the no-PIN limit on its own card (a card is never in two transactions at
- * once, as in life). The terminals and cards run in a worker thread, the network and the bank
- * in the main thread, as separate machines would not share an event loop. Runs on PostgreSQL when DATABASE_URL is set (a fresh database
- * `mipay_bench_auth` on that server, dropped and recreated), else on an in-memory PGlite.
+ * once, as in life). The terminals and cards run in a worker thread, so the load generator does
+ * not share an event loop with what it measures; the network and the bank share the main thread
+ * and one database pool (20 connections), as `mipay up` runs them in one process. Runs on
+ * PostgreSQL when DATABASE_URL is set (a fresh database `mipay_bench_auth` on that server,
+ * dropped and recreated), else on an in-memory PGlite.
  *
  *  - fixed: open loop at `rate` requests/s for `duration` s; latency counts from each request's
  *    scheduled start, so a stall is not hidden by requests that were never sent.
