@@ -22,8 +22,25 @@ const CTQ_CDCVM_PERFORMED = Buffer.from([0x00, 0x80]);
 /** Drops keys whose batch has expired; answers whether any were dropped. */
 export function dropExpiredKeys(card: StoredDeviceCard, now: Date): boolean {
   const before = card.luks.length;
-  card.luks = card.luks.filter((luk) => new Date(luk.expiresAt).getTime() > now.getTime());
+  // The keys of a batch share one expiry: each distinct one is parsed once (this runs at every tap).
+  const live = new Map<string, boolean>();
+  const nowMs = now.getTime();
+  card.luks = card.luks.filter((luk) => {
+    let alive = live.get(luk.expiresAt);
+    if (alive === undefined) live.set(luk.expiresAt, alive = new Date(luk.expiresAt).getTime() > nowMs);
+    return alive;
+  });
   return card.luks.length !== before;
+}
+
+/** Keys are kept lowest ATC first; sorted again only when something added them out of order. */
+function sortByAtc(card: StoredDeviceCard): void {
+  for (let i = 1; i < card.luks.length; i++) {
+    if (card.luks[i - 1]!.atc > card.luks[i]!.atc) {
+      card.luks.sort((a, b) => a.atc - b.atc);
+      return;
+    }
+  }
 }
 
 /** The card a reader sees when it selects: the picked one, else (nothing picked: GPO will refuse) the first active one. */
@@ -90,7 +107,7 @@ export class PaymentApplet implements ContactlessCard {
     if (!card) return { refuse: SW.CONDITIONS_NOT_SATISFIED };
     if (card.status !== 'active') return { refuse: SW.SELECTED_FILE_INVALIDATED };
     const dropped = dropExpiredKeys(card, now);
-    card.luks.sort((a, b) => a.atc - b.atc);
+    sortByAtc(card);
     const luk = card.luks.shift();
     if (!luk) {
       if (dropped) this.#store.save();

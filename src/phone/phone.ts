@@ -132,7 +132,14 @@ export class MiPhone {
     if (card.luks.length === 0) {
       throw new PhoneError('no_limited_use_keys', `The card ending ${card.tokenLast4} has no payment keys left: go online and sync.`, 'deviceCardId');
     }
-    this.verifyFingerprint(input.finger);
+    try {
+      verifyFinger(state.fingerprint, input.finger, this.clock());
+    } catch (error) {
+      // A wrong finger counts toward the lock, durably.
+      this.save();
+      throw error;
+    }
+    // One write for the reset try count and the arm: the user is waiting at the till.
     const armedUntil = new Date(this.clock().getTime() + armedForMs);
     state.pay = { selectedCardId: card.id, armedUntil: armedUntil.toISOString() };
     this.save();
