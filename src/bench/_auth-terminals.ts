@@ -6,6 +6,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import type { CardPersonalization } from '../bank/client.ts';
 import { createTcpNetworkClient, type NetworkClient } from '../network/client.ts';
 import { ContactlessCardEmulator, PosTerminal } from '../terminal/client.ts';
+import { closedLoop, openLoop, type Attempt, type Figures } from './_load.ts';
 
 export interface TerminalsInput {
   networkHost: string;
@@ -18,9 +19,7 @@ export interface TerminalsInput {
   concurrency: number;
 }
 
-export interface Figures { completed: number; declined: number; errors: number; latenciesMs: number[]; elapsedMs: number; declinedBy: Record<string, number> }
 export interface TerminalsOutput { fixed: Figures; max: Figures }
-type Attempt = 'approved' | 'error' | { declined: string };
 
 async function main(input: TerminalsInput): Promise<TerminalsOutput> {
   const clients: NetworkClient[] = [];
@@ -53,51 +52,6 @@ async function main(input: TerminalsInput): Promise<TerminalsOutput> {
   } finally {
     for (const client of clients) await client.close();
   }
-}
-
-const emptyFigures = (): Figures => ({ completed: 0, declined: 0, errors: 0, latenciesMs: [], elapsedMs: 0, declinedBy: {} });
-
-/** Requests started on a fixed schedule, whatever the answers do; latency from the scheduled start. */
-async function openLoop(once: () => Promise<Attempt>, rate: number, durationS: number): Promise<Figures> {
-  const figures = emptyFigures();
-  const total = Math.round(rate * durationS);
-  const intervalMs = 1000 / rate;
-  const started = performance.now();
-  const inFlight: Promise<void>[] = [];
-  for (let i = 0; i < total; i++) {
-    const scheduled = started + i * intervalMs;
-    const waitMs = scheduled - performance.now();
-    if (waitMs > 1) await new Promise((resolve) => setTimeout(resolve, waitMs));
-    inFlight.push(once().then((outcome) => record(figures, outcome, performance.now() - scheduled)));
-  }
-  await Promise.all(inFlight);
-  figures.elapsedMs = performance.now() - started;
-  return figures;
-}
-
-/** `concurrency` requests always in flight for `durationS`. */
-async function closedLoop(once: () => Promise<Attempt>, concurrency: number, durationS: number): Promise<Figures> {
-  const figures = emptyFigures();
-  const started = performance.now();
-  const deadline = started + durationS * 1000;
-  await Promise.all(Array.from({ length: concurrency }, async () => {
-    while (performance.now() < deadline) {
-      const begun = performance.now();
-      record(figures, await once(), performance.now() - begun);
-    }
-  }));
-  figures.elapsedMs = performance.now() - started;
-  return figures;
-}
-
-function record(figures: Figures, outcome: Attempt, latencyMs: number): void {
-  if (outcome === 'approved') figures.completed += 1;
-  else if (outcome === 'error') figures.errors += 1;
-  else {
-    figures.declined += 1;
-    figures.declinedBy[outcome.declined] = (figures.declinedBy[outcome.declined] ?? 0) + 1;
-  }
-  figures.latenciesMs.push(latencyMs);
 }
 
 if (parentPort) {

@@ -27,13 +27,12 @@
  */
 import assert from 'node:assert/strict';
 import { parseArgs } from 'node:util';
-import { Worker } from 'node:worker_threads';
-import pg from 'pg';
-import { openDatabase, type Database } from '../infra/db/database.ts';
 import { createLogger } from '../infra/log/logger.ts';
 import { createSystem } from '../cli/system.ts';
 import type { CardPersonalization } from '../bank/client.ts';
-import type { Figures, TerminalsInput, TerminalsOutput } from './_auth-terminals.ts';
+import type { TerminalsInput, TerminalsOutput } from './_auth-terminals.ts';
+import { openBenchDatabase } from './_database.ts';
+import { round, runBenchWorker, summarize, tableRow } from './_load.ts';
 
 const limits = { rateMax: 20_000, durationSMax: 300, concurrencyMax: 1_000, cardsMax: 20_000, terminalsMax: 64 };
 const benchDatabase = 'mipay_bench_auth';
@@ -65,7 +64,7 @@ export async function run(args: string[]): Promise<void> {
   assert.ok(Number.isInteger(cardCount) && cardCount >= concurrency && cardCount <= limits.cardsMax, `--cards ${concurrency}..${limits.cardsMax}`);
   assert.ok(Number.isInteger(terminalCount) && terminalCount >= 1 && terminalCount <= limits.terminalsMax, `--terminals 1..${limits.terminalsMax}`);
 
-  const database = await openBenchDatabase();
+  const database = await openBenchDatabase(benchDatabase);
   const logger = createLogger({ name: 'mipay-bench', level: 'error' });
   const system = await createSystem({ database, logger });
   await system.bankAuthorization.endpoint.listen(0);
@@ -88,18 +87,15 @@ export async function run(args: string[]): Promise<void> {
       terminals.push({ ...registered, terminalPinKeyHex: registered.terminalPinKey.toString('hex') });
     }
     const cpuBefore = process.cpuUsage();
-    const { fixed, max } = await runTerminals({
+    // The terminals run in a worker thread: their own event loop, like separate machines.
+    const { fixed, max } = await runBenchWorker<TerminalsInput, TerminalsOutput>(new URL('./_auth-terminals.ts', import.meta.url), {
       networkHost: address.host, networkPort: address.port, terminals, cards, rate, durationS, warmupS, concurrency,
     });
     const cpu = process.cpuUsage(cpuBefore);
     const requests = [fixed, max].reduce((n, f) => n + f.completed + f.declined + f.errors, 0);
 
-    const summary = (f: Figures) => ({
-      completed: f.completed, declined: f.declined, declinedBy: f.declinedBy, errors: f.errors, p50Ms: round(percentile(f.latenciesMs, 0.5)),
-      p99Ms: round(percentile(f.latenciesMs, 0.99)), maxMs: round(f.latenciesMs.reduce((a, b) => Math.max(a, b), 0)),
-    });
-    const fixedFigures = { offeredPerSec: rate, achievedPerSec: round((fixed.completed + fixed.declined) / (fixed.elapsedMs / 1000)), ...summary(fixed) };
-    const maxFigures = { concurrency, perSec: round((max.completed + max.declined) / (max.elapsedMs / 1000)), ...summary(max) };
+    const fixedFigures = { offeredPerSec: rate, achievedPerSec: round((fixed.completed + fixed.declined) / (fixed.elapsedMs / 1000)), ...summarize(fixed) };
+    const maxFigures = { concurrency, perSec: round((max.completed + max.declined) / (max.elapsedMs / 1000)), ...summarize(max) };
     const figures = {
       bench: 'auth', database: database.kind, cards: cardCount, terminals: terminalCount, durationS,
       fixed: fixedFigures, max: maxFigures,
@@ -112,8 +108,8 @@ export async function run(args: string[]): Promise<void> {
       '',
       `authorizations POS → network → bank over TCP (${database.kind}, ${cardCount} cards, ${terminalCount} terminals)`,
       'phase            rate/s    p50 ms   p99 ms   max ms   ok      declined  errors',
-      row(`fixed ${rate}/s`, fixedFigures.achievedPerSec, fixedFigures),
-      row(`max (${concurrency} in flight)`, maxFigures.perSec, maxFigures),
+      tableRow(`fixed ${rate}/s`, fixedFigures.achievedPerSec, fixedFigures),
+      tableRow(`max (${concurrency} in flight)`, maxFigures.perSec, maxFigures),
       `process CPU per request (terminals, network, bank${database.kind === 'pglite' ? ' and PGlite' : ''}): ${figures.processCpuMsPerRequest} ms`,
       `target: p99 < ${targetP99Ms} ms at ${rate}/s → ${figures.targetMet ? 'met' : 'NOT met'} (p99 / target = ${figures.ratios.p99OverTarget})`,
       '',
@@ -126,52 +122,4 @@ export async function run(args: string[]): Promise<void> {
     await system.bank.app.close();
     await database.close();
   }
-}
-
-/** Runs the terminals in a worker thread (their own event loop, like separate machines). */
-function runTerminals(input: TerminalsInput): Promise<TerminalsOutput> {
-  return new Promise((resolve, reject) => {
-    // The worker loads TypeScript through tsx's loader, as bin/mipay.mjs does for the main thread.
-    const entry = new URL('./_auth-terminals.ts', import.meta.url).href;
-    const loader = import.meta.resolve('tsx/esm/api');
-    const bootstrap = `import(${JSON.stringify(loader)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(entry)}); })`;
-    const worker = new Worker(bootstrap, { eval: true, workerData: input });
-    worker.once('message', (message: { ok: true; output: TerminalsOutput } | { ok: false; error: string }) => {
-      if (message.ok) resolve(message.output);
-      else reject(new Error(`terminals failed: ${message.error}`));
-      void worker.terminate();
-    });
-    worker.once('error', reject);
-  });
-}
-
-function row(name: string, perSec: number, f: { p50Ms: number; p99Ms: number; maxMs: number; completed: number; declined: number; errors: number }): string {
-  return [name.padEnd(16), String(perSec).padStart(7), String(f.p50Ms).padStart(9), String(f.p99Ms).padStart(8), String(f.maxMs).padStart(8),
-    String(f.completed).padStart(7), String(f.declined).padStart(9), String(f.errors).padStart(7)].join(' ');
-}
-
-function percentile(values: number[], p: number): number {
-  if (values.length === 0) return 0;
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]!;
-}
-
-function round(value: number): number {
-  return Math.round(value * 10) / 10;
-}
-
-async function openBenchDatabase(): Promise<Database> {
-  const url = process.env.DATABASE_URL;
-  if (!url) return openDatabase({ kind: 'pglite' });
-  const admin = new pg.Client({ connectionString: url });
-  await admin.connect();
-  try {
-    await admin.query(`drop database if exists ${benchDatabase} with (force)`);
-    await admin.query(`create database ${benchDatabase}`);
-  } finally {
-    await admin.end();
-  }
-  const benchUrl = new URL(url);
-  benchUrl.pathname = `/${benchDatabase}`;
-  return openDatabase({ kind: 'postgres', url: benchUrl.toString(), poolSizeMax: 20 });
 }
