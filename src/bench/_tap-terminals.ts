@@ -3,58 +3,21 @@
 // token service and the bank they measure. Each request is a user's whole tap: pick the card and
 // fingerprint on the phone, the POS reads the phone over APDUs, ISO 8583 over TCP to the
 // network → token service → bank, and back. A phone is in one payment at a time, as in life.
-import { parentPort, workerData } from 'node:worker_threads';
-import { createTcpNetworkClient, type NetworkClient } from '../network/client.ts';
 import { MiPhone } from '../phone/phone.ts';
-import { PosTerminal } from '../terminal/client.ts';
-import { closedLoop, openLoop, type Attempt, type Figures } from './_load.ts';
+import { driveTerminals, fromPool, outcomeOf, serveBenchWorker, type TerminalsLoad, type TerminalsOutput } from './_terminals.ts';
 
-export interface TapTerminalsInput {
-  networkHost: string;
-  networkPort: number;
-  terminals: { terminalId: string; merchantId: string; merchantName: string; mcc: string; terminalPinKeyHex: string }[];
+export type { TerminalsOutput as TapTerminalsOutput } from './_terminals.ts';
+
+export interface TapTerminalsInput extends TerminalsLoad {
   phones: { path: string; passphrase: string; finger: string; deviceCardId: string }[];
-  rate: number;
-  durationS: number;
-  warmupS: number;
-  concurrency: number;
 }
 
-export interface TapTerminalsOutput { fixed: Figures; max: Figures }
-
-async function main(input: TapTerminalsInput): Promise<TapTerminalsOutput> {
-  const clients: NetworkClient[] = [];
-  const terminals = input.terminals.map((t) => {
-    const network = createTcpNetworkClient({ host: input.networkHost, port: input.networkPort });
-    clients.push(network);
-    return new PosTerminal({ ...t, terminalPinKey: Buffer.from(t.terminalPinKeyHex, 'hex'), network, networkTimeoutMs: 10_000 });
-  });
-  const freePhones = await Promise.all(input.phones.map(async (p) => ({ phone: await MiPhone.open(p.path, p.passphrase), ...p })));
-  let nextTerminal = 0;
-  const once = async (): Promise<Attempt> => {
-    const shopper = freePhones.shift();
-    if (!shopper) return 'error';
-    const terminal = terminals[nextTerminal++ % terminals.length]!;
-    try {
-      shopper.phone.pay({ deviceCardId: shopper.deviceCardId, finger: shopper.finger });
-      const receipt = await terminal.charge({ amountFen: 1_234n, card: shopper.phone.paymentApplet() });
-      return receipt.approved ? 'approved' : { declined: receipt.responseCode };
-    } catch {
-      return 'error';
-    } finally {
-      freePhones.push(shopper);
-    }
-  };
-  try {
-    if (input.warmupS > 0) await openLoop(once, Math.min(input.rate, 200), input.warmupS);
-    const fixed = await openLoop(once, input.rate, input.durationS);
-    const max = await closedLoop(once, input.concurrency, input.durationS);
-    return { fixed, max };
-  } finally {
-    for (const client of clients) await client.close();
-  }
+async function main(input: TapTerminalsInput): Promise<TerminalsOutput> {
+  const shoppers = await Promise.all(input.phones.map(async (p) => ({ phone: await MiPhone.open(p.path, p.passphrase), ...p })));
+  return driveTerminals(input, fromPool(shoppers, async (terminal, shopper) => {
+    shopper.phone.pay({ deviceCardId: shopper.deviceCardId, finger: shopper.finger });
+    return outcomeOf(await terminal.charge({ amountFen: 1_234n, card: shopper.phone.paymentApplet() }));
+  }));
 }
 
-if (parentPort) {
-  main(workerData as TapTerminalsInput).then((output) => parentPort!.postMessage({ ok: true, output }), (error: Error) => parentPort!.postMessage({ ok: false, error: error.message }));
-}
+serveBenchWorker(main);

@@ -1,0 +1,66 @@
+// The terminal side shared by the benches' worker threads: POS terminals connected to the
+// network over TCP, driven through the warm-up, fixed-rate and maximum phases, each request
+// taking a free card (or phone) from a pool — a card is never in two payments at once.
+import { parentPort, workerData } from 'node:worker_threads';
+import { createTcpNetworkClient, type NetworkClient } from '../network/client.ts';
+import { PosTerminal, type Receipt } from '../terminal/client.ts';
+import { closedLoop, openLoop, type Attempt, type Figures } from './_load.ts';
+
+export interface TerminalsLoad {
+  networkHost: string;
+  networkPort: number;
+  terminals: { terminalId: string; merchantId: string; merchantName: string; mcc: string; terminalPinKeyHex: string }[];
+  rate: number;
+  durationS: number;
+  warmupS: number;
+  concurrency: number;
+}
+
+export interface TerminalsOutput { fixed: Figures; max: Figures }
+
+/** One payment's outcome from its receipt. */
+export const outcomeOf = (receipt: Receipt): Attempt => (receipt.approved ? 'approved' : { declined: receipt.responseCode });
+
+/**
+ * `pay(terminal, item)` with an item taken from `pool` and put back after: a request finding the
+ * pool empty, or failing on the terminal side, counts as an error.
+ */
+export function fromPool<T>(pool: T[], pay: (terminal: PosTerminal, item: T) => Promise<Attempt>): (terminal: PosTerminal) => Promise<Attempt> {
+  return async (terminal) => {
+    const item = pool.shift();
+    if (item === undefined) return 'error';
+    try {
+      return await pay(terminal, item);
+    } catch {
+      return 'error';
+    } finally {
+      pool.push(item);
+    }
+  };
+}
+
+/** Warm-up (≤ 200/s), then `rate` for `durationS` (open loop), then `concurrency` in flight (closed loop), round-robin over the terminals. */
+export async function driveTerminals(load: TerminalsLoad, pay: (terminal: PosTerminal) => Promise<Attempt>): Promise<TerminalsOutput> {
+  const clients: NetworkClient[] = [];
+  const terminals = load.terminals.map((t) => {
+    const network = createTcpNetworkClient({ host: load.networkHost, port: load.networkPort });
+    clients.push(network);
+    return new PosTerminal({ ...t, terminalPinKey: Buffer.from(t.terminalPinKeyHex, 'hex'), network, networkTimeoutMs: 10_000 });
+  });
+  let next = 0;
+  const once = () => pay(terminals[next++ % terminals.length]!);
+  try {
+    if (load.warmupS > 0) await openLoop(once, Math.min(load.rate, 200), load.warmupS);
+    const fixed = await openLoop(once, load.rate, load.durationS);
+    const max = await closedLoop(once, load.concurrency, load.durationS);
+    return { fixed, max };
+  } finally {
+    for (const client of clients) await client.close();
+  }
+}
+
+/** In a bench worker thread: runs `main` on the worker's data and posts its result (or its failure) to the bench. */
+export function serveBenchWorker<I, O>(main: (input: I) => Promise<O>): void {
+  if (!parentPort) return;
+  main(workerData as I).then((output) => parentPort!.postMessage({ ok: true, output }), (error: Error) => parentPort!.postMessage({ ok: false, error: error.message }));
+}
