@@ -42,13 +42,14 @@ export function createNetwork(options: NetworkOptions): Network {
   const bankTimeoutMs = options.bankTimeoutMs ?? 2_000;
   const clock = options.clock ? { clock: options.clock } : {};
   const terminals = new TerminalRegistry(db);
+  const routes = new BinRoutingTable(options.routes);
+  const tokenService = options.tokenService ?? refusingTokenService;
   const reversals = new ReversalWorker({
-    db, logger: options.logger, issuers: options.issuers, acquirerId, bankTimeoutMs,
+    db, logger: options.logger, issuers: options.issuers, routes, tokenService, acquirerId, bankTimeoutMs,
     ...(options.reversalIntervalMs ? { intervalMs: options.reversalIntervalMs } : {}), ...clock,
   });
   const networkSwitch = new NetworkSwitch({
-    db, logger: options.logger, terminals, routes: new BinRoutingTable(options.routes), issuers: options.issuers,
-    tokenService: options.tokenService ?? refusingTokenService, reversals, acquirerId, bankTimeoutMs, ...clock,
+    db, logger: options.logger, terminals, routes, issuers: options.issuers, tokenService, reversals, acquirerId, bankTimeoutMs, ...clock,
   });
   const server = createIso8583Server({ name: 'network', logger: options.logger, spec: TERMINAL_SPEC, handler: (request) => networkSwitch.handle(request) });
   reversals.start();

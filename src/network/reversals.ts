@@ -2,13 +2,17 @@ import type { Kysely, Selectable } from 'kysely';
 import type { Logger } from '../infra/log/logger.ts';
 import type { Iso8583Message } from '../protocols/iso8583/codec.ts';
 import { formatAmount, formatOriginalData } from '../protocols/iso8583/spec.ts';
-import type { IssuerLink } from './routing.ts';
+import type { BinRoutingTable, IssuerLink } from './routing.ts';
+import { isTokenPan, type TokenService } from './token-service.ts';
 import { networkStan, retrievalReference, transmissionDateTime, type NetworkTables } from './tables.ts';
 
 export interface ReversalWorkerOptions {
   db: Kysely<NetworkTables>;
   logger: Logger;
   issuers: ReadonlyMap<string, IssuerLink>;
+  /** To find the issuer of a request whose route was never recorded (see `recoverAbandoned`). */
+  routes: BinRoutingTable;
+  tokenService: TokenService;
   acquirerId: string;
   bankTimeoutMs: number;
   /** How often pending reversals are looked at when nothing kicks the worker. */
@@ -19,6 +23,8 @@ export interface ReversalWorkerOptions {
 }
 
 const batchSizeMax = 50;
+/** Beyond twice the issuer timeout, before a pending request counts as abandoned. */
+const abandonedMarginMs = 5_000;
 
 /**
  * Sends 0400 reversals to issuers for requests they may have processed but did not answer
@@ -69,8 +75,35 @@ export class ReversalWorker {
     });
   }
 
+  /**
+   * Requests the network logged but never recorded an answer for — it crashed while the issuer
+   * had them, or the answer's write failed after the issuer approved (the terminal got 96). Once
+   * no forward of them can still be running (twice the issuer timeout, and some), they may have
+   * moved money the terminal was told nothing or "declined" about: each is marked timed out and
+   * reversed at its issuer, found again from the card number (for a token, the token service
+   * names the card). An issuer that never saw the original acknowledges the reversal all the same.
+   */
+  async recoverAbandoned(): Promise<number> {
+    const now = this.#clock();
+    const abandoned = await this.#o.db.selectFrom('transactions').select(['id', 'pan']).where('status', '=', 'pending')
+      .where('created_at', '<', new Date(now.getTime() - (this.#o.bankTimeoutMs * 2 + abandonedMarginMs)))
+      .orderBy('id').limit(batchSizeMax).execute();
+    for (const row of abandoned) {
+      const token = isTokenPan(row.pan) ? row.pan : null;
+      const pan = token ? await this.#o.tokenService.cardNumberForReversal(token) : row.pan;
+      const issuerCode = pan ? this.#o.routes.route(pan) ?? null : null;
+      await this.#o.db.updateTable('transactions').set({
+        status: 'timed_out', response_code: '91', issuer_code: issuerCode, pan: pan ?? row.pan, token,
+        reversal_status: 'pending', reversal_next_at: now,
+      }).where('id', '=', row.id).where('status', '=', 'pending').where('reversal_status', 'in', ['none', 'pending']).execute();
+      this.#o.logger.warn({ rrn: retrievalReference(row.id), issuer: issuerCode }, 'request abandoned without a recorded answer; reversing');
+    }
+    return abandoned.length;
+  }
+
   /** One pass over due reversals; resolves when each got an answer or was rescheduled. */
   async runOnce(): Promise<void> {
+    await this.recoverAbandoned();
     const now = this.#clock();
     const due = await this.#o.db.selectFrom('transactions').selectAll()
       .where('reversal_status', '=', 'pending').where('reversal_next_at', '<=', now).where('status', '!=', 'pending')

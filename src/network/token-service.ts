@@ -49,11 +49,20 @@ export type TokenAuthorizationResult =
 export interface TokenService {
   /** Detokenize + verify the cryptogram and ATC; a decline is an answer, not an error. */
   authorize(request: TokenAuthorizationRequest): Promise<TokenAuthorizationResult>;
+  /**
+   * The card number behind a token, only to reverse at the issuer a request the network
+   * forwarded but never recorded an answer for (it crashed, or the write failed); undefined for
+   * an unknown token.
+   */
+  cardNumberForReversal(token: string): Promise<string | undefined>;
 }
 
 /** Until a token service is configured: every token transaction is declined (05, NO_TSP). */
 export const refusingTokenService: TokenService = {
   async authorize() {
     return { outcome: 'declined', responseCode: '05', reason: 'NO_TSP' };
+  },
+  async cardNumberForReversal() {
+    return undefined;
   },
 };

@@ -2,6 +2,7 @@ import type { SchemaMigrations } from '../../infra/db/database.ts';
 import { networkSwitch } from './2026-11-22T0500-switch.ts';
 import { logWrites } from './2026-11-22T0800-log-writes.ts';
 import { dropLogWrites } from './2026-11-22T0810-drop-log-writes.ts';
+import { pendingRequestsIndex } from './2026-11-22T0820-pending-requests-index.ts';
 
 export const networkSchema = 'network';
 
@@ -9,4 +10,5 @@ export const networkMigrations: SchemaMigrations = {
   '2026-11-22T0500-switch': networkSwitch,
   '2026-11-22T0800-log-writes': logWrites,
   '2026-11-22T0810-drop-log-writes': dropLogWrites,
+  '2026-11-22T0820-pending-requests-index': pendingRequestsIndex,
 };

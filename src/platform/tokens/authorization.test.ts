@@ -135,6 +135,24 @@ describe('device card payments through the TSP', () => {
     }
   });
 
+  it('reverses a device card tap whose answer the network never recorded: the token service names the card for the reversal', async () => {
+    const w = await walletWithDeviceCard();
+    const pan = w.holder.cardNumber;
+    const before = await balanceOf(pan);
+    const sale = await pos.charge({ amountFen: 2_000n, card: w.phone });
+    assert.equal(sale.responseCode, '00');
+    // What a crash after forwarding leaves: the request logged under the token, pending, no route, no answer.
+    const log = system.database.forSchema<any>('network');
+    await log.updateTable('transactions').set({ status: 'pending', pan: w.tokenNumber, token: null, issuer_code: null, response_code: null, response_fields: null, auth_code: null })
+      .where('token', '=', w.tokenNumber).execute();
+    system.clock.advance(2 * 2_000 + 6_000);
+    const deadline = Date.now() + 10_000;
+    while (await balanceOf(pan) !== before && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+    assert.equal(await balanceOf(pan), before, 'reversed at the issuer with the card number behind the token');
+    const row = await log.selectFrom('transactions').selectAll().where('token', '=', w.tokenNumber).executeTakeFirstOrThrow();
+    assert.deepEqual([row.status, row.pan, row.issuer_code, row.reversal_status], ['timed_out', pan, 'CCB', 'done']);
+  });
+
   it('declines a replayed cryptogram (the same field 55 under a new STAN, or two copies racing), an ATC outside every key batch and a forged ARQC; debits only the genuine taps', async () => {
     const w = await walletWithDeviceCard();
     const pan = w.holder.cardNumber;

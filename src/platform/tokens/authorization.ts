@@ -35,7 +35,7 @@ import { checkArqc, issuerAuthenticationData } from '../../protocols/emv/online-
 import { decodeTlv, flattenTlv, TlvError } from '../../protocols/tlv.ts';
 import type { PlatformTables } from '../tables.ts';
 import { tokenMasterKey, type TspKeys } from './keys.ts';
-import { openVaultEntry, type SealedVaultEntry } from './vault.ts';
+import { detokenize, openVaultEntry, type SealedVaultEntry } from './vault.ts';
 
 /** Cryptogram version numbers (9F10 byte 3) a device card's applet writes, by algorithm. */
 const cryptogramVersionOf: Partial<Record<CryptogramAlgorithm, number>> = { tdes: 0x01, sm4: 0x04 };
@@ -82,6 +82,7 @@ function readIcc(icc: Buffer): { atc: number; transactionType: string } | undefi
 }
 
 export class TokenAuthorizer implements TokenService {
+  readonly #db: Kysely<PlatformTables>;
   readonly #keys: TspKeys;
   readonly #logger: Logger;
   readonly #clock: () => Date;
@@ -89,6 +90,7 @@ export class TokenAuthorizer implements TokenService {
   readonly #atcUses: StatementBatcher<AtcUse, boolean>;
 
   constructor(options: { db: Kysely<PlatformTables>; keys: TspKeys; logger: Logger; clock?: () => Date; schema?: string }) {
+    this.#db = options.db;
     this.#keys = options.keys;
     this.#logger = options.logger;
     this.#clock = options.clock ?? (() => new Date());
@@ -118,6 +120,11 @@ export class TokenAuthorizer implements TokenService {
       // The same ATC twice in one statement: the first copy got the row, the second is the replay.
       return uses.map((u) => inserted.delete(`${u.deviceCardId}|${u.atc}`));
     });
+  }
+
+  /** For the network's reversal of a request it forwarded but never recorded an answer for (see TokenService). */
+  async cardNumberForReversal(token: string): Promise<string | undefined> {
+    return (await detokenize(this.#db, this.#keys, token))?.pan;
   }
 
   async authorize(request: TokenAuthorizationRequest): Promise<TokenAuthorizationResult> {

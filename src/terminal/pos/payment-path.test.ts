@@ -283,6 +283,27 @@ describe('network duplicates and reversals', () => {
     assert.equal(unknown.fields[39], '15');
   });
 
+  it('reverses a request whose answer the network never recorded (a crash mid-forward), once it is abandoned', async () => {
+    const card = await newCard();
+    const answered = await network.send(await rawRequest(card, '0200', '900010', 3_000n), 10_000);
+    assert.equal(answered.fields[39], '00');
+    assert.equal(await balanceOf(card.pan), 500_000n - 3_000n);
+    // What a crash after forwarding leaves: the logged request, pending, with no route and no answer.
+    const log = system.database.forSchema<any>('network');
+    const mine = (q: any) => q.where('terminal_id', '=', 'POS00001').where('terminal_stan', '=', '900010');
+    await mine(log.updateTable('transactions').set({ status: 'pending', response_code: null, response_fields: null, auth_code: null, issuer_code: null })).execute();
+    assert.equal(await system.network.reversals.recoverAbandoned(), 0, 'not while a forward could still be running');
+    system.clock.advance(2 * 2_000 + 6_000);
+    const deadline = Date.now() + 10_000;
+    while (await balanceOf(card.pan) !== 500_000n && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+    assert.equal(await balanceOf(card.pan), 500_000n, 'the reversal gave the money back');
+    const row = await mine(log.selectFrom('transactions').selectAll()).executeTakeFirstOrThrow();
+    assert.deepEqual([row.status, row.response_code, row.issuer_code, row.reversal_status], ['timed_out', '91', 'CCB', 'done']);
+    assert.equal(await system.network.reversals.recoverAbandoned(), 0);
+    await system.network.reversals.runOnce();
+    assert.equal(await balanceOf(card.pan), 500_000n, 'reversed once');
+  });
+
   it('refuses an unregistered terminal (03)', async () => {
     const card = await newCard();
     const request = await rawRequest(card, '0200', '900007', 100n);
