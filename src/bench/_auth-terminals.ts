@@ -6,7 +6,6 @@ import type { CardPersonalization } from '../bank/client.ts';
 import { ContactlessCardEmulator } from '../terminal/client.ts';
 import { driveTerminals, fromPool, outcomeOf, serveBenchWorker, type TerminalsLoad, type TerminalsOutput } from './_terminals.ts';
 
-export type { TerminalsOutput } from './_terminals.ts';
 
 export interface TerminalsInput extends TerminalsLoad {
   cards: CardPersonalization[];

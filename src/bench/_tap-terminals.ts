@@ -6,7 +6,6 @@
 import { MiPhone } from '../phone/phone.ts';
 import { driveTerminals, fromPool, outcomeOf, serveBenchWorker, type TerminalsLoad, type TerminalsOutput } from './_terminals.ts';
 
-export type { TerminalsOutput as TapTerminalsOutput } from './_terminals.ts';
 
 export interface TapTerminalsInput extends TerminalsLoad {
   phones: { path: string; passphrase: string; finger: string; deviceCardId: string }[];

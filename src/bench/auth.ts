@@ -30,11 +30,12 @@ import { parseArgs } from 'node:util';
 import { createLogger } from '../infra/log/logger.ts';
 import { createSystem } from '../cli/system.ts';
 import type { CardPersonalization } from '../bank/client.ts';
-import type { TerminalsInput, TerminalsOutput } from './_auth-terminals.ts';
+import type { TerminalsInput } from './_auth-terminals.ts';
 import { openBenchDatabase } from './_database.ts';
-import { round, runBenchWorker, summarize, tableRow } from './_load.ts';
+import { round } from './_load.ts';
+import { loadOptions, parseLoad, registerBenchTerminals, runPhases } from './_phases.ts';
 
-const limits = { rateMax: 20_000, durationSMax: 300, concurrencyMax: 1_000, cardsMax: 20_000, terminalsMax: 64 };
+const limits = { rateMax: 20_000, durationSMax: 300, warmupSMax: 60, concurrencyMax: 1_000, cardsMax: 20_000, terminalsMax: 64 };
 const benchDatabase = 'mipay_bench_auth';
 const targetP99Ms = 50;
 
@@ -42,27 +43,11 @@ const targetP99Ms = 50;
 export async function run(args: string[]): Promise<void> {
   const { values } = parseArgs({
     args,
-    options: {
-      rate: { type: 'string', default: '500' },
-      duration: { type: 'string', default: '10' },
-      warmup: { type: 'string', default: '2' },
-      concurrency: { type: 'string', default: '32' },
-      cards: { type: 'string', default: '2000' },
-      terminals: { type: 'string', default: '8' },
-    },
+    options: { ...loadOptions, cards: { type: 'string', default: '2000' } },
   });
-  const rate = Number(values.rate);
-  const durationS = Number(values.duration);
-  const warmupS = Number(values.warmup);
-  const concurrency = Number(values.concurrency);
+  const { rate, durationS, warmupS, concurrency, terminalCount } = parseLoad(values, limits);
   const cardCount = Number(values.cards);
-  const terminalCount = Number(values.terminals);
-  assert.ok(rate > 0 && rate <= limits.rateMax, `--rate 1..${limits.rateMax}`);
-  assert.ok(durationS > 0 && durationS <= limits.durationSMax, `--duration 1..${limits.durationSMax}`);
-  assert.ok(warmupS >= 0 && warmupS <= 60, '--warmup 0..60');
-  assert.ok(Number.isInteger(concurrency) && concurrency >= 1 && concurrency <= limits.concurrencyMax, `--concurrency 1..${limits.concurrencyMax}`);
   assert.ok(Number.isInteger(cardCount) && cardCount >= concurrency && cardCount <= limits.cardsMax, `--cards ${concurrency}..${limits.cardsMax}`);
-  assert.ok(Number.isInteger(terminalCount) && terminalCount >= 1 && terminalCount <= limits.terminalsMax, `--terminals 1..${limits.terminalsMax}`);
 
   const database = await openBenchDatabase(benchDatabase);
   const logger = createLogger({ name: 'mipay-bench', level: 'error' });
@@ -79,37 +64,22 @@ export async function run(args: string[]): Promise<void> {
       });
       cards.push(await system.bankAuthorization.personalizer.personalize(issued.cardNumber));
     }
-    const terminals: TerminalsInput['terminals'] = [];
-    for (let i = 0; i < terminalCount; i++) {
-      const registered = await system.network.registerTerminal({
-        terminalId: `BENCH${String(i).padStart(3, '0')}`, merchantId: `89811000000${String(i).padStart(4, '0')}`, merchantName: 'BENCH MART', mcc: '5411',
-      });
-      terminals.push({ ...registered, terminalPinKeyHex: registered.terminalPinKey.toString('hex') });
-    }
-    const cpuBefore = process.cpuUsage();
-    // The terminals run in a worker thread: their own event loop, like separate machines.
-    const { fixed, max } = await runBenchWorker<TerminalsInput, TerminalsOutput>(new URL('./_auth-terminals.ts', import.meta.url), {
+    const terminals = await registerBenchTerminals(system.network, terminalCount, { terminalPrefix: 'BENCH', merchantPrefix: '89811000000' });
+    const phases = await runPhases<TerminalsInput>(new URL('./_auth-terminals.ts', import.meta.url), {
       networkHost: address.host, networkPort: address.port, terminals, cards, rate, durationS, warmupS, concurrency,
     });
-    const cpu = process.cpuUsage(cpuBefore);
-    const requests = [fixed, max].reduce((n, f) => n + f.completed + f.declined + f.errors, 0);
-
-    const fixedFigures = { offeredPerSec: rate, achievedPerSec: round((fixed.completed + fixed.declined) / (fixed.elapsedMs / 1000)), ...summarize(fixed) };
-    const maxFigures = { concurrency, perSec: round((max.completed + max.declined) / (max.elapsedMs / 1000)), ...summarize(max) };
     const figures = {
       bench: 'auth', database: database.kind, cards: cardCount, terminals: terminalCount, durationS,
-      fixed: fixedFigures, max: maxFigures,
-      processCpuMsPerRequest: round((cpu.user + cpu.system) / 1000 / Math.max(1, requests)),
+      fixed: phases.fixed, max: phases.max,
+      processCpuMsPerRequest: phases.processCpuMsPerRequest,
       target: { p99MsAtFixed: targetP99Ms },
-      ratios: { p99OverTarget: round(fixedFigures.p99Ms / targetP99Ms) },
-      targetMet: fixedFigures.p99Ms < targetP99Ms && fixed.declined === 0 && fixed.errors === 0,
+      ratios: { p99OverTarget: round(phases.fixed.p99Ms / targetP99Ms) },
+      targetMet: phases.fixed.p99Ms < targetP99Ms && phases.fixedClean,
     };
     process.stdout.write([
       '',
       `authorizations POS → network → bank over TCP (${database.kind}, ${cardCount} cards, ${terminalCount} terminals)`,
-      'phase            rate/s    p50 ms   p99 ms   max ms   ok      declined  errors',
-      tableRow(`fixed ${rate}/s`, fixedFigures.achievedPerSec, fixedFigures),
-      tableRow(`max (${concurrency} in flight)`, maxFigures.perSec, maxFigures),
+      ...phases.rows,
       `process CPU per request (terminals, network, bank${database.kind === 'pglite' ? ' and PGlite' : ''}): ${figures.processCpuMsPerRequest} ms`,
       `target: p99 < ${targetP99Ms} ms at ${rate}/s → ${figures.targetMet ? 'met' : 'NOT met'} (p99 / target = ${figures.ratios.p99OverTarget})`,
       '',

@@ -42,10 +42,11 @@ import { readContactlessCard } from '../terminal/client.ts';
 import { SandboxJourney, sandboxResidentId } from '../cli/sandbox-journey.ts';
 import { createSystem } from '../cli/system.ts';
 import { openBenchDatabase } from './_database.ts';
-import { percentile, round, runBenchWorker, summarize, tableRow } from './_load.ts';
-import type { TapTerminalsInput, TapTerminalsOutput } from './_tap-terminals.ts';
+import { percentile, round } from './_load.ts';
+import { loadOptions, parseLoad, registerBenchTerminals, runPhases } from './_phases.ts';
+import type { TapTerminalsInput } from './_tap-terminals.ts';
 
-const limits = { tapsMax: 2_000, rateMax: 5_000, durationSMax: 120, concurrencyMax: 500, phonesMax: 400, terminalsMax: 64 };
+const limits = { tapsMax: 2_000, rateMax: 5_000, durationSMax: 120, warmupSMax: 30, concurrencyMax: 500, phonesMax: 400, terminalsMax: 64 };
 const target = { exchangeP99Ms: 5, exchangeBudgetMs: 500, authP99MsAtFixed: 60 };
 /** A user's devices: 20 at most per account; 16 leaves room. Each phone gets its own card (the bank texts a card's phone once a minute). */
 const phonesPerUser = 16;
@@ -59,32 +60,19 @@ export async function run(args: string[]): Promise<void> {
   const { values } = parseArgs({
     args,
     options: {
+      ...loadOptions,
       taps: { type: 'string', default: '400' },
       'disk-taps': { type: 'string', default: '100' },
-      rate: { type: 'string', default: '500' },
-      duration: { type: 'string', default: '10' },
-      warmup: { type: 'string', default: '2' },
-      concurrency: { type: 'string', default: '32' },
       phones: { type: 'string', default: '64' },
-      terminals: { type: 'string', default: '8' },
     },
   });
   const taps = Number(values.taps);
   const diskTaps = Number(values['disk-taps']);
-  const rate = Number(values.rate);
-  const durationS = Number(values.duration);
-  const warmupS = Number(values.warmup);
-  const concurrency = Number(values.concurrency);
+  const { rate, durationS, warmupS, concurrency, terminalCount } = parseLoad(values, limits);
   const phoneCount = Number(values.phones);
-  const terminalCount = Number(values.terminals);
   assert.ok(Number.isInteger(taps) && taps >= 10 && taps <= limits.tapsMax, `--taps 10..${limits.tapsMax}`);
   assert.ok(Number.isInteger(diskTaps) && diskTaps >= 10 && diskTaps <= 190, '--disk-taps 10..190');
-  assert.ok(rate > 0 && rate <= limits.rateMax, `--rate 1..${limits.rateMax}`);
-  assert.ok(durationS > 0 && durationS <= limits.durationSMax, `--duration 1..${limits.durationSMax}`);
-  assert.ok(warmupS >= 0 && warmupS <= 30, '--warmup 0..30');
-  assert.ok(Number.isInteger(concurrency) && concurrency >= 1 && concurrency <= limits.concurrencyMax, `--concurrency 1..${limits.concurrencyMax}`);
   assert.ok(Number.isInteger(phoneCount) && phoneCount >= concurrency && phoneCount <= limits.phonesMax, `--phones ${concurrency}..${limits.phonesMax}`);
-  assert.ok(Number.isInteger(terminalCount) && terminalCount >= 1 && terminalCount <= limits.terminalsMax, `--terminals 1..${limits.terminalsMax}`);
 
   const keysPerPhone = 10 + replenishRounds * replenishCount;
   const exchangePhones = Math.ceil((taps + exchangeWarmupTaps) / keysPerPhone);
@@ -112,25 +100,14 @@ export async function run(args: string[]): Promise<void> {
     const exchange = await measureExchange(phones.slice(0, exchangePhones), taps);
     const durable = await measureExchange([phones[exchangePhones]!], diskTaps);
 
-    const terminals: TapTerminalsInput['terminals'] = [];
-    for (let i = 0; i < terminalCount; i++) {
-      const registered = await system.network.registerTerminal({
-        terminalId: `TAPPOS${String(i).padStart(2, '0')}`, merchantId: `89811000001${String(i).padStart(4, '0')}`, merchantName: 'BENCH MART', mcc: '5411',
-      });
-      terminals.push({ ...registered, terminalPinKeyHex: registered.terminalPinKey.toString('hex') });
-    }
+    const terminals = await registerBenchTerminals(system.network, terminalCount, { terminalPrefix: 'TAPPOS', merchantPrefix: '89811000001' });
     process.stderr.write('tokenized authorizations through the network…\n');
-    const cpuBefore = process.cpuUsage();
-    const { fixed, max } = await runBenchWorker<TapTerminalsInput, TapTerminalsOutput>(new URL('./_tap-terminals.ts', import.meta.url), {
+    const phases = await runPhases<TapTerminalsInput>(new URL('./_tap-terminals.ts', import.meta.url), {
       networkHost: networkAddress.host, networkPort: networkAddress.port, terminals,
       phones: phones.slice(exchangePhones + 1).map((p) => ({ path: p.path, passphrase: p.passphrase, finger, deviceCardId: p.deviceCardId })),
       rate, durationS, warmupS, concurrency,
     });
-    const cpu = process.cpuUsage(cpuBefore);
-    const requests = [fixed, max].reduce((n, f) => n + f.completed + f.declined + f.errors, 0);
-
-    const fixedFigures = { offeredPerSec: rate, achievedPerSec: round((fixed.completed + fixed.declined) / (fixed.elapsedMs / 1000)), ...summarize(fixed) };
-    const maxFigures = { concurrency, perSec: round((max.completed + max.declined) / (max.elapsedMs / 1000)), ...summarize(max) };
+    const fixedFigures = phases.fixed;
     const exchangeFigures = {
       taps: exchange.wallMs.length, p50Ms: round(percentile(exchange.wallMs, 0.5), 2), p99Ms: round(percentile(exchange.wallMs, 0.99), 2),
       maxMs: round(Math.max(...exchange.wallMs), 2), cpuMsPerTap: round(exchange.cpuMs.reduce((a, b) => a + b, 0) / exchange.cpuMs.length, 2),
@@ -143,8 +120,8 @@ export async function run(args: string[]): Promise<void> {
     };
     const figures = {
       bench: 'tap', database: database.kind, phones: phoneCount, terminals: terminalCount, durationS,
-      exchange: exchangeFigures, exchangeDurable: durableFigures, fixed: fixedFigures, max: maxFigures,
-      processCpuMsPerRequest: round((cpu.user + cpu.system) / 1000 / Math.max(1, requests)),
+      exchange: exchangeFigures, exchangeDurable: durableFigures, fixed: fixedFigures, max: phases.max,
+      processCpuMsPerRequest: phases.processCpuMsPerRequest,
       target,
       ratios: {
         exchangeP99OverTarget: round(exchangeFigures.p99Ms / target.exchangeP99Ms, 2),
@@ -153,7 +130,7 @@ export async function run(args: string[]): Promise<void> {
       },
       targetMet: {
         exchange: exchangeFigures.p99Ms <= target.exchangeP99Ms,
-        auth: fixedFigures.p99Ms < target.authP99MsAtFixed && fixed.declined === 0 && fixed.errors === 0,
+        auth: fixedFigures.p99Ms < target.authP99MsAtFixed && phases.fixedClean,
       },
     };
     process.stdout.write([
@@ -164,9 +141,7 @@ export async function run(args: string[]): Promise<void> {
       `  with the state file fsynced on disk (${durableFigures.taps} taps): p50 ${durableFigures.p50Ms} ms, p99 ${durableFigures.p99Ms} ms`,
       '',
       `tokenized authorizations: phone → POS → network → TSP → bank over TCP (${database.kind}, ${phoneCount} phones, ${terminalCount} terminals)`,
-      'phase            rate/s    p50 ms   p99 ms   max ms   ok      declined  errors',
-      tableRow(`fixed ${rate}/s`, fixedFigures.achievedPerSec, fixedFigures),
-      tableRow(`max (${concurrency} in flight)`, maxFigures.perSec, maxFigures),
+      ...phases.rows,
       `process CPU per request: ${figures.processCpuMsPerRequest} ms`,
       `target: p99 < ${target.authP99MsAtFixed} ms at ${rate}/s → ${figures.targetMet.auth ? 'met' : 'NOT met'} (p99 / target = ${figures.ratios.authP99OverTarget})`,
       '',
