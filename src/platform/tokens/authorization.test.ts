@@ -209,6 +209,39 @@ describe('device card payments through the TSP', () => {
     assert.equal(exchanges.at(-1)!.answer.fields[44], 'LUK_EXPIRED');
   });
 
+  it('caps unspent key batches at 5 but supersedes a batch once the TSP has seen every one of its ATCs, so a phone that pays keeps getting keys', async () => {
+    const api = apiClient(system.platform.app);
+    const w = await walletWithDeviceCard();
+    const replenish = () => api('POST', `/v1/device-cards/${w.deviceCardId}/key-batches`, { token: w.holder.token, body: { count: 2 } });
+    const batches: { atc_first: number; keys: { atc: number; key: string }[] }[] = [];
+    for (let i = 0; i < 4; i++) {
+      const issued = await replenish();
+      assert.equal(issued.status, 201, JSON.stringify(issued.body));
+      batches.push(issued.body);
+    }
+    const refused = await replenish();
+    assert.deepEqual([refused.status, refused.body.error.code], [429, 'rate_limited'], 'the provisioning batch and four more are live');
+    const phoneWith = (batch: (typeof batches)[number], atcs: number[]) =>
+      new TestDeviceCard({ ...w.provisioned, luk_batch: { ...w.provisioned.luk_batch, ...batch, keys: batch.keys.filter((k) => atcs.includes(k.atc)) } });
+
+    // Half a batch spent is not enough; the whole batch spent frees its place.
+    const [first, second] = [batches[0]!, batches[1]!];
+    assert.equal((await pos.charge({ amountFen: 300n, card: phoneWith(first, [first.atc_first]) })).responseCode, '00');
+    assert.equal((await replenish()).status, 429);
+    assert.equal((await pos.charge({ amountFen: 300n, card: phoneWith(first, [first.atc_first + 1]) })).responseCode, '00');
+    const fresh = await replenish();
+    assert.equal(fresh.status, 201, JSON.stringify(fresh.body));
+    assert.equal((await replenish()).status, 429, 'one spent batch made room for one');
+
+    // The superseded batch's ATCs stay refused, by their batch, and leave the replay table.
+    assert.equal((await pos.charge({ amountFen: 300n, card: phoneWith(first, [first.atc_first]) })).responseCode, '05');
+    assert.equal(exchanges.at(-1)!.answer.fields[44], 'LUK_RETIRED');
+    assert.ok(await system.platform.tokens.pruneSpentAtcs() >= 2);
+    // The other batches still pay.
+    assert.equal((await pos.charge({ amountFen: 300n, card: phoneWith(second, [second.atc_first + 1]) })).responseCode, '00');
+    assert.equal((await pos.charge({ amountFen: 300n, card: phoneWith(fresh.body, [fresh.body.atc_first]) })).responseCode, '00');
+  });
+
   it('declines a suspended token, a lost (disabled) phone\'s taps and a card the bank reported lost, each with its own reason', async () => {
     const api = apiClient(system.platform.app);
     const w = await walletWithDeviceCard();

@@ -149,6 +149,7 @@ export function registerTokenRoutes(app: App, accounts: AccountService, tokens: 
     preHandler,
     schema: {
       security, tags, params, summary: 'Replenish limited-use keys (the phone is online): a new batch of keys with an expiry',
+      description: 'At most 5 unexpired batches with unspent keys per device card (429 rate_limited past that). A batch whose every ATC has been seen in an authorization is superseded when the next one is issued.',
       body: z.object({ count: z.number().int().min(1).max(lukBatchSizeMax).optional() }),
       response: { 201: lukBatchSchema },
     },

@@ -21,7 +21,7 @@ export const devicesPerCardMax = 10;
 export const lukBatchSizeDefault = 10;
 export const lukBatchSizeMax = 50;
 export const lukBatchLifetimeMs = 7 * 24 * 3_600_000;
-/** Live batches per card: a phone that asks for keys again and again gets refused past this. */
+/** Unexpired batches with unspent keys per card: a phone that asks for keys again and again without paying gets refused past this. */
 export const liveLukBatchesMax = 5;
 /** ATCs are two bytes: a card whose ATCs run out must be provisioned again. */
 const atcMax = 0xffff;
@@ -173,6 +173,16 @@ export class TokenService {
       const locked = await trx.selectFrom('device_cards').selectAll().where('id', '=', card.id).forUpdate().executeTakeFirstOrThrow();
       if (locked.status !== 'active') throw errors.device_card_transition_invalid(`A ${locked.status} device card gets no new keys.`, 'status', { status: locked.status });
       const now = this.#clock();
+      // A batch whose every ATC the TSP has already seen has no key left on the phone: it is
+      // superseded by the new one (and its spent ATCs become prunable), so a phone that pays
+      // often is never starved of keys by the live-batch cap.
+      await trx.updateTable('luk_batches').set({ status: 'superseded' })
+        .where('device_card_id', '=', card.id).where('status', '=', 'live')
+        .where((eb) => eb(eb.selectFrom('token_atc_uses').select((inner) => inner.fn.countAll<number>().as('n'))
+          .whereRef('token_atc_uses.device_card_id', '=', 'luk_batches.device_card_id')
+          .whereRef('token_atc_uses.atc', '>=', 'luk_batches.atc_first')
+          .where(sql<boolean>`token_atc_uses.atc < luk_batches.atc_first + luk_batches.key_count`), '=', eb.ref('luk_batches.key_count')))
+        .execute();
       const live = await trx.selectFrom('luk_batches').select((eb) => eb.fn.countAll<number>().as('n')).where('device_card_id', '=', card.id)
         .where('status', '=', 'live').where('expires_at', '>', now).executeTakeFirstOrThrow();
       if (Number(live.n) >= liveLukBatchesMax) throw errors.rate_limited(`At most ${liveLukBatchesMax} unexpired key batches per device card.`, 'count', { retry_after_s: 3600 });
