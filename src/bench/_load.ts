@@ -35,7 +35,10 @@ export async function closedLoop(once: () => Promise<Attempt>, concurrency: numb
   await Promise.all(Array.from({ length: concurrency }, async () => {
     while (performance.now() < deadline) {
       const begun = performance.now();
-      record(figures, await once(), performance.now() - begun);
+      const outcome = await once();
+      record(figures, outcome, performance.now() - begun);
+      // A request that fails at once must not spin the loop on microtasks and starve the I/O of the others.
+      if (outcome === 'error') await new Promise((resolve) => setImmediate(resolve));
     }
   }));
   figures.elapsedMs = performance.now() - started;

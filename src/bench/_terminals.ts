@@ -22,19 +22,35 @@ export interface TerminalsOutput { fixed: Figures; max: Figures }
 export const outcomeOf = (receipt: Receipt): Attempt => (receipt.approved ? 'approved' : { declined: receipt.responseCode });
 
 /**
- * `pay(terminal, item)` with an item taken from `pool` and put back after: a request finding the
- * pool empty, or failing on the terminal side, counts as an error.
+ * `pay(terminal, item)` with an item taken from `pool` and put back after; a request finding the
+ * pool empty waits for the next item put back (its latency counts the wait), and one failing on
+ * the terminal side counts as an error. `afterUse` (a phone going online to top up its keys) runs
+ * once the request has its outcome, outside its latency; the item returns to the pool when it is
+ * done, or leaves it for good if `afterUse` fails.
  */
-export function fromPool<T>(pool: T[], pay: (terminal: PosTerminal, item: T) => Promise<Attempt>): (terminal: PosTerminal) => Promise<Attempt> {
+export function fromPool<T>(
+  pool: T[], pay: (terminal: PosTerminal, item: T) => Promise<Attempt>, afterUse?: (item: T) => Promise<void>,
+): (terminal: PosTerminal) => Promise<Attempt> {
+  const waiting: ((item: T) => void)[] = [];
+  const putBack = (item: T) => {
+    const waiter = waiting.shift();
+    if (waiter) waiter(item);
+    else pool.push(item);
+  };
+  const release = (item: T) => {
+    if (!afterUse) return putBack(item);
+    afterUse(item).then(() => putBack(item), (error: Error) => {
+      process.emitWarning(`bench: an item left the pool: ${error.message}`);
+    });
+  };
   return async (terminal) => {
-    const item = pool.shift();
-    if (item === undefined) return 'error';
+    const item = pool.shift() ?? await new Promise<T>((resolve) => waiting.push(resolve));
     try {
       return await pay(terminal, item);
     } catch {
       return 'error';
     } finally {
-      pool.push(item);
+      release(item);
     }
   };
 }
