@@ -11,7 +11,7 @@ import { checkArqc } from '../protocols/emv/online-cryptogram.ts';
 import { CardReadError, readContactlessCard } from '../terminal/client.ts';
 import { PhoneError } from './errors.ts';
 import { MiPhone } from './phone.ts';
-import type { PhoneState, StoredDeviceCard } from './phone-state.ts';
+import { phoneStateCodec, type PhoneState, type StoredDeviceCard } from './phone-state.ts';
 import { SecureElementFile } from './secure-element.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'mipay-applet-'));
@@ -52,7 +52,7 @@ async function refusedAt(phone: MiPhone, clock: TestClock, what: RegExp): Promis
 }
 
 async function onDisk(path: string): Promise<PhoneState> {
-  return (await SecureElementFile.open<PhoneState>(path, passphrase)).state;
+  return (await SecureElementFile.open<PhoneState>(path, passphrase, phoneStateCodec)).state;
 }
 
 describe('the phone\'s payment applet at a POS kernel', () => {

@@ -1,6 +1,7 @@
 // What the phone's secure element holds (the decrypted contents of the state file). Times are
 // ISO 8601 strings and keys hex, so the state is plain JSON.
 import type { CryptogramAlgorithm } from '../protocols/crypto/index.ts';
+import { SecureElementError } from './secure-element.ts';
 
 /** One limited-use key: the AC session key of one ATC, usable until its batch expires. */
 export interface StoredLuk {
@@ -65,3 +66,67 @@ export interface PhoneState {
   /** Step 1 of adding a card is done: the bank texted a code; step 2 sends it. */
   pendingCard: { cardId: string; verificationId: string; bankName: string; phoneMasked: string; expiresAt: string } | null;
 }
+
+/**
+ * The state file's contents, version 2: each card's keys grouped by batch — one id and expiry per
+ * batch, the ATCs and keys as two arrays — instead of one object per key (version 1), which made
+ * every tap's write three times larger. Version 1 files are read and written back as version 2.
+ */
+export const PHONE_STATE_VERSION = 2;
+
+interface StoredLukBatch { batchId: string; expiresAt: string; atcs: number[]; keys: string[] }
+type SerializedCard = Omit<StoredDeviceCard, 'luks'> & { lukBatches: StoredLukBatch[] };
+type SerializedState = Omit<PhoneState, 'cards'> & { stateVersion: typeof PHONE_STATE_VERSION; cards: SerializedCard[] };
+
+function groupByBatch(luks: readonly StoredLuk[]): StoredLukBatch[] {
+  const batches: StoredLukBatch[] = [];
+  let current: StoredLukBatch | undefined;
+  for (const luk of luks) {
+    if (!current || current.batchId !== luk.batchId || current.expiresAt !== luk.expiresAt) {
+      current = { batchId: luk.batchId, expiresAt: luk.expiresAt, atcs: [], keys: [] };
+      batches.push(current);
+    }
+    current.atcs.push(luk.atc);
+    current.keys.push(luk.key);
+  }
+  return batches;
+}
+
+function ungroup(batches: readonly StoredLukBatch[], malformed: (what: string) => Error): StoredLuk[] {
+  const luks: StoredLuk[] = [];
+  for (const batch of batches) {
+    if (typeof batch.batchId !== 'string' || typeof batch.expiresAt !== 'string' || !Array.isArray(batch.atcs) || !Array.isArray(batch.keys)
+      || batch.atcs.length !== batch.keys.length) throw malformed('lukBatches');
+    for (let i = 0; i < batch.atcs.length; i++) {
+      const atc = batch.atcs[i];
+      const key = batch.keys[i];
+      if (!Number.isInteger(atc) || typeof key !== 'string') throw malformed('lukBatches');
+      luks.push({ atc: atc!, key, batchId: batch.batchId, expiresAt: batch.expiresAt });
+    }
+  }
+  return luks;
+}
+
+/** The codec of the phone's state file (see secure-element.ts): version 2 out, versions 1 and 2 in. */
+export const phoneStateCodec = {
+  encode(state: PhoneState): SerializedState {
+    return { stateVersion: PHONE_STATE_VERSION, ...state, cards: state.cards.map(({ luks, ...card }) => ({ ...card, lukBatches: groupByBatch(luks) })) };
+  },
+  decode(value: unknown): PhoneState {
+    const malformed = (what: string) => new SecureElementError('malformed', `The phone state file's ${what} cannot be read.`);
+    if (typeof value !== 'object' || value === null || !Array.isArray((value as { cards?: unknown }).cards)) throw malformed('contents');
+    const version = (value as { stateVersion?: unknown }).stateVersion ?? 1;
+    if (version === 1) return value as PhoneState;
+    if (version !== PHONE_STATE_VERSION) {
+      throw new SecureElementError('unsupported_version', `The phone state file holds version ${String(version)} contents; this mipay reads versions 1 and ${PHONE_STATE_VERSION}.`);
+    }
+    const { stateVersion: _, cards, ...rest } = value as SerializedState;
+    return {
+      ...rest,
+      cards: cards.map(({ lukBatches, ...card }) => {
+        if (!Array.isArray(lukBatches)) throw malformed('lukBatches');
+        return { ...card, luks: ungroup(lukBatches, malformed) };
+      }),
+    };
+  },
+};

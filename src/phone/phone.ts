@@ -7,7 +7,7 @@ import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { PhoneError } from './errors.ts';
 import { newFingerprintState, unlockWithPasscode, verifyFinger } from './fingerprint.ts';
 import { dropExpiredKeys, PaymentApplet } from './payment-applet.ts';
-import type { DeviceSettings, PhoneState, StoredDeviceCard } from './phone-state.ts';
+import { phoneStateCodec, type DeviceSettings, type PhoneState, type StoredDeviceCard } from './phone-state.ts';
 import { SecureElementFile, type ScryptParameters } from './secure-element.ts';
 import * as wallet from './wallet.ts';
 
@@ -71,13 +71,13 @@ export class MiPhone {
       pay: { selectedCardId: null, armedUntil: null },
       pendingCard: null,
     };
-    const file = await SecureElementFile.create(options.path, options.passphrase, state, options.kdfCost);
+    const file = await SecureElementFile.create(options.path, options.passphrase, state, options.kdfCost, phoneStateCodec);
     return new MiPhone(file, options.clock ?? (() => new Date()));
   }
 
   /** Opens a phone from its state file (wrong passphrase or altered file: SecureElementError). */
   static async open(path: string, passphrase: string, options: { clock?: () => Date } = {}): Promise<MiPhone> {
-    const file = await SecureElementFile.open<PhoneState>(path, passphrase);
+    const file = await SecureElementFile.open<PhoneState>(path, passphrase, phoneStateCodec);
     return new MiPhone(file, options.clock ?? (() => new Date()));
   }
 
@@ -200,11 +200,23 @@ export class MiPhone {
 
   #summary(card: StoredDeviceCard): CardSummary {
     const now = this.clock().getTime();
-    const live = card.luks.filter((luk) => new Date(luk.expiresAt).getTime() > now);
+    // Keys of a batch share one expiry: each distinct one is parsed once (the pay flow shows this at every tap).
+    const expiries = new Map<string, boolean>();
+    let keysLeft = 0;
+    let keysExpireAt: { at: number; text: string } | null = null;
+    for (const luk of card.luks) {
+      let live = expiries.get(luk.expiresAt);
+      if (live === undefined) {
+        const at = new Date(luk.expiresAt).getTime();
+        expiries.set(luk.expiresAt, live = at > now);
+        if (live && (!keysExpireAt || at < keysExpireAt.at)) keysExpireAt = { at, text: luk.expiresAt };
+      }
+      if (live) keysLeft += 1;
+    }
     const armedUntil = this.state.pay.armedUntil ? new Date(this.state.pay.armedUntil).getTime() : 0;
     return {
-      id: card.id, bankName: card.bankName, cardKind: card.cardKind, tokenLast4: card.tokenLast4, status: card.status, keysLeft: live.length,
-      keysExpireAt: live.length > 0 ? live.map((l) => l.expiresAt).sort()[0]! : null,
+      id: card.id, bankName: card.bankName, cardKind: card.cardKind, tokenLast4: card.tokenLast4, status: card.status, keysLeft,
+      keysExpireAt: keysExpireAt?.text ?? null,
       armed: this.state.pay.selectedCardId === card.id && armedUntil > now,
     };
   }

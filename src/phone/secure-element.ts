@@ -37,6 +37,19 @@ export class SecureElementError extends Error {
 
 export interface ScryptParameters { n: number; r: number; p: number }
 
+/**
+ * How a state is written as JSON and read back, when its in-memory shape is not the best one to
+ * store (the phone groups its keys by batch). `decode` gets the parsed plaintext of a file that
+ * passed authentication; it throws SecureElementError ('unsupported_version', 'malformed') for
+ * contents it cannot read.
+ */
+export interface StateCodec<T> {
+  encode(state: T): unknown;
+  decode(value: unknown): T;
+}
+
+const asIs: StateCodec<any> = { encode: (state) => state, decode: (value) => value };
+
 interface Envelope {
   format: string;
   version: number;
@@ -121,32 +134,34 @@ export class SecureElementFile<T> {
   readonly path: string;
   readonly #key: Buffer;
   readonly #kdf: Envelope['kdf'];
+  readonly #codec: StateCodec<T>;
   #state: T;
   /** The file this process last read or wrote (see fileVersion): another process's write replaces it. */
   #version: string | undefined;
 
-  private constructor(path: string, key: Buffer, kdf: Envelope['kdf'], state: T, version: string | undefined) {
+  private constructor(path: string, key: Buffer, kdf: Envelope['kdf'], codec: StateCodec<T>, state: T, version: string | undefined) {
     this.path = path;
     this.#key = key;
     this.#kdf = kdf;
+    this.#codec = codec;
     this.#state = state;
     this.#version = version;
   }
 
   /** Makes a new state file; refuses to overwrite one (a phone's keys are never silently replaced). */
-  static async create<T>(path: string, passphrase: string, state: T, cost: ScryptParameters = scryptDefaults): Promise<SecureElementFile<T>> {
+  static async create<T>(path: string, passphrase: string, state: T, cost: ScryptParameters = scryptDefaults, codec: StateCodec<T> = asIs): Promise<SecureElementFile<T>> {
     checkPassphrase(passphrase);
     if (exists(path)) throw new SecureElementError('already_exists', `${path} already holds a phone; choose another file or delete it first.`);
     mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
     const salt = randomBytes(16);
     const key = await deriveKey(passphrase, salt, cost);
-    const file = new SecureElementFile(path, key, { name: 'scrypt', n: cost.n, r: cost.r, p: cost.p, salt: salt.toString('base64'), key_length: keyLength }, state, undefined);
+    const file = new SecureElementFile(path, key, { name: 'scrypt', n: cost.n, r: cost.r, p: cost.p, salt: salt.toString('base64'), key_length: keyLength }, codec, state, undefined);
     file.save();
     return file;
   }
 
   /** Opens and decrypts a state file: a wrong passphrase or any altered byte is an error, never a reset. */
-  static async open<T>(path: string, passphrase: string): Promise<SecureElementFile<T>> {
+  static async open<T>(path: string, passphrase: string, codec: StateCodec<T> = asIs): Promise<SecureElementFile<T>> {
     let raw: Buffer;
     let version: string;
     let fd: number;
@@ -181,7 +196,13 @@ export class SecureElementFile<T> {
     } catch {
       throw new SecureElementError('tampered', `${path} was altered or damaged: its contents fail authentication. Restore it from a backup.`);
     }
-    return new SecureElementFile<T>(path, key, envelope.kdf, JSON.parse(plaintext.toString('utf8')) as T, version);
+    let contents: unknown;
+    try {
+      contents = JSON.parse(plaintext.toString('utf8'));
+    } catch {
+      throw new SecureElementError('malformed', `${path} holds no readable state.`);
+    }
+    return new SecureElementFile<T>(path, key, envelope.kdf, codec, codec.decode(contents), version);
   }
 
   get state(): T {
@@ -213,7 +234,7 @@ export class SecureElementFile<T> {
     const iv = randomBytes(ivLength);
     const cipher = createCipheriv('aes-256-gcm', this.#key, iv);
     cipher.setAAD(associatedData(header));
-    const ciphertext = Buffer.concat([cipher.update(JSON.stringify(this.#state), 'utf8'), cipher.final()]);
+    const ciphertext = Buffer.concat([cipher.update(JSON.stringify(this.#codec.encode(this.#state)), 'utf8'), cipher.final()]);
     const envelope: Envelope = { ...header, cipher: { name: 'aes-256-gcm', iv: iv.toString('base64'), tag: cipher.getAuthTag().toString('base64') }, ciphertext: ciphertext.toString('base64') };
     this.#version = writeFileAtomically(this.path, Buffer.from(`${JSON.stringify(envelope, null, 1)}\n`)).version;
   }
