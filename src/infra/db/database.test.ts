@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { sql } from 'kysely';
-import { migrateSchema, transactionWithRetry, type Database } from './database.ts';
+import { CompiledQuery, sql } from 'kysely';
+import { migrateSchema, preparedStatementName, transactionWithRetry, type Database } from './database.ts';
 import { openTestDatabase } from './test-database.ts';
 
 let database: Database;
@@ -54,4 +54,26 @@ test('a serialization failure is retried; other errors are not', async () => {
   let plainAttempts = 0;
   await assert.rejects(transactionWithRetry(db, async () => { plainAttempts += 1; throw Object.assign(new Error('check violation'), { code: '23514' }); }), /check violation/);
   assert.equal(plainAttempts, 1);
+});
+
+test('on PostgreSQL, a parameterised text that repeats runs as a named prepared statement, prepared once per connection; a failed Parse is tried again; results stay right', async (t) => {
+  if (database.kind !== 'postgres') return t.skip('PGlite runs in process: there is no per-call parse and plan to save');
+  await database.forSchema<any>('dbtest').insertInto('counters').values({ id: 'p', value: 41n }).execute();
+  assert.equal(preparedStatementName('select $1::int -- a text seen once'), undefined);
+  await database.root.connection().execute(async (connection) => {
+    const run = async <R>(text: string, parameters: unknown[]) => (await connection.executeQuery<R>(CompiledQuery.raw(text, parameters))).rows;
+    const text = 'select value + $1::bigint as v from dbtest.counters where id = $2';
+    const sums: bigint[] = [];
+    for (let n = 1n; n <= 5n; n++) sums.push((await run<{ v: bigint }>(text, [n, 'p']))[0]!.v);
+    assert.deepEqual(sums, [42n, 43n, 44n, 45n, 46n]);
+    const prepared = await run<{ name: string }>('select name from pg_prepared_statements where statement = $1', [text]);
+    assert.deepEqual(prepared.map((r) => r.name), [preparedStatementName(text)], 'prepared once on this connection, under its own name');
+
+    // A text whose Parse fails (its table does not exist yet) is parsed again once it can be.
+    const later = 'select count(*)::int as n from dbtest.later where id = $1';
+    for (let i = 0; i < 4; i++) await assert.rejects(run(later, ['x']), /does not exist/);
+    await run('create table dbtest.later (id text primary key)', []);
+    assert.deepEqual(await run(later, ['x']), [{ n: 0 }]);
+    assert.deepEqual(await run(later, ['x']), [{ n: 0 }]);
+  });
 });

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { PGlite } from '@electric-sql/pglite';
 import { Kysely, Migrator, PostgresDialect, sql, type Migration, type MigrationProvider } from 'kysely';
@@ -47,6 +48,7 @@ export async function openDatabase(config: DatabaseConfig): Promise<Database> {
     });
   }
   const pool = new pg.Pool({
+    Client: PreparingClient,
     connectionString: config.url,
     max: config.poolSizeMax ?? poolSizeDefault,
     types: {
@@ -60,6 +62,49 @@ export async function openDatabase(config: DatabaseConfig): Promise<Database> {
   pool.on('error', () => {});
   const root = new Kysely<any>({ dialect: new PostgresDialect({ pool }) });
   return makeDatabase('postgres', root, () => root.destroy());
+}
+
+/**
+ * Named prepared statements for the texts this process runs again and again. A parameterised
+ * text seen `preparedAfterRuns` times is from then on run as a named statement, so each pooled
+ * connection parses and plans it once instead of at every call: the hot paths (the network's
+ * log, the bank's writes, the token service's reads) repeat a few texts thousands of times a
+ * second, and planning was as costly as running them. Bounded: at most `preparedTextsMax` texts
+ * are prepared (per connection too) and `countedTextsMax` counted, so generated texts cannot
+ * fill the server's memory. Statements are session state, untouched by rollbacks; a text whose
+ * Parse fails is parsed again next time (pg forgets it).
+ */
+const preparedAfterRuns = 3;
+const preparedTextsMax = 300;
+const countedTextsMax = 5_000;
+const runsOfText = new Map<string, number>();
+const preparedNames = new Map<string, string>();
+
+/** The statement name to run `text` under, once it has earned one. */
+export function preparedStatementName(text: string): string | undefined {
+  const name = preparedNames.get(text);
+  if (name !== undefined || preparedNames.size >= preparedTextsMax) return name;
+  const runs = (runsOfText.get(text) ?? 0) + 1;
+  if (runs < preparedAfterRuns) {
+    if (runs > 1 || runsOfText.size < countedTextsMax) runsOfText.set(text, runs);
+    return undefined;
+  }
+  runsOfText.delete(text);
+  const named = `mipay_${createHash('sha256').update(text).digest('base64url').slice(0, 24)}`;
+  preparedNames.set(text, named);
+  return named;
+}
+
+/** pg's client, running Kysely's parameterised queries (`query(text, values)`) as named statements once they repeat. */
+class PreparingClient extends pg.Client {
+  override query(...args: any[]): any {
+    const [text, values] = args;
+    if (args.length === 2 && typeof text === 'string' && Array.isArray(values) && values.length > 0) {
+      const name = preparedStatementName(text);
+      if (name) return super.query({ name, text, values });
+    }
+    return (super.query as (...a: any[]) => any)(...args);
+  }
 }
 
 function makeDatabase(kind: Database['kind'], root: Kysely<any>, close: () => Promise<void>): Database {
