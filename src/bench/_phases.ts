@@ -10,7 +10,7 @@ import type { TerminalsLoad, TerminalsOutput } from './_terminals.ts';
 export const loadOptions = {
   rate: { type: 'string', default: '500' },
   duration: { type: 'string', default: '10' },
-  warmup: { type: 'string', default: '2' },
+  warmup: { type: 'string', default: '5' },
   concurrency: { type: 'string', default: '32' },
   terminals: { type: 'string', default: '8' },
 } as const;

@@ -55,7 +55,11 @@ export function fromPool<T>(
   };
 }
 
-/** Warm-up (≤ 200/s), then `rate` for `durationS` (open loop), then `concurrency` in flight (closed loop), round-robin over the terminals. */
+/**
+ * Warm-up at the offered rate (not measured: connections opened, statements prepared, code
+ * compiled), then `rate` for `durationS` (open loop), then `concurrency` in flight (closed loop),
+ * round-robin over the terminals.
+ */
 export async function driveTerminals(load: TerminalsLoad, pay: (terminal: PosTerminal) => Promise<Attempt>): Promise<TerminalsOutput> {
   const clients: NetworkClient[] = [];
   const terminals = load.terminals.map((t) => {
@@ -66,7 +70,7 @@ export async function driveTerminals(load: TerminalsLoad, pay: (terminal: PosTer
   let next = 0;
   const once = () => pay(terminals[next++ % terminals.length]!);
   try {
-    if (load.warmupS > 0) await openLoop(once, Math.min(load.rate, 200), load.warmupS);
+    if (load.warmupS > 0) await openLoop(once, load.rate, load.warmupS);
     const fixed = await openLoop(once, load.rate, load.durationS);
     const max = await closedLoop(once, load.concurrency, load.durationS);
     return { fixed, max };
