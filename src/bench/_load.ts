@@ -1,6 +1,13 @@
 // Load generation and figures shared by the benches that drive terminals: an open loop at a
 // fixed offered rate (latency counted from each request's scheduled start, so a stall is not
 // hidden by requests that were never sent) and a closed loop with a fixed number in flight.
+import pino from 'pino';
+import { createLogger, type Logger } from '../infra/log/logger.ts';
+
+/** The benches' logger: errors only, on stderr, so that stdout ends with the figures' JSON line. */
+export function benchLogger(): Logger {
+  return createLogger({ name: 'mipay-bench', level: 'error', destination: pino.destination({ dest: 2, sync: false }) });
+}
 
 /** How one request ended. */
 export type Attempt = 'approved' | 'error' | { declined: string };

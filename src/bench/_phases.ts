@@ -56,9 +56,9 @@ export async function registerBenchTerminals(
  */
 export async function runPhases<I extends TerminalsLoad>(worker: URL, input: I) {
   const cpuBefore = process.cpuUsage();
-  const { fixed, max } = await runBenchWorker<I, TerminalsOutput>(worker, input);
+  const { warmup, fixed, max } = await runBenchWorker<I, TerminalsOutput>(worker, input);
   const cpu = process.cpuUsage(cpuBefore);
-  const requests = [fixed, max].reduce((n, f) => n + f.completed + f.declined + f.errors, 0);
+  const requests = [warmup, fixed, max].reduce((n, f) => n + f.completed + f.declined + f.errors, 0);
   const perSec = (f: Figures) => round((f.completed + f.declined) / (f.elapsedMs / 1000));
   const fixedFigures = { offeredPerSec: input.rate, achievedPerSec: perSec(fixed), ...summarize(fixed) };
   const maxFigures = { concurrency: input.concurrency, perSec: perSec(max), ...summarize(max) };

@@ -22,7 +22,7 @@ export interface TapTerminalsInput extends TerminalsLoad {
 
 async function main(input: TapTerminalsInput): Promise<TerminalsOutput> {
   const shoppers = await Promise.all(input.phones.map(async (p, i) => ({ phone: await MiPhone.open(p.path, p.passphrase), replenishBelow: replenishBelowOf(i), ...p })));
-  return driveTerminals(input, fromPool(shoppers, async (terminal, shopper) => {
+  const tap = fromPool(shoppers, async (terminal, shopper) => {
     shopper.phone.pay({ deviceCardId: shopper.deviceCardId, finger: shopper.finger });
     return outcomeOf(await terminal.charge({ amountFen: 1_234n, card: shopper.phone.paymentApplet() }));
   }, async (shopper) => {
@@ -30,7 +30,11 @@ async function main(input: TapTerminalsInput): Promise<TerminalsOutput> {
     if (keysLeft >= shopper.replenishBelow) return;
     const synced = await sync(shopper.phone, { replenishBelow: shopper.replenishBelow, replenishCount });
     if (synced.problems.length > 0) throw new Error(`phone sync: ${synced.problems.map((p) => p.code).join(', ')}`);
-  }));
+  });
+  const output = await driveTerminals(input, tap);
+  // Phones still syncing finish before the bench stops the platform they talk to.
+  await tap.settled();
+  return output;
 }
 
 serveBenchWorker(main);

@@ -4,7 +4,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { createTcpNetworkClient, type NetworkClient } from '../network/client.ts';
 import { PosTerminal, type Receipt } from '../terminal/client.ts';
-import { closedLoop, openLoop, type Attempt, type Figures } from './_load.ts';
+import { closedLoop, emptyFigures, openLoop, type Attempt, type Figures } from './_load.ts';
 
 export interface TerminalsLoad {
   networkHost: string;
@@ -16,7 +16,8 @@ export interface TerminalsLoad {
   concurrency: number;
 }
 
-export interface TerminalsOutput { fixed: Figures; max: Figures }
+/** The figures of each phase; the warm-up's are not reported, but its requests count in the CPU per request. */
+export interface TerminalsOutput { warmup: Figures; fixed: Figures; max: Figures }
 
 /** One payment's outcome from its receipt. */
 export const outcomeOf = (receipt: Receipt): Attempt => (receipt.approved ? 'approved' : { declined: receipt.responseCode });
@@ -30,8 +31,9 @@ export const outcomeOf = (receipt: Receipt): Attempt => (receipt.approved ? 'app
  */
 export function fromPool<T>(
   pool: T[], pay: (terminal: PosTerminal, item: T) => Promise<Attempt>, afterUse?: (item: T) => Promise<void>,
-): (terminal: PosTerminal) => Promise<Attempt> {
+): ((terminal: PosTerminal) => Promise<Attempt>) & { settled(): Promise<void> } {
   const waiting: ((item: T) => void)[] = [];
+  const running = new Set<Promise<void>>();
   const putBack = (item: T) => {
     const waiter = waiting.shift();
     if (waiter) waiter(item);
@@ -39,11 +41,12 @@ export function fromPool<T>(
   };
   const release = (item: T) => {
     if (!afterUse) return putBack(item);
-    afterUse(item).then(() => putBack(item), (error: Error) => {
+    const done = afterUse(item).then(() => putBack(item), (error: Error) => {
       process.emitWarning(`bench: an item left the pool: ${error.message}`);
-    });
+    }).finally(() => running.delete(done));
+    running.add(done);
   };
-  return async (terminal) => {
+  const once = async (terminal: PosTerminal): Promise<Attempt> => {
     const item = pool.shift() ?? await new Promise<T>((resolve) => waiting.push(resolve));
     try {
       return await pay(terminal, item);
@@ -53,6 +56,11 @@ export function fromPool<T>(
       release(item);
     }
   };
+  /** Resolves once no `afterUse` is running: the bench reports only when the system is quiet again. */
+  const settled = async () => {
+    while (running.size > 0) await Promise.all(running);
+  };
+  return Object.assign(once, { settled });
 }
 
 /**
@@ -70,10 +78,10 @@ export async function driveTerminals(load: TerminalsLoad, pay: (terminal: PosTer
   let next = 0;
   const once = () => pay(terminals[next++ % terminals.length]!);
   try {
-    if (load.warmupS > 0) await openLoop(once, load.rate, load.warmupS);
+    const warmup = load.warmupS > 0 ? await openLoop(once, load.rate, load.warmupS) : emptyFigures();
     const fixed = await openLoop(once, load.rate, load.durationS);
     const max = await closedLoop(once, load.concurrency, load.durationS);
-    return { fixed, max };
+    return { warmup, fixed, max };
   } finally {
     for (const client of clients) await client.close();
   }

@@ -27,12 +27,11 @@
  */
 import assert from 'node:assert/strict';
 import { parseArgs } from 'node:util';
-import { createLogger } from '../infra/log/logger.ts';
 import { createSystem } from '../cli/system.ts';
 import type { CardPersonalization } from '../bank/client.ts';
 import type { TerminalsInput } from './_auth-terminals.ts';
 import { openBenchDatabase } from './_database.ts';
-import { round } from './_load.ts';
+import { benchLogger, round } from './_load.ts';
 import { loadOptions, parseLoad, registerBenchTerminals, runPhases } from './_phases.ts';
 
 const limits = { rateMax: 20_000, durationSMax: 300, warmupSMax: 60, concurrencyMax: 1_000, cardsMax: 20_000, terminalsMax: 64 };
@@ -50,7 +49,7 @@ export async function run(args: string[]): Promise<void> {
   assert.ok(Number.isInteger(cardCount) && cardCount >= concurrency && cardCount <= limits.cardsMax, `--cards ${concurrency}..${limits.cardsMax}`);
 
   const database = await openBenchDatabase(benchDatabase);
-  const logger = createLogger({ name: 'mipay-bench', level: 'error' });
+  const logger = benchLogger();
   const system = await createSystem({ database, logger });
   await system.bankAuthorization.endpoint.listen(0);
   const address = await system.network.server.listen(0);

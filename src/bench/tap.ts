@@ -36,14 +36,13 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { createLogger } from '../infra/log/logger.ts';
 import { MiPhone } from '../phone/phone.ts';
 import { addCard, logIn, sync } from '../phone/wallet.ts';
 import { readContactlessCard } from '../terminal/client.ts';
 import { SandboxJourney, sandboxResidentId } from '../cli/sandbox-journey.ts';
 import { createSystem } from '../cli/system.ts';
 import { openBenchDatabase } from './_database.ts';
-import { percentile, round } from './_load.ts';
+import { benchLogger, percentile, round } from './_load.ts';
 import { loadOptions, parseLoad, registerBenchTerminals, runPhases } from './_phases.ts';
 import type { TapTerminalsInput } from './_tap-terminals.ts';
 
@@ -86,7 +85,7 @@ export async function run(args: string[]): Promise<void> {
   // Setting up skips the clock one minute once: a bank texts a card's phone at most once a minute.
   let skippedMs = 0;
   const clock = () => new Date(Date.now() + skippedMs);
-  const system = await createSystem({ database, clock, logger: createLogger({ name: 'mipay-bench', level: 'error' }) });
+  const system = await createSystem({ database, clock, logger: benchLogger() });
   await system.bankAuthorization.endpoint.listen(0);
   const networkAddress = await system.network.server.listen(0);
   const platformUrl = await system.platform.app.listen({ host: '127.0.0.1', port: 0 });
