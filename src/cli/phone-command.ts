@@ -66,9 +66,10 @@ function cardLine(card: CardSummary): string {
 function printSync(result: SyncResult): void {
   for (const c of result.wiped) out(`wiped **** ${c.tokenLast4} (${c.id}): deleted on the platform; its keys are gone`);
   for (const c of result.statusChanged) out(`**** ${c.tokenLast4} (${c.id}): ${c.from} → ${c.to}`);
+  for (const c of result.keysRetired) out(`**** ${c.tokenLast4} (${c.id}): ${c.dropped} payment keys retired by the platform, wiped`);
   for (const c of result.replenished) out(`**** ${c.tokenLast4} (${c.id}): ${c.added} new payment keys`);
   for (const p of result.problems) process.stderr.write(`**** ${p.tokenLast4} (${p.id}): ${p.message}\n`);
-  if (result.wiped.length + result.statusChanged.length + result.replenished.length + result.problems.length === 0) out('in sync: nothing changed');
+  if (result.wiped.length + result.statusChanged.length + result.keysRetired.length + result.replenished.length + result.problems.length === 0) out('in sync: nothing changed');
 }
 
 function onOff(value: string): boolean {

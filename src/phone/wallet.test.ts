@@ -149,7 +149,7 @@ describe('the phone online: log in, add a card, sync, settings, log out (real HT
     assert.deepEqual(reopened.state.cards, [], 'wiped on disk');
   });
 
-  test('a device reported lost: sync suspends its cards on the phone', async () => {
+  test('a device reported lost: sync suspends its cards on the phone; found again, sync resumes them and swaps every key for new ones', async () => {
     const holder = await openPaymentAccount(system, { bank: 'CMB', name: '周五' });
     const phone = await newPhone();
     const { deviceId } = await phone.logIn({ accountPhone: holder.phone, password });
@@ -157,7 +157,19 @@ describe('the phone online: log in, add a card, sync, settings, log out (real HT
     assert.equal((await api('POST', `/v1/devices/${deviceId}/disable`, { token: holder.token })).status, 200);
     const result = await phone.sync();
     assert.deepEqual(result.statusChanged.map((c) => [c.id, c.to]), [[card.id, 'suspended']]);
+    assert.deepEqual(result.keysRetired, [], 'suspended, not retired: the keys wait for the owner');
     assert.throws(() => phone.pay({ deviceCardId: card.id, finger: 'right-thumb' }), (e: unknown) => e instanceof PhoneError && e.code === 'card_not_active');
+
+    assert.equal((await api('POST', `/v1/devices/${deviceId}/enable`, { token: holder.token, body: { password } })).status, 200);
+    const oldKeys = phone.state.cards[0]!.luks.map((l) => l.key);
+    const found = await phone.sync();
+    assert.deepEqual(found.statusChanged.map((c) => [c.id, c.to]), [[card.id, 'active']]);
+    assert.deepEqual(found.keysRetired, [{ id: card.id, tokenLast4: card.tokenLast4, dropped: 10 }]);
+    assert.deepEqual(found.replenished, [{ id: card.id, tokenLast4: card.tokenLast4, added: 10 }]);
+    assert.deepEqual(phone.state.cards[0]!.luks.map((l) => l.atc), [11, 12, 13, 14, 15, 16, 17, 18, 19, 20]);
+    assert.ok(phone.state.cards[0]!.luks.every((l) => !oldKeys.includes(l.key)));
+    phone.pay({ deviceCardId: card.id, finger: 'right-thumb' });
+    assert.equal((await tap(phone, 100n)).atc, 11);
   });
 
   test('find-device off: the platform deletes the bank cards and the phone wipes them; log out does the same and forgets the session', async () => {

@@ -18,13 +18,18 @@ export const replenishCountDefault = 10;
 export interface BoundCard { id: string; bank_name: string; kind: string; brand: string; last4: string; masked_number: string; status: string }
 
 interface WireLukBatch { id: string; atc_first: number; key_count: number; expires_at: string; algorithm: string; keys: { atc: number; key: string }[] }
-interface WireDeviceCard { id: string; device_id: string; bank_name: string; card_kind: string; token_last4: string; status: 'inactive' | 'active' | 'suspended' | 'deleted' }
+interface WireDeviceCard {
+  id: string; device_id: string; bank_name: string; card_kind: string; token_last4: string; status: 'inactive' | 'active' | 'suspended' | 'deleted';
+  live_key_batches: string[];
+}
 
 export interface SyncResult {
   /** Device cards deleted on the platform: wiped from the phone with their keys. */
   wiped: { id: string; tokenLast4: string }[];
   statusChanged: { id: string; tokenLast4: string; from: string; to: string }[];
   replenished: { id: string; tokenLast4: string; added: number }[];
+  /** Keys of batches the TSP no longer accepts, wiped from the phone. */
+  keysRetired: { id: string; tokenLast4: string; dropped: number }[];
   /** Per-card refusals that did not stop the sync (e.g. too many live batches). */
   problems: { id: string; tokenLast4: string; code: string; param: string | undefined; message: string }[];
 }
@@ -167,7 +172,7 @@ export async function sync(phone: MiPhone, options: { replenishBelow?: number; r
   const platform = client(phone);
   const remote = (await platform.call<{ data: WireDeviceCard[] }>({ method: 'GET', path: `/v1/device-cards?device_id=${encodeURIComponent(id)}`, token })).data;
   const state = phone.mutableState;
-  const result: SyncResult = { wiped: [], statusChanged: [], replenished: [], problems: [] };
+  const result: SyncResult = { wiped: [], statusChanged: [], replenished: [], keysRetired: [], problems: [] };
   const now = phone.clock();
   const kept: StoredDeviceCard[] = [];
   for (const card of state.cards) {
@@ -183,6 +188,14 @@ export async function sync(phone: MiPhone, options: { replenishBelow?: number; r
       card.status = theirs.status;
     }
     dropExpiredKeys(card, now);
+    // Keys of batches the TSP no longer accepts (retired when the phone was found after being lost, or spent) are wiped.
+    const live = new Set(theirs.live_key_batches);
+    const retired = card.luks.filter((luk) => !live.has(luk.batchId));
+    if (retired.length > 0) {
+      for (const luk of retired) luk.key = '';
+      card.luks = card.luks.filter((luk) => live.has(luk.batchId));
+      result.keysRetired.push({ id: card.id, tokenLast4: card.tokenLast4, dropped: retired.length });
+    }
     kept.push(card);
   }
   state.cards = kept;

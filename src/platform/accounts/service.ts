@@ -108,6 +108,25 @@ export class AccountService {
     return { token, session };
   }
 
+  /**
+   * The account password again, to confirm a sensitive action of a signed-in user (a session
+   * alone, perhaps stolen with the phone, is not enough). Wrong tries count toward the login
+   * lock, so this cannot be used to guess the password past it.
+   */
+  async confirmPassword(userId: string, password: string): Promise<void> {
+    const now = this.#clock();
+    const user = await this.getUser(userId);
+    const locked = () => errors.login_locked('Too many wrong passwords; the account is locked for a while.', 'password');
+    const lock = lockStateOf({ failed: user.login_failed_count, lockedUntil: user.login_locked_until }, now);
+    if (lock.locked) throw errors.login_locked('Too many wrong passwords; the account is locked for a while.', 'password', { locked_until: lock.lockedUntil.toISOString() });
+    if (!(await verifyPassword(user.password_hash, password))) {
+      const after = await recordFailure(this.#db, loginLockout, user.id, now);
+      if (after.locked) throw errors.login_locked('Too many wrong passwords; the account is locked for a while.', 'password', { locked_until: after.lockedUntil.toISOString() });
+      throw errors.password_wrong('The account password is wrong.', 'password', { tries_left: after.triesLeft });
+    }
+    if (!(await recordSuccess(this.#db, loginLockout, user.id, now))) throw locked();
+  }
+
   /** The live session a bearer token names, or undefined for an unknown, expired or revoked one. */
   async authenticate(token: string): Promise<{ session: Session; user: User } | undefined> {
     const now = this.#clock();

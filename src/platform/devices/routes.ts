@@ -87,6 +87,22 @@ export function registerDeviceRoutes(app: App, accounts: AccountService, devices
     schema: { security, tags, params, summary: 'Report a device lost (user center): it is disabled and all its device cards suspended at once', response: { 200: deviceSchema } },
   }, async (request) => deviceToWire(await devices.disable(caller(request).user.id, request.params.id)));
 
+  app.post('/v1/devices/:id/enable', {
+    preHandler,
+    schema: {
+      security, tags, params,
+      summary: 'The lost device was found: with the account password, it is active again and the device cards its loss suspended resume',
+      description: 'Cards suspended for another reason (the bank reported the card lost, the user suspended it) stay suspended. Every limited-use key the device held is retired: it pays again after a sync brings new keys. A wrong password counts toward the login lock.',
+      body: z.object({ password: z.string().min(1).max(128) }),
+      response: { 200: deviceSchema },
+    },
+  }, async (request) => {
+    const userId = caller(request).user.id;
+    await devices.get(userId, request.params.id);
+    await accounts.confirmPassword(userId, request.body.password);
+    return deviceToWire(await devices.enable(userId, request.params.id));
+  });
+
   app.delete('/v1/devices/:id', {
     preHandler,
     schema: { security, tags, params, summary: 'Delete a device: every device card on it is deleted', response: { 200: deviceSchema } },

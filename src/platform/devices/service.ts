@@ -18,7 +18,7 @@ export const biometricProofLifetimeMs = 5 * 60_000;
 
 /** Why device cards change with their device, and who asked. */
 export interface DeviceCardChange {
-  reason: 'device_lost' | 'device_deleted' | 'find_device_off' | 'account_logout';
+  reason: 'device_lost' | 'device_found' | 'device_deleted' | 'find_device_off' | 'account_logout';
   actor: 'user';
 }
 
@@ -34,6 +34,12 @@ export interface DeviceCardsOnDevice {
    * (they survive logout and find-device off, DESIGN section 3).
    */
   deleteAll(trx: Kysely<PlatformTables>, deviceId: string, change: DeviceCardChange, scope: 'all' | 'bank_only'): Promise<number>;
+  /**
+   * The device was found: the cards its loss suspended are resumed (others, suspended by their
+   * bank or the user, stay as they are), and every limited-use key it held is retired, since
+   * the phone was out of its owner's hands; it pays again once it has synced new keys.
+   */
+  resumeAfterFound(trx: Kysely<PlatformTables>, deviceId: string, change: DeviceCardChange): Promise<number>;
 }
 
 export interface RegisterDeviceInput {
@@ -137,6 +143,22 @@ export class DeviceService {
       await this.#deviceCards.suspendAll(trx, device.id, { reason: 'device_lost', actor: 'user' });
     });
     return { ...device, status: 'disabled', disabled_at: now };
+  }
+
+  /**
+   * Found again (the account password was confirmed by the caller): the device is active again,
+   * the device cards its loss suspended resume, and the keys it held are retired (see
+   * DeviceCardsOnDevice.resumeAfterFound).
+   */
+  async enable(userId: string, deviceId: string): Promise<Device> {
+    const device = await this.get(userId, deviceId);
+    if (device.status !== 'disabled') throw errors.device_not_disabled('This device is not disabled as lost.', 'id', { status: device.status });
+    await this.#db.transaction().execute(async (trx) => {
+      const updated = await trx.updateTable('devices').set({ status: 'active', disabled_at: null }).where('id', '=', device.id).where('status', '=', 'disabled').executeTakeFirst();
+      if (Number(updated.numUpdatedRows) !== 1) throw errors.device_not_disabled('This device is not disabled as lost.', 'id');
+      await this.#deviceCards.resumeAfterFound(trx, device.id, { reason: 'device_found', actor: 'user' });
+    });
+    return { ...device, status: 'active', disabled_at: null };
   }
 
   /** Deleted on request (a lost or sold phone): every device card on it is deleted too. */

@@ -76,6 +76,15 @@ export class DeviceCardLifecycle implements DeviceCardsOnDevice {
     return suspended.length;
   }
 
+  async resumeAfterFound(trx: Kysely<PlatformTables>, deviceId: string, change: DeviceCardChange): Promise<number> {
+    const lost = await trx.selectFrom('device_cards').select('id').where('device_id', '=', deviceId)
+      .where('status', '=', 'suspended').where('status_reason', '=', 'device_lost').execute();
+    const resumed = await this.transitionWhere(trx, { cardIds: lost.map((c) => c.id) }, 'active', change);
+    const onDevice = trx.selectFrom('device_cards').select('id').where('device_id', '=', deviceId);
+    await trx.updateTable('luk_batches').set({ status: 'superseded' }).where('device_card_id', 'in', onDevice).where('status', '=', 'live').execute();
+    return resumed.length;
+  }
+
   async deleteAll(trx: Kysely<PlatformTables>, deviceId: string, change: DeviceCardChange, scope: 'all' | 'bank_only'): Promise<number> {
     const kinds = scope === 'bank_only' ? kindsDeletedOnLogout : undefined;
     return (await this.transitionWhere(trx, { deviceId, ...(kinds ? { kinds } : {}) }, 'deleted', change)).length;

@@ -109,9 +109,19 @@ export function registerTokenRoutes(app: App, accounts: AccountService, tokens: 
     schema: {
       security, tags, summary: 'The account\'s device cards that are not deleted, newest first',
       querystring: z.object({ device_id: z.string().min(1).max(64).optional() }),
-      response: { 200: z.object({ data: z.array(deviceCardSchema) }) },
+      response: {
+        200: z.object({
+          data: z.array(deviceCardSchema.extend({
+            live_key_batches: z.array(z.string()).describe('Ids of the limited-use key batches the TSP still accepts (unexpired, not superseded): a phone drops keys of any other batch'),
+          })),
+        }),
+      },
     },
-  }, async (request) => ({ data: (await tokens.list(caller(request).user.id, request.query.device_id)).map(deviceCardToWire) }));
+  }, async (request) => {
+    const cards = await tokens.list(caller(request).user.id, request.query.device_id);
+    const live = await tokens.liveKeyBatches(cards.map((c) => c.id));
+    return { data: cards.map((card) => ({ ...deviceCardToWire(card), live_key_batches: live.get(card.id) ?? [] })) };
+  });
 
   app.get('/v1/device-cards/:id', {
     preHandler,

@@ -196,6 +196,16 @@ export class TokenService {
     return query.orderBy('created_at', 'desc').orderBy('id', 'desc').limit(200).execute();
   }
 
+  /** Per device card, the ids of its batches the TSP still accepts: live and unexpired. */
+  async liveKeyBatches(deviceCardIds: readonly string[]): Promise<Map<string, string[]>> {
+    const live = new Map<string, string[]>();
+    if (deviceCardIds.length === 0) return live;
+    const rows = await this.#db.selectFrom('luk_batches').select(['id', 'device_card_id']).where('device_card_id', 'in', deviceCardIds)
+      .where('status', '=', 'live').where('expires_at', '>', this.#clock()).orderBy('atc_first').execute();
+    for (const row of rows) live.set(row.device_card_id, [...(live.get(row.device_card_id) ?? []), row.id]);
+    return live;
+  }
+
   async get(userId: string, deviceCardId: string): Promise<DeviceCard> {
     const card = await this.#db.selectFrom('device_cards').selectAll().where('id', '=', deviceCardId).where('user_id', '=', userId).executeTakeFirst();
     if (!card) throw errors.not_found('No device card with this id on this account.', 'id');

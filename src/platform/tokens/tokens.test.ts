@@ -217,6 +217,40 @@ describe('device cards (token service)', () => {
     assert.ok(live.every((row) => row.status === 'superseded'), 'a deleted card\'s keys are retired');
   });
 
+  test('a lost device found again: the account password re-enables it, the cards its loss suspended resume, the keys it held are retired', async () => {
+    const h = await holder();
+    const deviceId = await registerDevice(h.token);
+    const other = await bindCard(h, { bank: 'CMB', kind: 'credit' });
+    const lostCard = (await provision(h, deviceId, h.firstCardId)).body.device_card.id;
+    const userSuspended = (await provision(h, deviceId, other.cardId)).body.device_card.id;
+    assert.equal((await api('POST', `/v1/device-cards/${userSuspended}/suspend`, { token: h.token })).status, 200);
+    const liveBatches = async () => Object.fromEntries((await api('GET', `/v1/device-cards?device_id=${deviceId}`, { token: h.token })).body.data
+      .map((c: { id: string; live_key_batches: string[] }) => [c.id, c.live_key_batches.length]));
+    assert.deepEqual(await liveBatches(), { [lostCard]: 1, [userSuspended]: 1 });
+
+    const notLost = await api('POST', `/v1/devices/${deviceId}/enable`, { token: h.token, body: { password: 'correct-horse-9' } });
+    assert.deepEqual([notLost.status, notLost.body.error.code], [409, 'device_not_disabled']);
+    assert.equal((await api('POST', `/v1/devices/${deviceId}/disable`, { token: h.token })).body.status, 'disabled');
+
+    const wrong = await api('POST', `/v1/devices/${deviceId}/enable`, { token: h.token, body: { password: 'not-the-password-1' } });
+    assert.deepEqual([wrong.status, wrong.body.error.code, wrong.body.error.param, wrong.body.error.tries_left], [403, 'password_wrong', 'password', 9]);
+    assert.equal((await api('GET', `/v1/devices/${deviceId}`, { token: h.token })).body.status, 'disabled', 'a wrong password changes nothing');
+    const missing = await api('POST', `/v1/devices/${deviceId}/enable`, { token: h.token, body: {} });
+    assert.deepEqual([missing.status, missing.body.error.param], [400, 'password']);
+
+    const found = await api('POST', `/v1/devices/${deviceId}/enable`, { token: h.token, body: { password: 'correct-horse-9' } });
+    assert.deepEqual([found.status, found.body.status, found.body.disabled_at], [200, 'active', null]);
+    assert.deepEqual([await statusOf(h.token, lostCard), await statusOf(h.token, userSuspended)], ['active', 'suspended'], 'only what the loss suspended resumes');
+    const events = (await api('GET', `/v1/device-cards/${lostCard}/events`, { token: h.token })).body.data;
+    assert.deepEqual(events.at(-1), { ...events.at(-1), from_status: 'suspended', to_status: 'active', reason: 'device_found', actor: 'user' });
+    assert.deepEqual(await liveBatches(), { [lostCard]: 0, [userSuspended]: 0 }, 'the keys that were on the lost phone are retired');
+    const fresh = await api('POST', `/v1/device-cards/${lostCard}/key-batches`, { token: h.token, body: {} });
+    assert.equal(fresh.status, 201);
+    assert.deepEqual(await liveBatches(), { [lostCard]: 1, [userSuspended]: 0 });
+    const twice = await api('POST', `/v1/devices/${deviceId}/enable`, { token: h.token, body: { password: 'correct-horse-9' } });
+    assert.equal(twice.body.error.code, 'device_not_disabled');
+  });
+
   test('find-device off deletes the device\'s bank cards; logging out deletes them on every device', async () => {
     const h = await holder();
     const first = await registerDevice(h.token);
