@@ -149,10 +149,13 @@ export function registerPhoneCommands(program: Command): void {
   command('pay', 'pick a card and verify the fingerprint: the phone is armed for one tap within 60 s (offline)')
     .requiredOption('--card <card>', 'the device card: its id or its last 4 digits (there is no default card)')
     .requiredOption('--finger <name>', 'the finger on the sensor')
-    .action((options: PhoneFileOptions & { card: string; finger: string }) => run(async () => {
+    .option('--refund', 'armed to take back a refund only (a suspended card may still do that)')
+    .action((options: PhoneFileOptions & { card: string; finger: string; refund?: boolean }) => run(async () => {
       const p = await openPhone(options);
-      const { card, armedUntil } = p.pay({ deviceCardId: options.card, finger: options.finger });
-      out(`armed: ${card.bankName} **** ${card.tokenLast4} until ${armedUntil.toISOString().slice(11, 19)} UTC; hold the phone to the POS (mipay pos charge <amount> --phone ${p.path})`);
+      const { card, armedUntil } = p.pay({ deviceCardId: options.card, finger: options.finger, refund: options.refund === true });
+      const until = armedUntil.toISOString().slice(11, 19);
+      if (options.refund) out(`armed for a refund: ${card.bankName} **** ${card.tokenLast4} until ${until} UTC; hold the phone to the POS (mipay pos refund <amount> --rrn <rrn> --phone ${p.path})`);
+      else out(`armed: ${card.bankName} **** ${card.tokenLast4} until ${until} UTC; hold the phone to the POS (mipay pos charge <amount> --phone ${p.path})`);
     }));
 
   command('unlock', 'unlock the fingerprint sensor with the device passcode')

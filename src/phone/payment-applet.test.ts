@@ -142,11 +142,27 @@ describe('the phone\'s payment applet at a POS kernel', () => {
     assert.deepEqual((await onDisk(expiring.path)).cards[0]!.luks, [], 'expired keys are wiped');
   });
 
-  test('a suspended card cannot pay (pay refuses; the applet answers 6283 if armed anyway)', async () => {
-    const { phone, clock } = await phoneWithCard({ status: 'suspended' });
-    assert.throws(() => phone.pay({ deviceCardId: 'dc_test1', finger: 'right-thumb' }), (e: unknown) => e instanceof PhoneError && e.code === 'card_not_active');
+  test('a suspended card cannot pay (pay refuses; the applet answers 6283 if armed anyway) but takes back a refund when armed for one', async () => {
+    const { phone, clock, masterKey } = await phoneWithCard({ status: 'suspended' });
+    assert.throws(() => phone.pay({ deviceCardId: 'dc_test1', finger: 'right-thumb' }), (e: unknown) => e instanceof PhoneError && e.code === 'card_not_active' && /refund/.test(e.message));
     phone.mutableState.pay = { selectedCardId: 'dc_test1', armedUntil: new Date(clock.now().getTime() + 30_000).toISOString() };
     await refusedAt(phone, clock, /application blocked/);
+
+    phone.pay({ deviceCardId: 'dc_test1', finger: 'right-thumb', refund: true });
+    await refusedAt(phone, clock, /application blocked/);
+    assert.equal((await onDisk(phone.path)).cards[0]!.luks.length, 3, 'the refused purchase spent no key');
+    phone.pay({ deviceCardId: 'dc_test1', finger: 'right-thumb', refund: true });
+    const refund = await readContactlessCard(phone.paymentApplet(), { ...purchase(2_350n, clock.now()), type: 'refund' });
+    assert.equal(refund.atc, 1);
+    assert.equal(checkArqc({ icc: refund.iccData, algorithm: 'tdes', cryptogramVersion: 1, cardMasterKey: masterKey, amountFen: 2_350n }).ok, true);
+  });
+
+  test('armed for a refund, an active card refuses a purchase tap: the user asked for money back, not to pay', async () => {
+    const { phone, clock } = await phoneWithCard();
+    phone.pay({ deviceCardId: 'dc_test1', finger: 'right-thumb', refund: true });
+    await refusedAt(phone, clock, /conditions of use not satisfied|6985/);
+    phone.pay({ deviceCardId: 'dc_test1', finger: 'right-thumb' });
+    assert.equal((await readContactlessCard(phone.paymentApplet(), purchase(100n, clock.now()))).atc, 1, 'armed to pay, it pays');
   });
 
   test('fingerprints: only the enrolled finger arms; 5 wrong ones lock the pay flow until the device passcode, across restarts', async () => {

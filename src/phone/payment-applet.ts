@@ -16,6 +16,9 @@ export interface AppletStore {
   save(): void;
 }
 
+/** EMV 9C transaction type of a refund (ISO 8583 processing code 20xxxx). */
+const REFUND_TRANSACTION_TYPE = '20';
+
 /** CTQ 9F6C: byte 1 no online PIN, no signature; byte 2 bit 8 consumer device CVM performed (qPBOC). */
 const CTQ_CDCVM_PERFORMED = Buffer.from([0x00, 0x80]);
 
@@ -86,7 +89,7 @@ export class PaymentApplet implements ContactlessCard {
 
   #source(cardId: string): QpbocCardSource {
     return {
-      beginTransaction: () => this.#takeKey(cardId),
+      beginTransaction: (transaction) => this.#takeKey(cardId, transaction.type),
       cardTransactionQualifiers: () => Buffer.from(CTQ_CDCVM_PERFORMED),
     };
   }
@@ -98,14 +101,17 @@ export class PaymentApplet implements ContactlessCard {
    * whatever becomes of this transaction — so a tap costs one durable write, not two. The
    * transaction goes on to GENERATE AC with the key the application holds in memory.
    */
-  #takeKey(cardId: string): { atc: number; sessionKey: Buffer } | { refuse: number } {
+  #takeKey(cardId: string, transactionType: string): { atc: number; sessionKey: Buffer } | { refuse: number } {
     const state = this.#store.state;
     const now = this.#clock();
     const armedUntil = state.pay.armedUntil ? new Date(state.pay.armedUntil).getTime() : 0;
     if (state.pay.selectedCardId !== cardId || now.getTime() >= armedUntil) return { refuse: SW.CONDITIONS_NOT_SATISFIED };
     const card = state.cards.find((c) => c.id === cardId);
     if (!card) return { refuse: SW.CONDITIONS_NOT_SATISFIED };
-    if (card.status !== 'active') return { refuse: SW.SELECTED_FILE_INVALIDATED };
+    const isRefund = transactionType === REFUND_TRANSACTION_TYPE;
+    // A suspended card still takes money back (a refund), as a blocked plastic card does; it never pays.
+    if (card.status !== 'active' && !(card.status === 'suspended' && isRefund)) return { refuse: SW.SELECTED_FILE_INVALIDATED };
+    if (state.pay.refundOnly && !isRefund) return { refuse: SW.CONDITIONS_NOT_SATISFIED };
     const dropped = dropExpiredKeys(card, now);
     sortByAtc(card);
     const luk = card.luks.shift();

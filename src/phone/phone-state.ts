@@ -61,8 +61,12 @@ export interface PhoneState {
   deviceId: string | null;
   fingerprint: FingerprintState;
   cards: StoredDeviceCard[];
-  /** The pay flow: the card picked for the next tap and until when the fingerprint holds. */
-  pay: { selectedCardId: string | null; armedUntil: string | null };
+  /**
+   * The pay flow: the card picked for the next tap and until when the fingerprint holds;
+   * `refundOnly` when the user armed the phone to take back a refund (the only tap a suspended
+   * card may make).
+   */
+  pay: { selectedCardId: string | null; armedUntil: string | null; refundOnly?: boolean };
   /** Step 1 of adding a card is done: the bank texted a code; step 2 sends it. */
   pendingCard: { cardId: string; verificationId: string; bankName: string; phoneMasked: string; expiresAt: string } | null;
 }

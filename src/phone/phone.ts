@@ -122,12 +122,17 @@ export class MiPhone {
 
   /**
    * The pay flow: the card picked for this payment, then the fingerprint; the phone is armed for
-   * 60 s and the next tap spends one limited-use key of that card. No platform call.
+   * 60 s and the next tap spends one limited-use key of that card. No platform call. `refund`:
+   * armed to take back a refund only — which a suspended card may still do, as a blocked plastic
+   * card still takes credits.
    */
-  pay(input: { deviceCardId: string; finger: string }): { card: CardSummary; armedUntil: Date } {
+  pay(input: { deviceCardId: string; finger: string; refund?: boolean }): { card: CardSummary; armedUntil: Date } {
     const state = this.mutableState;
     const card = this.#card(input.deviceCardId);
-    if (card.status !== 'active') throw new PhoneError('card_not_active', `The card ending ${card.tokenLast4} is ${card.status} and cannot pay.`, 'deviceCardId');
+    if (card.status === 'suspended' && !input.refund) {
+      throw new PhoneError('card_not_active', `The card ending ${card.tokenLast4} is suspended and cannot pay; it can still take back a refund (arm it for a refund).`, 'deviceCardId');
+    }
+    if (card.status !== 'active' && card.status !== 'suspended') throw new PhoneError('card_not_active', `The card ending ${card.tokenLast4} is ${card.status} and cannot pay.`, 'deviceCardId');
     if (dropExpiredKeys(card, this.clock())) this.save();
     if (card.luks.length === 0) {
       throw new PhoneError('no_limited_use_keys', `The card ending ${card.tokenLast4} has no payment keys left: go online and sync.`, 'deviceCardId');
@@ -141,7 +146,7 @@ export class MiPhone {
     }
     // One write for the reset try count and the arm: the user is waiting at the till.
     const armedUntil = new Date(this.clock().getTime() + armedForMs);
-    state.pay = { selectedCardId: card.id, armedUntil: armedUntil.toISOString() };
+    state.pay = { selectedCardId: card.id, armedUntil: armedUntil.toISOString(), ...(input.refund ? { refundOnly: true } : {}) };
     this.save();
     return { card: this.#summary(card), armedUntil };
   }

@@ -252,8 +252,16 @@ describe('device card payments through the TSP', () => {
       return `${receipt.responseCode} ${exchanges.at(-1)!.answer.fields[44] ?? ''}`.trim();
     };
 
+    const sale = await pos.charge({ amountFen: 3_000n, card: w.phone });
+    assert.equal(sale.responseCode, '00');
+    const refund = async (amountFen: bigint) => {
+      const receipt = await pos.refund({ amountFen, originalRrn: sale.rrn!, card: w.phone });
+      return `${receipt.responseCode} ${exchanges.at(-1)!.answer.fields[44] ?? ''}`.trim();
+    };
     assert.equal((await api('POST', `/v1/device-cards/${w.deviceCardId}/suspend`, { token: w.holder.token })).body.status, 'suspended');
     assert.equal(await tap(), '57 TOKEN_SUSPENDED');
+    // A suspended device card still takes money back, as a blocked plastic card does.
+    assert.equal(await refund(1_000n), '00');
     assert.equal((await api('POST', `/v1/device-cards/${w.deviceCardId}/resume`, { token: w.holder.token })).body.status, 'active');
     assert.equal(await tap(), '00');
 
@@ -262,6 +270,7 @@ describe('device card payments through the TSP', () => {
     });
     assert.equal(bank.body.affected, 1);
     assert.equal(await tap(), '41 CARD_LOST');
+    assert.equal(await refund(1_000n), '00', 'the bank credits a card reported lost');
     assert.equal((await api('POST', '/v1/bank/device-cards/actions', {
       body: { pan, action: 'resume', reason: 'card_found' }, headers: { authorization: `Bearer ${system.platformBankKeys.CCB}` },
     })).body.affected, 1);
@@ -269,7 +278,8 @@ describe('device card payments through the TSP', () => {
 
     assert.equal((await api('POST', `/v1/devices/${w.deviceId}/disable`, { token: w.holder.token })).body.status, 'disabled');
     assert.equal(await tap(), '41 DEVICE_LOST');
-    assert.equal(await balanceOf(pan), before - 1_600n, 'only the two taps while active moved money');
+    assert.equal(await refund(500n), '41 DEVICE_LOST', 'a phone reported lost takes nothing: the merchant refunds to the card another way');
+    assert.equal(await balanceOf(pan), before - 3_000n + 2_000n - 1_600n, 'the sale, two refunds and the two taps while active moved money, nothing else');
 
     const unknown = await rawRequest(w.phone, { amountFen: 100n, entryMode: '072', processingCode: '000000', type: 'purchase' });
     const answer = await network.send({ ...unknown, fields: { ...unknown.fields, 2: '6299900000000001' } }, 10_000);

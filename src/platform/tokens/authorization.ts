@@ -5,7 +5,8 @@
  *
  * The checks, in order (each decline with its field 39 code and field 44 reason is listed in
  * src/network/README.md, "Device cards"):
- *   1. the device card exists, is not deleted, its phone is not disabled as lost, and it is active;
+ *   1. the device card exists, is not deleted, its phone is not disabled as lost, and it is active
+ *      (or suspended, for a refund: money back to the card, as a blocked plastic card takes);
  *   2. token domain: device cards pay only at contactless POS (field 22 = 07x);
  *   3. the token has not expired and field 14 names its expiry;
  *   4. field 55 is readable and its transaction type (9C) is the processing code's;
@@ -143,8 +144,10 @@ export class TokenAuthorizer implements TokenService {
     if (!card) return decline('14', 'TOKEN_UNKNOWN');
     if (card.status === 'deleted') return decline('14', 'TOKEN_DELETED');
     if (card.device_status !== 'active') return decline('41', 'DEVICE_LOST');
-    if (card.status === 'suspended') return card.status_reason === 'card_lost' ? decline('41', 'CARD_LOST') : decline('57', 'TOKEN_SUSPENDED');
-    if (card.status !== 'active') return decline('57', 'TOKEN_INACTIVE');
+    // A suspended device card takes refunds (money back to its card, as a blocked plastic card does) and nothing else.
+    const isRefund = request.processingCode.startsWith('20');
+    if (card.status === 'suspended' && !isRefund) return card.status_reason === 'card_lost' ? decline('41', 'CARD_LOST') : decline('57', 'TOKEN_SUSPENDED');
+    if (card.status !== 'active' && card.status !== 'suspended') return decline('57', 'TOKEN_INACTIVE');
     if (!request.posEntryMode.startsWith('07')) return decline('57', 'TOKEN_DOMAIN');
     if (isExpired(card.token_expiry_yymm, now)) return decline('54', 'TOKEN_EXPIRED');
     if (request.tokenExpiryYymm !== undefined && request.tokenExpiryYymm !== card.token_expiry_yymm) return decline('05', 'EXPIRY_MISMATCH');

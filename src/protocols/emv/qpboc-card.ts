@@ -45,11 +45,12 @@ export interface QpbocCardProfile {
 /** Where the card's transaction counter and keys come from, and what it says about the cardholder. */
 export interface QpbocCardSource {
   /**
-   * Called at GET PROCESSING OPTIONS: the ATC of this transaction and its AC session key, taken
-   * for good (an ATC is never used twice), or a status word refusing the transaction (no ATC or
-   * key left, payment not armed, …).
+   * Called at GET PROCESSING OPTIONS with the terminal's transaction type (9C from the PDOL data,
+   * two hex digits: '00' goods and services, '20' refund): the ATC of this transaction and its AC
+   * session key, taken for good (an ATC is never used twice), or a status word refusing the
+   * transaction (no ATC or key left, payment not armed, …).
    */
-  beginTransaction(): { atc: number; sessionKey: Buffer } | { refuse: number };
+  beginTransaction(transaction: { type: string }): { atc: number; sessionKey: Buffer } | { refuse: number };
   /** CTQ (9F6C) for the terminal's TTQ (9F66). */
   cardTransactionQualifiers(ttq: Buffer): Buffer;
   /** Called after GENERATE AC: the session key is spent and may be wiped. */
@@ -136,7 +137,7 @@ export class QpbocCardApplication {
     if (!pdolData) return status(SW.WRONG_DATA);
     const values = splitDolData(parseDol(encodeDol(CARD_PDOL)), pdolData);
     this.#finish();
-    const begun = this.#source.beginTransaction();
+    const begun = this.#source.beginTransaction({ type: values.get('9C')!.toString('hex') });
     if ('refuse' in begun) return status(begun.refuse);
     this.#processing = begun;
     return respond(encodeTlv(tlv('77', [
