@@ -130,13 +130,28 @@ describe('mipay phone, as processes against a running platform', () => {
     assert.match(unarmed.stderr, /the phone refused the tap \(GET PROCESSING OPTIONS: conditions of use not satisfied\): arm it first with `mipay phone pay/);
     assert.match((await mipay('phone', 'cards')).stdout, /9 payment keys/, 'a refused tap spends nothing');
 
-    // The refund taps the same phone, armed again.
-    assert.equal((await mipay('phone', 'pay', '--card', tokenLast4, '--finger', 'right-thumb')).status, 0);
+    // The refund taps the same phone, armed again — for a refund only.
+    const armed = await mipay('phone', 'pay', '--card', tokenLast4, '--finger', 'right-thumb', '--refund');
+    assert.match(armed.stdout, /armed for a refund: .* \(mipay pos refund <amount> --rrn <rrn> --phone /);
     const refund = await mipay('pos', 'refund', '23.50', '--phone', phoneFile, '--rrn', rrn);
     assert.match(refund.stdout, new RegExp(`\\*\\*\\*\\* ${tokenLast4} \\(C\\)`));
     assert.match(refund.stdout, /TYPE {6}REFUND/);
     assert.equal(refund.status, 0, refund.stdout + refund.stderr);
     assert.equal(await balance(), before);
+
+    // A pre-authorization with a tap, completed later with no tap.
+    assert.equal((await mipay('phone', 'pay', '--card', tokenLast4, '--finger', 'right-thumb')).status, 0);
+    const hold = await mipay('pos', 'charge', '100', '--phone', phoneFile, '--auth-only');
+    assert.match(hold.stdout, /TYPE {6}PRE-AUTH 预授权/);
+    const holdRrn = /RRN {7}(\S{12})/.exec(hold.stdout)![1]!;
+    const completed = await mipay('pos', 'complete', '95.50', '--rrn', holdRrn);
+    assert.equal(completed.status, 0, completed.stdout + completed.stderr);
+    assert.match(completed.stdout, new RegExp(`CARD {6}\\*\\*\\*\\* ${tokenLast4}\n`));
+    assert.match(completed.stdout, /TYPE {6}PRE-AUTH COMPLETION 预授权完成/);
+    assert.equal(await balance(), before - 9_550);
+    const again = await mipay('pos', 'complete', '1', '--rrn', holdRrn);
+    assert.equal(again.status, 2);
+    assert.match(again.stdout, /RESPONSE {2}25 /);
   });
 
   test('unlock after five wrong fingers, sync, find-device off wiping the card, logout — each a process', async () => {

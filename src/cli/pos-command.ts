@@ -180,6 +180,16 @@ export function registerPosCommands(program: Command): void {
       if (!receipt.approved) process.exitCode = 2;
     });
 
+  pos.command('complete')
+    .description('complete a pre-authorization (charge --auth-only) by its RRN: the hold becomes a debit of this amount, up to 115% of it; no card is tapped')
+    .argument('<amount>', 'in yuan', yuanToFen)
+    .requiredOption('--rrn <rrn>', 'the RRN printed on the pre-authorization\'s receipt')
+    .action(async (amountFen: bigint, options: { rrn: string }) => {
+      const receipt = await withTerminal((terminal) => terminal.complete({ amountFen, originalRrn: options.rrn }));
+      process.stdout.write(`${formatReceipt(receipt)}\n`);
+      if (!receipt.approved) process.exitCode = 2;
+    });
+
   program.command('network').description('the card network')
     .command('clearing')
     .description('print the end-of-day clearing file for a business day (reads the database: PostgreSQL, or PGlite while `mipay up` is stopped)')

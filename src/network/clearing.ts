@@ -4,21 +4,23 @@ import { networkStan, retrievalReference, type NetworkTables } from './tables.ts
 
 /**
  * The end-of-day clearing file for one business day (China time): every approved, unreversed
- * purchase and refund, as CSV lines the issuers and acquirers settle from.
+ * purchase, pre-authorization completion and refund, as CSV lines the issuers and acquirers
+ * settle from.
  *
  *   H,MIPAYNET,<acquirer id>,<business date YYYY-MM-DD>,<generated at ISO 8601>
  *   D,<rrn>,<stan>,<local MMDD>,<local hhmmss>,<terminal>,<merchant>,<issuer>,<card first6…last4>,
- *     <SALE|REFUND>,<amount fen>,156,<auth code>
+ *     <SALE|COMPLETION|REFUND>,<amount fen>,156,<auth code>
  *   T,<detail count>,<sale count>,<sale total fen>,<refund count>,<refund total fen>,<net fen>
  *
- * Amounts are integer fen; the net is sales minus refunds. Pre-authorizations (0100) are holds,
- * not money movements, so they are not cleared. Card numbers are masked: settlement matches on
+ * Amounts are integer fen; the net is sales minus refunds, completions counting as sales.
+ * Pre-authorizations (0100) are holds, not money movements, so they are not cleared; their
+ * completions are. Card numbers are masked: settlement matches on
  * RRN and STAN.
  */
 export async function produceClearingFile(db: Kysely<NetworkTables>, options: { businessDate: string; acquirerId: string; now?: Date }): Promise<string> {
   if (!/^[0-9]{4}-[0-9]{2}-[0-9]{2}$/.test(options.businessDate)) throw new RangeError('the business date is YYYY-MM-DD');
   const rows = await db.selectFrom('transactions').selectAll()
-    .where('business_date', '=', options.businessDate).where('kind', 'in', ['purchase', 'refund'])
+    .where('business_date', '=', options.businessDate).where('kind', 'in', ['purchase', 'completion', 'refund'])
     .where('status', '=', 'answered').where('response_code', '=', '00').where('reversal_status', '=', 'none')
     .orderBy('id').execute();
   let saleCount = 0;
@@ -36,7 +38,7 @@ export async function produceClearingFile(db: Kysely<NetworkTables>, options: { 
     }
     lines.push([
       'D', retrievalReference(row.id), networkStan(row.id), row.pos_date, row.pos_time, row.terminal_id.trim(), row.merchant_id.trim(),
-      row.issuer_code ?? '', maskCardNumber(row.pan), row.kind === 'refund' ? 'REFUND' : 'SALE', row.amount_fen.toString(), '156', row.auth_code ?? '',
+      row.issuer_code ?? '', maskCardNumber(row.pan), row.kind === 'refund' ? 'REFUND' : row.kind === 'completion' ? 'COMPLETION' : 'SALE', row.amount_fen.toString(), '156', row.auth_code ?? '',
     ].join(','));
   }
   lines.push(`T,${rows.length},${saleCount},${saleFen},${refundCount},${refundFen},${saleFen - refundFen}`);

@@ -67,8 +67,21 @@ export class NetworkSwitch {
       const value = request.fields[n];
       return typeof value === 'string' && pattern.test(value) ? value : undefined;
     };
-    const pan = f(2, /^[0-9]{13,19}$/);
     const processingCode = f(3, /^[0-9]{6}$/);
+    // A pre-authorization completion names its authorization (field 61, RRN) instead of reading
+    // the card again: the card is the one that authorization was approved for.
+    const completion = request.mti === '0200' && processingCode === '000000' && f(25, /^06$/) !== undefined;
+    const terminalIdOf = f(41, /^.{8}$/);
+    const merchantIdOf = f(42, /^.{15}$/);
+    let completed: { pan: string; token: string | null } | undefined;
+    if (completion) {
+      const originalRrn = f(61, /^[0-9]{12}/)?.slice(0, 12);
+      if (!originalRrn || !terminalIdOf || !merchantIdOf) return answer(request, '30');
+      completed = await this.#openAuthorization(BigInt(originalRrn), terminalIdOf, merchantIdOf);
+      if (!completed) return answer(request, '25', { 44: 'NO_AUTHORIZATION' });
+      request = { ...request, fields: { ...request.fields, 2: completed.token ?? completed.pan } };
+    }
+    const pan = f(2, /^[0-9]{13,19}$/) ?? (completed ? completed.token ?? completed.pan : undefined);
     const amount = f(4, /^[0-9]{12}$/);
     const stan = f(11, /^[0-9]{6}$/);
     const time = f(12, /^[0-9]{6}$/);
@@ -78,7 +91,7 @@ export class NetworkSwitch {
     if (!pan || !processingCode || !amount || !stan || !time || !date || !terminalId || !merchantId || f(49, /^156$/) === undefined) {
       return answer(request, '30');
     }
-    const kind = request.mti === '0100' ? 'authorization' : processingCode === '200000' ? 'refund' : processingCode === '000000' ? 'purchase' : undefined;
+    const kind = request.mti === '0100' ? 'authorization' : processingCode === '200000' ? 'refund' : completion ? 'completion' : processingCode === '000000' ? 'purchase' : undefined;
     if (!kind) return answer(request, '12');
     const terminal = await this.#o.terminals.find(terminalId);
     if (!terminal || terminal.merchantId !== merchantId) return answer(request, '03');
@@ -93,7 +106,7 @@ export class NetworkSwitch {
     });
     if (insertedId === undefined) return this.#duplicate(request, key);
     if (this.#inFlight.size >= inFlightMax) return this.#finish(insertedId, request, { responseCode: '91' });
-    const work = this.#forward(insertedId, request, terminal.terminalPinKey, transmission, pan);
+    const work = this.#forward(insertedId, request, terminal.terminalPinKey, transmission, pan, completed);
     this.#inFlight.set(key, work);
     try {
       return await work;
@@ -102,14 +115,22 @@ export class NetworkSwitch {
     }
   }
 
-  async #forward(id: bigint, request: Iso8583Message, terminalPinKey: Buffer, transmission: string, posPan: string): Promise<Iso8583Message> {
+  async #forward(
+    id: bigint, request: Iso8583Message, terminalPinKey: Buffer, transmission: string, posPan: string,
+    completed: { pan: string; token: string | null } | undefined,
+  ): Promise<Iso8583Message> {
     let pan = posPan;
     let expiry = textField(request, 14);
     let panSequence = textField(request, 23);
     let icc = binaryField(request, 55);
     let tokenArpc: ((responseCode: string) => Buffer) | undefined;
     let token: string | null = null;
-    if (isTokenPan(posPan)) {
+    if (completed) {
+      // The device card's cryptogram was checked when the hold was authorized; the completion goes to the card's issuer.
+      pan = completed.pan;
+      token = completed.token;
+      icc = undefined;
+    } else if (isTokenPan(posPan)) {
       const result = await this.#o.tokenService.authorize({
         token: posPan, tokenExpiryYymm: expiry, panSequence, iccData: icc, amountFen: parseAmount(textField(request, 4)!), processingCode: textField(request, 3)!,
         posEntryMode: textField(request, 22) ?? '000', terminalId: textField(request, 41)!, merchantId: textField(request, 42)!,
@@ -144,7 +165,7 @@ export class NetworkSwitch {
         2: pan, 3: textField(request, 3), 4: textField(request, 4), 7: transmission, 11: networkStan(id), 12: textField(request, 12),
         13: textField(request, 13), 14: expiry, 18: textField(request, 18), 22: textField(request, 22), 23: panSequence, 25: textField(request, 25),
         32: this.#o.acquirerId, 33: this.#o.acquirerId, 37: retrievalReference(id), 41: textField(request, 41), 42: textField(request, 42),
-        43: textField(request, 43), 49: '156', 52: pinBlock, 55: icc, 60: token ? 'TSPV' : undefined, 61: textField(request, 61),
+        43: textField(request, 43), 49: '156', 52: pinBlock, 55: icc, 60: token && !completed ? 'TSPV' : undefined, 61: textField(request, 61),
       },
     };
     const route = { issuer_code: issuerCode, pan, token };
@@ -179,6 +200,15 @@ export class NetworkSwitch {
       reversal_next_at: status === 'timed_out' ? this.#clock() : null,
     });
     return reply;
+  }
+
+  /** The card of an approved, unreversed pre-authorization this terminal made, by its RRN (the log row id). */
+  async #openAuthorization(id: bigint, terminalId: string, merchantId: string): Promise<{ pan: string; token: string | null } | undefined> {
+    const row = await this.#o.db.selectFrom('transactions').select(['pan', 'token']).where('id', '=', id)
+      .where('terminal_id', '=', terminalId).where('merchant_id', '=', merchantId).where('kind', '=', 'authorization')
+      .where('status', '=', 'answered').where('response_code', '=', '00').where('reversal_status', '=', 'none')
+      .executeTakeFirst();
+    return row ? { pan: row.pan, token: row.token } : undefined;
   }
 
   /** A terminal sent the same request again (same terminal, STAN, date, MTI): the first answer, never a second debit. */
@@ -220,7 +250,8 @@ export class NetworkSwitch {
       const pan = textField(request, 2) ?? '0000000000000';
       await this.#o.db.insertInto('transactions').values({
         terminal_id: terminalId, terminal_stan: original.stan, pos_date: date, pos_time: original.transmissionDateTime.slice(4), pos_mti: original.mti,
-        kind: original.mti === '0100' ? 'authorization' : textField(request, 3) === '200000' ? 'refund' : 'purchase', processing_code: textField(request, 3) ?? '000000',
+        kind: original.mti === '0100' ? 'authorization' : textField(request, 3) === '200000' ? 'refund' : textField(request, 25) === '06' ? 'completion' : 'purchase',
+        processing_code: textField(request, 3) ?? '000000',
         merchant_id: textField(request, 42) ?? '', pan, token: null, amount_fen: parseAmount(textField(request, 4) ?? '0'), issuer_code: null,
         transmission: transmissionDateTime(now), business_date: businessDate(now), status: 'answered', response_code: '05', auth_code: null,
         response_fields: serializeFields(answer({ mti: original.mti, fields: request.fields }, '05', { 44: 'REVERSED' }).fields),

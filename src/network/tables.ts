@@ -5,7 +5,7 @@ export interface NetworkTables {
   transactions: {
     id: Generated<bigint>;
     terminal_id: string; terminal_stan: string; pos_date: string; pos_time: string; pos_mti: string;
-    kind: 'authorization' | 'purchase' | 'refund'; processing_code: string; merchant_id: string;
+    kind: 'authorization' | 'purchase' | 'refund' | 'completion'; processing_code: string; merchant_id: string;
     pan: string; token: string | null; amount_fen: bigint; issuer_code: string | null;
     transmission: string; business_date: string;
     status: 'pending' | 'answered' | 'timed_out';

@@ -17,6 +17,8 @@ type Db = Kysely<AuthorizationTables>;
 type MessageRow = AuthorizationTables['authorization_messages'];
 type Outcome = { responseCode: string; reason: string | null; authCode: string | null; icc: Buffer | null };
 
+/** A completion may take up to 115% of the authorization it completes (UnionPay). */
+const completionPercentMax = 115n;
 /** Optimistic attempts before a request takes the locked path. */
 const fastPathAttemptsMax = 3;
 /** Cards whose last known state is kept (least recently used dropped first). */
@@ -24,7 +26,8 @@ const cardCacheSizeMax = 100_000;
 
 /**
  * The issuer's authorization host for every sandbox bank: answers 0100 (hold), 0200 (purchase
- * debits, refund credits) and 0400 (reversal) from the network. Every answer is stored under
+ * debits, refund credits, pre-authorization completions turning a hold into a debit) and 0400
+ * (reversal) from the network. Every answer is stored under
  * the request's identity (MTI, acquirer, STAN, transmission time) so a duplicate gets the first
  * answer and money moves exactly once.
  *
@@ -164,6 +167,7 @@ export class IssuerAuthorizer {
     const state = await trx.selectFrom('card_authorization_state').selectAll().where('pan', '=', request.pan).forUpdate().executeTakeFirstOrThrow();
     const decision = decide(request, snapshotOf({ ...card, ...state, duplicate_id: null }), keys, now);
     if (decision.refundPending) await this.#refund(trx, request, decision);
+    if (decision.completionPending) await this.#complete(trx, request, decision, card);
     await trx.updateTable('card_authorization_state')
       .set({ last_atc: decision.lastAtc, pin_wrong_tries: decision.pinWrongTries, held_fen: decision.heldFen })
       .where('pan', '=', request.pan).execute();
@@ -195,6 +199,41 @@ export class IssuerAuthorizer {
   }
 
   /**
+   * Pre-authorization completion: the approved, unreversed, not yet completed 0100 that field 61
+   * names (same card) releases its hold and the completion debits its own amount — at most 115%
+   * of the authorization (the UnionPay rule for 预授权完成), the part above the hold within the
+   * funds available. Otherwise 25 (no such authorization), 13 (over 115%) or 51.
+   */
+  async #complete(trx: Db, request: IssuerRequest, decision: Decision, card: { balance_fen: bigint; credit_limit_fen: bigint }): Promise<void> {
+    decision.completionPending = false;
+    const original = await trx.selectFrom('authorization_messages').selectAll()
+      .where('rrn', '=', request.originalRrn!).where('pan', '=', request.pan).where('kind', '=', 'authorization')
+      .where('response_code', '=', ResponseCode.APPROVED).where('reversed_at', 'is', null).where('completed_at', 'is', null)
+      .forUpdate().executeTakeFirst();
+    if (!original) {
+      decision.responseCode = ResponseCode.ORIGINAL_NOT_FOUND;
+      decision.reason = 'NO_AUTHORIZATION';
+      return;
+    }
+    if (request.amountFen * 100n > original.amount_fen * completionPercentMax) {
+      decision.responseCode = ResponseCode.INVALID_AMOUNT;
+      decision.reason = 'OVER_AUTHORIZATION';
+      return;
+    }
+    const heldAfter = decision.heldFen - original.held_fen;
+    if (request.amountFen > card.balance_fen + card.credit_limit_fen - heldAfter) {
+      decision.responseCode = ResponseCode.INSUFFICIENT_FUNDS;
+      decision.reason = 'FUNDS';
+      return;
+    }
+    await trx.updateTable('authorization_messages').set({ completed_at: this.#clock() }).where('id', '=', original.id).execute();
+    decision.heldFen = heldAfter;
+    decision.messageHeldFen = -original.held_fen;
+    decision.balanceFen -= request.amountFen;
+    decision.messageBalanceDeltaFen = -request.amountFen;
+  }
+
+  /**
    * 0400: undoes what the original did, once. An original the bank never saw is remembered
    * as reversed, so that if it arrives late it is refused rather than debited.
    */
@@ -223,6 +262,8 @@ export class IssuerAuthorizer {
       return record('NO_ORIGINAL');
     }
     if (original.reversed_at !== null || original.response_code !== ResponseCode.APPROVED || original.pan !== request.pan) return record('NOTHING_TO_REVERSE');
+    // A completed authorization's hold is already a debit: the completion is what to reverse.
+    if (original.completed_at !== null) return record('ALREADY_COMPLETED');
     await trx.updateTable('authorization_messages').set({ reversed_at: now }).where('id', '=', original.id).execute();
     if (original.held_fen !== 0n) {
       const state = await trx.selectFrom('card_authorization_state').select('held_fen').where('pan', '=', request.pan).executeTakeFirstOrThrow();
@@ -236,6 +277,11 @@ export class IssuerAuthorizer {
       const purchase = await trx.selectFrom('authorization_messages').select(['id', 'refunded_fen']).where('rrn', '=', original.original_rrn)
         .where('pan', '=', request.pan).where('kind', '=', 'purchase').executeTakeFirst();
       if (purchase) await trx.updateTable('authorization_messages').set({ refunded_fen: purchase.refunded_fen - original.amount_fen }).where('id', '=', purchase.id).execute();
+    }
+    // A reversed completion puts the hold back (its held_fen, negative, was undone above) and the authorization can be completed again.
+    if (original.kind === 'completion' && original.original_rrn) {
+      await trx.updateTable('authorization_messages').set({ completed_at: null }).where('rrn', '=', original.original_rrn)
+        .where('pan', '=', request.pan).where('kind', '=', 'authorization').execute();
     }
     return record(null);
   }
@@ -259,7 +305,7 @@ function messageRow(request: IssuerRequest, key: string, decision: Decision | un
     auth_code: responseCode === ResponseCode.APPROVED ? String(randomInt(0, 1_000_000)).padStart(6, '0') : null,
     response_icc_hex: icc ? icc.toString('hex') : null, held_fen: decision?.messageHeldFen ?? 0n,
     balance_delta_fen: decision?.messageBalanceDeltaFen ?? 0n, refunded_fen: 0n, original_rrn: request.originalRrn ?? null,
-    reversed_at: null, created_at: now,
+    reversed_at: null, created_at: now, completed_at: null,
   };
 }
 

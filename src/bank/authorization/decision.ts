@@ -38,8 +38,9 @@ export interface Decision {
   /** What this request itself did: put on hold, and moved on the balance (signed). */
   messageHeldFen: bigint;
   messageBalanceDeltaFen: bigint;
-  /** A refund that passed the card checks; the original purchase still has to be found. */
+  /** A refund or a completion that passed the card checks; its original still has to be found (under lock). */
   refundPending: boolean;
+  completionPending: boolean;
 }
 
 /** A card is valid through the last day of its expiry month (ISO/IEC 7813). */
@@ -52,13 +53,15 @@ export function isExpired(expiryYymm: string, now: Date): boolean {
 export function decide(request: IssuerRequest, card: CardSnapshot, keys: IssuerKeys, now: Date): Decision {
   const state: Decision = {
     responseCode: ResponseCode.APPROVED, reason: null, chip: undefined, lastAtc: card.lastAtc, pinWrongTries: card.pinWrongTries,
-    heldFen: card.heldFen, balanceFen: card.balanceFen, messageHeldFen: 0n, messageBalanceDeltaFen: 0n, refundPending: false,
+    heldFen: card.heldFen, balanceFen: card.balanceFen, messageHeldFen: 0n, messageBalanceDeltaFen: 0n, refundPending: false, completionPending: false,
   };
   const decline = (responseCode: string, reason: string): Decision => ({ ...state, responseCode, reason });
 
   if (request.amountFen <= 0n) return decline(ResponseCode.INVALID_AMOUNT, 'AMOUNT');
   if (card.status === 'closed') return decline(ResponseCode.INVALID_CARD_NUMBER, 'CLOSED');
-  if (request.kind !== 'refund') {
+  // A refund puts money back and a completion takes what an approved hold already reserved:
+  // neither is refused for the card's status or expiry since.
+  if (request.kind !== 'refund' && request.kind !== 'completion') {
     if (card.status === 'lost') return decline(ResponseCode.LOST_CARD, 'LOST');
     if (card.status === 'frozen') return decline(ResponseCode.NOT_PERMITTED, 'FROZEN');
     if (isExpired(card.expiryYymm, now)) return decline(ResponseCode.EXPIRED_CARD, 'EXPIRED');
@@ -92,6 +95,7 @@ export function decide(request: IssuerRequest, card: CardSnapshot, keys: IssuerK
     state.pinWrongTries = 0;
   }
   if (request.kind === 'refund') return { ...state, refundPending: true };
+  if (request.kind === 'completion') return { ...state, completionPending: true };
   if (request.amountFen > card.balanceFen + card.creditLimitFen - card.heldFen) return decline(ResponseCode.INSUFFICIENT_FUNDS, 'FUNDS');
   if (request.kind === 'authorization') {
     state.heldFen += request.amountFen;

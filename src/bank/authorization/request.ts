@@ -7,7 +7,10 @@ export class FormatError extends Error {
   override readonly name = 'FormatError';
 }
 
-export type RequestKind = 'authorization' | 'purchase' | 'refund' | 'reversal';
+export type RequestKind = 'authorization' | 'purchase' | 'refund' | 'completion' | 'reversal';
+
+/** Field 25 (POS condition code) of a pre-authorization completion. */
+export const PREAUTH_COMPLETION_CONDITION = '06';
 
 export interface IssuerRequest {
   kind: RequestKind;
@@ -25,7 +28,7 @@ export interface IssuerRequest {
   icc: Buffer | undefined;
   /** Field 60 'TSPV': a token service verified the device card's cryptogram on the issuer's behalf. */
   verifiedByTokenService: boolean;
-  /** Refunds: the RRN of the purchase being refunded (field 61, first 12 characters). */
+  /** Refunds and completions: the RRN of the purchase refunded or the authorization completed (field 61, first 12 characters). */
   originalRrn: string | undefined;
   /** Reversals: the message key of the request being reversed (from field 90). */
   originalKey: string | undefined;
@@ -47,7 +50,7 @@ export function parseIssuerRequest(message: Iso8583Message): IssuerRequest {
   let kind: RequestKind;
   if (message.mti === '0400' || message.mti === '0420') kind = 'reversal';
   else if (message.mti === '0100' && (processingCode === '000000' || processingCode === '030000')) kind = 'authorization';
-  else if (message.mti === '0200' && processingCode === '000000') kind = 'purchase';
+  else if (message.mti === '0200' && processingCode === '000000') kind = textField(message, 25) === PREAUTH_COMPLETION_CONDITION ? 'completion' : 'purchase';
   else if (message.mti === '0200' && processingCode === '200000') kind = 'refund';
   else throw new UnsupportedError(`MTI ${message.mti} with processing code ${processingCode}`);
   const amountFen = parseAmount(required(message, 4, /^[0-9]{12}$/));
@@ -68,7 +71,9 @@ export function parseIssuerRequest(message: Iso8583Message): IssuerRequest {
     pinBlock: binaryField(message, 52),
     icc: binaryField(message, 55),
     verifiedByTokenService: textField(message, 60) === 'TSPV',
-    originalRrn: kind === 'refund' ? (f61 && /^[0-9A-Za-z]{12}/.test(f61) ? f61.slice(0, 12) : throwFormat('field 61 must start with the original RRN')) : undefined,
+    originalRrn: kind === 'refund' || kind === 'completion'
+      ? (f61 && /^[0-9A-Za-z]{12}/.test(f61) ? f61.slice(0, 12) : throwFormat('field 61 must start with the original RRN'))
+      : undefined,
     originalKey: kind === 'reversal'
       ? (() => {
         if (!originalData || !/^[0-9]{42}$/.test(originalData)) throw new FormatError('field 90 is missing or malformed');

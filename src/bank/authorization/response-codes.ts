@@ -10,9 +10,12 @@
  * |    |                                  | chip data disagrees with the message (DATA_MISMATCH), or a     |
  * |    |                                  | late original after its reversal (REVERSED)                    |
  * | 12 | invalid transaction              | MTI / processing code the issuer does not support              |
- * | 13 | invalid amount                   | zero amount, or a refund above what is left to refund          |
+ * | 13 | invalid amount                   | zero amount, a refund above what is left to refund, or a       |
+ * |    |                                  | completion above 115% of its authorization                     |
  * | 14 | invalid card number              | no card account with this PAN                                  |
- * | 25 | unable to locate original        | refund naming an RRN the issuer never approved for this card   |
+ * | 25 | unable to locate original        | refund naming an RRN the issuer never approved for this card,  |
+ * |    |                                  | or a completion naming no open authorization (reversed,        |
+ * |    |                                  | completed already, another card's)                             |
  * | 30 | format error                     | a required field is missing or malformed                       |
  * | 41 | lost card, pick up               | the card is reported lost                                      |
  * | 51 | insufficient funds               | balance + credit limit − holds below the amount                |

@@ -3,6 +3,7 @@ import { networkSwitch } from './2026-11-22T0500-switch.ts';
 import { logWrites } from './2026-11-22T0800-log-writes.ts';
 import { dropLogWrites } from './2026-11-22T0810-drop-log-writes.ts';
 import { pendingRequestsIndex } from './2026-11-22T0820-pending-requests-index.ts';
+import { preauthCompletion } from './2026-11-29T2000-preauth-completion.ts';
 
 export const networkSchema = 'network';
 
@@ -11,4 +12,5 @@ export const networkMigrations: SchemaMigrations = {
   '2026-11-22T0800-log-writes': logWrites,
   '2026-11-22T0810-drop-log-writes': dropLogWrites,
   '2026-11-22T0820-pending-requests-index': pendingRequestsIndex,
+  '2026-11-29T2000-preauth-completion': preauthCompletion,
 };

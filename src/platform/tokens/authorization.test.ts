@@ -242,6 +242,21 @@ describe('device card payments through the TSP', () => {
     assert.equal((await pos.charge({ amountFen: 300n, card: phoneWith(fresh.body, [fresh.body.atc_first]) })).responseCode, '00');
   });
 
+  it('pre-authorizes with a tap and completes without one: the completion goes to the card\'s bank, the terminal hears only the token', async () => {
+    const w = await walletWithDeviceCard();
+    const pan = w.holder.cardNumber;
+    const before = await balanceOf(pan);
+    const hold = await pos.charge({ amountFen: 20_000n, card: w.phone, mode: 'authorization' });
+    assert.deepEqual([hold.responseCode, hold.cvm], ['00', 'cdcvm']);
+    const done = await pos.complete({ amountFen: 18_800n, originalRrn: hold.rrn! });
+    assert.deepEqual([done.responseCode, done.cardLast4], ['00', w.tokenNumber.slice(-4)]);
+    assert.equal(exchanges.at(-1)!.answer.fields[2], w.tokenNumber, 'the answer names the token, never the PAN');
+    assert.equal(await balanceOf(pan), before - 18_800n);
+    const row = await system.database.forSchema<any>('network').selectFrom('transactions').select(['kind', 'pan', 'token'])
+      .where('id', '=', BigInt(done.rrn!)).executeTakeFirstOrThrow();
+    assert.deepEqual(row, { kind: 'completion', pan, token: w.tokenNumber });
+  });
+
   it('declines a suspended token, a lost (disabled) phone\'s taps and a card the bank reported lost, each with its own reason', async () => {
     const api = apiClient(system.platform.app);
     const w = await walletWithDeviceCard();

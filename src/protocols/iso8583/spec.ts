@@ -163,6 +163,8 @@ export const POS_ENTRY_MODE = {
   CONTACTLESS_CHIP_NO_PIN: '072',
   CONTACT_CHIP_PIN_CAPABLE: '051',
   MANUAL_PIN_CAPABLE: '011',
+  /** No card read (a pre-authorization completion: the card is the authorization's). */
+  MANUAL_NO_PIN: '012',
 } as const;
 
 /** Field 39 response codes and their meanings (ISO 8583:1987 annex, CUPS usage). */

@@ -221,6 +221,74 @@ describe('POS → network → bank over TCP', () => {
   });
 });
 
+describe('pre-authorization and its completion (预授权完成)', () => {
+  it('completes a hold once, up to 115%, without reading the card again; the hold becomes a debit and is cleared as a completion', async () => {
+    const card = await newCard({ balanceFen: 100_000 });
+    const hold = await pos.charge({ amountFen: 50_000n, card: new ContactlessCardEmulator(card), mode: 'authorization' });
+    assert.deepEqual([hold.responseCode, hold.kind], ['00', 'authorization']);
+    assert.deepEqual([await heldOf(card.pan), await balanceOf(card.pan)], [50_000n, 100_000n]);
+
+    const tooMuch = await pos.complete({ amountFen: 57_501n, originalRrn: hold.rrn! });
+    assert.equal(tooMuch.responseCode, '13', 'more than 115% of the hold');
+    assert.deepEqual([await heldOf(card.pan), await balanceOf(card.pan)], [50_000n, 100_000n], 'a refused completion changes nothing');
+
+    const done = await pos.complete({ amountFen: 57_500n, originalRrn: hold.rrn! });
+    assert.deepEqual([done.responseCode, done.kind, done.cardLast4], ['00', 'completion', card.pan.slice(-4)]);
+    assert.match(done.authCode ?? '', /^[0-9]{6}$/);
+    assert.deepEqual([await heldOf(card.pan), await balanceOf(card.pan)], [0n, 100_000n - 57_500n], 'the hold is released and the final amount debited');
+    const text = formatReceipt(done);
+    assert.ok(text.includes('PRE-AUTH COMPLETION') && text.includes(`**** ${card.pan.slice(-4)}`) && !text.includes(card.pan));
+
+    const twice = await pos.complete({ amountFen: 100n, originalRrn: hold.rrn! });
+    assert.equal(twice.responseCode, '25', 'an authorization completes once');
+    const notAHold = await pos.charge({ amountFen: 1_000n, card: new ContactlessCardEmulator({ ...card, atc: card.atc + 1 }) });
+    assert.equal((await pos.complete({ amountFen: 1_000n, originalRrn: notAHold.rrn! })).responseCode, '25', 'a sale is no authorization');
+    assert.equal(await balanceOf(card.pan), 100_000n - 57_500n - 1_000n);
+
+    // Another terminal cannot complete this terminal's holds.
+    const elsewhere = await system.network.registerTerminal({ terminalId: 'POS00077', merchantId: '898110000000077', merchantName: 'ELSEWHERE', mcc: '5812' });
+    const otherPos = new PosTerminal({ ...elsewhere, network, networkTimeoutMs: 10_000, clock: system.clock.now });
+    const second = await pos.charge({ amountFen: 2_000n, card: new ContactlessCardEmulator({ ...card, atc: card.atc + 2 }), mode: 'authorization' });
+    assert.equal((await otherPos.complete({ amountFen: 2_000n, originalRrn: second.rrn! })).responseCode, '25');
+    assert.equal(await heldOf(card.pan), 2_000n);
+
+    const businessDate = new Date(system.clock.now().getTime() + 8 * 3_600_000).toISOString().slice(0, 10);
+    const file = await system.network.clearingFile(businessDate);
+    assert.match(file, new RegExp(`\\nD,${done.rrn},.*,COMPLETION,57500,156,${done.authCode}\\n`));
+    assert.ok(!file.includes(`D,${hold.rrn},`), 'the hold itself moved no money and is not cleared');
+  });
+
+  it('a completion above the hold needs funds for the difference; reversing a completion puts the hold back, and it can be completed again', async () => {
+    const card = await newCard({ balanceFen: 10_000 });
+    const hold = await pos.charge({ amountFen: 9_000n, card: new ContactlessCardEmulator(card), mode: 'authorization' });
+    assert.equal(hold.responseCode, '00');
+    assert.equal((await pos.complete({ amountFen: 10_001n, originalRrn: hold.rrn! })).responseCode, '51', '115% allows 10,350 but the card has 10,000');
+
+    const stan = '910001';
+    const now = system.clock.now().toISOString();
+    const mmdd = now.slice(5, 7) + now.slice(8, 10);
+    const hhmmss = now.slice(11, 13) + now.slice(14, 16) + now.slice(17, 19);
+    const completion: Iso8583Message = {
+      mti: '0200',
+      fields: { 3: '000000', 4: '000000010000', 7: mmdd + hhmmss, 11: stan, 12: hhmmss, 13: mmdd, 22: '012', 25: '06', 41: 'POS00001', 42: '898110000000001', 49: '156', 61: hold.rrn! },
+    };
+    const answer = await network.send(completion, 10_000);
+    assert.deepEqual([answer.fields[39], answer.fields[2]], ['00', card.pan]);
+    assert.equal(await balanceOf(card.pan), 0n);
+    assert.equal((await network.send(completion, 10_000)).fields[37], answer.fields[37], 'a duplicate gets the first answer and debits nothing more');
+    assert.equal(await balanceOf(card.pan), 0n);
+
+    // The terminal reverses its completion: the money comes back and the hold is on again.
+    const reversal: Iso8583Message = { mti: '0400', fields: { ...completion.fields, 11: '910002', 90: `0200${stan}${completion.fields[7]}${'0'.repeat(22)}` } };
+    assert.equal((await network.send(reversal, 10_000)).fields[39], '00');
+    await waitFor(async () => (await balanceOf(card.pan)) === 10_000n, 'the completion to be reversed');
+    assert.equal(await heldOf(card.pan), 9_000n);
+    const again = await pos.complete({ amountFen: 9_000n, originalRrn: hold.rrn! });
+    assert.equal(again.responseCode, '00');
+    assert.deepEqual([await heldOf(card.pan), await balanceOf(card.pan)], [0n, 1_000n]);
+  });
+});
+
 describe('network duplicates and reversals', () => {
   async function rawRequest(card: CardPersonalization, mti: '0100' | '0200', stan: string, amountFen: bigint): Promise<Iso8583Message> {
     const now = system.clock.now();

@@ -53,6 +53,12 @@ export interface RefundRequest {
   card: ContactlessCard;
 }
 
+/** Completing a pre-authorization this terminal made: its RRN and the final amount (up to 115% of the hold). */
+export interface CompletionRequest {
+  amountFen: bigint;
+  originalRrn: string;
+}
+
 const amountFenMax = 10n ** 12n - 1n;
 
 export class PosTerminal {
@@ -108,11 +114,32 @@ export class PosTerminal {
     return this.#exchange('refund', message, read, now);
   }
 
+  /**
+   * Pre-authorization completion (预授权完成): 0200, processing code 000000, field 25 = 06, field
+   * 61 = the authorization's RRN. No card is read — the network takes the card the hold was
+   * approved for, and the issuer turns the hold into a debit of this amount.
+   */
+  async complete(request: CompletionRequest): Promise<Receipt> {
+    checkAmount(request.amountFen);
+    if (!/^[0-9]{12}$/.test(request.originalRrn)) throw new PosError('bad_reference', 'the pre-authorization\'s RRN is 12 digits');
+    const now = this.#clock();
+    this.#stan = this.#stan >= 999_999 ? 1 : this.#stan + 1;
+    const { mmdd, hhmmss } = localTimes(now);
+    const message: Iso8583Message = {
+      mti: '0200',
+      fields: {
+        3: PROCESSING_CODE.PURCHASE, 4: formatAmount(request.amountFen), 7: mmdd + hhmmss, 11: String(this.#stan).padStart(6, '0'), 12: hhmmss, 13: mmdd,
+        18: this.#options.mcc, 22: POS_ENTRY_MODE.MANUAL_NO_PIN, 25: POS_CONDITION_PREAUTH_COMPLETION, 41: this.#options.terminalId,
+        42: this.#options.merchantId, 43: this.#options.merchantName.padEnd(40).slice(0, 40), 49: '156', 61: request.originalRrn,
+      },
+    };
+    const notRead: CardRead = { pan: '', expiryYymm: '', panSequence: '', label: '', aid: '-', cvm: 'none', iccData: Buffer.alloc(0), atc: 0 };
+    return this.#exchange('completion', message, notRead, now);
+  }
+
   #request(mti: string, processingCode: string, amountFen: bigint, read: CardRead, now: Date, extra: Record<number, string | Buffer | undefined>): Iso8583Message {
     this.#stan = this.#stan >= 999_999 ? 1 : this.#stan + 1;
-    const iso = now.toISOString();
-    const mmdd = iso.slice(5, 7) + iso.slice(8, 10);
-    const hhmmss = iso.slice(11, 13) + iso.slice(14, 16) + iso.slice(17, 19);
+    const { mmdd, hhmmss } = localTimes(now);
     return {
       mti,
       fields: {
@@ -127,7 +154,9 @@ export class PosTerminal {
   async #exchange(kind: Receipt['kind'], message: Iso8583Message, read: CardRead, now: Date): Promise<Receipt> {
     const receipt = (responseCode: string, answer?: Iso8583Message): Receipt => ({
       kind, approved: responseCode === '00', merchantName: this.#options.merchantName, merchantId: this.#options.merchantId,
-      terminalId: this.#options.terminalId, cardLabel: read.label, cardLast4: read.pan.slice(-4), aid: read.aid,
+      terminalId: this.#options.terminalId, cardLabel: read.label,
+      // A completion read no card: the network's answer names the authorization's card (field 2).
+      cardLast4: (read.pan || (answer ? textField(answer, 2) ?? '' : '')).slice(-4), aid: read.aid,
       amountFen: BigInt(textField(message, 4)!), stan: textField(message, 11)!, rrn: answer ? textField(answer, 37) : undefined,
       authCode: answer ? textField(answer, 38) : undefined, responseCode, responseText: responseText(responseCode), cvm: read.cvm, at: now,
     });
@@ -159,6 +188,15 @@ export class PosTerminal {
     };
     await this.#options.network.send(reversal, this.#options.networkTimeoutMs ?? 10_000).catch(() => undefined);
   }
+}
+
+/** Field 25 of a pre-authorization completion. */
+const POS_CONDITION_PREAUTH_COMPLETION = '06';
+
+/** Fields 13 and 12 (MMDD, hhmmss) of a moment. */
+function localTimes(now: Date): { mmdd: string; hhmmss: string } {
+  const iso = now.toISOString();
+  return { mmdd: iso.slice(5, 7) + iso.slice(8, 10), hhmmss: iso.slice(11, 13) + iso.slice(14, 16) + iso.slice(17, 19) };
 }
 
 function checkAmount(amountFen: bigint): void {

@@ -2,7 +2,7 @@ import { RESPONSE_CODES } from '../../protocols/iso8583/spec.ts';
 
 /** What the POS prints after a transaction (DESIGN section 5): never more of the card than its last 4 digits. */
 export interface Receipt {
-  kind: 'purchase' | 'authorization' | 'refund';
+  kind: 'purchase' | 'authorization' | 'completion' | 'refund';
   approved: boolean;
   merchantName: string;
   merchantId: string;
@@ -28,7 +28,7 @@ function yuan(amountFen: bigint): string {
   return `${amountFen / 100n}.${String(amountFen % 100n).padStart(2, '0')}`;
 }
 
-const kindTitle = { purchase: 'SALE 消费', authorization: 'PRE-AUTH 预授权', refund: 'REFUND 退货' } as const;
+const kindTitle = { purchase: 'SALE 消费', authorization: 'PRE-AUTH 预授权', completion: 'PRE-AUTH COMPLETION 预授权完成', refund: 'REFUND 退货' } as const;
 const cvmLine = { online_pin: 'PIN VERIFIED 密码验证', cdcvm: 'DEVICE VERIFIED 设备验证', none: 'NO SIGNATURE REQUIRED 免密免签' } as const;
 
 /** The receipt as the POS printer's 32-column text. */
@@ -39,8 +39,9 @@ export function formatReceipt(receipt: Receipt): string {
     `MERCHANT  ${receipt.merchantName}`,
     `MERCH ID  ${receipt.merchantId}`,
     `TERMINAL  ${receipt.terminalId}`,
-    `CARD      ${receipt.cardLabel} **** ${receipt.cardLast4} (C)`,
-    `AID       ${receipt.aid}`,
+    // A completion reads no card: it takes the card of the pre-authorization it completes.
+    receipt.kind === 'completion' ? `CARD      **** ${receipt.cardLast4}` : `CARD      ${receipt.cardLabel} **** ${receipt.cardLast4} (C)`,
+    receipt.kind === 'completion' ? '' : `AID       ${receipt.aid}`,
     `TYPE      ${kindTitle[receipt.kind]}`,
     `AMOUNT    CNY ${yuan(receipt.amountFen)}`,
     `STAN      ${receipt.stan}`,
@@ -49,6 +50,6 @@ export function formatReceipt(receipt: Receipt): string {
     `DATE/TIME ${when} UTC`,
     `RESPONSE  ${receipt.responseCode} ${receipt.responseText}`,
     receipt.approved ? `          ${receipt.kind === 'refund' ? 'REFUNDED' : 'APPROVED'}` : '          DECLINED',
-    receipt.approved ? cvmLine[receipt.cvm] : '',
+    receipt.approved && receipt.kind !== 'completion' ? cvmLine[receipt.cvm] : '',
   ].filter((line) => line !== '').join('\n');
 }
