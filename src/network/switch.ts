@@ -71,23 +71,22 @@ export class NetworkSwitch {
     // A pre-authorization completion names its authorization (field 61, RRN) instead of reading
     // the card again: the card is the one that authorization was approved for.
     const completion = request.mti === '0200' && processingCode === '000000' && f(25, /^06$/) !== undefined;
-    const terminalIdOf = f(41, /^.{8}$/);
-    const merchantIdOf = f(42, /^.{15}$/);
+    const terminalId = f(41, /^.{8}$/);
+    const merchantId = f(42, /^.{15}$/);
     let completed: { pan: string; token: string | null } | undefined;
     if (completion) {
       const originalRrn = f(61, /^[0-9]{12}/)?.slice(0, 12);
-      if (!originalRrn || !terminalIdOf || !merchantIdOf) return answer(request, '30');
-      completed = await this.#openAuthorization(BigInt(originalRrn), terminalIdOf, merchantIdOf);
+      if (!originalRrn || !terminalId || !merchantId) return answer(request, '30');
+      completed = await this.#openAuthorization(BigInt(originalRrn), terminalId, merchantId);
       if (!completed) return answer(request, '25', { 44: 'NO_AUTHORIZATION' });
+      // Whatever card number the terminal sent (none, usually), the authorization's is the one.
       request = { ...request, fields: { ...request.fields, 2: completed.token ?? completed.pan } };
     }
-    const pan = f(2, /^[0-9]{13,19}$/) ?? (completed ? completed.token ?? completed.pan : undefined);
+    const pan = f(2, /^[0-9]{13,19}$/);
     const amount = f(4, /^[0-9]{12}$/);
     const stan = f(11, /^[0-9]{6}$/);
     const time = f(12, /^[0-9]{6}$/);
     const date = f(13, /^[0-9]{4}$/);
-    const terminalId = f(41, /^.{8}$/);
-    const merchantId = f(42, /^.{15}$/);
     if (!pan || !processingCode || !amount || !stan || !time || !date || !terminalId || !merchantId || f(49, /^156$/) === undefined) {
       return answer(request, '30');
     }
