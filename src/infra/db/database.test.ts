@@ -75,5 +75,17 @@ test('on PostgreSQL, a parameterised text that repeats runs as a named prepared 
     await run('create table dbtest.later (id text primary key)', []);
     assert.deepEqual(await run(later, ['x']), [{ n: 0 }]);
     assert.deepEqual(await run(later, ['x']), [{ n: 0 }]);
+
+    // A migration changes a prepared statement's result columns under it (mipay migrate while mipay up runs).
+    const everything = 'select * from dbtest.later where id <> $1';
+    await run('insert into dbtest.later (id) values ($1)', ['a']);
+    for (let i = 0; i < 4; i++) assert.deepEqual(await run(everything, ['x']), [{ id: 'a' }]);
+    await run('alter table dbtest.later add column note text', []);
+    assert.deepEqual(await run(everything, ['x']), [{ id: 'a', note: null }], 'outside a transaction: prepared again and run at once');
+    await run('alter table dbtest.later add column tag text', []);
+    await run('begin', []);
+    await assert.rejects(run(everything, ['x']), /cached plan must not change result type/, 'inside one, the transaction fails like on any error');
+    await run('rollback', []);
+    assert.deepEqual(await run(everything, ['x']), [{ id: 'a', note: null, tag: null }], 'and the next run succeeds');
   });
 });

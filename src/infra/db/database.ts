@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { PGlite } from '@electric-sql/pglite';
 import { Kysely, Migrator, PostgresDialect, sql, type Migration, type MigrationProvider } from 'kysely';
@@ -95,15 +95,42 @@ export function preparedStatementName(text: string): string | undefined {
   return named;
 }
 
-/** pg's client, running Kysely's parameterised queries (`query(text, values)`) as named statements once they repeat. */
+/** PostgreSQL refuses to run a prepared statement whose result columns changed since it was prepared (a migration ran meanwhile). */
+function isResultTypeChange(error: unknown): boolean {
+  return (error as { code?: string }).code === '0A000' && /cached plan must not change result type/.test(String((error as Error).message));
+}
+
+/**
+ * pg's client, running Kysely's parameterised queries (`query(text, values)`) as named statements
+ * once they repeat. A statement whose tables a migration changed under it (`mipay migrate` while
+ * `mipay up` runs) is prepared again under a new name on this connection; when it failed outside
+ * a transaction it is retried at once, inside one the transaction fails as any error fails it and
+ * the next run succeeds.
+ */
 class PreparingClient extends pg.Client {
+  readonly #renamed = new Map<string, string>();
+
   override query(...args: any[]): any {
     const [text, values] = args;
     if (args.length === 2 && typeof text === 'string' && Array.isArray(values) && values.length > 0) {
       const name = preparedStatementName(text);
-      if (name) return super.query({ name, text, values });
+      if (name) return this.#runPrepared(name, text, values);
     }
     return (super.query as (...a: any[]) => any)(...args);
+  }
+
+  async #runPrepared(name: string, text: string, values: unknown[]): Promise<unknown> {
+    const outsideTransaction = this.getTransactionStatus() === 'I';
+    const current = this.#renamed.get(name) ?? name;
+    try {
+      return await super.query({ name: current, text, values });
+    } catch (error) {
+      if (!isResultTypeChange(error)) throw error;
+      const next = `${name}_${randomBytes(4).toString('hex')}`;
+      this.#renamed.set(name, next);
+      if (!outsideTransaction) throw error;
+      return super.query({ name: next, text, values });
+    }
   }
 }
 
