@@ -87,18 +87,7 @@ export class AccountService {
       await verifyPassword(await decoyHash, input.password);
       throw errors.login_failed('The phone number or the password is wrong.');
     }
-    const lock = lockStateOf({ failed: user.login_failed_count, lockedUntil: user.login_locked_until }, now);
-    if (lock.locked) {
-      throw errors.login_locked('Too many wrong passwords; logging in is locked for a while.', 'password', { locked_until: lock.lockedUntil.toISOString() });
-    }
-    if (!(await verifyPassword(user.password_hash, input.password))) {
-      const after = await recordFailure(this.#db, loginLockout, user.id, now);
-      if (after.locked) throw errors.login_locked('Too many wrong passwords; logging in is locked for a while.', 'password', { locked_until: after.lockedUntil.toISOString() });
-      throw errors.login_failed('The phone number or the password is wrong.', undefined, { tries_left: after.triesLeft });
-    }
-    if (!(await recordSuccess(this.#db, loginLockout, user.id, now))) {
-      throw errors.login_locked('Too many wrong passwords; logging in is locked for a while.', 'password');
-    }
+    await this.#checkPassword(user, input.password, now, (triesLeft) => errors.login_failed('The phone number or the password is wrong.', undefined, { tries_left: triesLeft }));
     const token = `mps_${randomBytes(32).toString('base64url')}`;
     const session: Session = {
       id: newId('ses'), user_id: user.id, token_hash: hashToken(token), user_agent: input.userAgent?.slice(0, 256) ?? null,
@@ -114,15 +103,19 @@ export class AccountService {
    * lock, so this cannot be used to guess the password past it.
    */
   async confirmPassword(userId: string, password: string): Promise<void> {
-    const now = this.#clock();
     const user = await this.getUser(userId);
-    const locked = () => errors.login_locked('Too many wrong passwords; the account is locked for a while.', 'password');
+    await this.#checkPassword(user, password, this.#clock(), (triesLeft) => errors.password_wrong('The account password is wrong.', 'password', { tries_left: triesLeft }));
+  }
+
+  /** Checks a user's password under the login lock: wrong tries count toward it, and a locked account is refused right or wrong. */
+  async #checkPassword(user: User, password: string, now: Date, wrong: (triesLeft: number) => Error): Promise<void> {
+    const locked = (until?: Date) => errors.login_locked('Too many wrong passwords; logging in is locked for a while.', 'password', until ? { locked_until: until.toISOString() } : undefined);
     const lock = lockStateOf({ failed: user.login_failed_count, lockedUntil: user.login_locked_until }, now);
-    if (lock.locked) throw errors.login_locked('Too many wrong passwords; the account is locked for a while.', 'password', { locked_until: lock.lockedUntil.toISOString() });
+    if (lock.locked) throw locked(lock.lockedUntil);
     if (!(await verifyPassword(user.password_hash, password))) {
       const after = await recordFailure(this.#db, loginLockout, user.id, now);
-      if (after.locked) throw errors.login_locked('Too many wrong passwords; the account is locked for a while.', 'password', { locked_until: after.lockedUntil.toISOString() });
-      throw errors.password_wrong('The account password is wrong.', 'password', { tries_left: after.triesLeft });
+      if (after.locked) throw locked(after.lockedUntil);
+      throw wrong(after.triesLeft);
     }
     if (!(await recordSuccess(this.#db, loginLockout, user.id, now))) throw locked();
   }
