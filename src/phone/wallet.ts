@@ -20,7 +20,7 @@ export interface BoundCard { id: string; bank_name: string; kind: string; brand:
 interface WireLukBatch { id: string; atc_first: number; key_count: number; expires_at: string; algorithm: string; keys: { atc: number; key: string }[] }
 interface WireDeviceCard {
   id: string; device_id: string; bank_name: string; card_kind: string; token_last4: string; status: 'inactive' | 'active' | 'suspended' | 'deleted';
-  live_key_batches: string[];
+  live_key_batches?: string[];
 }
 
 export interface SyncResult {
@@ -189,8 +189,9 @@ export async function sync(phone: MiPhone, options: { replenishBelow?: number; r
     }
     dropExpiredKeys(card, now);
     // Keys of batches the TSP no longer accepts (retired when the phone was found after being lost, or spent) are wiped.
+    // A platform that does not list them (an older version) wipes nothing.
     const live = new Set(theirs.live_key_batches);
-    const retired = card.luks.filter((luk) => !live.has(luk.batchId));
+    const retired = Array.isArray(theirs.live_key_batches) ? card.luks.filter((luk) => !live.has(luk.batchId)) : [];
     if (retired.length > 0) {
       for (const luk of retired) luk.key = '';
       card.luks = card.luks.filter((luk) => live.has(luk.batchId));

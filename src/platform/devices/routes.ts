@@ -98,6 +98,7 @@ export function registerDeviceRoutes(app: App, accounts: AccountService, devices
     },
   }, async (request) => {
     const userId = caller(request).user.id;
+    // Another account's or an unknown device is a 404 before any password is tried.
     await devices.get(userId, request.params.id);
     await accounts.confirmPassword(userId, request.body.password);
     return deviceToWire(await devices.enable(userId, request.params.id));
