@@ -8,7 +8,7 @@ import { ChannelError } from '../bank/client.ts';
 import type { Logger } from '../infra/log/logger.ts';
 import { CryptoInputError, decryptPinBlock, encryptPinBlock } from '../protocols/crypto/index.ts';
 import { binaryField, textField, type Iso8583Message } from '../protocols/iso8583/codec.ts';
-import { parseAmount, parseOriginalData, responseMti } from '../protocols/iso8583/spec.ts';
+import { parseAmount, parseOriginalData, POS_CONDITION_CODE, PROCESSING_CODE, responseMti } from '../protocols/iso8583/spec.ts';
 import { isTokenPan, type TokenService } from './token-service.ts';
 import type { BinRoutingTable, IssuerLink } from './routing.ts';
 import type { TerminalRegistry } from './terminals.ts';
@@ -70,7 +70,7 @@ export class NetworkSwitch {
     const processingCode = f(3, /^[0-9]{6}$/);
     // A pre-authorization completion names its authorization (field 61, RRN) instead of reading
     // the card again: the card is the one that authorization was approved for.
-    const completion = request.mti === '0200' && processingCode === '000000' && f(25, /^06$/) !== undefined;
+    const completion = request.mti === '0200' && processingCode === PROCESSING_CODE.PURCHASE && textField(request, 25) === POS_CONDITION_CODE.PREAUTH_COMPLETION;
     const terminalId = f(41, /^.{8}$/);
     const merchantId = f(42, /^.{15}$/);
     let completed: { pan: string; token: string | null } | undefined;
@@ -249,7 +249,7 @@ export class NetworkSwitch {
       const pan = textField(request, 2) ?? '0000000000000';
       await this.#o.db.insertInto('transactions').values({
         terminal_id: terminalId, terminal_stan: original.stan, pos_date: date, pos_time: original.transmissionDateTime.slice(4), pos_mti: original.mti,
-        kind: original.mti === '0100' ? 'authorization' : textField(request, 3) === '200000' ? 'refund' : textField(request, 25) === '06' ? 'completion' : 'purchase',
+        kind: original.mti === '0100' ? 'authorization' : textField(request, 3) === '200000' ? 'refund' : textField(request, 25) === POS_CONDITION_CODE.PREAUTH_COMPLETION ? 'completion' : 'purchase',
         processing_code: textField(request, 3) ?? '000000',
         merchant_id: textField(request, 42) ?? '', pan, token: null, amount_fen: parseAmount(textField(request, 4) ?? '0'), issuer_code: null,
         transmission: transmissionDateTime(now), business_date: businessDate(now), status: 'answered', response_code: '05', auth_code: null,

@@ -1,16 +1,13 @@
 // Reading an ISO 8583 request from the network into the issuer's terms, and building the
 // answer. Anything missing or malformed is a FormatError, answered with response code 30.
 import { textField, binaryField, type Iso8583Message } from '../../protocols/iso8583/codec.ts';
-import { parseAmount, parseOriginalData, responseMti } from '../../protocols/iso8583/spec.ts';
+import { parseAmount, parseOriginalData, POS_CONDITION_CODE, responseMti } from '../../protocols/iso8583/spec.ts';
 
 export class FormatError extends Error {
   override readonly name = 'FormatError';
 }
 
 export type RequestKind = 'authorization' | 'purchase' | 'refund' | 'completion' | 'reversal';
-
-/** Field 25 (POS condition code) of a pre-authorization completion. */
-export const PREAUTH_COMPLETION_CONDITION = '06';
 
 export interface IssuerRequest {
   kind: RequestKind;
@@ -50,7 +47,7 @@ export function parseIssuerRequest(message: Iso8583Message): IssuerRequest {
   let kind: RequestKind;
   if (message.mti === '0400' || message.mti === '0420') kind = 'reversal';
   else if (message.mti === '0100' && (processingCode === '000000' || processingCode === '030000')) kind = 'authorization';
-  else if (message.mti === '0200' && processingCode === '000000') kind = textField(message, 25) === PREAUTH_COMPLETION_CONDITION ? 'completion' : 'purchase';
+  else if (message.mti === '0200' && processingCode === '000000') kind = textField(message, 25) === POS_CONDITION_CODE.PREAUTH_COMPLETION ? 'completion' : 'purchase';
   else if (message.mti === '0200' && processingCode === '200000') kind = 'refund';
   else throw new UnsupportedError(`MTI ${message.mti} with processing code ${processingCode}`);
   const amountFen = parseAmount(required(message, 4, /^[0-9]{12}$/));

@@ -157,6 +157,12 @@ export const PROCESSING_CODE = {
   PRE_AUTHORIZATION: '030000',
 } as const;
 
+/** Field 25, POS condition code (CUPS): a normal transaction, or the completion of a pre-authorization (0200 naming its 0100). */
+export const POS_CONDITION_CODE = {
+  NORMAL: '00',
+  PREAUTH_COMPLETION: '06',
+} as const;
+
 /** Field 22 values: PAN entry mode (2 digits) + PIN entry capability (1 digit). */
 export const POS_ENTRY_MODE = {
   CONTACTLESS_CHIP_PIN_CAPABLE: '071',

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { ChannelError, type NetworkClient } from '../../network/client.ts';
 import { CryptoInputError, encryptPinBlock } from '../../protocols/crypto/index.ts';
 import { binaryField, textField, type Iso8583Message } from '../../protocols/iso8583/codec.ts';
-import { formatAmount, formatOriginalData, POS_ENTRY_MODE, PROCESSING_CODE } from '../../protocols/iso8583/spec.ts';
+import { formatAmount, formatOriginalData, POS_CONDITION_CODE, POS_ENTRY_MODE, PROCESSING_CODE } from '../../protocols/iso8583/spec.ts';
 import type { ContactlessCard, PinPad } from '../client.ts';
 import { readContactlessCard, type CardRead } from './kernel.ts';
 import { responseText, type Receipt } from './receipt.ts';
@@ -129,7 +129,7 @@ export class PosTerminal {
       mti: '0200',
       fields: {
         3: PROCESSING_CODE.PURCHASE, 4: formatAmount(request.amountFen), 7: mmdd + hhmmss, 11: String(this.#stan).padStart(6, '0'), 12: hhmmss, 13: mmdd,
-        18: this.#options.mcc, 22: POS_ENTRY_MODE.MANUAL_NO_PIN, 25: POS_CONDITION_PREAUTH_COMPLETION, 41: this.#options.terminalId,
+        18: this.#options.mcc, 22: POS_ENTRY_MODE.MANUAL_NO_PIN, 25: POS_CONDITION_CODE.PREAUTH_COMPLETION, 41: this.#options.terminalId,
         42: this.#options.merchantId, 43: this.#options.merchantName.padEnd(40).slice(0, 40), 49: '156', 61: request.originalRrn,
       },
     };
@@ -144,7 +144,7 @@ export class PosTerminal {
       mti,
       fields: {
         2: read.pan, 3: processingCode, 4: formatAmount(amountFen), 7: mmdd + hhmmss, 11: String(this.#stan).padStart(6, '0'),
-        12: hhmmss, 13: mmdd, 14: read.expiryYymm, 18: this.#options.mcc, 23: `0${read.panSequence}`, 25: '00',
+        12: hhmmss, 13: mmdd, 14: read.expiryYymm, 18: this.#options.mcc, 23: `0${read.panSequence}`, 25: POS_CONDITION_CODE.NORMAL,
         41: this.#options.terminalId, 42: this.#options.merchantId, 43: this.#options.merchantName.padEnd(40).slice(0, 40), 49: '156',
         55: read.iccData, ...extra,
       },
@@ -189,9 +189,6 @@ export class PosTerminal {
     await this.#options.network.send(reversal, this.#options.networkTimeoutMs ?? 10_000).catch(() => undefined);
   }
 }
-
-/** Field 25 of a pre-authorization completion. */
-const POS_CONDITION_PREAUTH_COMPLETION = '06';
 
 /** Fields 13 and 12 (MMDD, hhmmss) of a moment. */
 function localTimes(now: Date): { mmdd: string; hhmmss: string } {
