@@ -146,8 +146,10 @@ describe('device card payments through the TSP', () => {
     await log.updateTable('transactions').set({ status: 'pending', pan: w.tokenNumber, token: null, issuer_code: null, response_code: null, response_fields: null, auth_code: null })
       .where('token', '=', w.tokenNumber).execute();
     system.clock.advance(2 * 2_000 + 6_000);
+    // The issuer puts the money back before it acknowledges, and the network records the acknowledgement after: wait for both.
+    const reversalStatus = async () => (await log.selectFrom('transactions').select('reversal_status').where('token', '=', w.tokenNumber).executeTakeFirst())?.reversal_status;
     const deadline = Date.now() + 10_000;
-    while (await balanceOf(pan) !== before && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+    while ((await balanceOf(pan) !== before || await reversalStatus() !== 'done') && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
     assert.equal(await balanceOf(pan), before, 'reversed at the issuer with the card number behind the token');
     const row = await log.selectFrom('transactions').selectAll().where('token', '=', w.tokenNumber).executeTakeFirstOrThrow();
     assert.deepEqual([row.status, row.pan, row.issuer_code, row.reversal_status], ['timed_out', pan, 'CCB', 'done']);

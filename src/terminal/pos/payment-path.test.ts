@@ -362,8 +362,9 @@ describe('network duplicates and reversals', () => {
     await mine(log.updateTable('transactions').set({ status: 'pending', response_code: null, response_fields: null, auth_code: null, issuer_code: null })).execute();
     assert.equal(await system.network.reversals.recoverAbandoned(), 0, 'not while a forward could still be running');
     system.clock.advance(2 * 2_000 + 6_000);
-    const deadline = Date.now() + 10_000;
-    while (await balanceOf(card.pan) !== 500_000n && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+    // The issuer puts the money back before it acknowledges, and the network records the acknowledgement after: wait for both.
+    await waitFor(async () => (await balanceOf(card.pan)) === 500_000n
+      && (await mine(log.selectFrom('transactions').select('reversal_status')).executeTakeFirst())?.reversal_status === 'done', 'the reversal to be acknowledged');
     assert.equal(await balanceOf(card.pan), 500_000n, 'the reversal gave the money back');
     const row = await mine(log.selectFrom('transactions').selectAll()).executeTakeFirstOrThrow();
     assert.deepEqual([row.status, row.response_code, row.issuer_code, row.reversal_status], ['timed_out', '91', 'CCB', 'done']);
