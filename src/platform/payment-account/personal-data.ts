@@ -15,8 +15,9 @@
  * the platform's key table (`tsp_keys`), like the token vault's — which is only as safe as the
  * database, fine for a sandbox and nothing else.
  */
-import { createCipheriv, createDecipheriv, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Kysely } from 'kysely';
+import { seal as encrypt, unseal as decrypt } from '../sealing.ts';
 import type { PlatformTables } from '../tables.ts';
 
 export interface PersonalDataKeys {
@@ -32,8 +33,6 @@ export type SealedField = 'id_number' | 'aml_id_photo' | 'aml_address';
 
 const sandboxKeyIds = { kek: 'pii-kek-1', fingerprint: 'pii-fingerprint-1' } as const;
 const format = 'v1';
-const ivBytes = 12;
-const tagBytes = 16;
 
 /** The configured keys, or (sandbox) the ones generated on first start and kept in `tsp_keys`. */
 export async function loadPersonalDataKeys(db: Kysely<PlatformTables>, configured: PersonalDataKeys | undefined, clock: () => Date): Promise<PersonalDataKeys> {
@@ -44,21 +43,6 @@ export async function loadPersonalDataKeys(db: Kysely<PlatformTables>, configure
   const rows = await db.selectFrom('tsp_keys').selectAll().where('id', 'in', ids).execute();
   const key = (id: string) => Buffer.from(rows.find((r) => r.id === id)!.key_hex, 'hex');
   return { kekId: sandboxKeyIds.kek, kek: key(sandboxKeyIds.kek), fingerprintKey: key(sandboxKeyIds.fingerprint) };
-}
-
-function encrypt(key: Buffer, plaintext: Buffer, aad: string): Buffer {
-  const iv = randomBytes(ivBytes);
-  const cipher = createCipheriv('aes-256-gcm', key, iv);
-  cipher.setAAD(Buffer.from(aad));
-  const ciphertext = Buffer.concat([cipher.update(plaintext), cipher.final()]);
-  return Buffer.concat([iv, cipher.getAuthTag(), ciphertext]);
-}
-
-function decrypt(key: Buffer, sealed: Buffer, aad: string): Buffer {
-  const decipher = createDecipheriv('aes-256-gcm', key, sealed.subarray(0, ivBytes));
-  decipher.setAAD(Buffer.from(aad));
-  decipher.setAuthTag(sealed.subarray(ivBytes, ivBytes + tagBytes));
-  return Buffer.concat([decipher.update(sealed.subarray(ivBytes + tagBytes)), decipher.final()]);
 }
 
 export class PersonalDataVault {

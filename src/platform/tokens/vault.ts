@@ -5,8 +5,9 @@
  * id as additional data so a row's ciphertext cannot be moved to another row. Only
  * `detokenize` opens it; nothing else in the platform reads a PAN.
  */
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import type { Kysely } from 'kysely';
+import { seal as sealBytes, unseal } from '../sealing.ts';
 import type { PlatformTables } from '../tables.ts';
 import { panFingerprint, type TspKeys } from './keys.ts';
 
@@ -16,24 +17,9 @@ export interface VaultCardData {
   panSequence: string;
 }
 
-const ivBytes = 12;
-const tagBytes = 16;
-
-function seal(key: Buffer, plaintext: Buffer, aad: string): string {
-  const iv = randomBytes(ivBytes);
-  const cipher = createCipheriv('aes-256-gcm', key, iv);
-  cipher.setAAD(Buffer.from(aad));
-  const ciphertext = Buffer.concat([cipher.update(plaintext), cipher.final()]);
-  return Buffer.concat([iv, cipher.getAuthTag(), ciphertext]).toString('base64');
-}
-
-function open(key: Buffer, sealed: string, aad: string): Buffer {
-  const bytes = Buffer.from(sealed, 'base64');
-  const decipher = createDecipheriv('aes-256-gcm', key, bytes.subarray(0, ivBytes));
-  decipher.setAAD(Buffer.from(aad));
-  decipher.setAuthTag(bytes.subarray(ivBytes, ivBytes + tagBytes));
-  return Buffer.concat([decipher.update(bytes.subarray(ivBytes + tagBytes)), decipher.final()]);
-}
+/** The vault's columns hold sealed values as base64. */
+const seal = (key: Buffer, plaintext: Buffer, aad: string): string => sealBytes(key, plaintext, aad).toString('base64');
+const open = (key: Buffer, sealed: string, aad: string): Buffer => unseal(key, Buffer.from(sealed, 'base64'), aad);
 
 /** Seals the card data of a new device card, inside the caller's transaction. */
 export async function storeInVault(trx: Kysely<PlatformTables>, keys: TspKeys, deviceCardId: string, card: VaultCardData, now: Date): Promise<void> {
