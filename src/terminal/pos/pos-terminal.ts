@@ -123,12 +123,11 @@ export class PosTerminal {
     checkAmount(request.amountFen);
     if (!/^[0-9]{12}$/.test(request.originalRrn)) throw new PosError('bad_reference', 'the pre-authorization\'s RRN is 12 digits');
     const now = this.#clock();
-    this.#stan = this.#stan >= 999_999 ? 1 : this.#stan + 1;
     const { mmdd, hhmmss } = localTimes(now);
     const message: Iso8583Message = {
       mti: '0200',
       fields: {
-        3: PROCESSING_CODE.PURCHASE, 4: formatAmount(request.amountFen), 7: mmdd + hhmmss, 11: String(this.#stan).padStart(6, '0'), 12: hhmmss, 13: mmdd,
+        3: PROCESSING_CODE.PURCHASE, 4: formatAmount(request.amountFen), 7: mmdd + hhmmss, 11: this.#nextStan(), 12: hhmmss, 13: mmdd,
         18: this.#options.mcc, 22: POS_ENTRY_MODE.MANUAL_NO_PIN, 25: POS_CONDITION_CODE.PREAUTH_COMPLETION, 41: this.#options.terminalId,
         42: this.#options.merchantId, 43: this.#options.merchantName.padEnd(40).slice(0, 40), 49: '156', 61: request.originalRrn,
       },
@@ -138,17 +137,22 @@ export class PosTerminal {
   }
 
   #request(mti: string, processingCode: string, amountFen: bigint, read: CardRead, now: Date, extra: Record<number, string | Buffer | undefined>): Iso8583Message {
-    this.#stan = this.#stan >= 999_999 ? 1 : this.#stan + 1;
     const { mmdd, hhmmss } = localTimes(now);
     return {
       mti,
       fields: {
-        2: read.pan, 3: processingCode, 4: formatAmount(amountFen), 7: mmdd + hhmmss, 11: String(this.#stan).padStart(6, '0'),
+        2: read.pan, 3: processingCode, 4: formatAmount(amountFen), 7: mmdd + hhmmss, 11: this.#nextStan(),
         12: hhmmss, 13: mmdd, 14: read.expiryYymm, 18: this.#options.mcc, 23: `0${read.panSequence}`, 25: POS_CONDITION_CODE.NORMAL,
         41: this.#options.terminalId, 42: this.#options.merchantId, 43: this.#options.merchantName.padEnd(40).slice(0, 40), 49: '156',
         55: read.iccData, ...extra,
       },
     };
+  }
+
+  /** The next STAN (000001–999999, then round again), field 11 of each message this terminal sends. */
+  #nextStan(): string {
+    this.#stan = this.#stan >= 999_999 ? 1 : this.#stan + 1;
+    return String(this.#stan).padStart(6, '0');
   }
 
   async #exchange(kind: Receipt['kind'], message: Iso8583Message, read: CardRead, now: Date): Promise<Receipt> {
@@ -176,13 +180,12 @@ export class PosTerminal {
   /** Best effort: the network also reverses on its own when the bank was the silent one. */
   async #reverse(original: Iso8583Message): Promise<void> {
     const now = this.#clock().toISOString();
-    this.#stan = this.#stan >= 999_999 ? 1 : this.#stan + 1;
     const reversal: Iso8583Message = {
       mti: '0400',
       fields: {
         ...original.fields, 52: undefined, 55: undefined, 61: undefined,
         7: now.slice(5, 7) + now.slice(8, 10) + now.slice(11, 13) + now.slice(14, 16) + now.slice(17, 19),
-        11: String(this.#stan).padStart(6, '0'),
+        11: this.#nextStan(),
         90: formatOriginalData({ mti: original.mti, stan: textField(original, 11)!, transmissionDateTime: textField(original, 7)!, acquirerId: '', forwarderId: '' }),
       },
     };
