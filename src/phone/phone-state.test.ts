@@ -7,7 +7,8 @@ import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { MiPhone } from './phone.ts';
 import { PHONE_STATE_VERSION, phoneStateCodec, type PhoneState, type StoredLuk } from './phone-state.ts';
-import { SecureElementError, SecureElementFile } from './secure-element.ts';
+import { SecureElementFile } from './secure-element.ts';
+import { rejectsWith } from './test-secure-element.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'mipay-phone-state-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -33,15 +34,6 @@ async function phoneWithKeys(): Promise<{ path: string; state: PhoneState }> {
 
 async function rawContents(path: string): Promise<any> {
   return (await SecureElementFile.open<unknown>(path, passphrase)).state;
-}
-
-async function rejectsWith(promise: Promise<unknown>, code: string, message: RegExp): Promise<void> {
-  await assert.rejects(promise, (error: unknown) => {
-    assert.ok(error instanceof SecureElementError, `a SecureElementError, not ${String(error)}`);
-    assert.equal(error.code, code);
-    assert.match(error.message, message);
-    return true;
-  });
 }
 
 describe('the phone state file\'s contents', () => {

@@ -3,7 +3,8 @@ import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, wr
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
-import { SecureElementError, SecureElementFile, STATE_FILE_FORMAT, STATE_FILE_VERSION } from './secure-element.ts';
+import { SecureElementFile, STATE_FILE_FORMAT, STATE_FILE_VERSION } from './secure-element.ts';
+import { rejectsWith } from './test-secure-element.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'mipay-se-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -11,15 +12,6 @@ const cheap = { n: 2 ** 10, r: 8, p: 1 };
 let fileCounter = 0;
 const newPath = () => join(dir, `phone-${++fileCounter}.se`);
 const secret = { luk: '0123456789abcdef0123456789abcdef', token: '6299901234567890123', nested: { list: [1, 2, 3] } };
-
-async function rejectsWith(promise: Promise<unknown>, code: string, message: RegExp): Promise<void> {
-  await assert.rejects(promise, (error: unknown) => {
-    assert.ok(error instanceof SecureElementError, `a SecureElementError, not ${String(error)}`);
-    assert.equal(error.code, code);
-    assert.match(error.message, message);
-    return true;
-  });
-}
 
 describe('the phone\'s secure element (encrypted state file)', () => {
   test('round trip: what is saved opens again with the passphrase; nothing secret is readable in the file; mode 0600', async () => {
