@@ -33,6 +33,7 @@ import type { TerminalsInput } from './_auth-terminals.ts';
 import { openBenchDatabase } from './_database.ts';
 import { benchLogger, round } from './_load.ts';
 import { loadOptions, parseLoad, registerBenchTerminals, runPhases } from './_phases.ts';
+import { createMemoryKeyring } from '../infra/keys/keyring.ts';
 
 const limits = { rateMax: 20_000, durationSMax: 300, warmupSMax: 60, concurrencyMax: 1_000, cardsMax: 20_000, terminalsMax: 64 };
 const benchDatabase = 'mipay_bench_auth';
@@ -50,7 +51,7 @@ export async function run(args: string[]): Promise<void> {
 
   const database = await openBenchDatabase(benchDatabase);
   const logger = benchLogger();
-  const system = await createSystem({ database, logger });
+  const system = await createSystem({ database, keyring: createMemoryKeyring(), logger });
   await system.bankAuthorization.endpoint.listen(0);
   const address = await system.network.server.listen(0);
   try {

@@ -45,6 +45,7 @@ import { openBenchDatabase } from './_database.ts';
 import { benchLogger, percentile, round } from './_load.ts';
 import { loadOptions, parseLoad, registerBenchTerminals, runPhases } from './_phases.ts';
 import type { TapTerminalsInput } from './_tap-terminals.ts';
+import { createMemoryKeyring } from '../infra/keys/keyring.ts';
 
 const limits = { tapsMax: 2_000, rateMax: 5_000, durationSMax: 120, warmupSMax: 30, concurrencyMax: 500, phonesMax: 400, terminalsMax: 64 };
 const target = { exchangeP99Ms: 5, exchangeBudgetMs: 500, authP99MsAtFixed: 60 };
@@ -85,7 +86,7 @@ export async function run(args: string[]): Promise<void> {
   // Setting up skips the clock one minute once: a bank texts a card's phone at most once a minute.
   let skippedMs = 0;
   const clock = () => new Date(Date.now() + skippedMs);
-  const system = await createSystem({ database, clock, logger: benchLogger() });
+  const system = await createSystem({ database, keyring: createMemoryKeyring(), clock, logger: benchLogger() });
   await system.bankAuthorization.endpoint.listen(0);
   const networkAddress = await system.network.server.listen(0);
   const platformUrl = await system.platform.app.listen({ host: '127.0.0.1', port: 0 });

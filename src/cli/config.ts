@@ -13,6 +13,14 @@ export function dataDir(): string {
  * `DATABASE_URL` selects a PostgreSQL server; without it the parties share an embedded PGlite
  * database in the data folder, so a fresh checkout needs no server at all.
  */
+/**
+ * The keyring file: `MIPAY_KEYRING`, default `./.mipay-keyring.json` — beside the data folder,
+ * never inside it, so a copy of the data folder carries no key that opens it.
+ */
+export function keyringPath(): string {
+  return resolve(process.env.MIPAY_KEYRING ?? '.mipay-keyring.json');
+}
+
 export function databaseConfig(): DatabaseConfig {
   const url = process.env.DATABASE_URL;
   if (url) return { kind: 'postgres', url };

@@ -15,6 +15,7 @@ import { addCard, logIn } from '../phone/wallet.ts';
 import { formatReceipt, PosTerminal, type Receipt } from '../terminal/client.ts';
 import { SandboxJourney, sandboxResidentId } from './sandbox-journey.ts';
 import { createSystem } from './system.ts';
+import { createMemoryKeyring } from '../infra/keys/keyring.ts';
 
 export interface DemoOptions {
   /** Keep the demo's data folder (database, phone state file) instead of deleting it. */
@@ -37,7 +38,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<{ sale: Receip
   // and the demo would rather say "a minute later" than make you wait one.
   let skippedMs = 0;
   const clock = () => new Date(Date.now() + skippedMs);
-  const system = await createSystem({ database, clock, logger: createLogger({ name: 'mipay-demo', level: 'error' }) });
+  const system = await createSystem({ database, keyring: createMemoryKeyring(), clock, logger: createLogger({ name: 'mipay-demo', level: 'error' }) });
   await system.bankAuthorization.endpoint.listen(0, '127.0.0.1');
   const networkAddress = await system.network.server.listen(0, '127.0.0.1');
   const platformUrl = await system.platform.app.listen({ host: '127.0.0.1', port: 0 });

@@ -6,6 +6,7 @@ import { banks } from '../bank/banks.ts';
 import { createHttpBankClient, createInProcessBankClient, createTcpBankIso8583Client, type BankClient } from '../bank/client.ts';
 import { bankMigrations, bankSchema } from '../bank/migrations/index.ts';
 import { migrateSchema, type Database } from '../infra/db/database.ts';
+import type { Keyring } from '../infra/keys/keyring.ts';
 import type { Logger } from '../infra/log/logger.ts';
 import { networkMigrations, networkSchema } from '../network/migrations/index.ts';
 import { createNetwork, type Network } from '../network/party.ts';
@@ -40,6 +41,7 @@ export interface System {
   /** The card network; its terminal-facing ISO 8583 server listens once `listen` is called. */
   network: Network;
   sms: SandboxSmsGateway;
+  keyring: Keyring;
   bankPartnerKey: string;
   /** Each bank's key for the platform's bank routes, by bank code. */
   platformBankKeys: Readonly<Record<string, string>>;
@@ -47,6 +49,8 @@ export interface System {
 
 export interface SystemOptions {
   database: Database;
+  /** Where every party's master keys and KEKs come from; never the database (DESIGN section 2). */
+  keyring: Keyring;
   logger: Logger;
   clock?: () => Date;
   /**
@@ -88,7 +92,7 @@ export async function createSystem(options: SystemOptions): Promise<System> {
   });
   const { bankAuthorization, network } = await createPaymentPath({ ...options, tokenService });
   bankAuthorization.registerSandboxRoutes(bank.app);
-  return { platform, bank, bankAuthorization, network, sms, bankPartnerKey, platformBankKeys };
+  return { platform, bank, bankAuthorization, network, sms, keyring: options.keyring, bankPartnerKey, platformBankKeys };
 }
 
 /**

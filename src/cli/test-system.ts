@@ -13,6 +13,7 @@ import type { App } from '../infra/http/server.ts';
 import { createLogger } from '../infra/log/logger.ts';
 import { deviceBody, newPhoneKeys } from '../platform/devices/test-devices.ts';
 import { createSystem, type System } from './system.ts';
+import { createMemoryKeyring } from '../infra/keys/keyring.ts';
 
 export class TestClock {
   #ms: number;
@@ -55,7 +56,7 @@ export async function startTestSystem(options: { bankOverHttp?: boolean; network
   let bankUrl = '';
   let linkCut = false;
   const system = await createSystem({
-    database, logger, clock: clock.now,
+    database, keyring: createMemoryKeyring(), logger, clock: clock.now,
     bankTransport: options.bankOverHttp ? { kind: 'http', bankUrl: () => (linkCut ? 'http://127.0.0.1:1' : bankUrl) } : { kind: 'in-process' },
     networkBankTimeoutMs: options.networkBankTimeoutMs ?? 2_000, networkReversalIntervalMs: 200,
   });
