@@ -9,6 +9,8 @@ import { Writable } from 'node:stream';
 import type { Database } from '../infra/db/database.ts';
 import { openTestDatabase } from '../infra/db/test-database.ts';
 import { residentIdCheckCharacter } from '../protocols/resident-id.ts';
+import { signDeviceRequest } from '../protocols/crypto/device-request.ts';
+import { lukBatchAssociatedData, openSealedForDevice, type SealedForDevice } from '../protocols/crypto/device-sealing.ts';
 import type { App } from '../infra/http/server.ts';
 import { createLogger } from '../infra/log/logger.ts';
 import { deviceBody, newPhoneKeys } from '../platform/devices/test-devices.ts';
@@ -249,5 +251,47 @@ export async function provisionDeviceCard(
   assert.match(applied.body.phone_masked, /\*/);
   const code = await latestSmsCode(system.platform.app, holder.reservedPhone);
   const smsCode = options.wrongCode ? String((Number(code) + 1) % 1_000_000).padStart(6, '0') : code;
-  return api('POST', '/v1/device-cards', { token: holder.token, body: { device_id: deviceId, card_id: cardId, verification_id: applied.body.verification_id, sms_code: smsCode } });
+  const body = { device_id: deviceId, card_id: cardId, verification_id: applied.body.verification_id, sms_code: smsCode };
+  const made = await deviceSignedCall(system, { token: holder.token, signer: deviceId, method: 'POST', path: '/v1/device-cards', body });
+  if (made.status === 201) made.body.luk_batch.keys = openLukBatch(deviceId, made.body.device_card.id, made.body.luk_batch);
+  return made;
+}
+
+/**
+ * A request signed with the device key of `signer` (a device `registerDevice` made), as the phone
+ * sends the requests that mint limited-use keys. `timestamp`/`nonce` may be given to replay or
+ * age a signature; `headers` are added after signing.
+ */
+export async function deviceSignedCall(system: TestSystem, request: {
+  token: string; signer: string; method: 'POST'; path: string; body: unknown; timestamp?: string; nonce?: string; headers?: Record<string, string>;
+  /** Send over a real socket to this base URL (the platform listening) instead of `app.inject()`. */
+  baseUrl?: string;
+}): Promise<ApiResponse & { signature: string }> {
+  const key = deviceKeys.get(request.signer);
+  assert.ok(key, `device ${request.signer} was not registered by registerDevice`);
+  const payload = JSON.stringify(request.body);
+  const signature = signDeviceRequest(key, { deviceId: request.signer, method: request.method, path: request.path, body: payload },
+    request.timestamp ?? system.clock.now().toISOString(), request.nonce);
+  const headers = { authorization: `Bearer ${request.token}`, 'content-type': 'application/json', 'mipay-device-signature': signature, ...request.headers };
+  if (request.baseUrl) {
+    const response = await fetch(`${request.baseUrl}${request.path}`, { method: request.method, headers, body: payload });
+    const text = await response.text();
+    return { status: response.status, body: text ? JSON.parse(text) : null, headers: Object.fromEntries(response.headers), signature };
+  }
+  const response = await system.platform.app.inject({ method: request.method, url: request.path, payload, headers });
+  return { status: response.statusCode, body: response.body ? JSON.parse(response.body) : null, headers: response.headers, signature };
+}
+
+/** Opens a sealed limited-use key batch with the private key of `deviceId`, as that phone does. */
+export function openLukBatch(deviceId: string, deviceCardId: string, batch: { id: string; sealed_keys: SealedForDevice }): { atc: number; key: string }[] {
+  const key = deviceKeys.get(deviceId);
+  assert.ok(key, `device ${deviceId} was not registered by registerDevice`);
+  return JSON.parse(openSealedForDevice(key, batch.sealed_keys, lukBatchAssociatedData(deviceCardId, batch.id)).toString('utf8')).keys;
+}
+
+/** Replenishes a device card's keys as its phone does (signed by `deviceId`); a 201's batch gets its opened `keys`. */
+export async function replenishKeys(system: TestSystem, token: string, deviceId: string, deviceCardId: string, body: { count?: number } = {}): Promise<ApiResponse> {
+  const made = await deviceSignedCall(system, { token, signer: deviceId, method: 'POST', path: `/v1/device-cards/${deviceCardId}/key-batches`, body });
+  if (made.status === 201) made.body.keys = openLukBatch(deviceId, deviceCardId, made.body);
+  return made;
 }

@@ -10,6 +10,11 @@ export interface PlatformCall {
   path: string;
   body?: unknown;
   token?: string | undefined;
+  /**
+   * Signs the request with the device key (the routes that mint limited-use keys need it):
+   * given the exact body text, answers the `Mipay-Device-Signature` header value.
+   */
+  deviceSignature?: ((request: { method: string; path: string; body: string }) => string) | undefined;
 }
 
 export class PlatformClient {
@@ -22,6 +27,8 @@ export class PlatformClient {
   /** One API call; a non-2xx answer becomes a PlatformError with the platform's code and param. */
   async call<T = any>(request: PlatformCall): Promise<T> {
     const url = `${this.baseUrl}${request.path}`;
+    const payload = request.body !== undefined ? JSON.stringify(request.body) : undefined;
+    const signature = request.deviceSignature?.({ method: request.method, path: request.path, body: payload ?? '' });
     let response: Response;
     try {
       response = await fetch(url, {
@@ -29,9 +36,10 @@ export class PlatformClient {
         headers: {
           ...(request.body !== undefined ? { 'content-type': 'application/json' } : {}),
           ...(request.token ? { authorization: `Bearer ${request.token}` } : {}),
+          ...(signature ? { 'mipay-device-signature': signature } : {}),
           'user-agent': 'mipay-phone/1',
         },
-        ...(request.body !== undefined ? { body: JSON.stringify(request.body) } : {}),
+        ...(payload !== undefined ? { body: payload } : {}),
         signal: AbortSignal.timeout(requestTimeoutMs),
       });
     } catch (error) {

@@ -2,7 +2,9 @@
 // (its P-256 public key), add a bound card as a device card (fingerprint → signed biometric
 // statement, then the bank's SMS code), sync statuses and limited-use keys, report settings,
 // log out. Each keeps the secure element in step with what the platform answered.
-import { createPrivateKey, sign } from 'node:crypto';
+import { createPrivateKey, sign, type KeyObject } from 'node:crypto';
+import { signDeviceRequest } from '../protocols/crypto/device-request.ts';
+import { lukBatchAssociatedData, openSealedForDevice, SealedMessageError, type SealedForDevice } from '../protocols/crypto/device-sealing.ts';
 import type { CryptogramAlgorithm } from '../protocols/crypto/index.ts';
 import { PhoneError, PlatformError } from './errors.ts';
 import { dropExpiredKeys } from './payment-applet.ts';
@@ -17,7 +19,7 @@ export const replenishCountDefault = 10;
 /** A bound (quick pay) card of the account, from which a device card can be made. */
 export interface BoundCard { id: string; bank_name: string; kind: string; brand: string; last4: string; masked_number: string; status: string }
 
-interface WireLukBatch { id: string; atc_first: number; key_count: number; expires_at: string; algorithm: string; keys: { atc: number; key: string }[] }
+interface WireLukBatch { id: string; atc_first: number; key_count: number; expires_at: string; algorithm: string; sealed_keys: SealedForDevice }
 interface WireDeviceCard {
   id: string; device_id: string; bank_name: string; card_kind: string; token_last4: string; status: 'inactive' | 'active' | 'suspended' | 'deleted';
   live_key_batches?: string[];
@@ -50,8 +52,36 @@ function deviceId(phone: MiPhone): string {
   return id;
 }
 
-function lukOf(batch: WireLukBatch): StoredLuk[] {
-  return batch.keys.map((k) => ({ atc: k.atc, key: k.key, batchId: batch.id, expiresAt: batch.expires_at }));
+function deviceKey(phone: MiPhone): KeyObject {
+  return createPrivateKey({ key: Buffer.from(phone.state.deviceKey.privateKeyPkcs8, 'base64'), format: 'der', type: 'pkcs8' });
+}
+
+/** Signs a request that mints limited-use keys with the device key (src/protocols/crypto/device-request.ts). */
+function deviceSignature(phone: MiPhone) {
+  const key = deviceKey(phone);
+  const id = deviceId(phone);
+  return (request: { method: string; path: string; body: string }) => signDeviceRequest(key, { deviceId: id, ...request }, phone.clock().toISOString());
+}
+
+/**
+ * Opens a batch the platform sealed to this phone's key, for this device card and batch; its keys
+ * must be exactly the batch's ATC range. Anything else is refused, and nothing is stored.
+ */
+function lukOf(phone: MiPhone, deviceCardId: string, batch: WireLukBatch): StoredLuk[] {
+  let keys: { atc: number; key: string }[];
+  try {
+    const plaintext = openSealedForDevice(deviceKey(phone), batch.sealed_keys, lukBatchAssociatedData(deviceCardId, batch.id));
+    keys = (JSON.parse(plaintext.toString('utf8')) as { keys: { atc: number; key: string }[] }).keys;
+    plaintext.fill(0);
+  } catch (error) {
+    if (!(error instanceof SealedMessageError) && !(error instanceof SyntaxError)) throw error;
+    throw new PhoneError('keys_unreadable', 'The platform\'s key batch does not open with this phone\'s key; sync again.');
+  }
+  const expected = Array.from({ length: batch.key_count }, (_, i) => batch.atc_first + i);
+  if (!Array.isArray(keys) || keys.length !== expected.length || keys.some((k, i) => k?.atc !== expected[i] || !/^[0-9a-f]{32}$/i.test(k?.key))) {
+    throw new PhoneError('keys_unreadable', 'The platform\'s key batch does not match its ATC range; sync again.');
+  }
+  return keys.map((k) => ({ atc: k.atc, key: k.key, batchId: batch.id, expiresAt: batch.expires_at }));
 }
 
 /** Logs in with the account's phone number and password (the platform's /v1/sessions); registers the phone on first login. */
@@ -94,8 +124,7 @@ export async function proveFingerprint(phone: MiPhone, finger: string): Promise<
   const challenge = await platform.call<{ nonce: string }>({ method: 'POST', path: `/v1/devices/${id}/challenges`, token });
   const timestamp = phone.clock().toISOString();
   const message = Buffer.from(['mipay-biometric-v1', id, challenge.nonce, timestamp, 'fingerprint_verified'].join('\n'), 'utf8');
-  const key = createPrivateKey({ key: Buffer.from(phone.state.deviceKey.privateKeyPkcs8, 'base64'), format: 'der', type: 'pkcs8' });
-  const signature = sign('sha256', message, key).toString('base64');
+  const signature = sign('sha256', message, deviceKey(phone)).toString('base64');
   const verified = await platform.call<{ verified_at: string }>({
     method: 'POST', path: `/v1/devices/${id}/biometric-verifications`, token,
     body: { nonce: challenge.nonce, timestamp, result: 'fingerprint_verified', signature },
@@ -138,7 +167,7 @@ export async function confirmCard(phone: MiPhone, input: { smsCode: string }): P
   const made = await client(phone).call<{
     device_card: WireDeviceCard; token_number: string; token_expiry: string; token_sequence: string; luk_batch: WireLukBatch;
   }>({
-    method: 'POST', path: '/v1/device-cards', token: session(phone),
+    method: 'POST', path: '/v1/device-cards', token: session(phone), deviceSignature: deviceSignature(phone),
     body: { device_id: deviceId(phone), card_id: pending.cardId, verification_id: pending.verificationId, sms_code: input.smsCode },
   });
   if (made.device_card.status === 'deleted') throw new PhoneError('card_not_active', 'The platform answered with a deleted device card; add the card again.', 'sms_code');
@@ -146,7 +175,7 @@ export async function confirmCard(phone: MiPhone, input: { smsCode: string }): P
     id: made.device_card.id, tokenNumber: made.token_number, expiryYymm: made.token_expiry, panSequence: made.token_sequence,
     tokenLast4: made.device_card.token_last4, bankName: made.device_card.bank_name, cardKind: made.device_card.card_kind,
     status: made.device_card.status,
-    algorithm: made.luk_batch.algorithm as CryptogramAlgorithm, luks: lukOf(made.luk_batch),
+    algorithm: made.luk_batch.algorithm as CryptogramAlgorithm, luks: lukOf(phone, made.device_card.id, made.luk_batch),
   };
   const state = phone.mutableState;
   state.cards = [...state.cards.filter((c) => c.id !== card.id), card];
@@ -207,12 +236,14 @@ export async function sync(phone: MiPhone, options: { replenishBelow?: number; r
     if (card.status !== 'active' || card.luks.length >= replenishBelow) continue;
     try {
       const batch = await platform.call<WireLukBatch>({
-        method: 'POST', path: `/v1/device-cards/${card.id}/key-batches`, token, body: { count: options.replenishCount ?? replenishCountDefault },
+        method: 'POST', path: `/v1/device-cards/${card.id}/key-batches`, token, deviceSignature: deviceSignature(phone),
+        body: { count: options.replenishCount ?? replenishCountDefault },
       });
       const known = new Set(card.luks.map((l) => l.atc));
-      card.luks = [...card.luks, ...lukOf(batch).filter((l) => !known.has(l.atc))].sort((a, b) => a.atc - b.atc);
+      const opened = lukOf(phone, card.id, batch);
+      card.luks = [...card.luks, ...opened.filter((l) => !known.has(l.atc))].sort((a, b) => a.atc - b.atc);
       phone.save();
-      result.replenished.push({ id: card.id, tokenLast4: card.tokenLast4, added: batch.keys.length });
+      result.replenished.push({ id: card.id, tokenLast4: card.tokenLast4, added: opened.length });
     } catch (error) {
       if (!(error instanceof PlatformError)) throw error;
       result.problems.push({ id: card.id, tokenLast4: card.tokenLast4, code: error.code, param: error.param, message: error.message });

@@ -66,6 +66,9 @@ export const platformErrorSpecs = {
   biometric_statement_stale: { status: 422, type: 'verification_error', raisedWhen: 'the signed statement\'s timestamp is more than 5 minutes from the platform\'s clock' },
   biometric_verification_required: { status: 403, type: 'verification_error', raisedWhen: 'adding a card without the nonce of a fingerprint statement verified on this device in the last 5 minutes and not yet spent' },
   biometric_signature_invalid: { status: 422, type: 'verification_error', raisedWhen: 'the statement\'s signature does not verify under the device\'s registered public key' },
+  device_signature_required: { status: 401, type: 'authentication_error', raisedWhen: 'a request that mints limited-use keys has no `Mipay-Device-Signature` header, or it is not of the form `t=…,n=…,s=…`' },
+  device_signature_invalid: { status: 401, type: 'authentication_error', raisedWhen: 'the device signature does not verify under the key of the device that owns the device card (another device, another path or body), or its timestamp is more than 5 minutes from now' },
+  device_signature_replayed: { status: 401, type: 'authentication_error', raisedWhen: 'the device signature\'s nonce was already used: each signed request is single-use' },
   // device cards (tokens)
   card_brand_not_supported: { status: 422, type: 'card_error', raisedWhen: 'the card is not UnionPay-branded (a single-brand VISA card) and cannot become a device card' },
   card_kind_not_supported: { status: 422, type: 'card_error', raisedWhen: 'the bank lets Mi Pay tokenize only its credit cards and this is a debit card' },

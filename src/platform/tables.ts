@@ -86,6 +86,8 @@ export interface PlatformTables {
     /** Set when the signed statement verified; a verified, unspent challenge is a fingerprint proof. */
     verified_at: Date | null; spent_at: Date | null; spent_for: string | null;
   };
+  /** Nonces of device-signed requests, kept while their timestamp is acceptable: a signed request is single-use. */
+  device_request_nonces: { device_id: string; nonce: string; expires_at: Date };
   tsp_keys: { id: string; key_hex: string; created_at: Date };
   device_cards: {
     id: string; user_id: string; device_id: string; bound_card_id: string; kind: 'bank' | 'transit'; bank_code: string; bank_name: string;

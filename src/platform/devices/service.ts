@@ -1,10 +1,12 @@
-import { randomBytes } from 'node:crypto';
+import { createPublicKey, randomBytes } from 'node:crypto';
 import type { Kysely } from 'kysely';
+import { parseDeviceSignature, verifyDeviceRequest } from '../../protocols/crypto/device-request.ts';
 import { newId } from '../../infra/ids.ts';
 import { errors } from '../errors.ts';
 import type { PlatformTables } from '../tables.ts';
 import { biometricStatementMessage, parseDevicePublicKey, verifyDeviceSignature, type BiometricResult } from './device-key.ts';
 import { requireEligibleDevice } from './eligibility.ts';
+import type { SignedHttpRequest } from './signed-request.ts';
 
 export type Device = PlatformTables['devices'];
 
@@ -178,6 +180,37 @@ export class DeviceService {
     await this.#db.transaction().execute(async (trx) => {
       for (const device of devices) await this.#deviceCards.deleteAll(trx, device.id, { reason: 'account_logout', actor: 'user' }, 'bank_only');
     });
+  }
+
+  /**
+   * Checks a request signed with the device key of `device` (src/protocols/crypto/device-request.ts):
+   * a well-formed header, a timestamp within 5 minutes of now, a signature over this method, path,
+   * body and nonce under this device's registered key, and a nonce never seen before — which is
+   * then kept until the timestamp could no longer be accepted. Any refusal changes nothing.
+   */
+  async verifySignedRequest(device: Device, request: SignedHttpRequest): Promise<void> {
+    const signed = parseDeviceSignature(request.signatureHeader);
+    if (!signed) {
+      throw errors.device_signature_required('Sign this request with the device key: Mipay-Device-Signature: t=<time>,n=<nonce>,s=<signature>.', 'mipay-device-signature');
+    }
+    const now = this.#clock();
+    const stated = new Date(signed.timestamp);
+    if (Number.isNaN(stated.getTime()) || Math.abs(stated.getTime() - now.getTime()) > statementClockSkewMaxMs) {
+      throw errors.device_signature_invalid('The signature\'s timestamp is not within 5 minutes of the platform\'s clock.', 'mipay-device-signature');
+    }
+    const publicKey = createPublicKey({ key: Buffer.from(device.public_key, 'base64'), format: 'der', type: 'spki' });
+    const message = { deviceId: device.id, method: request.method, path: request.path, body: request.body };
+    if (!verifyDeviceRequest(publicKey, message, signed)) {
+      throw errors.device_signature_invalid('The signature does not verify under the key of the device that owns this device card.', 'mipay-device-signature');
+    }
+    // Expired nonces of this device go first, so the table holds only the last few minutes' requests.
+    await this.#db.deleteFrom('device_request_nonces').where('device_id', '=', device.id).where('expires_at', '<', now).execute();
+    const expiresAt = new Date(Math.max(stated.getTime(), now.getTime()) + statementClockSkewMaxMs);
+    const kept = await this.#db.insertInto('device_request_nonces').values({ device_id: device.id, nonce: signed.nonce, expires_at: expiresAt })
+      .onConflict((oc) => oc.columns(['device_id', 'nonce']).doNothing()).returning('nonce').executeTakeFirst();
+    if (!kept) {
+      throw errors.device_signature_replayed('This signed request was already used; sign each request with a fresh nonce.', 'mipay-device-signature');
+    }
   }
 
   /** A single-use nonce for the phone to sign with a biometric result. */

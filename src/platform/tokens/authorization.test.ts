@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import {
-  apiClient, openPaymentAccount, provisionDeviceCard, registerDevice, startTestSystem, type AccountHolder, type TestSystem,
+  apiClient, openPaymentAccount, provisionDeviceCard, registerDevice, replenishKeys, startTestSystem, type AccountHolder, type TestSystem,
 } from '../../cli/test-system.ts';
 import { createTcpNetworkClient, type NetworkClient } from '../../network/client.ts';
 import { generateArpcMethod1 } from '../../protocols/crypto/index.ts';
@@ -197,7 +197,7 @@ describe('device card payments through the TSP', () => {
     const expired = await pos.charge({ amountFen: 500n, card: w.phone });
     assert.equal(expired.responseCode, '05');
     assert.equal(exchanges.at(-1)!.answer.fields[44], 'LUK_EXPIRED');
-    const replenished = await apiClient(system.platform.app)('POST', `/v1/device-cards/${w.deviceCardId}/key-batches`, { token: w.holder.token, body: { count: 3 } });
+    const replenished = await replenishKeys(system, w.holder.token, w.deviceId, w.deviceCardId, { count: 3 });
     assert.equal(replenished.status, 201, JSON.stringify(replenished.body));
     const phone = new TestDeviceCard({ ...w.provisioned, luk_batch: replenished.body });
     assert.equal((await pos.charge({ amountFen: 500n, card: phone })).responseCode, '00');
@@ -214,7 +214,7 @@ describe('device card payments through the TSP', () => {
   it('caps unspent key batches at 5 but supersedes a batch once the TSP has seen every one of its ATCs, so a phone that pays keeps getting keys', async () => {
     const api = apiClient(system.platform.app);
     const w = await walletWithDeviceCard();
-    const replenish = () => api('POST', `/v1/device-cards/${w.deviceCardId}/key-batches`, { token: w.holder.token, body: { count: 2 } });
+    const replenish = () => replenishKeys(system, w.holder.token, w.deviceId, w.deviceCardId, { count: 2 });
     const batches: { atc_first: number; keys: { atc: number; key: string }[] }[] = [];
     for (let i = 0; i < 4; i++) {
       const issued = await replenish();

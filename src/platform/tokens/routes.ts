@@ -4,6 +4,7 @@ import { z } from 'zod';
 import type { App } from '../../infra/http/server.ts';
 import type { AccountService } from '../accounts/service.ts';
 import { caller, requireSession } from '../auth.ts';
+import { keepRawBody, signedRequestOf } from '../devices/signed-request.ts';
 import { errors } from '../errors.ts';
 import type { DeviceCard } from './lifecycle.ts';
 import { lukBatchSizeMax, type IssuedLukBatch, type TokenService } from './service.ts';
@@ -31,7 +32,23 @@ const lukBatchSchema = z.object({
   key_count: z.number().int(),
   expires_at: z.string(),
   algorithm: z.string(),
-  keys: z.array(z.object({ atc: z.number().int(), key: z.string() })).describe('One limited-use key (hex) per ATC; sent once, never stored by the platform'),
+  sealed_keys: z.object({
+    scheme: z.literal('ecdh-p256-hkdf-sha256-aes-256-gcm'),
+    ephemeral_public_key: z.string().describe('The ephemeral P-256 public key, SPKI DER base64'),
+    iv: z.string(), ciphertext: z.string(), tag: z.string(),
+  }).describe('The keys, sealed to the device\'s own P-256 key: ECDH(ephemeral, device key) → HKDF-SHA256 '
+    + '(salt = ephemeral SPKI ‖ device SPKI, info = "mipay-sealed-for-device-v1\\n" ‖ AAD) → AES-256-GCM with '
+    + 'AAD = "mipay-luk-batch-v1\\n<device card id>\\n<batch id>". Plaintext: JSON {"keys":[{"atc":1,"key":"<hex>"}]}, '
+    + 'one limited-use key per ATC; sent once, never stored by the platform'),
+});
+
+/** The header the routes that mint limited-use keys require (src/protocols/crypto/device-request.ts). */
+const deviceSignatureHeaders = z.object({
+  'mipay-device-signature': z.string().max(400).optional().describe(
+    'Required. `t=<ISO 8601 time>,n=<nonce, 16-64 base64url>,s=<ECDSA P-256 SHA-256 DER signature, base64>` by the key of the '
+    + 'device that owns the device card, over the lines `mipay-device-request-v1`, the device id (dev_…), the method, the path '
+    + 'with query, t, n and the hex SHA-256 of the exact body bytes, joined with \\n. Single-use; t within 5 minutes.',
+  ),
 });
 
 export function deviceCardToWire(card: DeviceCard): z.infer<typeof deviceCardSchema> {
@@ -46,7 +63,7 @@ export function deviceCardToWire(card: DeviceCard): z.infer<typeof deviceCardSch
 function batchToWire(card: DeviceCard, issued: IssuedLukBatch): z.infer<typeof lukBatchSchema> {
   return {
     id: issued.batch.id, atc_first: issued.batch.atc_first, key_count: issued.batch.key_count, expires_at: issued.batch.expires_at.toISOString(),
-    algorithm: card.cryptogram_algorithm, keys: issued.keys,
+    algorithm: card.cryptogram_algorithm, sealed_keys: issued.sealedKeys,
   };
 }
 
@@ -87,16 +104,21 @@ export function registerTokenRoutes(app: App, accounts: AccountService, tokens: 
   });
 
   app.post('/v1/device-cards', {
-    preHandler,
+    preHandler, preParsing: keepRawBody,
     schema: {
       security, tags,
       summary: 'Add a bound card to a device, step 2: the bank\'s SMS code; answers the active device card and its first limited-use keys',
+      description: 'Signed by the device key of `device_id` (header `Mipay-Device-Signature`); the keys come sealed to that key.',
+      headers: deviceSignatureHeaders,
       body: z.object({ ...target, verification_id: z.string().min(1).max(64), sms_code: z.string().regex(/^[0-9]{6}$/, '6 digits') }),
       response: { 201: z.object({ device_card: deviceCardSchema, token_number: z.string().describe('The full device card number, for the phone\'s secure element'), token_expiry: z.string(), token_sequence: z.string(), key_check_value: z.string(), luk_batch: lukBatchSchema }) },
     },
   }, async (request, reply) => {
     const b = request.body;
-    const made = await tokens.provision({ userId: caller(request).user.id, deviceId: b.device_id, cardId: b.card_id, verificationId: b.verification_id, smsCode: b.sms_code });
+    const made = await tokens.provision({
+      userId: caller(request).user.id, deviceId: b.device_id, cardId: b.card_id, verificationId: b.verification_id, smsCode: b.sms_code,
+      signed: signedRequestOf(request),
+    });
     void reply.code(201);
     return {
       device_card: deviceCardToWire(made.card), token_number: made.card.token_number, token_expiry: made.card.token_expiry_yymm,
@@ -156,16 +178,18 @@ export function registerTokenRoutes(app: App, accounts: AccountService, tokens: 
   }, async (request) => deviceCardToWire(await tokens.changeByUser(caller(request).user.id, request.params.id, 'deleted')));
 
   app.post('/v1/device-cards/:id/key-batches', {
-    preHandler,
+    preHandler, preParsing: keepRawBody,
     schema: {
       security, tags, params, summary: 'Replenish limited-use keys (the phone is online): a new batch of keys with an expiry',
-      description: 'At most 5 unexpired batches with unspent keys per device card (429 rate_limited past that). A batch whose every ATC has been seen in an authorization is superseded when the next one is issued.',
+      description: 'Signed by the key of the device that owns the card (header `Mipay-Device-Signature`); the keys come sealed to that key. '
+        + 'At most 5 unexpired batches with unspent keys per device card (429 rate_limited past that). A batch whose every ATC has been seen in an authorization is superseded when the next one is issued.',
+      headers: deviceSignatureHeaders,
       body: z.object({ count: z.number().int().min(1).max(lukBatchSizeMax).optional() }),
       response: { 201: lukBatchSchema },
     },
   }, async (request, reply) => {
     const userId = caller(request).user.id;
-    const issued = await tokens.replenish({ userId, deviceCardId: request.params.id, count: request.body.count });
+    const issued = await tokens.replenish({ userId, deviceCardId: request.params.id, count: request.body.count, signed: signedRequestOf(request) });
     void reply.code(201);
     return batchToWire(await tokens.get(userId, request.params.id), issued);
   });

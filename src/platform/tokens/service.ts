@@ -2,9 +2,11 @@ import { sql, type Kysely } from 'kysely';
 import type { BankClient } from '../../bank/client.ts';
 import { transactionWithRetry } from '../../infra/db/database.ts';
 import { newId } from '../../infra/ids.ts';
+import { lukBatchAssociatedData, sealForDevice, type SealedForDevice } from '../../protocols/crypto/device-sealing.ts';
 import { callBank } from '../bank-refusal.ts';
 import type { CardService } from '../cards/service.ts';
 import type { DeviceService } from '../devices/service.ts';
+import type { SignedHttpRequest } from '../devices/signed-request.ts';
 import { errors } from '../errors.ts';
 import type { PlatformTables } from '../tables.ts';
 import { limitedUseKey, tokenCryptogramAlgorithm, tokenMasterKey, type TspKeys } from './keys.ts';
@@ -26,11 +28,15 @@ export const liveLukBatchesMax = 5;
 /** ATCs are two bytes: a card whose ATCs run out must be provisioned again. */
 const atcMax = 0xffff;
 
-/** What the phone receives once, when a batch is issued: the ATC range, expiry, and one key per ATC. */
+/**
+ * What the phone receives once, when a batch is issued: the ATC range, expiry, and the keys
+ * sealed to the device's own P-256 key (src/protocols/crypto/device-sealing.ts) with the device
+ * card id and batch id as associated data. The plaintext is JSON `{ keys: [{ atc, key }] }`, one
+ * hex LUK per ATC from `atc_first`. Not stored by the platform; no one but the phone can open it.
+ */
 export interface IssuedLukBatch {
   batch: LukBatch;
-  /** hex LUK per ATC, in order from `atc_first`. Not stored by the platform. */
-  keys: { atc: number; key: string }[];
+  sealedKeys: SealedForDevice;
 }
 
 /**
@@ -106,8 +112,13 @@ export class TokenService {
    * Step 2: the bank's code confirms the holder; the card data comes from the bank into the
    * vault, the token is drawn and activated, and the first limited-use key batch is issued.
    */
-  async provision(input: { userId: string; deviceId: string; cardId: string; verificationId: string; smsCode: string }): Promise<{ card: DeviceCard; batch: IssuedLukBatch; masterKeyCheck: string }> {
-    const { card: boundCard } = await this.#checkEligibility(input);
+  async provision(input: {
+    userId: string; deviceId: string; cardId: string; verificationId: string; smsCode: string; signed: SignedHttpRequest;
+  }): Promise<{ card: DeviceCard; batch: IssuedLukBatch; masterKeyCheck: string }> {
+    // Keys go only to the device that owns the card: the request must be signed by its key
+    // before anything is spent (the bank's verification) or minted.
+    await this.#devices.verifySignedRequest(await this.#devices.requireReadyToPay(input.userId, input.deviceId), input.signed);
+    const { card: boundCard, device } = await this.#checkEligibility(input);
     const verified = await callBank(() => this.#bank.confirmVerification({ verificationId: input.verificationId, code: input.smsCode, requester: input.userId }));
     if (verified.purpose !== 'tokenization' || verified.cardRef !== boundCard.card_ref) {
       throw errors.verification_not_found('This verification was not started to add this card to a device.', 'verification_id');
@@ -139,7 +150,7 @@ export class TokenService {
       await recordCreation(trx, card, { reason: 'provisioned', actor: 'user' });
       await storeInVault(trx, this.#keys, card.id, vaultData, now);
       const active = await this.lifecycle.transition(trx, card.id, 'active', { reason: 'identity_verified', actor: 'user' });
-      const batch = await this.#issueBatch(trx, active, lukBatchSizeDefault, now);
+      const batch = await this.#issueBatch(trx, active, lukBatchSizeDefault, now, device.public_key);
       return { card: { ...active, next_atc: batch.batch.atc_first + batch.batch.key_count }, batch };
     });
     const masterKey = tokenMasterKey(this.#keys, created.card.token_number, created.card.token_sequence);
@@ -149,7 +160,7 @@ export class TokenService {
     return { ...created, masterKeyCheck };
   }
 
-  async #issueBatch(trx: Kysely<PlatformTables>, card: DeviceCard, count: number, now: Date): Promise<IssuedLukBatch> {
+  async #issueBatch(trx: Kysely<PlatformTables>, card: DeviceCard, count: number, now: Date, devicePublicKey: string): Promise<IssuedLukBatch> {
     if (card.next_atc + count - 1 > atcMax) throw errors.device_card_transition_invalid('This device card has used all its transaction counters; add the card again.', 'count');
     const batch: LukBatch = {
       id: newId('luk'), device_card_id: card.id, atc_first: card.next_atc, key_count: count,
@@ -160,15 +171,20 @@ export class TokenService {
     const masterKey = tokenMasterKey(this.#keys, card.token_number, card.token_sequence, card.cryptogram_algorithm);
     const keys = Array.from({ length: count }, (_, i) => ({ atc: batch.atc_first + i, key: limitedUseKey(masterKey, batch.atc_first + i, card.cryptogram_algorithm).toString('hex') }));
     masterKey.fill(0);
-    return { batch, keys };
+    const plaintext = Buffer.from(JSON.stringify({ keys }), 'utf8');
+    const sealedKeys = sealForDevice(devicePublicKey, plaintext, lukBatchAssociatedData(card.id, batch.id));
+    plaintext.fill(0);
+    return { batch, sealedKeys };
   }
 
   /** A fresh batch of limited-use keys for an active device card on an active device (the phone is online). */
-  async replenish(input: { userId: string; deviceCardId: string; count?: number | undefined }): Promise<IssuedLukBatch> {
+  async replenish(input: { userId: string; deviceCardId: string; count?: number | undefined; signed: SignedHttpRequest }): Promise<IssuedLukBatch> {
     const count = input.count ?? lukBatchSizeDefault;
     if (!Number.isInteger(count) || count < 1 || count > lukBatchSizeMax) throw errors.parameter_invalid(`1 to ${lukBatchSizeMax} keys.`, 'count');
     const card = await this.get(input.userId, input.deviceCardId);
-    await this.#devices.requireReadyToPay(input.userId, card.device_id);
+    const device = await this.#devices.requireReadyToPay(input.userId, card.device_id);
+    // Only the device that owns the card may ask, by a request signed with its own key.
+    await this.#devices.verifySignedRequest(device, input.signed);
     return transactionWithRetry(this.#db, async (trx) => {
       const locked = await trx.selectFrom('device_cards').selectAll().where('id', '=', card.id).forUpdate().executeTakeFirstOrThrow();
       if (locked.status !== 'active') throw errors.device_card_transition_invalid(`A ${locked.status} device card gets no new keys.`, 'status', { status: locked.status });
@@ -186,7 +202,7 @@ export class TokenService {
       const live = await trx.selectFrom('luk_batches').select((eb) => eb.fn.countAll<number>().as('n')).where('device_card_id', '=', card.id)
         .where('status', '=', 'live').where('expires_at', '>', now).executeTakeFirstOrThrow();
       if (Number(live.n) >= liveLukBatchesMax) throw errors.rate_limited(`At most ${liveLukBatchesMax} unexpired key batches per device card.`, 'count', { retry_after_s: 3600 });
-      return this.#issueBatch(trx, locked, count, now);
+      return this.#issueBatch(trx, locked, count, now, device.public_key);
     });
   }
 

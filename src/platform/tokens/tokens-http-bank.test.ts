@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import {
-  apiClient, issueCard, latestSmsCode, newPhone, proveFingerprint, registerDevice, residentIdFor, signUpAndLogIn, startTestSystem, type TestSystem,
+  apiClient, deviceSignedCall, issueCard, latestSmsCode, newPhone, proveFingerprint, registerDevice, residentIdFor, signUpAndLogIn, startTestSystem, type TestSystem,
 } from '../../cli/test-system.ts';
 
 let system: TestSystem;
@@ -27,8 +27,9 @@ test('provisioning over the bank\'s HTTP partner API: ID&V on the agreement and 
   system.clock.advance(61_000);
   const started = await api('POST', '/v1/device-cards/applications', { token, body: { device_id: deviceId, card_id: cardId, biometric_nonce: await proveFingerprint(system, token, deviceId) } });
   assert.equal(started.status, 201, JSON.stringify(started.body));
-  const made = await api('POST', '/v1/device-cards', {
-    token, body: { device_id: deviceId, card_id: cardId, verification_id: started.body.verification_id, sms_code: await latestSmsCode(system.platform.app, phone) },
+  const made = await deviceSignedCall(system, {
+    token, signer: deviceId, method: 'POST', path: '/v1/device-cards',
+    body: { device_id: deviceId, card_id: cardId, verification_id: started.body.verification_id, sms_code: await latestSmsCode(system.platform.app, phone) },
   });
   assert.equal(made.status, 201, JSON.stringify(made.body));
   assert.equal((await system.platform.tokens.detokenize(made.body.token_number))?.pan, pan);

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import {
-  apiClient, openPaymentAccount, issueCard, latestSmsCode, proveFingerprint, provisionDeviceCard, registerDevice as registerPhone, signUpAndLogIn, startTestSystem, type TestSystem,
+  apiClient, openPaymentAccount, issueCard, latestSmsCode, proveFingerprint, provisionDeviceCard, registerDevice as registerPhone, replenishKeys, signUpAndLogIn, startTestSystem, type TestSystem,
 } from '../../cli/test-system.ts';
 import { buildRecommendedCryptogramData, generateApplicationCryptogram, verifyApplicationCryptogram } from '../../protocols/crypto/index.ts';
 import { isLuhnValid } from '../../protocols/luhn.ts';
@@ -77,7 +77,7 @@ describe('device cards (token service)', () => {
     const arqc = generateApplicationCryptogram('tdes', Buffer.from(batch.keys[3].key, 'hex'), data);
     assert.ok(verifyApplicationCryptogram('tdes', limitedUseKey(masterKey, 4), data, arqc));
 
-    const replenished = await api('POST', `/v1/device-cards/${card.id}/key-batches`, { token: h.token, body: { count: 5 } });
+    const replenished = await replenishKeys(system, h.token, deviceId, card.id, { count: 5 });
     assert.equal(replenished.status, 201, JSON.stringify(replenished.body));
     assert.deepEqual([replenished.body.atc_first, replenished.body.key_count], [11, 5]);
 
@@ -192,7 +192,7 @@ describe('device cards (token service)', () => {
     const again = await api('POST', `/v1/device-cards/${a}/suspend`, { token: h.token });
     assert.deepEqual([again.status, again.body.error.code], [409, 'device_card_transition_invalid']);
     assert.equal((await api('POST', `/v1/device-cards/${a}/resume`, { token: h.token })).body.status, 'active');
-    assert.equal((await api('POST', `/v1/device-cards/${a}/key-batches`, { token: h.token, body: {} })).status, 201);
+    assert.equal((await replenishKeys(system, h.token, deviceId, a)).status, 201);
 
     assert.equal((await api('POST', `/v1/devices/${deviceId}/disable`, { token: h.token })).body.status, 'disabled');
     assert.deepEqual([await statusOf(h.token, a), await statusOf(h.token, b)], ['suspended', 'suspended']);
@@ -200,7 +200,7 @@ describe('device cards (token service)', () => {
     assert.deepEqual(events.at(-1), { ...events.at(-1), from_status: 'active', to_status: 'suspended', reason: 'device_lost', actor: 'user' });
     const resumeOnLost = await api('POST', `/v1/device-cards/${a}/resume`, { token: h.token });
     assert.equal(resumeOnLost.body.error.code, 'device_not_active');
-    const keysOnLost = await api('POST', `/v1/device-cards/${a}/key-batches`, { token: h.token, body: {} });
+    const keysOnLost = await replenishKeys(system, h.token, deviceId, a);
     assert.equal(keysOnLost.body.error.code, 'device_not_active');
 
     assert.equal((await api('DELETE', `/v1/devices/${deviceId}`, { token: h.token })).body.status, 'deleted');
@@ -244,7 +244,7 @@ describe('device cards (token service)', () => {
     const events = (await api('GET', `/v1/device-cards/${lostCard}/events`, { token: h.token })).body.data;
     assert.deepEqual(events.at(-1), { ...events.at(-1), from_status: 'suspended', to_status: 'active', reason: 'device_found', actor: 'user' });
     assert.deepEqual(await liveBatches(), { [lostCard]: 0, [userSuspended]: 0 }, 'the keys that were on the lost phone are retired');
-    const fresh = await api('POST', `/v1/device-cards/${lostCard}/key-batches`, { token: h.token, body: {} });
+    const fresh = await replenishKeys(system, h.token, deviceId, lostCard);
     assert.equal(fresh.status, 201);
     assert.deepEqual(await liveBatches(), { [lostCard]: 1, [userSuspended]: 0 });
     const twice = await api('POST', `/v1/devices/${deviceId}/enable`, { token: h.token, body: { password: 'correct-horse-9' } });
