@@ -12,6 +12,7 @@ import {
 import { Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Logger } from '../log/logger.ts';
 import { ApiError, commonErrors } from './errors.ts';
+import { registerInputEdges } from './input-edges.ts';
 
 export type ErrorMapper = (error: unknown) => ApiError | undefined;
 
@@ -51,6 +52,7 @@ export async function createHttpApp(options: HttpAppOptions): Promise<App> {
 
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
+  registerInputEdges(app);
 
   await app.register(fastifySwagger, {
     openapi: {
