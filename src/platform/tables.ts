@@ -57,6 +57,8 @@ export interface PlatformTables {
     id: string; name: string; code: string; mcc: string; api_key_hash: string; api_key_last4: string; webhook_url: string | null;
     webhook_secret: string; created_at: Date;
   };
+  /** One row: the serial of the next merchant code (merchants/merchant-code.ts). */
+  merchant_code_counter: { id: number; next_serial: bigint };
   orders: {
     id: string; merchant_id: string; out_trade_no: string; amount_fen: bigint; refunded_fen: bigint; description: string;
     status: 'open' | 'paid' | 'refunded' | 'expired'; payer_user_id: string | null; transaction_id: string | null;

@@ -1,8 +1,9 @@
-import { createHash, randomBytes, randomInt } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import { newId } from '../../infra/ids.ts';
 import { errors } from '../errors.ts';
 import type { PlatformTables } from '../tables.ts';
+import { withUniqueMerchantCode } from './merchant-code.ts';
 
 export type Merchant = PlatformTables['merchants'];
 export type Order = PlatformTables['orders'];
@@ -26,12 +27,15 @@ export class MerchantService {
   /** Sandbox onboarding: the API key and webhook secret are shown once, here, and stored only as a hash / secret. */
   async create(input: { name: string; mcc: string; webhookUrl?: string | undefined }): Promise<{ merchant: Merchant; apiKey: string }> {
     const apiKey = `sk_${randomBytes(24).toString('base64url')}`;
-    const merchant: Merchant = {
-      id: newId('mch'), name: input.name, code: `898310${input.mcc}${String(randomInt(0, 100_000)).padStart(5, '0')}`, mcc: input.mcc,
-      api_key_hash: hashApiKey(apiKey), api_key_last4: apiKey.slice(-4), webhook_url: input.webhookUrl ?? null,
-      webhook_secret: `whsec_${randomBytes(24).toString('base64url')}`, created_at: this.#clock(),
-    };
-    await this.#db.insertInto('merchants').values(merchant).execute();
+    const merchant = await withUniqueMerchantCode(this.#db, input.mcc, async (code) => {
+      const row: Merchant = {
+        id: newId('mch'), name: input.name, code, mcc: input.mcc,
+        api_key_hash: hashApiKey(apiKey), api_key_last4: apiKey.slice(-4), webhook_url: input.webhookUrl ?? null,
+        webhook_secret: `whsec_${randomBytes(24).toString('base64url')}`, created_at: this.#clock(),
+      };
+      await this.#db.insertInto('merchants').values(row).execute();
+      return row;
+    });
     return { merchant, apiKey };
   }
 
