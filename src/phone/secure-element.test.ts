@@ -78,6 +78,19 @@ describe('the phone\'s secure element (encrypted state file)', () => {
     await rejectsWith(SecureElementFile.open(path, 'correct horse battery'), 'unsupported_version', /version 2/);
     writeFileSync(path, JSON.stringify({ ...original, kdf: { ...original.kdf, n: 2 ** 30 } }));
     await rejectsWith(SecureElementFile.open(path, 'correct horse battery'), 'malformed', /kdf\.n/);
+    // The KDF cost in the header is the attacker's: anything above the tight bounds is refused
+    // before scrypt runs (a header asking for 2^20 × 8 would take seconds and 1 GiB per open).
+    const crafted: Array<[{ n: number; r: number; p: number }, RegExp]> = [
+      [{ n: 2 ** 17, r: 8, p: 1 }, /kdf\.n/], [{ n: 2 ** 20, r: 8, p: 1 }, /kdf\.n/], [{ n: 2 ** 15, r: 16, p: 1 }, /kdf\.r\/p/],
+      [{ n: 2 ** 15, r: 8, p: 4 }, /kdf\.r\/p/], [{ n: 2 ** 16, r: 8, p: 2 }, /kdf cost/], [{ n: 3, r: 1, p: 1 }, /kdf\.n/],
+      [{ n: 2 ** 10, r: 1.5, p: 1 }, /kdf\.r\/p/],
+    ];
+    for (const [cost, field] of crafted) {
+      writeFileSync(path, JSON.stringify({ ...original, kdf: { ...original.kdf, ...cost } }));
+      const started = performance.now();
+      await rejectsWith(SecureElementFile.open(path, 'correct horse battery'), 'malformed', field);
+      assert.ok(performance.now() - started < 1_000, `refused before deriving: ${JSON.stringify(cost)}`);
+    }
     writeFileSync(path, '{"format": "mipay-phone-secure-element", "vers');
     await rejectsWith(SecureElementFile.open(path, 'correct horse battery'), 'malformed', /not JSON/);
     await rejectsWith(SecureElementFile.open(join(dir, 'nope.se'), 'correct horse battery'), 'not_found', /mipay phone create/);

@@ -13,8 +13,13 @@ export const STATE_FILE_FORMAT = 'mipay-phone-secure-element';
 export const STATE_FILE_VERSION = 1;
 /** scrypt cost for new files: N = 2^15, r = 8, p = 1 (about 100 ms and 32 MiB, once per open). */
 export const scryptDefaults = { n: 2 ** 15, r: 8, p: 1 } as const;
-/** Parameters read from a file are bounded, so a crafted header cannot make the phone spin or run out of memory. */
-const scryptLimits = { nMax: 2 ** 20, rMax: 32, pMax: 16 } as const;
+/**
+ * Parameters read from a file's header are the attacker's choice (the header is checked only
+ * after the key is derived), so they are bounded tightly, before deriving: at most twice the
+ * default cost in memory (N ≤ 2^16, r ≤ 8: 64 MiB) and in work (128·N·r·p ≤ 64 MiB of mixing).
+ * A bigger file is refused as malformed; this mipay never writes one.
+ */
+export const scryptLimits = { nMax: 2 ** 16, rMax: 8, pMax: 2, memoryBytesMax: 64 * 1024 * 1024, workBytesMax: 64 * 1024 * 1024 } as const;
 const keyLength = 32;
 const ivLength = 12;
 const stateFileBytesMax = 4 * 1024 * 1024;
@@ -62,7 +67,8 @@ interface Envelope {
 
 function deriveKey(passphrase: string, salt: Buffer, cost: ScryptParameters): Promise<Buffer> {
   return new Promise((resolve, reject) => {
-    scrypt(passphrase.normalize('NFC'), salt, keyLength, { N: cost.n, r: cost.r, p: cost.p, maxmem: 256 * cost.n * cost.r + 1024 * 1024 }, (error, key) => {
+    // maxmem is the bound itself, not derived from the parameters: nothing outside it is allocated.
+    scrypt(passphrase.normalize('NFC'), salt, keyLength, { N: cost.n, r: cost.r, p: cost.p, maxmem: scryptLimits.memoryBytesMax + 1024 * 1024 }, (error, key) => {
       if (error) reject(error);
       else resolve(key);
     });
@@ -151,6 +157,7 @@ export class SecureElementFile<T> {
   /** Makes a new state file; refuses to overwrite one (a phone's keys are never silently replaced). */
   static async create<T>(path: string, passphrase: string, state: T, cost: ScryptParameters = scryptDefaults, codec: StateCodec<T> = asIs): Promise<SecureElementFile<T>> {
     checkPassphrase(passphrase);
+    assert.equal(scryptCostProblem(cost), undefined, 'scrypt cost within scryptLimits (a file this mipay could not open again)');
     if (exists(path)) throw new SecureElementError('already_exists', `${path} already holds a phone; choose another file or delete it first.`);
     mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
     const salt = randomBytes(16);
@@ -259,6 +266,17 @@ function exists(path: string): boolean {
 
 const base64 = /^[A-Za-z0-9+/]*={0,2}$/;
 
+/** Which scrypt parameter is out of bounds (see scryptLimits), or undefined when all are within. */
+export function scryptCostProblem(cost: { n: unknown; r: unknown; p: unknown }): string | undefined {
+  const { n, r, p } = cost;
+  if (typeof n !== 'number' || !Number.isInteger(n) || n < 2 || n > scryptLimits.nMax || (n & (n - 1)) !== 0) return 'kdf.n';
+  if (typeof r !== 'number' || typeof p !== 'number' || !Number.isInteger(r) || r < 1 || r > scryptLimits.rMax || !Number.isInteger(p) || p < 1 || p > scryptLimits.pMax) {
+    return 'kdf.r/p';
+  }
+  if (128 * n * r > scryptLimits.memoryBytesMax || 128 * n * r * p > scryptLimits.workBytesMax) return 'kdf cost';
+  return undefined;
+}
+
 function parseEnvelope(path: string, raw: Buffer): Envelope {
   const malformed = (what: string) => new SecureElementError('malformed', `${path} is not a phone state file (${what}).`);
   let value: any;
@@ -273,8 +291,8 @@ function parseEnvelope(path: string, raw: Buffer): Envelope {
   }
   const kdf = value.kdf;
   if (kdf?.name !== 'scrypt' || kdf.key_length !== keyLength) throw malformed('kdf');
-  if (!Number.isInteger(kdf.n) || kdf.n < 2 || kdf.n > scryptLimits.nMax || (kdf.n & (kdf.n - 1)) !== 0) throw malformed('kdf.n');
-  if (!Number.isInteger(kdf.r) || kdf.r < 1 || kdf.r > scryptLimits.rMax || !Number.isInteger(kdf.p) || kdf.p < 1 || kdf.p > scryptLimits.pMax) throw malformed('kdf.r/p');
+  const costProblem = scryptCostProblem(kdf);
+  if (costProblem) throw malformed(costProblem);
   if (value.cipher?.name !== 'aes-256-gcm') throw malformed('cipher');
   for (const [field, text] of [['kdf.salt', kdf.salt], ['key_check', value.key_check], ['cipher.iv', value.cipher.iv], ['cipher.tag', value.cipher.tag], ['ciphertext', value.ciphertext]] as const) {
     if (typeof text !== 'string' || !base64.test(text)) throw malformed(field);
