@@ -22,3 +22,23 @@ export function findCardNumbers(text: string): string[] {
   }
   return found;
 }
+
+/**
+ * Unmasked mainland mobile numbers (11 digits, 1[3-9]…, standing alone) in the string values of
+ * a log line (a JSON object; a line that is not JSON is taken whole). Only strings are looked
+ * at: a phone number is always a string, while a JSON number of 11 digits is an amount or a count.
+ */
+export function findPhoneNumbers(line: string): string[] {
+  let strings: string[];
+  try {
+    strings = [];
+    const walk = (value: unknown, depth: number): void => {
+      if (typeof value === 'string') strings.push(value);
+      else if (value && typeof value === 'object' && depth < 16) for (const [key, item] of Object.entries(value)) { strings.push(key); walk(item, depth + 1); }
+    };
+    walk(JSON.parse(line), 0);
+  } catch {
+    strings = [line];
+  }
+  return strings.flatMap((text) => [...text.matchAll(/(?<![0-9A-Za-z.])1[3-9][0-9]{9}(?![0-9A-Za-z])/g)].map((m) => m[0]));
+}

@@ -46,3 +46,17 @@ test('what the logger writes never holds the secrets it was given', async () => 
   assert.match(text, /621700\*+0123/);
   assert.match(text, /"code"|failed/);
 });
+
+test('phone numbers are masked like card numbers: by field name whatever their shape, and by shape in any text', () => {
+  assert.equal(scrubText('code sent to 13800138000.'), 'code sent to 138****8000.');
+  assert.equal(scrubText('/v1/sandbox/sms?phone=15912345678&limit=1'), '/v1/sandbox/sms?phone=159****5678&limit=1');
+  assert.equal(scrubText('rrn 000000000123 amount 12345678901 id 213800138000'), 'rrn 000000000123 amount 12345678901 id 213800138000');
+  const scrubbed = scrubSecrets({
+    phone: '13800138000', reserved_phone: '+86 139-1234-5678', payeePhone: '18612345678', accountPhone: '12', phone_masked: '138****8000',
+    nested: { mobile: '13512345678' }, phones: { count: 2 },
+  }) as Record<string, any>;
+  assert.deepEqual(scrubbed, {
+    phone: '138****8000', reserved_phone: '+86****5678', payeePhone: '186****5678', accountPhone: '[redacted]', phone_masked: '138****8000',
+    nested: { mobile: '135****5678' }, phones: { count: 2 },
+  });
+});

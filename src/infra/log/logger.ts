@@ -15,18 +15,32 @@ const secretKeys = new Set([
   'masterkey', 'sessionkey', 'privatekey',
 ]);
 
+/** Field names whose values are phone numbers (after removing `_`/`-`, lowercased): masked like card numbers, not dropped. */
+const phoneKey = /(phone|mobile|msisdn)(number)?$/;
+
 const panLike = /(?<![0-9])([0-9]{6})[0-9]{3,9}([0-9]{4})(?![0-9])/g;
+/** A mainland China mobile number (11 digits, 1[3-9]…) standing alone: 13800138000 → 138****8000. */
+const mobileLike = /(?<![0-9])(1[3-9][0-9])[0-9]{4}([0-9]{4})(?![0-9])/g;
 const residentIdLike = /(?<![0-9])([0-9]{6})[0-9]{8}([0-9]{3}[0-9Xx])(?![0-9A-Za-z])/g;
 const depthMax = 8;
 
 /**
- * Masks anything that looks like a card number (13–19 digits → first 6 / last 4) or a resident
- * ID number (18 characters → region code and nothing else) inside a free-text string.
+ * Masks anything that looks like a card number (13–19 digits → first 6 / last 4), a resident
+ * ID number (18 characters → region code and nothing else) or a mainland mobile number
+ * (11 digits → first 3 / last 4) inside a free-text string.
  */
 export function scrubText(text: string): string {
   return text
     .replace(residentIdLike, (_m, head: string) => `${head}********####`)
-    .replace(panLike, (_m, head: string, tail: string) => `${head}******${tail}`);
+    .replace(panLike, (_m, head: string, tail: string) => `${head}******${tail}`)
+    .replace(mobileLike, (_m, head: string, tail: string) => `${head}****${tail}`);
+}
+
+/** A phone number field's value, whatever its shape: first 3 / last 4 at most (138****8000). */
+export function maskPhoneNumber(value: string): string {
+  const digits = value.replace(/[\s-]/g, '');
+  if (digits.length < 8) return '[redacted]';
+  return `${digits.slice(0, 3)}****${digits.slice(-4)}`;
 }
 
 /** A copy of `value` with secret fields replaced and card/ID numbers in strings masked. */
@@ -50,7 +64,10 @@ export function scrubSecrets(value: unknown, depth = 0): unknown {
   if (proto !== Object.prototype && proto !== null) return value;
   const out: Record<string, unknown> = {};
   for (const [key, item] of Object.entries(value)) {
-    out[key] = secretKeys.has(key.replace(/[_-]/g, '').toLowerCase()) ? '[redacted]' : scrubSecrets(item, depth + 1);
+    const name = key.replace(/[_-]/g, '').toLowerCase();
+    out[key] = secretKeys.has(name) ? '[redacted]'
+      : typeof item === 'string' && phoneKey.test(name) ? maskPhoneNumber(item)
+        : scrubSecrets(item, depth + 1);
   }
   return out;
 }
