@@ -20,7 +20,11 @@ export interface ProvisionedDeviceCard {
   luk_batch: LukBatchAnswer;
 }
 
-/** A limited-use key batch as the platform sends it (provisioning or `POST …/key-batches`). */
+/**
+ * A limited-use key batch as the phone holds it once opened: the platform sends the keys sealed
+ * to the device (`sealed_keys`); test-system's `provisionDeviceCard` / `replenishKeys` open them
+ * with the device's private key and add them here as `keys`.
+ */
 export interface LukBatchAnswer {
   algorithm: string;
   keys: { atc: number; key: string }[];
