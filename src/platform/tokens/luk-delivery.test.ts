@@ -44,11 +44,17 @@ describe('limited-use keys go only to the device that owns the card (issue 10 §
     return { status: response.status, body: await response.json() as any };
   }
 
+  const rowsOf = async () => ({
+    batches: await batchCount(),
+    nonces: Number((await db().selectFrom('device_request_nonces').select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow()).n),
+    nextAtcs: (await db().selectFrom('device_cards').select(['id', 'next_atc']).orderBy('id').execute()).map((c: any) => `${c.id}:${c.next_atc}`).join(),
+  });
+
   async function assertRefused(attempt: Promise<{ status: number; body: any }>, code: string): Promise<void> {
-    const before = await batchCount();
+    const before = await rowsOf();
     const refused = await attempt;
     assert.deepEqual([refused.status, refused.body.error?.code, refused.body.error?.param], [401, code, 'mipay-device-signature'], JSON.stringify(refused.body));
-    assert.equal(await batchCount(), before, 'no key batch was minted');
+    assert.deepEqual(await rowsOf(), before, 'no key batch minted, no ATC range moved, no nonce kept');
   }
 
   test('an unsigned replenishment (a stolen session alone) is refused and mints nothing', async () => {
