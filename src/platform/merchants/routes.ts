@@ -1,6 +1,6 @@
 import type { FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import type { App } from '../../infra/http/server.ts';
+import { authenticationHook, type App } from '../../infra/http/server.ts';
 import type { AccountService } from '../accounts/service.ts';
 import { requireSession } from '../auth.ts';
 import { errors } from '../errors.ts';
@@ -13,15 +13,15 @@ declare module 'fastify' {
   }
 }
 
-/** A preHandler admitting merchants by API key (`Authorization: Bearer sk_…`). */
+/** A hook admitting merchants by API key (`Authorization: Bearer sk_…`), run before the body is parsed. */
 export function requireMerchant(merchants: MerchantService) {
-  return async (request: FastifyRequest): Promise<void> => {
+  return authenticationHook(async (request: FastifyRequest): Promise<void> => {
     const header = request.headers.authorization;
     const key = header?.startsWith('Bearer sk_') ? header.slice(7).trim() : undefined;
     const merchant = key ? await merchants.authenticate(key) : undefined;
     if (!merchant) throw errors.authentication_required('A merchant API key is required: Authorization: Bearer sk_….');
     request.merchant = merchant;
-  };
+  });
 }
 
 export function callingMerchant(request: FastifyRequest): Merchant {
