@@ -1,5 +1,6 @@
 import { sql, type Kysely } from 'kysely';
 import type { BankClient } from '../bank/client.ts';
+import { MemoryRateLimitStore, RateLimiter, type RateLimitStore } from '../infra/http/rate-limit.ts';
 import { createHttpApp, type App } from '../infra/http/server.ts';
 import type { Logger } from '../infra/log/logger.ts';
 import { PeriodicJob } from '../infra/periodic-job.ts';
@@ -46,6 +47,8 @@ export interface PlatformOptions {
   personalDataKeys?: PersonalDataKeys;
   /** Issuing banks' keys for the device card lifecycle route, by bank code. */
   bankKeys?: Readonly<Record<string, string>>;
+  /** Where abuse-limit counts live: Redis when `REDIS_URL` is set (cli), else this process's memory. */
+  rateLimitStore?: RateLimitStore;
 }
 
 export interface Platform {
@@ -73,7 +76,9 @@ export interface Platform {
 export async function createPlatform(options: PlatformOptions): Promise<Platform> {
   const clock = options.clock ?? (() => new Date());
   const codes = new SmsCodes(options.db, options.sms, clock);
-  const accounts = new AccountService(options.db, codes, clock);
+  const rateLimitStore = options.rateLimitStore ?? new MemoryRateLimitStore({ clock });
+  const limiter = new RateLimiter(rateLimitStore);
+  const accounts = new AccountService(options.db, codes, clock, rateLimitStore);
   const personalData = new PersonalDataVault(await loadPersonalDataKeys(options.db, options.personalDataKeys, clock));
   const paymentAccounts = new PaymentAccountService({ db: options.db, bank: options.bank, codes, personalData, clock });
   await paymentAccounts.sealClearTextPersonalData();
@@ -102,8 +107,8 @@ export async function createPlatform(options: PlatformOptions): Promise<Platform
     healthChecks: { database: async () => void (await sql`select 1`.execute(options.db)) },
   });
   idempotency.register(app);
-  registerAccountRoutes(app, accounts, codes);
-  registerPaymentAccountRoutes(app, accounts, paymentAccounts, clock);
+  registerAccountRoutes(app, accounts, codes, limiter);
+  registerPaymentAccountRoutes(app, accounts, paymentAccounts, clock, limiter);
   registerCardRoutes(app, accounts, cards);
   registerDeviceRoutes(app, accounts, devices);
   registerTokenRoutes(app, accounts, tokens, { bankKeys: options.bankKeys ?? {} });
@@ -117,6 +122,7 @@ export async function createPlatform(options: PlatformOptions): Promise<Platform
     await webhooks.stop();
     await pendingSettlement.stop();
     await ledger.close();
+    await limiter.close();
   });
   return {
     app, accounts, paymentAccounts, cards, devices, tokens, idempotency, merchants, webhooks, ledger, wallet, orders, pendingSettlement,

@@ -23,6 +23,8 @@ export interface PlatformTables {
     birth_date: string | Date;
     status: 'active' | 'frozen' | 'closed'; password_hash: string; password_failed_count: number;
     password_locked_until: Date | null; opened_at: Date;
+    /** Failed payment-password resets (ID number and code checked together) and the lock they cause. */
+    reset_failed_count: number; reset_locked_until: Date | null;
     aml_gender: string | null; aml_occupation: string | null; aml_nationality: string | null; aml_id_type: string | null;
     aml_id_expiry: string | null; aml_id_photo_type: string | null; aml_completed_at: Date | null;
     aml_id_photo_sealed: string | null; aml_address_sealed: string | null;

@@ -119,5 +119,5 @@ export const platformRateLimits = {
   login: { name: 'login', perIp: { max: 20, windowMs: 60_000 }, perSubnet: { max: 100, windowMs: 60_000 } },
   signUp: { name: 'sign-up', perIp: { max: 10, windowMs: 60_000 }, perSubnet: { max: 50, windowMs: 60_000 } },
   smsSend: { name: 'sms-code', perIp: { max: 10, windowMs: 60_000 }, perSubnet: { max: 50, windowMs: 60_000 } },
-  passwordReset: { name: 'password-reset', perIp: { max: 5, windowMs: 600_000 }, perSubnet: { max: 20, windowMs: 600_000 } },
+  passwordReset: { name: 'password-reset', perIp: { max: 10, windowMs: 600_000 }, perSubnet: { max: 20, windowMs: 600_000 } },
 } as const satisfies Record<string, RateLimitRule>;

@@ -96,7 +96,8 @@ export async function createHttpApp(options: HttpAppOptions): Promise<App> {
     const authentication = preHandlers.filter(isAuthenticationHook);
     if (authentication.length === 0) return;
     route.preHandler = preHandlers.filter((hook) => !isAuthenticationHook(hook));
-    route.onRequest = [...authentication, ...[route.onRequest ?? []].flat()] as typeof route.onRequest;
+    // After the route's own onRequest hooks (rate limits), which are cheaper than a session lookup.
+    route.onRequest = [...[route.onRequest ?? []].flat(), ...authentication] as typeof route.onRequest;
   });
 
   app.setValidatorCompiler(validatorCompiler);
