@@ -49,6 +49,8 @@ export interface PlatformOptions {
   bankKeys?: Readonly<Record<string, string>>;
   /** Where abuse-limit counts live: Redis when `REDIS_URL` is set (cli), else this process's memory. */
   rateLimitStore?: RateLimitStore;
+  /** Sandbox only: merchant webhooks may go to loopback addresses (local test receivers). */
+  webhookAllowLoopback?: boolean;
 }
 
 export interface Platform {
@@ -89,8 +91,9 @@ export async function createPlatform(options: PlatformOptions): Promise<Platform
   accounts.onLogout((userId) => devices.onLogout(userId));
   cards.onUnbind((card) => tokens.deleteForBoundCard(card.id));
   const idempotency = new Idempotency(options.db, clock);
-  const merchants = new MerchantService(options.db, clock);
-  const webhooks = new WebhookDispatcher(options.db, clock, options.logger.child({ component: 'webhooks' }));
+  const destinations = { allowLoopback: options.webhookAllowLoopback === true };
+  const merchants = new MerchantService(options.db, clock, destinations);
+  const webhooks = new WebhookDispatcher(options.db, clock, options.logger.child({ component: 'webhooks' }), destinations);
   const ledger = new Ledger(options.db);
   const core = new PaymentCore({ db: options.db, ledger, bank: options.bank, paymentAccounts, cards, codes, clock });
   const wallet = new WalletPayments(core);

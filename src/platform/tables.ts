@@ -58,6 +58,8 @@ export interface PlatformTables {
   merchants: {
     id: string; name: string; code: string; mcc: string; api_key_hash: string; api_key_last4: string; webhook_url: string | null;
     webhook_secret: string; created_at: Date;
+    /** The Mi account that onboarded the merchant; null for sandbox test merchants. */
+    owner_user_id: string | null;
   };
   orders: {
     id: string; merchant_id: string; out_trade_no: string; amount_fen: bigint; refunded_fen: bigint; description: string;

@@ -12,6 +12,7 @@ import { tokenAtcUses } from './2026-11-22T0720-token-atc-uses.ts';
 import { sealedPersonalData } from './2026-11-22T0730-sealed-personal-data.ts';
 import { biometricProofs } from './2026-11-22T0740-biometric-proofs.ts';
 import { passwordResetLock } from './2026-11-30T0300-password-reset-lock.ts';
+import { merchantOwners } from './2026-11-30T0301-merchant-owners.ts';
 
 export const platformSchema = 'platform';
 
@@ -30,4 +31,5 @@ export const platformMigrations: SchemaMigrations = {
   '2026-11-22T0730-sealed-personal-data': sealedPersonalData,
   '2026-11-22T0740-biometric-proofs': biometricProofs,
   '2026-11-30T0300-password-reset-lock': passwordResetLock,
+  '2026-11-30T0301-merchant-owners': merchantOwners,
 };
