@@ -56,7 +56,7 @@ describe('webhook destinations (SSRF), production policy: no loopback', () => {
   after(() => system.close());
 
   const merchantRows = async () => Number((await system.database.forSchema<any>('platform').selectFrom('merchants')
-    .select((eb: any) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow()).n);
+    .select((eb: any) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow() as { n: string }).n);
 
   test('onboarding and changing the endpoint refuse every encoding of a non-public address; nothing is written', async (t) => {
     const name = await loopbackName();
