@@ -46,6 +46,7 @@ export const platformErrorSpecs = {
   card_already_bound: { status: 409, type: 'invalid_request_error', raisedWhen: 'binding a card this account already has bound' },
   bound_cards_limit: { status: 422, type: 'invalid_request_error', raisedWhen: 'the account already has 20 bound cards' },
   // merchants and orders
+  merchants_limit: { status: 422, type: 'invalid_request_error', raisedWhen: 'a Mi account that already onboarded 5 merchants onboards another' },
   webhook_url_forbidden: { status: 422, type: 'invalid_request_error', raisedWhen: 'a webhook URL whose host is, or resolves to, a loopback, private, link-local, CGNAT, metadata or other non-public address' },
   order_conflict: { status: 409, type: 'invalid_request_error', raisedWhen: 'a merchant reuses an out_trade_no with another amount or description' },
   order_not_payable: { status: 409, type: 'invalid_request_error', raisedWhen: 'the order is already paid, refunded or expired' },

@@ -38,7 +38,7 @@ export class MerchantService {
     if (input.webhookUrl) await this.#checkWebhookUrl(input.webhookUrl);
     if (input.ownerUserId) {
       const owned = await this.#db.selectFrom('merchants').select((eb) => eb.fn.countAll<string>().as('n')).where('owner_user_id', '=', input.ownerUserId).executeTakeFirstOrThrow();
-      if (Number(owned.n) >= merchantsPerOwnerMax) throw errors.rate_limited(`One Mi account onboards at most ${merchantsPerOwnerMax} merchants.`);
+      if (Number(owned.n) >= merchantsPerOwnerMax) throw errors.merchants_limit(`One Mi account onboards at most ${merchantsPerOwnerMax} merchants.`);
     }
     const apiKey = `sk_${randomBytes(24).toString('base64url')}`;
     const merchant: Merchant = {
