@@ -77,8 +77,9 @@ describe('webhook destinations (SSRF), production policy: no loopback', () => {
     if (!name) t.diagnostic('this machine has no host name resolving to loopback: the DNS case was not tried');
   });
 
-  test('at delivery the address is checked again, on the connection itself (DNS rebinding): nothing reaches the loopback receiver', async () => {
+  test('at delivery the address is checked again, on the connection itself (DNS rebinding): nothing reaches the loopback receiver', async (t) => {
     const local = await receiver();
+    t.after(() => local.close());
     const created = await api('POST', '/v1/merchants', { token, body: { name: 'Rebound', mcc: '5411', webhook_url: 'https://93.184.215.14/hooks' } });
     const db = system.database.forSchema<any>('platform');
     // As if the name now resolved to 127.0.0.1: `localhost` reaches the check only through DNS here.
@@ -90,7 +91,6 @@ describe('webhook destinations (SSRF), production policy: no loopback', () => {
     const event = await db.selectFrom('webhook_events').selectAll().where('merchant_id', '=', created.body.id).executeTakeFirstOrThrow();
     assert.equal(event.status, 'pending');
     assert.match(event.last_error, /loopback/);
-    await local.close();
   });
 
   test('merchants are onboarded only from a signed-in account, at most 5 per account', async () => {
@@ -122,9 +122,13 @@ describe('per-merchant delivery: a slow merchant does not delay another', () => 
   });
   after(() => system.close());
 
-  test('with one endpoint hanging, the other merchant\'s event arrives at once; the slow one fails after its own timeout', async () => {
+  test('with one endpoint hanging, the other merchant\'s event arrives at once; the slow one fails after its own timeout', async (t) => {
     const slow = await receiver({ hang: true });
     const fast = await receiver();
+    t.after(async () => {
+      await slow.close();
+      await fast.close();
+    });
     const { token } = await signUpAndLogIn(system);
     const slowMerchant = (await api('POST', '/v1/merchants', { token, body: { name: 'Slow', mcc: '5411', webhook_url: slow.url } })).body;
     const fastMerchant = (await api('POST', '/v1/merchants', { token, body: { name: 'Fast', mcc: '5411', webhook_url: fast.url } })).body;
@@ -144,7 +148,5 @@ describe('per-merchant delivery: a slow merchant does not delay another', () => 
     const events = await db.selectFrom('webhook_events').select(['merchant_id', 'status', 'last_error']).where('merchant_id', 'in', [slowMerchant.id, fastMerchant.id]).execute();
     assert.deepEqual(events.filter((e: any) => e.merchant_id === fastMerchant.id).map((e: any) => e.status), ['delivered']);
     assert.ok(events.filter((e: any) => e.merchant_id === slowMerchant.id).every((e: any) => e.status === 'pending'));
-    await slow.close();
-    await fast.close();
   });
 });
