@@ -222,6 +222,7 @@ export class BankService {
       to: outcome.phone,
       sender: issuer.bank.nameZh,
       text: `【${issuer.bank.nameZh}】您的验证码为${code}，用于尾号${cardNumber.slice(-4)}银行卡身份验证，5分钟内有效，请勿泄露。`,
+      template: { name: 'bank_verification_code', params: { code, card_last4: cardNumber.slice(-4) } },
     });
     return { verificationId: id, expiresAt, phoneMasked: maskPhone(outcome.phone) };
   }

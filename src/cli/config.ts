@@ -42,3 +42,34 @@ export function portFromEnv(name: string, fallback: number): number {
 }
 
 export const defaultPorts = { platform: 7300, bank: 7301 } as const;
+
+export type RunMode = 'sandbox' | 'production';
+
+/** `--production` on the command line, or `MIPAY_MODE=production`; the sandbox otherwise. */
+export function runMode(productionFlag: boolean, env: NodeJS.ProcessEnv = process.env): RunMode {
+  const given = env.MIPAY_MODE ?? '';
+  if (given !== '' && given !== 'sandbox' && given !== 'production') throw new Error(`MIPAY_MODE must be sandbox or production, not "${given}"`);
+  return productionFlag || given === 'production' ? 'production' : 'sandbox';
+}
+
+/** Whether a listen address reaches only this machine. */
+export function isLoopbackHost(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\.[0-9]+\.[0-9]+\.[0-9]+$/.test(host) || /^::ffff:127\./i.test(host);
+}
+
+/**
+ * The address to listen on (`MIPAY_HOST`, default 127.0.0.1). The sandbox hands out SMS codes
+ * and card keys to whoever asks, so it binds loopback only unless the operator says otherwise
+ * (`--allow-remote` or `MIPAY_ALLOW_REMOTE_SANDBOX=1`), and then it warns.
+ */
+export function listenHost(mode: RunMode, allowRemoteFlag: boolean, warn: (line: string) => void, env: NodeJS.ProcessEnv = process.env): string {
+  const host = env.MIPAY_HOST ?? '127.0.0.1';
+  if (mode === 'production' || isLoopbackHost(host)) return host;
+  if (!allowRemoteFlag && env.MIPAY_ALLOW_REMOTE_SANDBOX !== '1') {
+    throw new Error(`the sandbox binds loopback only, and MIPAY_HOST is ${host}: its sandbox routes hand out SMS codes and card keys `
+      + 'to anyone who can reach it. Pass --allow-remote (or MIPAY_ALLOW_REMOTE_SANDBOX=1) to bind it anyway, or run in production mode.');
+  }
+  warn(`WARNING: the sandbox is listening on ${host}, reachable from other machines: anyone who reaches it can read SMS codes `
+    + 'and card keys through /v1/sandbox/*. Use it on a trusted network only.');
+  return host;
+}

@@ -9,16 +9,18 @@ import { openFileKeyring } from '../infra/keys/keyring.ts';
 import { createLogger, type Logger } from '../infra/log/logger.ts';
 import { createPlatform } from '../platform/app.ts';
 import { platformMigrations, platformSchema } from '../platform/migrations/index.ts';
-import { SandboxSmsGateway, smsMigrations, smsSchema, type SmsTables } from '../sms/client.ts';
-import { databaseConfig, dataDir, defaultPorts, describeDatabase, keyringPath, portFromEnv, version } from './config.ts';
+import { RedisRateLimitStore } from '../infra/http/redis-rate-limit-store.ts';
+import type { RateLimitStore } from '../infra/http/rate-limit.ts';
+import type { Keyring } from '../infra/keys/keyring.ts';
+import { aliyunSmsFromEnv } from '../sms/aliyun-gateway.ts';
+import { SandboxSmsGateway, smsMigrations, smsSchema, type SmsGateway, type SmsTables } from '../sms/client.ts';
+import { databaseConfig, dataDir, defaultPorts, describeDatabase, keyringPath, listenHost, portFromEnv, runMode, version, type RunMode } from './config.ts';
 import { createSystem, migrateAll } from './system.ts';
 import { registerPhoneCommands } from './phone-command.ts';
 import { paymentRuntime, registerPosCommands, startPaymentPath } from './pos-command.ts';
 
 const program = new Command();
 program.name('mipay').description('Mi Pay Open: a self-hostable mobile NFC payment platform').version(version);
-
-const host = () => process.env.MIPAY_HOST ?? '127.0.0.1';
 
 /** Closes everything on SIGINT/SIGTERM: servers stop accepting, finish in-flight requests, then the database closes. */
 function closeOnSignal(logger: Logger, close: () => Promise<void>): void {
@@ -36,20 +38,57 @@ function closeOnSignal(logger: Logger, close: () => Promise<void>): void {
   process.once('SIGTERM', handler);
 }
 
+/**
+ * What production needs before anything starts: the keyring file, read-only (a missing key
+ * stops the start rather than being made up), and a real SMS gateway. The sandbox makes its
+ * keyring on first use and keeps SMS in its outbox.
+ */
+function modeDependencies(mode: RunMode): { keyring: Keyring; smsGateway?: SmsGateway } {
+  if (mode === 'sandbox') return { keyring: openFileKeyring(keyringPath(), { create: true }) };
+  const keyring = openFileKeyring(keyringPath(), { create: false });
+  const sms = aliyunSmsFromEnv(process.env);
+  if ('missing' in sms) throw new Error(`production mode needs a real SMS gateway (Alibaba Cloud SMS); set ${sms.missing.join(', ')}`);
+  if (process.env.MIPAY_WEBHOOK_ALLOW_LOOPBACK === '1') throw new Error('MIPAY_WEBHOOK_ALLOW_LOOPBACK is a sandbox allowance; production webhooks go to public addresses only');
+  return { keyring, smsGateway: sms.gateway };
+}
+
+/** Redis when `REDIS_URL` is set (shared by every platform process), else memory. */
+async function rateLimitStoreFromEnv(): Promise<{ rateLimitStore?: RateLimitStore }> {
+  if (!process.env.REDIS_URL) return {};
+  const store = new RedisRateLimitStore(process.env.REDIS_URL);
+  await store.connect().catch((error: Error) => {
+    throw new Error(`REDIS_URL is set but Redis does not answer: ${error.message}`);
+  });
+  return { rateLimitStore: store };
+}
+
+const modeLine: Record<RunMode, string> = {
+  sandbox: 'sandbox (sandbox routes and the SMS outbox are on; for trying things, not for real money)',
+  production: 'production (no sandbox routes, SMS through Alibaba Cloud, keys from the keyring)',
+};
+
 program
   .command('up')
   .description('start the platform and the banks in one process on one database (PGlite unless DATABASE_URL is set)')
-  .action(async () => {
+  .option('--production', 'production mode (also MIPAY_MODE=production): no sandbox routes, a real SMS gateway, the keyring read-only')
+  .option('--allow-remote', 'sandbox: allow a non-loopback MIPAY_HOST (also MIPAY_ALLOW_REMOTE_SANDBOX=1)')
+  .action(async (options: { production?: boolean; allowRemote?: boolean }) => {
+    const mode = runMode(options.production === true);
+    const host = listenHost(mode, options.allowRemote === true, (line) => process.stderr.write(`${line}\n`));
+    const dependencies = modeDependencies(mode);
     const logger = createLogger({ name: 'mipay' });
     const config = databaseConfig();
     const database = await openDatabase(config);
-    const keyring = openFileKeyring(keyringPath(), { create: true });
-    const system = await createSystem({ database, keyring, logger });
-    const platformUrl = await system.platform.app.listen({ host: host(), port: portFromEnv('MIPAY_PLATFORM_PORT', defaultPorts.platform) });
-    const bankUrl = await system.bank.app.listen({ host: host(), port: portFromEnv('MIPAY_BANK_PORT', defaultPorts.bank) });
+    const { keyring, ...smsGateway } = dependencies;
+    const system = await createSystem({
+      database, keyring, logger, mode, ...smsGateway, ...(await rateLimitStoreFromEnv()),
+      webhookAllowLoopback: mode === 'sandbox' && process.env.MIPAY_WEBHOOK_ALLOW_LOOPBACK === '1',
+    });
+    const platformUrl = await system.platform.app.listen({ host, port: portFromEnv('MIPAY_PLATFORM_PORT', defaultPorts.platform) });
+    const bankUrl = await system.bank.app.listen({ host, port: portFromEnv('MIPAY_BANK_PORT', defaultPorts.bank) });
     system.platform.startJobs();
     mkdirSync(dataDir(), { recursive: true });
-    const paymentPath = await startPaymentPath(system, host());
+    const paymentPath = await startPaymentPath(system, host);
     writeFileSync(join(dataDir(), 'runtime.json'), JSON.stringify({ platform_url: platformUrl, bank_url: bankUrl, ...paymentRuntime(paymentPath.network), pid: process.pid }, null, 2));
     closeOnSignal(logger, async () => {
       await Promise.all([system.platform.app.close(), system.bank.app.close(), paymentPath.close()]);
@@ -57,10 +96,13 @@ program
     });
     process.stdout.write([
       '',
-      `Mi Pay Open ${version} is up (sandbox mode: SMS messages are kept, not delivered)`,
+      mode === 'sandbox'
+        ? `Mi Pay Open ${version} is up (sandbox mode: SMS messages are kept, not delivered)`
+        : `Mi Pay Open ${version} is up (production mode)`,
+      `  mode          ${modeLine[mode]}`,
       `  database      ${describeDatabase(config)}`,
       `  platform API  ${platformUrl}/v1     docs ${platformUrl}/docs   OpenAPI ${platformUrl}/openapi.json`,
-      `  sandbox SMS   ${platformUrl}/v1/sandbox/sms?phone=<phone>`,
+      ...(mode === 'sandbox' ? [`  sandbox SMS   ${platformUrl}/v1/sandbox/sms?phone=<phone>`] : []),
       `  banks         ${bankUrl}/v1/banks   docs ${bankUrl}/docs   ISO 8583 ${paymentPath.bankIso}`,
       `  network       ISO 8583 (TCP, 2-byte length) ${paymentPath.network}   try: mipay pos charge 23.50 --card <number>`,
       `  health        ${platformUrl}/healthz   metrics ${platformUrl}/metrics`,
@@ -73,31 +115,40 @@ program
   .command('serve')
   .description('run one party alone, on its own port and database')
   .argument('<party>', 'platform | bank')
-  .action(async (party: string) => {
+  .option('--production', 'production mode (also MIPAY_MODE=production): no sandbox routes, a real SMS gateway, the keyring read-only')
+  .option('--allow-remote', 'sandbox: allow a non-loopback MIPAY_HOST (also MIPAY_ALLOW_REMOTE_SANDBOX=1)')
+  .action(async (party: string, options: { production?: boolean; allowRemote?: boolean }) => {
+    const mode = runMode(options.production === true);
+    const listenOn = listenHost(mode, options.allowRemote === true, (line) => process.stderr.write(`${line}\n`));
+    const host = () => listenOn;
+    const { smsGateway } = modeDependencies(mode);
     const logger = createLogger({ name: `mipay-${party}` });
     const database = await openDatabase(databaseConfig());
     await migrateSchema(database, smsSchema, smsMigrations);
-    const sms = new SandboxSmsGateway(database.forSchema<SmsTables>(smsSchema));
+    const outbox = new SandboxSmsGateway(database.forSchema<SmsTables>(smsSchema));
+    const sms: SmsGateway = smsGateway ?? outbox;
+    const sandboxOutbox = mode === 'sandbox' ? { sandboxOutbox: outbox } : {};
     if (party === 'bank') {
       const partnerKeys = (process.env.MIPAY_BANK_PARTNER_KEYS ?? '').split(',').map((k) => k.trim()).filter(Boolean);
       if (partnerKeys.length === 0) throw new Error('MIPAY_BANK_PARTNER_KEYS must list the partner keys allowed to call the bank');
       await migrateSchema(database, bankSchema, bankMigrations);
-      const bank = await createBankParty({ db: database.forSchema(bankSchema), sms, sandboxOutbox: sms, partnerKeys, logger, version });
+      const bank = await createBankParty({ db: database.forSchema(bankSchema), sms, ...sandboxOutbox, partnerKeys, logger, version });
       const url = await bank.app.listen({ host: host(), port: portFromEnv('MIPAY_BANK_PORT', defaultPorts.bank) });
       closeOnSignal(logger, async () => { await bank.app.close(); await database.close(); });
-      process.stdout.write(`bank listening on ${url} (docs ${url}/docs)\n`);
+      process.stdout.write(`bank listening on ${url} (docs ${url}/docs), ${mode} mode\n`);
     } else if (party === 'platform') {
       const bankUrl = process.env.MIPAY_BANK_URL;
       const partnerKey = process.env.MIPAY_BANK_PARTNER_KEY;
       if (!bankUrl || !partnerKey) throw new Error('the platform alone needs MIPAY_BANK_URL and MIPAY_BANK_PARTNER_KEY to reach the bank');
       await migrateSchema(database, platformSchema, platformMigrations);
       const platform = await createPlatform({
-        db: database.forSchema(platformSchema), bank: createHttpBankClient({ baseUrl: bankUrl, partnerKey }), sms, sandboxOutbox: sms, logger, version,
+        db: database.forSchema(platformSchema), bank: createHttpBankClient({ baseUrl: bankUrl, partnerKey }), sms, ...sandboxOutbox, logger, version,
+        ...(await rateLimitStoreFromEnv()), webhookAllowLoopback: mode === 'sandbox' && process.env.MIPAY_WEBHOOK_ALLOW_LOOPBACK === '1',
       });
       const url = await platform.app.listen({ host: host(), port: portFromEnv('MIPAY_PLATFORM_PORT', defaultPorts.platform) });
       platform.startJobs();
       closeOnSignal(logger, async () => { await platform.app.close(); await database.close(); });
-      process.stdout.write(`platform listening on ${url} (docs ${url}/docs)\n`);
+      process.stdout.write(`platform listening on ${url} (docs ${url}/docs), ${mode} mode\n`);
     } else {
       throw new InvalidArgumentError(`unknown party "${party}"; one of: platform, bank`);
     }

@@ -1,3 +1,4 @@
+import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import { createBankParty, type BankParty } from '../bank/app.ts';
@@ -15,8 +16,9 @@ import type { IssuerLink } from '../network/routing.ts';
 import { createPlatform, type Platform } from '../platform/app.ts';
 import { platformMigrations, platformSchema } from '../platform/migrations/index.ts';
 import { TokenAuthorizer } from '../platform/tokens/authorization.ts';
-import { SandboxSmsGateway, smsMigrations, smsSchema, type SmsTables } from '../sms/client.ts';
-import { version } from './config.ts';
+import type { RateLimitStore } from '../infra/http/rate-limit.ts';
+import { SandboxSmsGateway, smsMigrations, smsSchema, type SmsGateway, type SmsTables } from '../sms/client.ts';
+import { version, type RunMode } from './config.ts';
 
 /**
  * The only place that wires parties together (DESIGN section 1): each party gets its own schema
@@ -40,7 +42,11 @@ export interface System {
   bankAuthorization: BankAuthorization;
   /** The card network; its terminal-facing ISO 8583 server listens once `listen` is called. */
   network: Network;
+  /** The sandbox carrier and its outbox; in production nothing sends through it and no route reads it. */
   sms: SandboxSmsGateway;
+  /** What the parties send SMS through: the sandbox carrier, or the production gateway. */
+  carrier: SmsGateway;
+  mode: RunMode;
   keyring: Keyring;
   bankPartnerKey: string;
   /** Each bank's key for the platform's bank routes, by bank code. */
@@ -63,16 +69,33 @@ export interface SystemOptions {
   networkReversalIntervalMs?: number;
   /** Where the network sends device-card (token BIN 62999x) authorizations; default: the platform's TSP (tokens/authorization.ts). */
   tokenService?: TokenService;
+  /**
+   * `sandbox` (the default): sandbox routes on the platform and the bank, SMS kept in an outbox.
+   * `production`: no `/v1/sandbox/*` route on any listener, no outbox, no personalisation
+   * route; `smsGateway` (a real carrier) is required.
+   */
+  mode?: RunMode;
+  /** The real SMS carrier; required in production, unused in the sandbox. */
+  smsGateway?: SmsGateway;
+  /** Abuse-limit counts (Redis when `REDIS_URL` is set); default: memory. */
+  rateLimitStore?: RateLimitStore;
+  /** Sandbox only: merchant webhooks may target loopback addresses (local receivers). Refused in production. */
+  webhookAllowLoopback?: boolean;
 }
 
 /** Platform + banks + sandbox SMS carrier in one process, one database (what `mipay up` runs). */
 export async function createSystem(options: SystemOptions): Promise<System> {
   await migrateAll(options.database);
+  const mode = options.mode ?? 'sandbox';
+  assert.ok(mode === 'sandbox' || options.smsGateway, 'production mode needs a real SMS gateway');
+  assert.ok(mode === 'sandbox' || !options.webhookAllowLoopback, 'loopback webhooks are a sandbox allowance');
   const sms = new SandboxSmsGateway(options.database.forSchema<SmsTables>(smsSchema));
+  const carrier: SmsGateway = mode === 'production' ? options.smsGateway! : sms;
+  const sandboxOutbox = mode === 'sandbox' ? { sandboxOutbox: sms } : {};
   const bankPartnerKey = `bpk_${randomBytes(24).toString('base64url')}`;
   const clock = options.clock ? { clock: options.clock } : {};
   const bank = await createBankParty({
-    db: options.database.forSchema(bankSchema), sms, sandboxOutbox: sms, partnerKeys: [bankPartnerKey],
+    db: options.database.forSchema(bankSchema), sms: carrier, ...sandboxOutbox, partnerKeys: [bankPartnerKey],
     logger: options.logger.child({ party: 'bank' }), version, ...clock,
   });
   const transport = options.bankTransport ?? { kind: 'in-process' };
@@ -82,7 +105,8 @@ export async function createSystem(options: SystemOptions): Promise<System> {
   // Each sandbox bank's key for the platform's device card lifecycle route (a bank reports a card lost).
   const platformBankKeys = Object.fromEntries(banks.map((b) => [b.code, `pbk_${randomBytes(24).toString('base64url')}`]));
   const platform = await createPlatform({
-    db: options.database.forSchema(platformSchema) as Kysely<any>, bank: bankClient, sms, sandboxOutbox: sms, bankKeys: platformBankKeys,
+    db: options.database.forSchema(platformSchema) as Kysely<any>, bank: bankClient, sms: carrier, ...sandboxOutbox, bankKeys: platformBankKeys,
+    ...(options.rateLimitStore ? { rateLimitStore: options.rateLimitStore } : {}), webhookAllowLoopback: mode === 'sandbox' && options.webhookAllowLoopback === true,
     logger: options.logger.child({ party: 'platform' }), version, ...clock,
   });
   // Device cards: the network asks the platform's TSP to detokenize and verify them (DESIGN section 1).
@@ -91,8 +115,8 @@ export async function createSystem(options: SystemOptions): Promise<System> {
     logger: options.logger.child({ party: 'platform', component: 'tsp' }), ...clock,
   });
   const { bankAuthorization, network } = await createPaymentPath({ ...options, tokenService });
-  bankAuthorization.registerSandboxRoutes(bank.app);
-  return { platform, bank, bankAuthorization, network, sms, keyring: options.keyring, bankPartnerKey, platformBankKeys };
+  if (mode === 'sandbox') bankAuthorization.registerSandboxRoutes(bank.app);
+  return { platform, bank, bankAuthorization, network, sms, carrier, mode, keyring: options.keyring, bankPartnerKey, platformBankKeys };
 }
 
 /**

@@ -44,7 +44,11 @@ export interface TestSystem extends System {
   close(): Promise<void>;
 }
 
-export async function startTestSystem(options: { bankOverHttp?: boolean; networkBankTimeoutMs?: number } = {}): Promise<TestSystem> {
+/**
+ * `webhookAllowLoopback` (default true: webhook receivers in tests listen on 127.0.0.1) is the
+ * sandbox's explicit loopback allowance; SSRF tests turn it off.
+ */
+export async function startTestSystem(options: { bankOverHttp?: boolean; networkBankTimeoutMs?: number; webhookAllowLoopback?: boolean } = {}): Promise<TestSystem> {
   const database = await openTestDatabase();
   const logs: string[] = [];
   const sink = new Writable({
@@ -61,6 +65,7 @@ export async function startTestSystem(options: { bankOverHttp?: boolean; network
     database, keyring: createMemoryKeyring(), logger, clock: clock.now,
     bankTransport: options.bankOverHttp ? { kind: 'http', bankUrl: () => (linkCut ? 'http://127.0.0.1:1' : bankUrl) } : { kind: 'in-process' },
     networkBankTimeoutMs: options.networkBankTimeoutMs ?? 2_000, networkReversalIntervalMs: 200,
+    webhookAllowLoopback: options.webhookAllowLoopback ?? true,
   });
   // The payment path speaks ISO 8583 over real TCP sockets, on ports the OS picks.
   await system.bankAuthorization.endpoint.listen(0);

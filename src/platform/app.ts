@@ -1,5 +1,6 @@
 import { sql, type Kysely } from 'kysely';
 import type { BankClient } from '../bank/client.ts';
+import { MemoryRateLimitStore, RateLimiter, type RateLimitStore } from '../infra/http/rate-limit.ts';
 import { createHttpApp, type App } from '../infra/http/server.ts';
 import type { Logger } from '../infra/log/logger.ts';
 import { PeriodicJob } from '../infra/periodic-job.ts';
@@ -46,6 +47,10 @@ export interface PlatformOptions {
   personalDataKeys?: PersonalDataKeys;
   /** Issuing banks' keys for the device card lifecycle route, by bank code. */
   bankKeys?: Readonly<Record<string, string>>;
+  /** Where abuse-limit counts live: Redis when `REDIS_URL` is set (cli), else this process's memory. */
+  rateLimitStore?: RateLimitStore;
+  /** Sandbox only: merchant webhooks may go to loopback addresses (local test receivers). */
+  webhookAllowLoopback?: boolean;
 }
 
 export interface Platform {
@@ -73,7 +78,9 @@ export interface Platform {
 export async function createPlatform(options: PlatformOptions): Promise<Platform> {
   const clock = options.clock ?? (() => new Date());
   const codes = new SmsCodes(options.db, options.sms, clock);
-  const accounts = new AccountService(options.db, codes, clock);
+  const rateLimitStore = options.rateLimitStore ?? new MemoryRateLimitStore({ clock });
+  const limiter = new RateLimiter(rateLimitStore);
+  const accounts = new AccountService(options.db, codes, clock, rateLimitStore);
   const personalData = new PersonalDataVault(await loadPersonalDataKeys(options.db, options.personalDataKeys, clock));
   const paymentAccounts = new PaymentAccountService({ db: options.db, bank: options.bank, codes, personalData, clock });
   await paymentAccounts.sealClearTextPersonalData();
@@ -84,8 +91,9 @@ export async function createPlatform(options: PlatformOptions): Promise<Platform
   accounts.onLogout((userId) => devices.onLogout(userId));
   cards.onUnbind((card) => tokens.deleteForBoundCard(card.id));
   const idempotency = new Idempotency(options.db, clock);
-  const merchants = new MerchantService(options.db, clock);
-  const webhooks = new WebhookDispatcher(options.db, clock, options.logger.child({ component: 'webhooks' }));
+  const destinations = { allowLoopback: options.webhookAllowLoopback === true };
+  const merchants = new MerchantService(options.db, clock, destinations);
+  const webhooks = new WebhookDispatcher(options.db, clock, options.logger.child({ component: 'webhooks' }), destinations);
   const ledger = new Ledger(options.db);
   const core = new PaymentCore({ db: options.db, ledger, bank: options.bank, paymentAccounts, cards, codes, clock });
   const wallet = new WalletPayments(core);
@@ -102,8 +110,8 @@ export async function createPlatform(options: PlatformOptions): Promise<Platform
     healthChecks: { database: async () => void (await sql`select 1`.execute(options.db)) },
   });
   idempotency.register(app);
-  registerAccountRoutes(app, accounts, codes);
-  registerPaymentAccountRoutes(app, accounts, paymentAccounts, clock);
+  registerAccountRoutes(app, accounts, codes, limiter);
+  registerPaymentAccountRoutes(app, accounts, paymentAccounts, clock, limiter);
   registerCardRoutes(app, accounts, cards);
   registerDeviceRoutes(app, accounts, devices);
   registerTokenRoutes(app, accounts, tokens, { bankKeys: options.bankKeys ?? {} });
@@ -117,6 +125,7 @@ export async function createPlatform(options: PlatformOptions): Promise<Platform
     await webhooks.stop();
     await pendingSettlement.stop();
     await ledger.close();
+    await limiter.close();
   });
   return {
     app, accounts, paymentAccounts, cards, devices, tokens, idempotency, merchants, webhooks, ledger, wallet, orders, pendingSettlement,

@@ -9,7 +9,7 @@ export const platformErrorSpecs = {
   idempotency_key_reused: { status: 422, type: 'idempotency_error', raisedWhen: 'an Idempotency-Key is sent again with a different request' },
   idempotency_request_in_progress: { status: 409, type: 'idempotency_error', raisedWhen: 'a request with the same Idempotency-Key is still being processed' },
   // accounts
-  phone_already_registered: { status: 409, type: 'invalid_request_error', raisedWhen: 'signing up, or asking a sign-up code, for a phone number that already has a Mi account' },
+  phone_already_registered: { status: 409, type: 'invalid_request_error', raisedWhen: 'signing up with a right sign-up code for a phone that got a Mi account meanwhile (asking a code never says a phone is registered)' },
   phone_not_account_phone: { status: 422, type: 'invalid_request_error', raisedWhen: 'asking a code for an account operation to a phone that is not the account\'s own' },
   password_too_weak: { status: 400, type: 'invalid_request_error', raisedWhen: 'a login password is shorter than 8 characters or lacks a letter or a digit' },
   login_failed: { status: 401, type: 'authentication_error', raisedWhen: 'the phone number or the password is wrong (which one is not said)' },
@@ -24,6 +24,8 @@ export const platformErrorSpecs = {
   payment_account_exists: { status: 409, type: 'invalid_request_error', raisedWhen: 'this Mi account already has a payment account' },
   payment_account_not_found: { status: 404, type: 'invalid_request_error', raisedWhen: 'this Mi account has not opened a payment account' },
   identity_already_registered: { status: 409, type: 'invalid_request_error', raisedWhen: 'another Mi account already opened a payment account with this ID number' },
+  password_reset_failed: { status: 422, type: 'verification_error', raisedWhen: 'a payment-password reset whose ID number or SMS code is wrong (which one is not said); the failure counts toward the reset lock' },
+  password_reset_locked: { status: 423, type: 'verification_error', raisedWhen: 'five failed payment-password resets locked resetting for 24 hours; `locked_until` says until when' },
   identity_mismatch: { status: 422, type: 'verification_error', raisedWhen: 'the ID number given does not match the payment account holder\'s' },
   id_number_invalid: { status: 400, type: 'invalid_request_error', raisedWhen: 'the resident ID number fails GB 11643: format, province, birth date or check character' },
   applicant_under_18: { status: 403, type: 'permission_error', raisedWhen: 'the ID number shows the applicant is under 18; nothing about the applicant is kept' },
@@ -44,6 +46,8 @@ export const platformErrorSpecs = {
   card_already_bound: { status: 409, type: 'invalid_request_error', raisedWhen: 'binding a card this account already has bound' },
   bound_cards_limit: { status: 422, type: 'invalid_request_error', raisedWhen: 'the account already has 20 bound cards' },
   // merchants and orders
+  merchants_limit: { status: 422, type: 'invalid_request_error', raisedWhen: 'a Mi account that already onboarded 5 merchants onboards another' },
+  webhook_url_forbidden: { status: 422, type: 'invalid_request_error', raisedWhen: 'a webhook URL whose host is, or resolves to, a loopback, private, link-local, CGNAT, metadata or other non-public address' },
   order_conflict: { status: 409, type: 'invalid_request_error', raisedWhen: 'a merchant reuses an out_trade_no with another amount or description' },
   order_not_payable: { status: 409, type: 'invalid_request_error', raisedWhen: 'the order is already paid, refunded or expired' },
   // payments

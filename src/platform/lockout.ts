@@ -8,8 +8,8 @@ import type { PlatformTables } from './tables.ts';
  */
 export interface Lockout {
   table: 'users' | 'payment_accounts';
-  failedColumn: 'login_failed_count' | 'password_failed_count';
-  lockedUntilColumn: 'login_locked_until' | 'password_locked_until';
+  failedColumn: 'login_failed_count' | 'password_failed_count' | 'reset_failed_count';
+  lockedUntilColumn: 'login_locked_until' | 'password_locked_until' | 'reset_locked_until';
   triesMax: number;
   lockMs: number;
 }

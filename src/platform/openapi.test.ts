@@ -23,7 +23,7 @@ test('the OpenAPI document describes every public route, with session security w
     ['/v1/transactions/{id}', 'get', true], ['/v1/transactions.csv', 'get', true],
     ['/v1/merchant', 'get', true], ['/v1/merchant/webhook', 'put', true], ['/v1/merchant/orders', 'post', true],
     ['/v1/merchant/orders/{id}', 'get', true], ['/v1/merchant/orders/{id}/refunds', 'post', true], ['/v1/merchant/events', 'get', true],
-    ['/v1/sandbox/merchants', 'post', false],
+    ['/v1/merchants', 'post', true], ['/v1/sandbox/merchants', 'post', false],
     ['/v1/sandbox/sms', 'get', false],
   ];
   for (const [path, method, secured] of expected) {

@@ -23,6 +23,8 @@ export interface PlatformTables {
     birth_date: string | Date;
     status: 'active' | 'frozen' | 'closed'; password_hash: string; password_failed_count: number;
     password_locked_until: Date | null; opened_at: Date;
+    /** Failed payment-password resets (ID number and code checked together) and the lock they cause. */
+    reset_failed_count: number; reset_locked_until: Date | null;
     aml_gender: string | null; aml_occupation: string | null; aml_nationality: string | null; aml_id_type: string | null;
     aml_id_expiry: string | null; aml_id_photo_type: string | null; aml_completed_at: Date | null;
     aml_id_photo_sealed: string | null; aml_address_sealed: string | null;
@@ -56,6 +58,8 @@ export interface PlatformTables {
   merchants: {
     id: string; name: string; code: string; mcc: string; api_key_hash: string; api_key_last4: string; webhook_url: string | null;
     webhook_secret: string; created_at: Date;
+    /** The Mi account that onboarded the merchant; null for sandbox test merchants. */
+    owner_user_id: string | null;
   };
   /** One row: the serial of the next merchant code (merchants/merchant-code.ts). */
   merchant_code_counter: { id: number; next_serial: bigint };

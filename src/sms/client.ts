@@ -7,7 +7,25 @@ import { newId } from '../infra/ids.ts';
  * delivers nothing and keeps every message in an outbox that testers can read.
  */
 export interface SmsGateway {
-  send(message: { to: string; text: string; sender: string }): Promise<{ messageId: string }>;
+  send(message: SmsMessage): Promise<{ messageId: string }>;
+}
+
+/**
+ * One text message. `text` is the whole message as the sandbox outbox keeps it; `template`
+ * is the same message for a carrier that sends only pre-approved templates (every Chinese SMS
+ * provider does): a template name the deployment maps to the provider's template code, and
+ * its variables.
+ */
+export interface SmsMessage {
+  to: string;
+  text: string;
+  sender: string;
+  template?: SmsTemplate;
+}
+
+export interface SmsTemplate {
+  name: 'verification_code' | 'account_exists' | 'bank_verification_code';
+  params: Record<string, string>;
 }
 
 export interface SandboxMessage {
@@ -53,7 +71,7 @@ export class SandboxSmsGateway implements SmsGateway, SandboxOutbox {
     this.#db = db;
   }
 
-  async send(message: { to: string; text: string; sender: string }): Promise<{ messageId: string }> {
+  async send(message: SmsMessage): Promise<{ messageId: string }> {
     const id = newId('sms');
     await this.#db
       .insertInto('messages')

@@ -28,6 +28,42 @@ export interface HttpAppOptions {
   /** Checks behind `/healthz`; each returns normally when its dependency is usable. */
   healthChecks?: Record<string, () => Promise<void>>;
   bodySizeMax?: number;
+  /** Connection and request time limits; each has a default (httpTimeoutsDefault). */
+  timeouts?: Partial<HttpTimeouts>;
+}
+
+/**
+ * Time limits of an HTTP server (issue 10, section 2): a client that sends its headers or its
+ * body a byte at a time, or holds an idle socket open, is cut off after a bounded time.
+ */
+export interface HttpTimeouts {
+  /** The whole request line and headers must arrive within this time. */
+  headersTimeoutMs: number;
+  /** The whole request, body included, must arrive within this time. */
+  requestTimeoutMs: number;
+  /** An idle keep-alive connection is closed after this time. */
+  keepAliveTimeoutMs: number;
+  /** A socket with no traffic at all (in either direction) is closed after this time. */
+  connectionTimeoutMs: number;
+}
+
+export const httpTimeoutsDefault: HttpTimeouts = {
+  headersTimeoutMs: 10_000, requestTimeoutMs: 30_000, keepAliveTimeoutMs: 5_000, connectionTimeoutMs: 60_000,
+};
+
+const authenticationMark = Symbol('mipay.authentication');
+
+/**
+ * Marks a route hook as the route's authentication. Whether a route lists it in `preHandler`
+ * or `onRequest`, the server runs it as an `onRequest` hook: before the body is read or
+ * parsed, so an unauthenticated caller costs no parsing and cannot probe the validators.
+ */
+export function authenticationHook<H extends (...args: any[]) => any>(hook: H): H {
+  return Object.assign(hook, { [authenticationMark]: true });
+}
+
+function isAuthenticationHook(hook: unknown): boolean {
+  return typeof hook === 'function' && (hook as unknown as Record<symbol, unknown>)[authenticationMark] === true;
 }
 
 const requestIdPattern = /^[A-Za-z0-9_.:-]{1,64}$/;
@@ -39,9 +75,15 @@ const bodySizeMaxDefault = 64 * 1024;
  * caller when well-formed), `/healthz`, Prometheus `/metrics`.
  */
 export async function createHttpApp(options: HttpAppOptions): Promise<App> {
+  const timeouts = { ...httpTimeoutsDefault, ...options.timeouts };
   const app = Fastify({
     loggerInstance: options.logger,
     bodyLimit: options.bodySizeMax ?? bodySizeMaxDefault,
+    requestTimeout: timeouts.requestTimeoutMs,
+    keepAliveTimeout: timeouts.keepAliveTimeoutMs,
+    connectionTimeout: timeouts.connectionTimeoutMs,
+    // Node checks the header and request deadlines on this interval (its default is 30 s).
+    http: { headersTimeout: timeouts.headersTimeoutMs, connectionsCheckingInterval: Math.min(1_000, timeouts.headersTimeoutMs) },
     genReqId: (req) => {
       const given = req.headers['x-request-id'];
       return typeof given === 'string' && requestIdPattern.test(given) ? given : `req_${randomUUID().replaceAll('-', '')}`;
@@ -49,6 +91,15 @@ export async function createHttpApp(options: HttpAppOptions): Promise<App> {
     return503OnClosing: true,
     forceCloseConnections: 'idle',
   }).withTypeProvider<ZodTypeProvider>();
+
+  app.addHook('onRoute', (route) => {
+    const preHandlers = [route.preHandler ?? []].flat();
+    const authentication = preHandlers.filter(isAuthenticationHook);
+    if (authentication.length === 0) return;
+    route.preHandler = preHandlers.filter((hook) => !isAuthenticationHook(hook));
+    // After the route's own onRequest hooks (rate limits), which are cheaper than a session lookup.
+    route.onRequest = [...[route.onRequest ?? []].flat(), ...authentication] as typeof route.onRequest;
+  });
 
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);

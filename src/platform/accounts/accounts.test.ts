@@ -75,7 +75,7 @@ describe('Mi accounts: sign up, log in, sessions, log out', () => {
     assert.equal((await signUp(third)).status, 201);
     // Reusing it (even for a new sign-up attempt) is refused.
     const reused = await api('POST', '/v1/accounts', { body: { phone, sms_code: third, password: 'pass-word-1', nickname: 'n' } });
-    assert.equal(reused.body.error.code, 'phone_already_registered');
+    assert.equal(reused.body.error.code, 'sms_code_used');
   });
 
   test('a used code cannot be used again', async () => {
@@ -86,9 +86,13 @@ describe('Mi accounts: sign up, log in, sessions, log out', () => {
     const weak = await api('POST', '/v1/accounts', { body: { phone, sms_code: code, password: 'short', nickname: 'n' } });
     assert.deepEqual([weak.status, weak.body.error.code, weak.body.error.param], [400, 'password_too_weak', 'password']);
     assert.equal((await api('POST', '/v1/accounts', { body: { phone, sms_code: code, password: 'long-enough-1', nickname: 'n' } })).status, 201);
-    // The account exists now; a fresh sign-up code is refused for this phone.
+    // The account exists now: asking a sign-up code is answered as for any phone, and the text tells the owner, with no code.
+    system.clock.advance(61_000);
     const again = await api('POST', '/v1/sms-codes', { body: { phone, purpose: 'sign_up' } });
-    assert.deepEqual([again.status, again.body.error.code], [409, 'phone_already_registered']);
+    assert.equal(again.status, 202);
+    const text: string = (await api('GET', `/v1/sandbox/sms?phone=${phone}&limit=1`)).body.data[0].text;
+    assert.match(text, /已注册/);
+    assert.doesNotMatch(text, /[0-9]{6}/);
   });
 
   test('codes to one phone: 1 a minute, 10 an hour', async () => {
@@ -122,10 +126,51 @@ describe('Mi accounts: sign up, log in, sessions, log out', () => {
     assert.equal(badJson.json().error.code, 'body_invalid');
   });
 
+  test('registration cannot be enumerated: sign-up codes, sign-ups and logins answer alike for registered and unknown phones', async () => {
+    const { phone: registered } = await signUpAndLogIn(system);
+    const unknown = newPhone();
+    system.clock.advance(61_000);
+    const strip = (r: { status: number; body: any }) => {
+      const { expires_at: _expires, phone: _phone, ...rest } = r.body ?? {};
+      return { status: r.status, body: r.body?.error ? { ...r.body.error, message: r.body.error.message } : rest };
+    };
+    const codeFor = (phone: string) => api('POST', '/v1/sms-codes', { body: { phone, purpose: 'sign_up' } });
+    assert.deepEqual(strip(await codeFor(registered)), strip(await codeFor(unknown)));
+    const signUpFor = (phone: string) => api('POST', '/v1/accounts', { body: { phone, sms_code: '000000', password: 'pass-word-1', nickname: 'n' } });
+    const [a, b] = [await signUpFor(registered), await signUpFor(unknown)];
+    // A guessed code (the registered phone was texted none) fails identically; only the real code's holder could differ.
+    assert.equal(b.body.error.code, 'sms_code_wrong');
+    assert.deepEqual(strip(a), strip(b));
+    const logInTo = (phone: string) => api('POST', '/v1/sessions', { body: { phone, password: 'not-the-password-1' } });
+    const answers: [unknown, unknown][] = [];
+    for (let i = 0; i < 10; i++) answers.push([strip(await logInTo(registered)), strip(await logInTo(unknown))]);
+    for (const [known, other] of answers.slice(0, 9)) assert.deepEqual(known, other);
+    // The tenth wrong try locks both, so the lock tells nothing either (locked_until differs by the time of the first try).
+    assert.deepEqual(answers.map(([k, o]) => [(k as any).body.code, (o as any).body.code])[9], ['login_locked', 'login_locked']);
+  });
+
+  test('logins are limited per client address before the password is checked', async () => {
+    system.clock.advance(120_000);
+    const { phone } = await signUpAndLogIn(system);
+    system.clock.advance(120_000);
+    const logIn = (ip: string, password: string) => system.platform.app.inject({
+      method: 'POST', url: '/v1/sessions', remoteAddress: ip, payload: { phone, password },
+    });
+    for (let i = 0; i < 20; i++) assert.equal((await logIn('203.0.113.9', 'correct-horse-9')).statusCode, 201);
+    const refused = await logIn('203.0.113.9', 'correct-horse-9');
+    assert.deepEqual([refused.statusCode, refused.json().error.code], [429, 'rate_limited']);
+    assert.ok(Number(refused.headers['retry-after']) >= 1);
+    // Another address of the same /24 still gets in; a flood across the /24 is refused too.
+    assert.equal((await logIn('203.0.113.10', 'correct-horse-9')).statusCode, 201);
+    // Refused requests were not counted as wrong passwords.
+    const row = await system.database.forSchema<any>('platform').selectFrom('users').select('login_failed_count').where('phone', '=', phone).executeTakeFirstOrThrow();
+    assert.equal(row.login_failed_count, 0);
+  });
+
   test('wrong login passwords are counted; the tenth locks logging in', async () => {
     const { phone } = await signUpAndLogIn(system);
     const wrong = await api('POST', '/v1/sessions', { body: { phone, password: 'not-the-password-1' } });
-    assert.deepEqual([wrong.status, wrong.body.error.code, wrong.body.error.tries_left], [401, 'login_failed', 9]);
+    assert.deepEqual([wrong.status, wrong.body.error.code, wrong.body.error.tries_left], [401, 'login_failed', undefined]);
     for (let i = 0; i < 8; i++) await api('POST', '/v1/sessions', { body: { phone, password: 'not-the-password-1' } });
     const tenth = await api('POST', '/v1/sessions', { body: { phone, password: 'not-the-password-1' } });
     assert.equal(tenth.body.error.code, 'login_locked');

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { platformRateLimits, type RateLimiter } from '../../infra/http/rate-limit.ts';
 import type { App } from '../../infra/http/server.ts';
 import { mobilePhone } from '../../infra/validation/phone.ts';
 import { caller, requireSession } from '../auth.ts';
@@ -37,14 +38,17 @@ function sessionToWire(session: Session, currentId: string): z.infer<typeof sess
   };
 }
 
-export function registerAccountRoutes(app: App, accounts: AccountService, codes: SmsCodes): void {
+export function registerAccountRoutes(app: App, accounts: AccountService, codes: SmsCodes, limiter: RateLimiter): void {
   const authed = { preHandler: requireSession(accounts), schema: { security: [{ session: [] }] } };
 
   app.post('/v1/sms-codes', {
+    onRequest: limiter.hook(platformRateLimits.smsSend),
     schema: {
       tags: ['accounts'],
       summary: 'Text a 6-digit code to a phone (valid 5 minutes; 1 a minute, 10 an hour per phone)',
-      description: '`sign_up` needs a phone with no Mi account. `payment_password_reset` and `payment` (the second factor of a balance payment) need a session and the account\'s own phone.',
+      description: '`sign_up` is answered alike for every phone: a phone that already has a Mi account gets a text saying so instead of a code. '
+        + '`payment_password_reset` and `payment` (the second factor of a balance payment) need a session and the account\'s own phone. '
+        + 'Also limited per client address and subnet (429 `rate_limited`).',
       body: z.object({ phone: mobilePhone, purpose: z.enum(['sign_up', 'payment_password_reset', 'payment']) }),
       response: { 202: z.object({ phone: z.string(), purpose: z.string(), expires_at: z.string() }) },
     },
@@ -63,6 +67,7 @@ export function registerAccountRoutes(app: App, accounts: AccountService, codes:
   });
 
   app.post('/v1/accounts', {
+    onRequest: limiter.hook(platformRateLimits.signUp),
     schema: {
       tags: ['accounts'],
       summary: 'Sign up for a Mi account with a phone number verified by SMS',
@@ -83,6 +88,7 @@ export function registerAccountRoutes(app: App, accounts: AccountService, codes:
   });
 
   app.post('/v1/sessions', {
+    onRequest: limiter.hook(platformRateLimits.login),
     schema: {
       tags: ['accounts'],
       summary: 'Log in: answers a session token for `Authorization: Bearer`',

@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import { transactionWithRetry } from '../../infra/db/database.ts';
+import { MemoryRateLimitStore, type RateLimitStore } from '../../infra/http/rate-limit.ts';
 import { newId } from '../../infra/ids.ts';
 import { errors } from '../errors.ts';
 import { lockStateOf, recordFailure, recordSuccess, type Lockout } from '../lockout.ts';
@@ -39,10 +40,14 @@ export class AccountService {
   readonly #clock: () => Date;
   readonly #logoutHooks: LogoutHook[] = [];
 
-  constructor(db: Kysely<PlatformTables>, codes: SmsCodes, clock: () => Date) {
+  readonly #unknownPhoneFailures: RateLimitStore;
+
+  /** `unknownPhoneFailures` counts wrong logins to phones with no account (the rate-limit store: memory or Redis). */
+  constructor(db: Kysely<PlatformTables>, codes: SmsCodes, clock: () => Date, unknownPhoneFailures: RateLimitStore = new MemoryRateLimitStore({ clock })) {
     this.#db = db;
     this.#codes = codes;
     this.#clock = clock;
+    this.#unknownPhoneFailures = unknownPhoneFailures;
   }
 
   async findUserByPhone(phone: string): Promise<User | undefined> {
@@ -53,9 +58,10 @@ export class AccountService {
     return this.#db.selectFrom('users').selectAll().where('id', '=', userId).executeTakeFirstOrThrow();
   }
 
+  /** Always answers the same way; an existing account's owner learns by SMS that the number is registered. */
   async requestSignUpCode(phone: string): Promise<{ expiresAt: Date }> {
-    if (await this.findUserByPhone(phone)) throw errors.phone_already_registered('This phone number already has a Mi account; log in instead.', 'phone');
-    return this.#codes.send(phone, 'sign_up');
+    const registered = (await this.findUserByPhone(phone)) !== undefined;
+    return this.#codes.send(phone, 'sign_up', { accountExists: registered });
   }
 
   async signUp(input: { phone: string; smsCode: string; password: string; nickname: string; avatarUrl?: string | undefined }): Promise<User> {
@@ -63,11 +69,12 @@ export class AccountService {
     const passwordHash = await hashPassword(input.password);
     const now = this.#clock();
     const outcome = await transactionWithRetry(this.#db, async (trx) => {
+      // The code first: only someone holding the phone learns that it is registered.
+      const consumed = await this.#codes.consume(trx, input.phone, 'sign_up', input.smsCode);
+      if (consumed.error) return { error: consumed.error };
       if (await trx.selectFrom('users').select('id').where('phone', '=', input.phone).executeTakeFirst()) {
         return { error: errors.phone_already_registered('This phone number already has a Mi account; log in instead.', 'phone') };
       }
-      const consumed = await this.#codes.consume(trx, input.phone, 'sign_up', input.smsCode);
-      if (consumed.error) return { error: consumed.error };
       const user: User = {
         id: newId('usr'), phone: input.phone, password_hash: passwordHash, nickname: input.nickname,
         avatar_url: input.avatarUrl ?? null, status: 'active', login_failed_count: 0, login_locked_until: null, created_at: now,
@@ -85,9 +92,15 @@ export class AccountService {
     if (!user || user.status !== 'active') {
       decoyHash ??= hashPassword('decoy-password-0');
       await verifyPassword(await decoyHash, input.password);
+      // An unknown phone locks after as many wrong tries as a real one, so the lock tells nothing.
+      const { count, resetInMs } = await this.#unknownPhoneFailures.hit(`login-unknown-phone:${input.phone}`, loginLockout.lockMs);
+      if (count >= loginLockout.triesMax) {
+        throw errors.login_locked('Too many wrong passwords; logging in is locked for a while.', 'password', { locked_until: new Date(now.getTime() + resetInMs).toISOString() });
+      }
       throw errors.login_failed('The phone number or the password is wrong.');
     }
-    await this.#checkPassword(user, input.password, now, (triesLeft) => errors.login_failed('The phone number or the password is wrong.', undefined, { tries_left: triesLeft }));
+    // No tries_left: an unknown phone has none to give, and the difference would tell which phones are registered.
+    await this.#checkPassword(user, input.password, now, () => errors.login_failed('The phone number or the password is wrong.'));
     const token = `mps_${randomBytes(32).toString('base64url')}`;
     const session: Session = {
       id: newId('ses'), user_id: user.id, token_hash: hashToken(token), user_agent: input.userAgent?.slice(0, 256) ?? null,

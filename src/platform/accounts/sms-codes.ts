@@ -32,7 +32,13 @@ export class SmsCodes {
     this.#clock = clock;
   }
 
-  async send(phone: string, purpose: SmsPurpose): Promise<{ expiresAt: Date }> {
+  /**
+   * Texts a code for `purpose`. With `accountExists` (a sign-up code asked for a phone that has
+   * a Mi account) the text tells the owner so and carries no code, while the row, the limits
+   * and the answer are those of any other send: the caller cannot tell the two apart, and a
+   * sign-up with a guessed code fails as for any phone (issue 10, section 7).
+   */
+  async send(phone: string, purpose: SmsPurpose, options: { accountExists?: boolean } = {}): Promise<{ expiresAt: Date }> {
     const now = this.#clock();
     const id = newId('smc');
     const code = generateOtp();
@@ -63,10 +69,20 @@ export class SmsCodes {
       return undefined;
     });
     if (refusal) throw refusal;
+    if (options.accountExists) {
+      await this.#sms.send({
+        to: phone,
+        sender: '小米支付',
+        text: '【小米支付】有人尝试用本手机号注册小米账号，但本号码已注册。请直接登录；如非本人操作，请忽略本短信。',
+        template: { name: 'account_exists', params: {} },
+      });
+      return { expiresAt };
+    }
     await this.#sms.send({
       to: phone,
       sender: '小米支付',
       text: `【小米支付】验证码${code}，用于${purposeText[purpose]}，5分钟内有效。如非本人操作，请忽略本短信。`,
+      template: { name: 'verification_code', params: { code } },
     });
     return { expiresAt };
   }

@@ -1,11 +1,11 @@
 import type { FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import type { App } from '../../infra/http/server.ts';
+import { authenticationHook, type App } from '../../infra/http/server.ts';
 import type { AccountService } from '../accounts/service.ts';
-import { requireSession } from '../auth.ts';
+import { caller, requireSession } from '../auth.ts';
 import { errors } from '../errors.ts';
 import type { Merchant, MerchantService, Order } from './service.ts';
-import { orderLimits } from './service.ts';
+import { merchantsPerOwnerMax, orderLimits } from './service.ts';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -13,15 +13,15 @@ declare module 'fastify' {
   }
 }
 
-/** A preHandler admitting merchants by API key (`Authorization: Bearer sk_…`). */
+/** A hook admitting merchants by API key (`Authorization: Bearer sk_…`), run before the body is parsed. */
 export function requireMerchant(merchants: MerchantService) {
-  return async (request: FastifyRequest): Promise<void> => {
+  return authenticationHook(async (request: FastifyRequest): Promise<void> => {
     const header = request.headers.authorization;
     const key = header?.startsWith('Bearer sk_') ? header.slice(7).trim() : undefined;
     const merchant = key ? await merchants.authenticate(key) : undefined;
     if (!merchant) throw errors.authentication_required('A merchant API key is required: Authorization: Bearer sk_….');
     request.merchant = merchant;
-  };
+  });
 }
 
 export function callingMerchant(request: FastifyRequest): Merchant {
@@ -76,6 +76,27 @@ export function registerMerchantRoutes(app: App, accounts: AccountService, merch
       return { ...merchantToWire(merchant), api_key: apiKey, webhook_secret: merchant.webhook_secret };
     });
   }
+
+  app.post('/v1/merchants', {
+    preHandler: requireSession(accounts),
+    schema: {
+      tags, security: [{ session: [] }],
+      summary: 'Onboard a merchant from the signed-in Mi account; the API key and webhook secret are shown only here',
+      description: `At most ${merchantsPerOwnerMax} merchants per account. A webhook URL must reach a public address (422 \`webhook_url_forbidden\`).`,
+      body: z.object({
+        name: z.string().trim().min(1).max(40).describe('The name customers see'),
+        mcc: z.string().regex(/^[0-9]{4}$/, 'a 4-digit merchant category code (ISO 18245)').describe('Merchant category code (ISO 18245)'),
+        webhook_url: webhookUrl.optional().describe('Where order events are POSTed, signed'),
+      }),
+      response: { 201: merchantSchema.extend({ api_key: z.string(), webhook_secret: z.string() }) },
+    },
+  }, async (request, reply) => {
+    const { merchant, apiKey } = await merchants.create({
+      name: request.body.name, mcc: request.body.mcc, webhookUrl: request.body.webhook_url, ownerUserId: caller(request).user.id,
+    });
+    void reply.code(201);
+    return { ...merchantToWire(merchant), api_key: apiKey, webhook_secret: merchant.webhook_secret };
+  });
 
   app.get('/v1/merchant', {
     preHandler: merchantAuth,

@@ -4,11 +4,15 @@ import { newId } from '../../infra/ids.ts';
 import { errors } from '../errors.ts';
 import type { PlatformTables } from '../tables.ts';
 import { withUniqueMerchantCode } from './merchant-code.ts';
+import { checkDestination, ForbiddenDestinationError, type DestinationPolicy } from '../webhooks/destination.ts';
 
 export type Merchant = PlatformTables['merchants'];
 export type Order = PlatformTables['orders'];
 
 export const orderLimits = { expiresInSDefault: 900, expiresInSMax: 86_400, amountFenMax: 100_000_000n } as const;
+
+/** Merchants one Mi account may onboard. */
+export const merchantsPerOwnerMax = 5;
 
 function hashApiKey(apiKey: string): string {
   return createHash('sha256').update(apiKey).digest('hex');
@@ -18,20 +22,32 @@ function hashApiKey(apiKey: string): string {
 export class MerchantService {
   readonly #db: Kysely<PlatformTables>;
   readonly #clock: () => Date;
+  readonly #destinations: DestinationPolicy;
 
-  constructor(db: Kysely<PlatformTables>, clock: () => Date) {
+  constructor(db: Kysely<PlatformTables>, clock: () => Date, destinations: DestinationPolicy = { allowLoopback: false }) {
     this.#db = db;
     this.#clock = clock;
+    this.#destinations = destinations;
   }
 
-  /** Sandbox onboarding: the API key and webhook secret are shown once, here, and stored only as a hash / secret. */
-  async create(input: { name: string; mcc: string; webhookUrl?: string | undefined }): Promise<{ merchant: Merchant; apiKey: string }> {
+  /**
+   * Onboarding: by a signed-in Mi account (`ownerUserId`, at most `merchantsPerOwnerMax`), or a
+   * sandbox test merchant. The API key and webhook secret are shown once, here, and stored only
+   * as a hash / secret.
+   */
+  async create(input: { name: string; mcc: string; webhookUrl?: string | undefined; ownerUserId?: string }): Promise<{ merchant: Merchant; apiKey: string }> {
+    if (input.webhookUrl) await this.#checkWebhookUrl(input.webhookUrl);
+    if (input.ownerUserId) {
+      const owned = await this.#db.selectFrom('merchants').select((eb) => eb.fn.countAll<string>().as('n')).where('owner_user_id', '=', input.ownerUserId).executeTakeFirstOrThrow();
+      if (Number(owned.n) >= merchantsPerOwnerMax) throw errors.merchants_limit(`One Mi account onboards at most ${merchantsPerOwnerMax} merchants.`);
+    }
     const apiKey = `sk_${randomBytes(24).toString('base64url')}`;
     const merchant = await withUniqueMerchantCode(this.#db, input.mcc, async (code) => {
       const row: Merchant = {
         id: newId('mch'), name: input.name, code, mcc: input.mcc,
         api_key_hash: hashApiKey(apiKey), api_key_last4: apiKey.slice(-4), webhook_url: input.webhookUrl ?? null,
         webhook_secret: `whsec_${randomBytes(24).toString('base64url')}`, created_at: this.#clock(),
+        owner_user_id: input.ownerUserId ?? null,
       };
       await this.#db.insertInto('merchants').values(row).execute();
       return row;
@@ -39,11 +55,22 @@ export class MerchantService {
     return { merchant, apiKey };
   }
 
+  /** A destination that is, or resolves to, a non-public address is refused (and checked again at each delivery). */
+  async #checkWebhookUrl(url: string, param = 'webhook_url'): Promise<void> {
+    try {
+      await checkDestination(url, this.#destinations);
+    } catch (error) {
+      if (error instanceof ForbiddenDestinationError) throw errors.webhook_url_forbidden(`The webhook URL is refused: ${error.message}.`, param);
+      throw error;
+    }
+  }
+
   async authenticate(apiKey: string): Promise<Merchant | undefined> {
     return this.#db.selectFrom('merchants').selectAll().where('api_key_hash', '=', hashApiKey(apiKey)).executeTakeFirst();
   }
 
   async setWebhookUrl(merchantId: string, url: string | null): Promise<Merchant> {
+    if (url) await this.#checkWebhookUrl(url, 'url');
     return this.#db.updateTable('merchants').set({ webhook_url: url }).where('id', '=', merchantId).returningAll().executeTakeFirstOrThrow();
   }
 

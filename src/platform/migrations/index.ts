@@ -11,6 +11,8 @@ import { tokens } from './2026-11-22T0710-tokens.ts';
 import { tokenAtcUses } from './2026-11-22T0720-token-atc-uses.ts';
 import { sealedPersonalData } from './2026-11-22T0730-sealed-personal-data.ts';
 import { biometricProofs } from './2026-11-22T0740-biometric-proofs.ts';
+import { passwordResetLock } from './2026-11-30T0300-password-reset-lock.ts';
+import { merchantOwners } from './2026-11-30T0301-merchant-owners.ts';
 import { deviceRequestNonces } from './2026-11-30T0400-device-request-nonces.ts';
 import { merchantCodeCounter } from './2026-11-30T0401-merchant-code-counter.ts';
 
@@ -30,6 +32,8 @@ export const platformMigrations: SchemaMigrations = {
   '2026-11-22T0720-token-atc-uses': tokenAtcUses,
   '2026-11-22T0730-sealed-personal-data': sealedPersonalData,
   '2026-11-22T0740-biometric-proofs': biometricProofs,
+  '2026-11-30T0300-password-reset-lock': passwordResetLock,
+  '2026-11-30T0301-merchant-owners': merchantOwners,
   '2026-11-30T0400-device-request-nonces': deviceRequestNonces,
   '2026-11-30T0401-merchant-code-counter': merchantCodeCounter,
 };

@@ -192,11 +192,59 @@ describe('real-name payment account', () => {
     assert.equal((await api('POST', '/v1/sms-codes', { token: a.token, body: { phone: me.phone, purpose: 'payment_password_reset' } })).status, 202);
     const resetCode = await latestSmsCode(system.platform.app, me.phone);
     const wrongId = await api('POST', '/v1/payment-account/password/reset', { token: a.token, body: { sms_code: resetCode, id_number: residentIdFor('1970-01-01'), new_payment_password: '802468' } });
-    assert.deepEqual([wrongId.status, wrongId.body.error.code, wrongId.body.error.param], [422, 'identity_mismatch', 'id_number']);
-    const reset = await api('POST', '/v1/payment-account/password/reset', { token: a.token, body: { sms_code: resetCode, id_number: a.idNumber, new_payment_password: '802468' } });
+    // Which of the two was wrong is not said, and the right code was spent by the failed try.
+    assert.deepEqual([wrongId.status, wrongId.body.error.code, wrongId.body.error.tries_left], [422, 'password_reset_failed', 4]);
+    const sameCode = await api('POST', '/v1/payment-account/password/reset', { token: a.token, body: { sms_code: resetCode, id_number: a.idNumber, new_payment_password: '802468' } });
+    assert.deepEqual([sameCode.status, sameCode.body.error.code], [422, 'password_reset_failed']);
+    system.clock.advance(61_000);
+    assert.equal((await api('POST', '/v1/sms-codes', { token: a.token, body: { phone: me.phone, purpose: 'payment_password_reset' } })).status, 202);
+    const freshCode = await latestSmsCode(system.platform.app, me.phone);
+    const reset = await api('POST', '/v1/payment-account/password/reset', { token: a.token, body: { sms_code: freshCode, id_number: a.idNumber, new_payment_password: '802468' } });
     assert.equal(reset.status, 200);
     assert.equal((await verify('135790')).body.error.code, 'payment_password_wrong');
     assert.equal((await verify('802468')).status, 200);
+  });
+
+  test('payment-password reset: ID number and code are checked together, failures are counted, the fifth locks resetting for 24 hours', async () => {
+    const a = await applicant();
+    await open(a, '135790');
+    const me = (await api('GET', '/v1/account', { token: a.token })).body;
+    const reset = (smsCode: string, idNumber: string) =>
+      api('POST', '/v1/payment-account/password/reset', { token: a.token, body: { sms_code: smsCode, id_number: idNumber, new_payment_password: '802468' } });
+    const newCode = async () => {
+      system.clock.advance(61_000);
+      assert.equal((await api('POST', '/v1/sms-codes', { token: a.token, body: { phone: me.phone, purpose: 'payment_password_reset' } })).status, 202);
+      return latestSmsCode(system.platform.app, me.phone);
+    };
+    const hashOf = async () => (await system.database.forSchema<any>('platform').selectFrom('payment_accounts').select(['password_hash', 'reset_failed_count'])
+      .where('user_id', '=', me.id).executeTakeFirstOrThrow());
+    const before = await hashOf();
+    let code = await newCode();
+    const wrongCode = code === '000000' ? '111111' : '000000';
+    const answers: unknown[] = [];
+    // Wrong code with the right ID number, then the right code with a wrong ID number: one answer shape.
+    for (const [smsCode, idNumber] of [[wrongCode, a.idNumber], [code, residentIdFor('1971-02-03')]] as const) {
+      const r = await reset(smsCode, idNumber);
+      answers.push([r.status, r.body.error.code, r.body.error.param]);
+    }
+    assert.deepEqual(answers, [[422, 'password_reset_failed', undefined], [422, 'password_reset_failed', undefined]]);
+    for (let i = 0; i < 2; i++) {
+      code = await newCode();
+      assert.equal((await reset(code, residentIdFor('1972-03-04'))).body.error.code, 'password_reset_failed');
+    }
+    code = await newCode();
+    const fifth = await reset(wrongCode, a.idNumber);
+    assert.deepEqual([fifth.status, fifth.body.error.code], [423, 'password_reset_locked']);
+    // Locked: even both right is refused, the code is not spent, the password is unchanged.
+    const locked = await reset(code, a.idNumber);
+    assert.deepEqual([locked.status, locked.body.error.code], [423, 'password_reset_locked']);
+    assert.equal((await hashOf()).password_hash, before.password_hash);
+    assert.equal((await hashOf()).reset_failed_count, 5);
+    system.clock.advance(24 * 3_600_000 + 1);
+    code = await newCode();
+    assert.equal((await reset(code, a.idNumber)).status, 200);
+    assert.equal((await hashOf()).reset_failed_count, 0);
+    assert.notEqual((await hashOf()).password_hash, before.password_hash);
   });
 
   test('a lock that ran out starts a new count', async () => {

@@ -7,6 +7,7 @@ import { errors } from '../errors.ts';
 import { classRules, dailyLimitsFen } from './classes.ts';
 import { maskName } from './identity.ts';
 import type { PaymentAccountService, PaymentAccountView } from './service.ts';
+import { platformRateLimits, type RateLimiter } from '../../infra/http/rate-limit.ts';
 
 const smsCode = z.string().regex(/^[0-9]{6}$/, '6 digits');
 const cardNumber = z.string().regex(/^[0-9]{13,19}$/, '13 to 19 digits').describe('Bank card number (PAN)');
@@ -60,7 +61,7 @@ function startedToWire(started: { verificationId: string; bankName: string; phon
   return { verification_id: started.verificationId, bank_name: started.bankName, phone_masked: started.phoneMasked, expires_at: started.expiresAt.toISOString() };
 }
 
-export function registerPaymentAccountRoutes(app: App, accounts: AccountService, service: PaymentAccountService, clock: () => Date): void {
+export function registerPaymentAccountRoutes(app: App, accounts: AccountService, service: PaymentAccountService, clock: () => Date, limiter: RateLimiter): void {
   const preHandler = requireSession(accounts);
   const security = [{ session: [] }];
   const tags = ['payment account'];
@@ -177,10 +178,13 @@ export function registerPaymentAccountRoutes(app: App, accounts: AccountService,
   });
 
   app.post('/v1/payment-account/password/reset', {
+    onRequest: limiter.hook(platformRateLimits.passwordReset),
     preHandler,
     schema: {
       security, tags,
       summary: 'Reset the payment password with an SMS code (purpose payment_password_reset) and the holder\'s ID number',
+      description: 'The code and the ID number are checked together: if either is wrong the answer is one `password_reset_failed`, '
+        + 'the code is spent if it was right, and the failure counts; 5 failures lock resetting for 24 hours (`password_reset_locked`).',
       body: z.object({ sms_code: smsCode, id_number: idNumber, new_payment_password: z.string().max(32) }),
       response: { 200: z.object({ reset: z.literal(true) }) },
     },

@@ -22,6 +22,11 @@ export const paymentPasswordLockout: Lockout = {
   table: 'payment_accounts', failedColumn: 'password_failed_count', lockedUntilColumn: 'password_locked_until', triesMax: 5, lockMs: 3 * 3_600_000,
 };
 
+/** Five failed resets (wrong ID number or code, counted together) lock resetting for a day. */
+export const passwordResetLockout: Lockout = {
+  table: 'payment_accounts', failedColumn: 'reset_failed_count', lockedUntilColumn: 'reset_locked_until', triesMax: 5, lockMs: 24 * 3_600_000,
+};
+
 export interface AmlData {
   gender: 'male' | 'female';
   occupation: string;
@@ -134,6 +139,7 @@ export class PaymentAccountService {
       id_number_fingerprint: this.#personalData.idNumberFingerprint(identity.number), id_number_masked: maskIdNumber(identity.number),
       birth_date: identity.birthDate,
       status: 'active', password_hash: passwordHash, password_failed_count: 0, password_locked_until: null, opened_at: now,
+      reset_failed_count: 0, reset_locked_until: null,
       aml_gender: null, aml_occupation: null, aml_nationality: null, aml_id_type: null, aml_id_expiry: null, aml_id_photo: null,
       aml_id_photo_type: null, aml_address: null, aml_completed_at: null, aml_id_photo_sealed: null, aml_address_sealed: null,
     };
@@ -245,17 +251,29 @@ export class PaymentAccountService {
     }
   }
 
-  /** Reset with an SMS code to the account's phone and the holder's ID number; lifts a lock. */
+  /**
+   * Reset with an SMS code to the account's phone and the holder's ID number; lifts the payment
+   * lock. Both are checked on every try and a failure says not which was wrong: a right code is
+   * spent even when the ID number is wrong, so one code cannot test many ID numbers, and each
+   * failure counts toward a 24-hour reset lock.
+   */
   async resetPaymentPassword(input: { userId: string; phone: string; smsCode: string; idNumber: string; newPassword: string }): Promise<void> {
     requireStrongPaymentPassword(input.newPassword, 'new_payment_password');
     const account = await this.requireByUser(input.userId);
+    const now = this.#clock();
+    const resetLocked = (until: Date) => errors.password_reset_locked('Too many failed resets; resetting the payment password is locked for 24 hours.', 'sms_code', { locked_until: until.toISOString() });
+    const lock = lockStateOf({ failed: account.reset_failed_count, lockedUntil: account.reset_locked_until }, now);
+    if (lock.locked) throw resetLocked(lock.lockedUntil);
     const passwordHash = await hashPassword(input.newPassword);
     const outcome = await transactionWithRetry(this.#db, async (trx) => {
-      if (!this.#personalData.matchesIdNumber(account.id_number_fingerprint, input.idNumber)) {
-        return { error: errors.identity_mismatch('The ID number is not the payment account holder\'s.', 'id_number') };
-      }
+      const idMatches = this.#personalData.matchesIdNumber(account.id_number_fingerprint, input.idNumber);
       const consumed = await this.#codes.consume(trx, input.phone, 'payment_password_reset', input.smsCode);
-      if (consumed.error) return { error: consumed.error };
+      if (!idMatches || consumed.error) {
+        const after = await recordFailure(trx, passwordResetLockout, account.id, now);
+        if (after.locked) return { error: resetLocked(after.lockedUntil) };
+        return { error: errors.password_reset_failed(`The ID number or the SMS code is wrong; ${after.triesLeft} tries left before resetting is locked for 24 hours.`, undefined, { tries_left: after.triesLeft }) };
+      }
+      if (!(await recordSuccess(trx, passwordResetLockout, account.id, now))) return { error: resetLocked(now) };
       await trx.updateTable('payment_accounts')
         .set({ password_hash: passwordHash, password_failed_count: 0, password_locked_until: null })
         .where('id', '=', account.id).execute();

@@ -1,7 +1,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import type { App } from '../../infra/http/server.ts';
+import { authenticationHook, type App } from '../../infra/http/server.ts';
 import type { AccountService } from '../accounts/service.ts';
 import { caller, requireSession } from '../auth.ts';
 import { keepRawBody, signedRequestOf } from '../devices/signed-request.ts';
@@ -70,13 +70,13 @@ function batchToWire(card: DeviceCard, issued: IssuedLukBatch): z.infer<typeof l
 /** Admits a bank by its platform key (`Authorization: Bearer <key>`); answers its bank code. */
 function bankAuthentication(bankKeys: Readonly<Record<string, string>>) {
   const keys = Object.entries(bankKeys).map(([code, key]) => ({ code, key: Buffer.from(key) }));
-  return async (request: FastifyRequest): Promise<void> => {
+  return authenticationHook(async (request: FastifyRequest): Promise<void> => {
     const header = request.headers.authorization;
     const given = Buffer.from(header?.startsWith('Bearer ') ? header.slice(7).trim() : '');
     const bank = keys.find((k) => k.key.length === given.length && timingSafeEqual(k.key, given));
     if (!bank) throw errors.authentication_required('A bank key is required: Authorization: Bearer <key>.');
     (request as FastifyRequest & { bankCode?: string }).bankCode = bank.code;
-  };
+  });
 }
 
 export function registerTokenRoutes(app: App, accounts: AccountService, tokens: TokenService, options: { bankKeys: Readonly<Record<string, string>> }): void {
