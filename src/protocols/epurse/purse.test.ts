@@ -31,9 +31,9 @@ function independentSession(alg: EpurseAlgorithm, key: Buffer, input: Buffer): B
 // CBC-MAC, zero IV, 80 then 00 padding always, leftmost 4 bytes; block by block, by hand.
 function independentMac(alg: EpurseAlgorithm, key: Buffer, data: Buffer): Buffer {
   const n = alg === 'tdes' ? 8 : 16;
-  let padded = Buffer.concat([data, Buffer.from([0x80])]);
+  let padded: Buffer = Buffer.concat([data, Buffer.from([0x80])]);
   while (padded.length % n !== 0) padded = Buffer.concat([padded, Buffer.from([0])]);
-  let chain = Buffer.alloc(n);
+  let chain: Buffer = Buffer.alloc(n);
   for (let i = 0; i < padded.length; i += n) {
     const block = xor(chain, padded.subarray(i, i + n));
     chain = alg === 'tdes' ? des(key, block) : sm4(key, block);
