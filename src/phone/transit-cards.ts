@@ -1,5 +1,6 @@
 // The wallet's transit cards on the phone itself (no platform call): install what the platform
 // issued, list, choose the express card, disable a moved or returned card, and the NFC side.
+import type { BrandWire, IssuedCard } from '../transit/client.ts';
 import { PhoneError } from './errors.ts';
 import type { MiPhone } from './phone.ts';
 import type { StoredTransitCard } from './phone-state.ts';
@@ -95,4 +96,14 @@ export function transitApplet(phone: MiPhone, how: { screenOff: true } | { cardI
     pickedCardId = card.id;
   }
   return new TransitApplet({ state: phone.mutableState, save: () => phone.save() }, { pickedCardId });
+}
+
+/** A card as its operator personalised it (through the platform), onto this phone; balance 0. */
+export function installIssuedCard(phone: MiPhone, input: { id: string; brand: BrandWire; issued: IssuedCard }): TransitCardSummary {
+  const { brand, issued } = input;
+  return installTransitCard(phone, {
+    id: input.id, brandCode: brand.code, brandName: brand.name, kind: brand.kind, aid: brand.aid, algorithm: brand.algorithm,
+    cardNumber: issued.cardNumber, issuerFile: issued.issuerFile, tripSfi: brand.tripSfi, tripRecord: null, keys: issued.keys,
+    balanceFen: '0', balanceCapFen: String(brand.balanceCapFen), offlineSeq: 0, onlineSeq: 0, records: [], proves: [], status: 'active',
+  });
 }
