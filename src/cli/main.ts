@@ -47,12 +47,13 @@ program
     const system = await createSystem({ database, keyring, logger });
     const platformUrl = await system.platform.app.listen({ host: host(), port: portFromEnv('MIPAY_PLATFORM_PORT', defaultPorts.platform) });
     const bankUrl = await system.bank.app.listen({ host: host(), port: portFromEnv('MIPAY_BANK_PORT', defaultPorts.bank) });
+    const transitUrl = await system.transit.app.listen({ host: '127.0.0.1', port: portFromEnv('MIPAY_TRANSIT_PORT', defaultPorts.transit) });
     system.platform.startJobs();
     mkdirSync(dataDir(), { recursive: true });
     const paymentPath = await startPaymentPath(system, host());
-    writeFileSync(join(dataDir(), 'runtime.json'), JSON.stringify({ platform_url: platformUrl, bank_url: bankUrl, ...paymentRuntime(paymentPath.network), pid: process.pid }, null, 2));
+    writeFileSync(join(dataDir(), 'runtime.json'), JSON.stringify({ platform_url: platformUrl, bank_url: bankUrl, transit_url: transitUrl, ...paymentRuntime(paymentPath.network), pid: process.pid }, null, 2));
     closeOnSignal(logger, async () => {
-      await Promise.all([system.platform.app.close(), system.bank.app.close(), paymentPath.close()]);
+      await Promise.all([system.platform.app.close(), system.bank.app.close(), system.transit.app.close(), paymentPath.close()]);
       await database.close();
     });
     process.stdout.write([
@@ -63,6 +64,7 @@ program
       `  sandbox SMS   ${platformUrl}/v1/sandbox/sms?phone=<phone>`,
       `  banks         ${bankUrl}/v1/banks   docs ${bankUrl}/docs   ISO 8583 ${paymentPath.bankIso}`,
       `  network       ISO 8583 (TCP, 2-byte length) ${paymentPath.network}   try: mipay pos charge 23.50 --card <number>`,
+      `  transit       operators ${transitUrl}/v1/brands   docs ${transitUrl}/docs   try: mipay demo --transit`,
       `  health        ${platformUrl}/healthz   metrics ${platformUrl}/metrics`,
       'Press Ctrl+C to stop.',
       '',

@@ -6,10 +6,12 @@ import { PlatformError, PlatformUnreachableError } from './errors.ts';
 const requestTimeoutMs = 15_000;
 
 export interface PlatformCall {
-  method: 'GET' | 'POST' | 'PATCH' | 'DELETE';
+  method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
   path: string;
   body?: unknown;
   token?: string | undefined;
+  /** For POSTs that move money: the same key on a retry gets the first answer. */
+  idempotencyKey?: string;
 }
 
 export class PlatformClient {
@@ -29,6 +31,7 @@ export class PlatformClient {
         headers: {
           ...(request.body !== undefined ? { 'content-type': 'application/json' } : {}),
           ...(request.token ? { authorization: `Bearer ${request.token}` } : {}),
+          ...(request.idempotencyKey ? { 'idempotency-key': request.idempotencyKey } : {}),
           'user-agent': 'mipay-phone/1',
         },
         ...(request.body !== undefined ? { body: JSON.stringify(request.body) } : {}),

@@ -29,6 +29,9 @@ import { PaymentAccountService } from './payment-account/service.ts';
 import type { PlatformTables } from './tables.ts';
 import { loadTspKeys, type TspKeys } from './tokens/keys.ts';
 import { registerTokenRoutes } from './tokens/routes.ts';
+import { registerTransitRoutes } from './transit/routes.ts';
+import { TransitService } from './transit/service.ts';
+import type { TransitOperatorClient } from '../transit/client.ts';
 import { TokenService } from './tokens/service.ts';
 
 export interface PlatformOptions {
@@ -46,6 +49,8 @@ export interface PlatformOptions {
   personalDataKeys?: PersonalDataKeys;
   /** Issuing banks' keys for the device card lifecycle route, by bank code. */
   bankKeys?: Readonly<Record<string, string>>;
+  /** The transit operators (their client); without it the /v1/transit routes are not mounted. */
+  transit?: TransitOperatorClient;
 }
 
 export interface Platform {
@@ -65,6 +70,7 @@ export interface Platform {
   wallet: WalletPayments;
   orders: OrderPayments;
   pendingSettlement: PendingSettlement;
+  transit: TransitService | undefined;
   /** Starts the background jobs (webhook delivery, settling payments the bank left pending, pruning spent ATCs); closing the app stops them. */
   startJobs(): void;
 }
@@ -109,6 +115,8 @@ export async function createPlatform(options: PlatformOptions): Promise<Platform
   registerTokenRoutes(app, accounts, tokens, { bankKeys: options.bankKeys ?? {} });
   registerMerchantRoutes(app, accounts, merchants, { sandbox: options.sandboxOutbox !== undefined });
   registerPaymentRoutes(app, { accounts, merchants, idempotency, wallet, orders, history: new TransactionHistory(options.db) });
+  const transit = options.transit ? new TransitService({ db: options.db, operator: options.transit, devices, merchants, orders, clock }) : undefined;
+  if (transit) registerTransitRoutes(app, { accounts, idempotency, transit });
   if (options.sandboxOutbox) registerSandboxSmsRoutes(app, options.sandboxOutbox);
   // Hourly is plenty: a spent ATC stays refusable for as long as its batch is live.
   const atcPruning = new PeriodicJob('token-atc-pruning', () => tokens.pruneSpentAtcs(), options.logger.child({ component: 'tokens' }));
@@ -119,7 +127,7 @@ export async function createPlatform(options: PlatformOptions): Promise<Platform
     await ledger.close();
   });
   return {
-    app, accounts, paymentAccounts, cards, devices, tokens, idempotency, merchants, webhooks, ledger, wallet, orders, pendingSettlement,
+    app, accounts, paymentAccounts, cards, devices, tokens, idempotency, merchants, webhooks, ledger, wallet, orders, pendingSettlement, transit,
     startJobs() {
       webhooks.start();
       pendingSettlement.start();

@@ -126,7 +126,12 @@ export class BrandOperator {
       if (previous.card_number !== input.cardNumber || previous.amount_fen !== input.amountFen) {
         throw new TransitError('bad_request', 'This load id was used for another card or amount.', 'loadId');
       }
-      if (previous.status === 'confirmed' || input.onlineSeq !== previous.online_seq) {
+      // A later counter is fine only when another load is confirmed at the old one: then this one
+      // was certainly never credited there. Otherwise the card may have credited it: its TAC decides.
+      const counterTakenByAnother = input.onlineSeq > previous.online_seq && previous.status === 'signed'
+        && await this.#db.selectFrom('loads').select('load_id').where('card_number', '=', input.cardNumber)
+          .where('online_seq', '=', previous.online_seq).where('status', '=', 'confirmed').executeTakeFirst() !== undefined;
+      if (previous.status === 'confirmed' || (input.onlineSeq !== previous.online_seq && !counterTakenByAnother)) {
         throw new TransitError('load_counter_moved', 'This load was already credited to the card (its counter moved on).', 'loadId',
           { online_seq: previous.online_seq });
       }
