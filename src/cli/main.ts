@@ -13,6 +13,7 @@ import { SandboxSmsGateway, smsMigrations, smsSchema, type SmsTables } from '../
 import { databaseConfig, dataDir, defaultPorts, describeDatabase, keyringPath, portFromEnv, version } from './config.ts';
 import { createSystem, migrateAll } from './system.ts';
 import { registerPhoneCommands } from './phone-command.ts';
+import { registerTransitCommands } from './transit-command.ts';
 import { paymentRuntime, registerPosCommands, startPaymentPath } from './pos-command.ts';
 
 const program = new Command();
@@ -176,12 +177,19 @@ bank
 
 registerPosCommands(program);
 registerPhoneCommands(program);
+registerTransitCommands(program);
 
 program
   .command('demo')
   .description('the whole journey on a fresh embedded database, step by step: sign-up, payment account, a Mi phone, a device card, an offline tap with its receipt, a refund')
   .option('--keep', 'keep the demo\'s data folder (database and phone state file)', false)
-  .action(async (options: { keep: boolean }) => {
+  .option('--transit', 'the transit journey instead: issue → top-up → metro entry and exit offline → upload → settlement → history', false)
+  .action(async (options: { keep: boolean; transit: boolean }) => {
+    if (options.transit) {
+      const { runTransitDemo } = await import('./transit-demo.ts');
+      await runTransitDemo({ keep: options.keep });
+      return;
+    }
     const { runDemo } = await import('./demo.ts');
     await runDemo({ keep: options.keep });
   });

@@ -19,6 +19,8 @@ export interface GateRecords {
   /** What the operator refused, with its reason (kept for the operator's staff). */
   refused: (TapRecord & { reason: string })[];
   uploadedCount: number;
+  /** The operator (brand) the gate belongs to, written when the store is made. */
+  brandCode?: string;
 }
 
 /** Records kept at most while the gate is offline; past it the gate stops charging (it must upload). */

@@ -23,6 +23,7 @@ export function createTransitGate(setup: GateSetup): TransitGate {
   const { brand } = setup;
   const keyBrands = brand.kind === 'tunion' ? setup.brands.filter((b) => b.kind === 'tunion') : [brand];
   const store = new GateRecordStore(setup.storePath);
+  store.data.brandCode ??= brand.code;
   const psam = new Psam({
     terminalId: setup.terminalId, lastTerminalSeq: store.data.terminalSeq,
     keys: keyBrands.map((b) => ({ cardPrefix: b.cardPrefix, algorithm: b.algorithm, purchaseMasterKey: setup.purchaseMasterKey(b.code) })),
