@@ -2,7 +2,7 @@
 // DEBIT with the PSAM's MAC1 and MAC2 check, the phone's durable state-file write included —
 // p50/p99 against the 300 ms gate budget; (2) the operator settling uploaded records with every
 // TAC verified, on PostgreSQL with DATABASE_URL (else PGlite), records per second.
-// Options: --taps N (2,000), --records N (100,000), --cards N (1,000), --batch N (5,000).
+// Options: --taps N (2,000), --records N (100,000), --cards N (1,000), --batch N (5,000), --gates N uploading at once (1).
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -36,6 +36,7 @@ export async function run(args: string[]): Promise<void> {
   const records = option(args, 'records', 100_000);
   const cards = option(args, 'cards', 1_000);
   const batch = option(args, 'batch', 5_000);
+  const concurrentGates = option(args, 'gates', 1);
   const database = await openBenchDatabase('mipay_bench_gate');
   const dir = mkdtempSync(join(tmpdir(), 'mipay-bench-gate-'));
   try {
@@ -89,18 +90,25 @@ export async function run(args: string[]): Promise<void> {
     let settled = 0;
     let rejected = 0;
     const started = performance.now();
-    for (let i = 0; i < uploads.length; i += batch) {
-      const result = await operators.upload({ gateId: 'bench', brandCode: 'jjj', records: uploads.slice(i, i + batch) });
-      settled += result.settled;
-      rejected += result.rejected.length;
-    }
+    // Gates upload independently: `--gates` uploads in flight at once (default 1), each a batch.
+    const batches: TapRecord[][] = [];
+    for (let i = 0; i < uploads.length; i += batch) batches.push(uploads.slice(i, i + batch));
+    let next = 0;
+    await Promise.all(Array.from({ length: concurrentGates }, async (_, gateNo) => {
+      while (next < batches.length) {
+        const records = batches[next++]!;
+        const result = await operators.upload({ gateId: `bench-${gateNo}`, brandCode: 'jjj', records });
+        settled += result.settled;
+        rejected += result.rejected.length;
+      }
+    }));
     const seconds = (performance.now() - started) / 1000;
     const settlement = { recordsPerSec: Math.round(uploads.length / seconds), rejected, settled, records: uploads.length, engine: database.kind };
     process.stdout.write([
       `phone ↔ gate exchange, ${taps} taps (SELECT, READ BINARY, INITIALIZE, DEBIT; PSAM MAC1/MAC2 on the gate side):`,
       `  compute: p50 ${exchange.p50Ms} ms   p99 ${exchange.p99Ms} ms   budget ${GATE_BUDGET_MS} ms (${Math.round(GATE_BUDGET_MS / exchange.p99Ms)}× inside at p99)`,
       `  with the phone's encrypted state file written and fsynced at DEBIT: p50 ${exchangeDurable.p50Ms} ms   p99 ${exchangeDurable.p99Ms} ms`,
-      `operator settlement on ${database.kind}: ${uploads.length} records in batches of ${batch}, every TAC verified: ${settlement.recordsPerSec}/s`,
+      `operator settlement on ${database.kind}: ${uploads.length} records in batches of ${batch} from ${concurrentGates} gates at once, every TAC verified: ${settlement.recordsPerSec}/s`,
       `  settled ${settled}, rejected ${rejected} (forged TACs and replays)`,
       '',
     ].join('\n'));
