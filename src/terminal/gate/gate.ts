@@ -5,7 +5,8 @@
 // TRANSACTION PROVE: if the card debited, its TAC completes the record (never charged twice);
 // if not, the tap never happened (never lost either way).
 import {
-  SW, debitForPurchase, decodeResponseApdu, encodeCommandApdu, getTransactionProve, initializeForCappPurchase, initializeForPurchase,
+  SW, debitForPurchase, decodeResponseApdu, encodeCommandApdu, getBalance, getTransactionProve, initializeForCappPurchase,
+  initializeForPurchase,
   readBinary, selectByName, updateCappDataCache, DEBIT_FOR_PURCHASE_RESPONSE, GET_TRANSACTION_PROVE_RESPONSE,
   INITIALIZE_FOR_PURCHASE_RESPONSE, type CommandApdu, type ResponseApdu,
 } from '../../protocols/apdu.ts';
@@ -168,7 +169,7 @@ export class TransitGate {
     }
     const { tac } = GET_TRANSACTION_PROVE_RESPONSE.decode(prove.data);
     this.#complete(cardNumber, { ...pending.record, tac: tac.toString('hex') });
-    const balance = await this.#send(card, { cla: 0x80, ins: 0x5c, p1: 0x00, p2: 0x02, data: Buffer.alloc(0), le: 4 });
+    const balance = await this.#send(card, getBalance());
     const balanceFen = balance.sw === SW.OK ? BigInt(balance.data.readUInt32BE(0)) : -1n;
     const { amountFen, offlineSeq } = pending.record;
     if (pending.record.amountFen === 0n && this.#o.mode.kind === 'metro-entry') return { outcome: 'entered', cardNumber, balanceFen, offlineSeq, recovered: true };
