@@ -41,7 +41,7 @@ export function portFromEnv(name: string, fallback: number): number {
   return port;
 }
 
-export const defaultPorts = { platform: 7300, bank: 7301 } as const;
+export const defaultPorts = { platform: 7300, bank: 7301, transit: 7304 } as const;
 
 export type RunMode = 'sandbox' | 'production';
 

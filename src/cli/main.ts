@@ -17,6 +17,7 @@ import { SandboxSmsGateway, smsMigrations, smsSchema, type SmsGateway, type SmsT
 import { databaseConfig, dataDir, defaultPorts, describeDatabase, keyringPath, listenHost, portFromEnv, runMode, version, type RunMode } from './config.ts';
 import { createSystem, migrateAll } from './system.ts';
 import { registerPhoneCommands } from './phone-command.ts';
+import { registerTransitCommands } from './transit-command.ts';
 import { paymentRuntime, registerPosCommands, startPaymentPath } from './pos-command.ts';
 
 const program = new Command();
@@ -86,12 +87,13 @@ program
     });
     const platformUrl = await system.platform.app.listen({ host, port: portFromEnv('MIPAY_PLATFORM_PORT', defaultPorts.platform) });
     const bankUrl = await system.bank.app.listen({ host, port: portFromEnv('MIPAY_BANK_PORT', defaultPorts.bank) });
+    const transitUrl = await system.transit.app.listen({ host, port: portFromEnv('MIPAY_TRANSIT_PORT', defaultPorts.transit) });
     system.platform.startJobs();
     mkdirSync(dataDir(), { recursive: true });
     const paymentPath = await startPaymentPath(system, host);
-    writeFileSync(join(dataDir(), 'runtime.json'), JSON.stringify({ platform_url: platformUrl, bank_url: bankUrl, ...paymentRuntime(paymentPath.network), pid: process.pid }, null, 2));
+    writeFileSync(join(dataDir(), 'runtime.json'), JSON.stringify({ platform_url: platformUrl, bank_url: bankUrl, transit_url: transitUrl, ...paymentRuntime(paymentPath.network), pid: process.pid }, null, 2));
     closeOnSignal(logger, async () => {
-      await Promise.all([system.platform.app.close(), system.bank.app.close(), paymentPath.close()]);
+      await Promise.all([system.platform.app.close(), system.bank.app.close(), system.transit.app.close(), paymentPath.close()]);
       await database.close();
     });
     process.stdout.write([
@@ -105,6 +107,7 @@ program
       ...(mode === 'sandbox' ? [`  sandbox SMS   ${platformUrl}/v1/sandbox/sms?phone=<phone>`] : []),
       `  banks         ${bankUrl}/v1/banks   docs ${bankUrl}/docs   ISO 8583 ${paymentPath.bankIso}`,
       `  network       ISO 8583 (TCP, 2-byte length) ${paymentPath.network}   try: mipay pos charge 23.50 --card <number>`,
+      `  transit       operators ${transitUrl}/v1/brands   docs ${transitUrl}/docs   try: mipay demo --transit`,
       `  health        ${platformUrl}/healthz   metrics ${platformUrl}/metrics`,
       'Press Ctrl+C to stop.',
       '',
@@ -225,12 +228,19 @@ bank
 
 registerPosCommands(program);
 registerPhoneCommands(program);
+registerTransitCommands(program);
 
 program
   .command('demo')
   .description('the whole journey on a fresh embedded database, step by step: sign-up, payment account, a Mi phone, a device card, an offline tap with its receipt, a refund')
   .option('--keep', 'keep the demo\'s data folder (database and phone state file)', false)
-  .action(async (options: { keep: boolean }) => {
+  .option('--transit', 'the transit journey instead: issue → top-up → metro entry and exit offline → upload → settlement → history', false)
+  .action(async (options: { keep: boolean; transit: boolean }) => {
+    if (options.transit) {
+      const { runTransitDemo } = await import('./transit-demo.ts');
+      await runTransitDemo({ keep: options.keep });
+      return;
+    }
     const { runDemo } = await import('./demo.ts');
     await runDemo({ keep: options.keep });
   });

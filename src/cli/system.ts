@@ -18,6 +18,8 @@ import { platformMigrations, platformSchema } from '../platform/migrations/index
 import { TokenAuthorizer } from '../platform/tokens/authorization.ts';
 import type { RateLimitStore } from '../infra/http/rate-limit.ts';
 import { SandboxSmsGateway, smsMigrations, smsSchema, type SmsGateway, type SmsTables } from '../sms/client.ts';
+import { createHttpTransitClient, type TransitOperatorClient } from '../transit/client.ts';
+import { BRANDS, createTransitParty, operatorKeyNames, transitMigrations, transitSchema, type TransitParty } from '../transit/party.ts';
 import { version, type RunMode } from './config.ts';
 
 /**
@@ -32,6 +34,7 @@ export async function migrateAll(database: Database): Promise<string[]> {
     ...(await migrateSchema(database, bankSchema, bankMigrations)).map((m) => `${bankSchema}/${m}`),
     ...(await migrateSchema(database, platformSchema, platformMigrations)).map((m) => `${platformSchema}/${m}`),
     ...(await migrateSchema(database, networkSchema, networkMigrations)).map((m) => `${networkSchema}/${m}`),
+    ...(await migrateSchema(database, transitSchema, transitMigrations)).map((m) => `${transitSchema}/${m}`),
   ];
 }
 
@@ -51,6 +54,8 @@ export interface System {
   bankPartnerKey: string;
   /** Each bank's key for the platform's bank routes, by bank code. */
   platformBankKeys: Readonly<Record<string, string>>;
+  /** The transit operators; the platform reaches them over HTTP once `transit.app` listens. */
+  transit: TransitParty;
 }
 
 export interface SystemOptions {
@@ -104,7 +109,12 @@ export async function createSystem(options: SystemOptions): Promise<System> {
     : lazyHttpBankClient(transport.bankUrl, bankPartnerKey);
   // Each sandbox bank's key for the platform's device card lifecycle route (a bank reports a card lost).
   const platformBankKeys = Object.fromEntries(banks.map((b) => [b.code, `pbk_${randomBytes(24).toString('base64url')}`]));
+  const transit = await createTransitParty({
+    db: options.database.forSchema(transitSchema), keys: transitOperatorKeys(options.keyring), apiKeys: [transitApiKey(options.keyring)],
+    logger: options.logger.child({ party: 'transit' }), version, ...clock,
+  });
   const platform = await createPlatform({
+    transit: transitClientOf(transit, transitApiKey(options.keyring)),
     db: options.database.forSchema(platformSchema) as Kysely<any>, bank: bankClient, sms: carrier, ...sandboxOutbox, bankKeys: platformBankKeys,
     ...(options.rateLimitStore ? { rateLimitStore: options.rateLimitStore } : {}), webhookAllowLoopback: mode === 'sandbox' && options.webhookAllowLoopback === true,
     logger: options.logger.child({ party: 'platform' }), version, ...clock,
@@ -116,7 +126,7 @@ export async function createSystem(options: SystemOptions): Promise<System> {
   });
   const { bankAuthorization, network } = await createPaymentPath({ ...options, tokenService });
   if (mode === 'sandbox') bankAuthorization.registerSandboxRoutes(bank.app);
-  return { platform, bank, bankAuthorization, network, sms, carrier, mode, keyring: options.keyring, bankPartnerKey, platformBankKeys };
+  return { platform, bank, bankAuthorization, network, sms, carrier, mode, keyring: options.keyring, bankPartnerKey, platformBankKeys, transit };
 }
 
 /**
@@ -168,4 +178,28 @@ function lazyHttpBankClient(bankUrl: () => string, partnerKey: string): BankClie
     startAgreementVerification: (request) => get().startAgreementVerification(request),
     getCardForTokenization: (agreementId) => get().getCardForTokenization(agreementId),
   };
+}
+
+/** Each transit brand's master keys from the keyring (`transit.<brand>.purchase|load|tac`, 16 bytes). */
+export function transitOperatorKeys(keyring: Keyring): Map<string, { purchase: Buffer; load: Buffer; tac: Buffer }> {
+  return new Map(BRANDS.map((brand) => {
+    const names = operatorKeyNames(brand.code);
+    return [brand.code, { purchase: keyring.key(names.purchase, 16), load: keyring.key(names.load, 16), tac: keyring.key(names.tac, 16) }];
+  }));
+}
+
+/** The key the platform and the gates present to the operators' API. */
+export function transitApiKey(keyring: Keyring): string {
+  return `tak_${keyring.key('transit.api-key', 24).toString('base64url')}`;
+}
+
+/** The operators over HTTP at the port their server listens on (read at each call: it is known only after listen). */
+function transitClientOf(transit: TransitParty, apiKey: string): TransitOperatorClient {
+  return createHttpTransitClient({
+    apiKey,
+    baseUrl: () => {
+      const address = transit.app.server.address();
+      return address && typeof address === 'object' ? `http://127.0.0.1:${address.port}` : 'http://127.0.0.1:1';
+    },
+  });
 }

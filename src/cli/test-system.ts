@@ -73,6 +73,7 @@ export async function startTestSystem(options: { bankOverHttp?: boolean; network
   if (options.bankOverHttp) {
     bankUrl = await system.bank.app.listen({ host: '127.0.0.1', port: 0 });
   }
+  await system.transit.app.listen({ host: '127.0.0.1', port: 0 });
   await system.platform.app.ready();
   await system.bank.app.ready();
   return {
@@ -89,6 +90,7 @@ export async function startTestSystem(options: { bankOverHttp?: boolean; network
     async close() {
       await system.platform.app.close();
       await system.bank.app.close();
+      await system.transit.app.close();
       await system.network.close();
       await system.bankAuthorization.endpoint.close();
       await database.close();

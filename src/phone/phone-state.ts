@@ -30,6 +30,57 @@ export interface StoredDeviceCard {
   luks: StoredLuk[];
 }
 
+/** A completed e-purse transaction's proof, answered to GET TRANSACTION PROVE after a tear. */
+export interface StoredTransitProve {
+  /** Transaction type identifier: 02 load, 06 purchase, 09 composite purchase. */
+  transactionType: number;
+  /** The counter the transaction ran under (offline ATC for a purchase, online ATC for a load). */
+  seq: number;
+  /** hex, 4 bytes each (a load has no MAC2: zeros). */
+  mac2: string;
+  tac: string;
+}
+
+/**
+ * A transit card (PBOC e-purse / T-Union application) as the phone's secure element keeps it.
+ * The balance lives here, on the card, as on a plastic one; amounts are fen as decimal strings
+ * (the state is JSON).
+ */
+export interface StoredTransitCard {
+  /** The platform's transit card id (tc_…). */
+  id: string;
+  brandCode: string;
+  brandName: string;
+  kind: 'city' | 'tunion';
+  /** hex */
+  aid: string;
+  algorithm: 'tdes' | 'sm4';
+  cardNumber: string;
+  /** The 30 bytes of file 0x15, hex. */
+  issuerFile: string;
+  /** SFI of the trip record the brand's metro gates write (0x17 or 0x1A). */
+  tripSfi: number;
+  /** The trip record, hex (16 bytes), or null before the first metro entry. */
+  tripRecord: string | null;
+  /** Diversified card keys (hex, 16 bytes each) and their version. */
+  keys: { purchase: string; load: string; tac: string; version: number };
+  balanceFen: string;
+  balanceCapFen: string;
+  offlineSeq: number;
+  onlineSeq: number;
+  /** File 0x18, newest first, hex records of 23 bytes. */
+  records: string[];
+  /** Proofs of the latest transactions, newest first. */
+  proves: StoredTransitProve[];
+  /** `disabled`: moved to another phone or returned; it answers no reader. */
+  status: 'active' | 'disabled';
+  /** The one card that pays with the screen off and no fingerprint. */
+  express: boolean;
+  /** Automatic top-up and the low-balance alert, as the user set them (fen, decimal strings). */
+  autoTopUp?: { belowFen: string; amountFen: string } | null;
+  lowBalanceAlertFen?: string | null;
+}
+
 export interface DeviceSettings {
   /** The phone's own device id (IMEI-like), unique per phone. */
   hardwareId: string;
@@ -69,6 +120,11 @@ export interface PhoneState {
   pay: { selectedCardId: string | null; armedUntil: string | null; refundOnly?: boolean };
   /** Step 1 of adding a card is done: the bank texted a code; step 2 sends it. */
   pendingCard: { cardId: string; verificationId: string; bankName: string; phoneMasked: string; expiresAt: string } | null;
+  /**
+   * Transit cards (optional: files written before transit cards existed have none, read as
+   * empty). They survive logging out of the Mi account.
+   */
+  transitCards?: StoredTransitCard[];
 }
 
 /**

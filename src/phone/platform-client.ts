@@ -6,7 +6,7 @@ import { PlatformError, PlatformUnreachableError } from './errors.ts';
 const requestTimeoutMs = 15_000;
 
 export interface PlatformCall {
-  method: 'GET' | 'POST' | 'PATCH' | 'DELETE';
+  method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
   path: string;
   body?: unknown;
   token?: string | undefined;
@@ -15,6 +15,8 @@ export interface PlatformCall {
    * given the exact body text, answers the `Mipay-Device-Signature` header value.
    */
   deviceSignature?: ((request: { method: string; path: string; body: string }) => string) | undefined;
+  /** For POSTs that move money: the same key on a retry gets the first answer. */
+  idempotencyKey?: string;
 }
 
 export class PlatformClient {
@@ -37,6 +39,7 @@ export class PlatformClient {
           ...(request.body !== undefined ? { 'content-type': 'application/json' } : {}),
           ...(request.token ? { authorization: `Bearer ${request.token}` } : {}),
           ...(signature ? { 'mipay-device-signature': signature } : {}),
+          ...(request.idempotencyKey ? { 'idempotency-key': request.idempotencyKey } : {}),
           'user-agent': 'mipay-phone/1',
         },
         ...(payload !== undefined ? { body: payload } : {}),

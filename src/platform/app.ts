@@ -30,6 +30,9 @@ import { PaymentAccountService } from './payment-account/service.ts';
 import type { PlatformTables } from './tables.ts';
 import { loadTspKeys, type TspKeys } from './tokens/keys.ts';
 import { registerTokenRoutes } from './tokens/routes.ts';
+import { registerTransitRoutes } from './transit/routes.ts';
+import { TransitService } from './transit/service.ts';
+import type { TransitOperatorClient } from '../transit/client.ts';
 import { TokenService } from './tokens/service.ts';
 
 export interface PlatformOptions {
@@ -51,6 +54,8 @@ export interface PlatformOptions {
   rateLimitStore?: RateLimitStore;
   /** Sandbox only: merchant webhooks may go to loopback addresses (local test receivers). */
   webhookAllowLoopback?: boolean;
+  /** The transit operators (their client); without it the /v1/transit routes are not mounted. */
+  transit?: TransitOperatorClient;
 }
 
 export interface Platform {
@@ -70,6 +75,7 @@ export interface Platform {
   wallet: WalletPayments;
   orders: OrderPayments;
   pendingSettlement: PendingSettlement;
+  transit: TransitService | undefined;
   /** Starts the background jobs (webhook delivery, settling payments the bank left pending, pruning spent ATCs); closing the app stops them. */
   startJobs(): void;
 }
@@ -117,6 +123,8 @@ export async function createPlatform(options: PlatformOptions): Promise<Platform
   registerTokenRoutes(app, accounts, tokens, { bankKeys: options.bankKeys ?? {} });
   registerMerchantRoutes(app, accounts, merchants, { sandbox: options.sandboxOutbox !== undefined });
   registerPaymentRoutes(app, { accounts, merchants, idempotency, wallet, orders, history: new TransactionHistory(options.db) });
+  const transit = options.transit ? new TransitService({ db: options.db, operator: options.transit, devices, merchants, orders, clock }) : undefined;
+  if (transit) registerTransitRoutes(app, { accounts, idempotency, transit });
   if (options.sandboxOutbox) registerSandboxSmsRoutes(app, options.sandboxOutbox);
   // Hourly is plenty: a spent ATC stays refusable for as long as its batch is live.
   const atcPruning = new PeriodicJob('token-atc-pruning', () => tokens.pruneSpentAtcs(), options.logger.child({ component: 'tokens' }));
@@ -128,7 +136,7 @@ export async function createPlatform(options: PlatformOptions): Promise<Platform
     await limiter.close();
   });
   return {
-    app, accounts, paymentAccounts, cards, devices, tokens, idempotency, merchants, webhooks, ledger, wallet, orders, pendingSettlement,
+    app, accounts, paymentAccounts, cards, devices, tokens, idempotency, merchants, webhooks, ledger, wallet, orders, pendingSettlement, transit,
     startJobs() {
       webhooks.start();
       pendingSettlement.start();

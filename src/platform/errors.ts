@@ -81,6 +81,16 @@ export const platformErrorSpecs = {
   card_devices_limit: { status: 422, type: 'invalid_request_error', raisedWhen: 'this card is already a device card on 10 devices' },
   device_card_transition_invalid: { status: 409, type: 'invalid_request_error', raisedWhen: 'the lifecycle change is not allowed from the device card\'s status (e.g. resuming a deleted card)' },
   bank_unavailable: { status: 503, type: 'api_error', raisedWhen: 'the issuing bank did not answer; nothing was changed' },
+  // transit cards
+  transit_brand_unknown: { status: 404, type: 'invalid_request_error', raisedWhen: 'no transit operator runs this brand' },
+  transit_brand_retired: { status: 422, type: 'invalid_request_error', raisedWhen: 'the brand is retired and no longer issued; `replacement` names what to use instead' },
+  transit_tunion_present: { status: 409, type: 'invalid_request_error', raisedWhen: 'the device already carries a T-Union card (at most one per device); the message names its brand' },
+  transit_brand_present: { status: 409, type: 'invalid_request_error', raisedWhen: 'the device already carries a card of this brand' },
+  transit_card_not_active: { status: 409, type: 'invalid_request_error', raisedWhen: 'the transit card was moved, returned or never issued' },
+  transit_top_up_out_of_limits: { status: 422, type: 'invalid_request_error', raisedWhen: 'the top-up is below the brand\'s minimum, above its maximum, or would pass its balance cap' },
+  transit_load_state: { status: 409, type: 'invalid_request_error', raisedWhen: 'the top-up is not at the step this request is for (e.g. confirming one never signed)' },
+  transit_load_refused: { status: 422, type: 'card_error', raisedWhen: 'the operator refused the card\'s load cryptogram (MAC1 or TAC) or the card is blacklisted' },
+  transit_operator_unavailable: { status: 503, type: 'api_error', raisedWhen: 'the transit operator did not answer; a fee already taken was refunded, a paid top-up waits to be signed' },
 } as const satisfies Record<string, ErrorSpec>;
 
 export const errors = defineErrors(platformErrorSpecs);

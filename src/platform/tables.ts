@@ -105,4 +105,14 @@ export interface PlatformTables {
   device_card_events: { id: string; device_card_id: string; from_status: string | null; to_status: string; reason: string; actor: string; created_at: Date };
   luk_batches: { id: string; device_card_id: string; atc_first: number; key_count: number; expires_at: Date; status: 'live' | 'superseded'; created_at: Date };
   token_atc_uses: { device_card_id: string; atc: number; terminal_id: string; used_at: Date };
+  transit_cards: {
+    id: string; user_id: string; device_id: string; brand_code: string; brand_kind: 'city' | 'tunion'; card_number: string | null;
+    status: 'issuing' | 'active' | 'failed' | 'moved' | 'returned'; issue_order_id: string | null; auto_top_up_below_fen: bigint | null;
+    auto_top_up_amount_fen: bigint | null; low_balance_alert_fen: bigint | null; created_at: Date;
+  };
+  transit_loads: {
+    id: string; card_id: string; user_id: string; amount_fen: bigint; order_id: string; status: 'paid' | 'signed' | 'loaded' | 'refunded';
+    online_seq: number | null; created_at: Date; loaded_at: Date | null;
+  };
+  transit_operator_merchants: { brand_code: string; merchant_id: string };
 }

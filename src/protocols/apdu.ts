@@ -137,6 +137,7 @@ const STATUS_WORDS = {
   PBOC_INSUFFICIENT_BALANCE: [0x9401, 'insufficient balance'],
   PBOC_KEY_INDEX_NOT_SUPPORTED: [0x9403, 'key index not supported'],
   PBOC_MAC_UNAVAILABLE: [0x9406, 'required MAC unavailable'],
+  PBOC_BALANCE_LIMIT_EXCEEDED: [0x9402, 'transaction would exceed the balance limit'],
 } as const;
 
 /** Status word constants, e.g. SW.FILE_NOT_FOUND = 0x6A82. */
@@ -228,7 +229,7 @@ export interface FixedLayout<T> {
 }
 export type LayoutValue<L> = L extends FixedLayout<infer T> ? T : never;
 
-function fixedLayout<const F extends readonly FieldDef[]>(what: string, fields: F): FixedLayout<StructValue<F>> {
+export function fixedLayout<const F extends readonly FieldDef[]>(what: string, fields: F): FixedLayout<StructValue<F>> {
   const byteLength = fields.reduce((total, [, length]) => total + length, 0);
   return {
     byteLength,
@@ -359,4 +360,48 @@ export function initializeForLoad(data: InitializeData): CommandApdu {
 export function creditForLoad(data: CreditForLoadData): CommandApdu {
   const le = CREDIT_FOR_LOAD_RESPONSE.byteLength;
   return { cla: 0x80, ins: 0x52, p1: 0x00, p2: 0x00, data: CREDIT_FOR_LOAD_DATA.encode(data), le };
+}
+
+// ---- More e-purse commands (JR/T 0025.2; JT/T 978 for the composite, "CAPP", purchase) ----
+
+/** READ BINARY of a short-file-id transparent file, 00 B0 (80 | SFI) offset (ISO 7816-4, 11.2.3). */
+export function readBinary(sfi: number, offset = 0, le = 256): CommandApdu {
+  assert.ok(Number.isInteger(sfi) && sfi >= 1 && sfi <= 30, 'SFI must be 1–30');
+  assert.ok(isByte(offset), 'offset must be a byte');
+  return { cla: 0x00, ins: 0xb0, p1: 0x80 | sfi, p2: offset, data: Buffer.alloc(0), le };
+}
+
+/** INITIALIZE FOR CAPP PURCHASE, 80 50 03 02 0B … 0F (JR/T 0025.2, composite purchase). */
+export function initializeForCappPurchase(data: InitializeData): CommandApdu {
+  const le = INITIALIZE_FOR_PURCHASE_RESPONSE.byteLength;
+  return { cla: 0x80, ins: 0x50, p1: 0x03, p2: PURSE, data: INITIALIZE_DATA.encode(data), le };
+}
+
+/**
+ * UPDATE CAPP DATA CACHE, 80 DC record (SFI << 3) (JR/T 0025.2): the composite record to write
+ * when the DEBIT that follows succeeds. It is cached, never written on its own.
+ */
+export function updateCappDataCache(sfi: number, record: number, data: Buffer): CommandApdu {
+  assert.ok(Number.isInteger(sfi) && sfi >= 1 && sfi <= 30, 'SFI must be 1–30');
+  assert.ok(Number.isInteger(record) && record >= 1 && record <= 254, 'record number must be 1–254');
+  return { cla: 0x80, ins: 0xdc, p1: record, p2: sfi << 3, data };
+}
+
+/** GET TRANSACTION PROVE response: MAC2 (or the load's nothing, zeros) and TAC of that transaction. */
+export const GET_TRANSACTION_PROVE_RESPONSE = fixedLayout('GET TRANSACTION PROVE response', [
+  ['mac2', 4, 'bytes'],
+  ['tac', 4, 'bytes'],
+]);
+export type GetTransactionProveResponse = LayoutValue<typeof GET_TRANSACTION_PROVE_RESPONSE>;
+
+/**
+ * GET TRANSACTION PROVE, 80 5A 00 type 02 ATC 08 (JR/T 0025.2): after a tear, the MAC2 and TAC
+ * of the transaction with that ATC, if the card completed it; 9406 if it did not.
+ */
+export function getTransactionProve(transactionType: number, atc: number): CommandApdu {
+  assert.ok(isByte(transactionType), 'transaction type is a byte');
+  assert.ok(Number.isInteger(atc) && atc >= 0 && atc <= 0xffff, 'ATC is 2 bytes');
+  const data = Buffer.alloc(2);
+  data.writeUInt16BE(atc);
+  return { cla: 0x80, ins: 0x5a, p1: 0x00, p2: transactionType, data, le: GET_TRANSACTION_PROVE_RESPONSE.byteLength };
 }

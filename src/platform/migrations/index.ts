@@ -15,6 +15,7 @@ import { passwordResetLock } from './2026-11-30T0300-password-reset-lock.ts';
 import { merchantOwners } from './2026-11-30T0301-merchant-owners.ts';
 import { deviceRequestNonces } from './2026-11-30T0400-device-request-nonces.ts';
 import { merchantCodeCounter } from './2026-11-30T0401-merchant-code-counter.ts';
+import { transitCards } from './2026-11-30T0601-transit-cards.ts';
 
 export const platformSchema = 'platform';
 
@@ -36,4 +37,5 @@ export const platformMigrations: SchemaMigrations = {
   '2026-11-30T0301-merchant-owners': merchantOwners,
   '2026-11-30T0400-device-request-nonces': deviceRequestNonces,
   '2026-11-30T0401-merchant-code-counter': merchantCodeCounter,
+  '2026-11-30T0601-transit-cards': transitCards,
 };

@@ -1,0 +1,130 @@
+// /v1/transit/…: brands, issuing a card onto a device, top-ups in three steps (pay, sign, confirm),
+// history and the automatic top-up / low-balance alert settings. Session auth; POSTs that move
+// money take an Idempotency-Key.
+import type { FastifyRequest } from 'fastify';
+import { z } from 'zod';
+import type { App } from '../../infra/http/server.ts';
+import type { AccountService } from '../accounts/service.ts';
+import { caller, requireSession } from '../auth.ts';
+import type { Idempotency } from '../idempotency/idempotency.ts';
+import type { TransitCard, TransitLoad, TransitService } from './service.ts';
+
+const fen = (what: string) => z.number().int().min(0).max(100_000_000).describe(`${what}, in fen`);
+const hexOf = (bytes: number) => z.string().regex(new RegExp(`^[0-9a-fA-F]{${bytes * 2}}$`), `${bytes} bytes of hex`);
+const source = z.union([
+  z.object({ kind: z.literal('balance') }),
+  z.object({ kind: z.literal('card'), card_id: z.string().min(1).max(64) }),
+]).describe('Where the money comes from: the payment account balance or a bound card');
+const payment = { source, payment_password: z.string().max(32).describe('The 6-digit payment password') };
+const toSource = (s: z.infer<typeof source>) => (s.kind === 'card' ? { kind: 'card' as const, cardId: s.card_id } : { kind: 'balance' as const });
+
+const cardSchema = z.object({
+  id: z.string(), brand: z.string(), kind: z.enum(['city', 'tunion']), card_number: z.string().nullable(), device_id: z.string(), status: z.string(),
+  auto_top_up: z.object({ below_fen: z.number(), amount_fen: z.number() }).nullable(), low_balance_alert_fen: z.number().nullable(),
+});
+const cardToWire = (c: TransitCard): z.infer<typeof cardSchema> => ({
+  id: c.id, brand: c.brand_code, kind: c.brand_kind, card_number: c.card_number, device_id: c.device_id, status: c.status,
+  auto_top_up: c.auto_top_up_below_fen !== null && c.auto_top_up_amount_fen !== null
+    ? { below_fen: Number(c.auto_top_up_below_fen), amount_fen: Number(c.auto_top_up_amount_fen) } : null,
+  low_balance_alert_fen: c.low_balance_alert_fen === null ? null : Number(c.low_balance_alert_fen),
+});
+const loadSchema = z.object({ id: z.string(), card_id: z.string(), amount_fen: z.number(), status: z.string(), online_seq: z.number().nullable() });
+const loadToWire = (l: TransitLoad): z.infer<typeof loadSchema> => ({ id: l.id, card_id: l.card_id, amount_fen: Number(l.amount_fen), status: l.status, online_seq: l.online_seq });
+/** bigint fields of operator objects become numbers on the platform's API, as its other amounts are. */
+const plain = (value: unknown): unknown => JSON.parse(JSON.stringify(value, (_k, v) => (typeof v === 'bigint' ? Number(v) : v)));
+
+export function registerTransitRoutes(app: App, deps: { accounts: AccountService; idempotency: Idempotency; transit: TransitService }): void {
+  const session = requireSession(deps.accounts);
+  const moneyMoving = [session, deps.idempotency.preHandler];
+  const security = [{ session: [] }];
+  const tags = ['transit'];
+  const context = (request: FastifyRequest) => ({ userId: caller(request).user.id, traceId: request.id });
+  const cardParams = z.object({ card_id: z.string().min(1).max(64) });
+  const loadParams = z.object({ top_up_id: z.string().min(1).max(64) });
+
+  app.get('/v1/transit/brands', {
+    preHandler: session,
+    schema: { security, tags, summary: 'Transit brands: AID, issue fee, deposit, top-up limits, balance cap, fares, status and replacement' },
+  }, async () => ({ data: plain(await deps.transit.brands()) }));
+
+  app.get('/v1/transit/cards', { preHandler: session, schema: { security, tags, summary: 'The caller\'s live transit cards', response: { 200: z.object({ data: z.array(cardSchema) }) } } },
+    async (request) => ({ data: (await deps.transit.list(caller(request).user.id)).map(cardToWire) }));
+
+  app.post('/v1/transit/cards', {
+    preHandler: moneyMoving,
+    schema: {
+      security, tags, summary: 'Issue a transit card onto a device (fee and deposit paid to the operator; refunded if issuance fails)',
+      body: z.object({ device_id: z.string().min(1).max(64), brand: z.string().min(1).max(40).describe('Brand code from GET /v1/transit/brands'), ...payment }),
+    },
+  }, async (request, reply) => {
+    const b = request.body;
+    const { card, brand, issued } = await deps.transit.issue(context(request), {
+      deviceId: b.device_id, brandCode: b.brand, source: toSource(b.source), verification: { paymentPassword: b.payment_password },
+    });
+    void reply.code(201);
+    // The personalisation (card keys) goes to the phone's secure element over this TLS session, as a TSM's would.
+    return { card: cardToWire(card), brand: plain(brand), personalisation: issued };
+  });
+
+  app.post('/v1/transit/cards/:card_id/top-ups', {
+    preHandler: moneyMoving,
+    schema: {
+      security, tags, summary: 'Top up a transit card, step 1: pay the operator. The phone then loads online (sign, confirm).',
+      params: cardParams, body: z.object({ amount_fen: fen('The top-up'), ...payment }), response: { 201: loadSchema },
+    },
+  }, async (request, reply) => {
+    const b = request.body;
+    const load = await deps.transit.startTopUp(context(request), {
+      cardId: request.params.card_id, amountFen: BigInt(b.amount_fen), source: toSource(b.source), verification: { paymentPassword: b.payment_password },
+    });
+    void reply.code(201);
+    return loadToWire(load);
+  });
+
+  app.get('/v1/transit/cards/:card_id/top-ups', {
+    preHandler: session, schema: { security, tags, summary: 'Top-ups paid but not yet on the card (to finish after a tear)', params: cardParams, response: { 200: z.object({ data: z.array(loadSchema) }) } },
+  }, async (request) => ({ data: (await deps.transit.unfinishedTopUps(caller(request).user.id, request.params.card_id)).map(loadToWire) }));
+
+  app.post('/v1/transit/top-ups/:top_up_id/sign', {
+    preHandler: session,
+    schema: {
+      security, tags, summary: 'Top-up step 2: the card\'s INITIALIZE FOR LOAD answer; the operator verifies MAC1 and answers MAC2',
+      params: loadParams,
+      body: z.object({ balance_fen: fen('The card\'s balance'), online_seq: z.number().int().min(0).max(0xffff), random: hexOf(4), mac1: hexOf(4), terminal_id: hexOf(6) }),
+      response: { 200: z.object({ top_up: loadSchema, mac2: z.string(), date: z.string(), time: z.string() }) },
+    },
+  }, async (request) => {
+    const b = request.body;
+    const signed = await deps.transit.signTopUp(context(request), {
+      loadId: request.params.top_up_id, balanceFen: BigInt(b.balance_fen), onlineSeq: b.online_seq, random: b.random, mac1: b.mac1, terminalId: b.terminal_id,
+    });
+    return { top_up: loadToWire(signed.load), mac2: signed.mac2, date: signed.date, time: signed.time };
+  });
+
+  app.post('/v1/transit/top-ups/:top_up_id/confirm', {
+    preHandler: session,
+    schema: { security, tags, summary: 'Top-up step 3: the card\'s TAC after CREDIT FOR LOAD (or GET TRANSACTION PROVE)', params: loadParams, body: z.object({ tac: hexOf(4) }), response: { 200: loadSchema } },
+  }, async (request) => loadToWire(await deps.transit.confirmTopUp(context(request), { loadId: request.params.top_up_id, tac: request.body.tac })));
+
+  app.get('/v1/transit/cards/:card_id/history', {
+    preHandler: session, schema: { security, tags, summary: 'The operator\'s settled records of the card (gate taps uploaded, loads confirmed)', params: cardParams },
+  }, async (request) => ({ data: plain(await deps.transit.history(caller(request).user.id, request.params.card_id)) }));
+
+  app.put('/v1/transit/cards/:card_id/settings', {
+    preHandler: session,
+    schema: {
+      security, tags, summary: 'Automatic top-up below a threshold, and the low-balance alert (null turns off)', params: cardParams,
+      body: z.object({
+        auto_top_up: z.object({ below_fen: fen('Top up when the balance falls below'), amount_fen: fen('Top up by') }).nullable(),
+        low_balance_alert_fen: fen('Alert when the balance falls below').nullable(),
+      }),
+      response: { 200: cardSchema },
+    },
+  }, async (request) => {
+    const b = request.body;
+    return cardToWire(await deps.transit.settings(caller(request).user.id, request.params.card_id, {
+      autoTopUp: b.auto_top_up ? { belowFen: BigInt(b.auto_top_up.below_fen), amountFen: BigInt(b.auto_top_up.amount_fen) } : null,
+      lowBalanceAlertFen: b.low_balance_alert_fen === null ? null : BigInt(b.low_balance_alert_fen),
+    }));
+  });
+}

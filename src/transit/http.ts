@@ -1,0 +1,86 @@
+// The operators' HTTP API (for the platform and the gates), behind an operator API key.
+import { timingSafeEqual } from 'node:crypto';
+import { z } from 'zod';
+import { defineErrors, type ErrorSpec } from '../infra/http/errors.ts';
+import type { App } from '../infra/http/server.ts';
+import { fromWireJson, toWireJson, TransitError, type TransitErrorCode, type TransitOperatorClient } from './client.ts';
+
+/** The operators' error catalogue. */
+export const transitErrorSpecs = {
+  bad_request: { status: 400, type: 'invalid_request_error', raisedWhen: 'a field is malformed; `param` names it' },
+  unauthorized: { status: 401, type: 'authentication_error', raisedWhen: 'the operator API key is missing or wrong' },
+  brand_unknown: { status: 404, type: 'invalid_request_error', raisedWhen: 'no operator runs this brand' },
+  brand_retired: { status: 422, type: 'invalid_request_error', raisedWhen: 'the brand is retired; `replacement` names what to use' },
+  card_unknown: { status: 404, type: 'invalid_request_error', raisedWhen: 'no operator issued this card' },
+  card_blocked: { status: 422, type: 'card_error', raisedWhen: 'the card is blacklisted' },
+  card_closed: { status: 422, type: 'card_error', raisedWhen: 'the card was moved or returned' },
+  load_out_of_limits: { status: 422, type: 'invalid_request_error', raisedWhen: 'the top-up is outside the brand\'s limits or would pass its balance cap' },
+  load_mac_invalid: { status: 422, type: 'card_error', raisedWhen: 'the card\'s MAC1 does not verify' },
+  load_counter_moved: { status: 409, type: 'invalid_request_error', raisedWhen: 'the load was already credited (the card\'s counter moved)' },
+  load_not_found: { status: 404, type: 'invalid_request_error', raisedWhen: 'no load with this id' },
+  load_tac_invalid: { status: 422, type: 'card_error', raisedWhen: 'the card\'s load TAC does not verify' },
+  unavailable: { status: 503, type: 'api_error', raisedWhen: 'the operator cannot answer now' },
+} as const satisfies Record<TransitErrorCode, ErrorSpec>;
+const transitErrors = defineErrors(transitErrorSpecs);
+
+const hexOf = (bytes: number) => z.string().regex(new RegExp(`^[0-9a-fA-F]{${bytes * 2}}$`), `${bytes} bytes of hex`);
+const fen = z.string().regex(/^[0-9]{1,12}$/, 'fen as a decimal string');
+const cardNumber = z.string().regex(/^[0-9]{16}$/, '16 digits');
+const bcd = (digits: number) => z.string().regex(new RegExp(`^[0-9]{${digits}}$`));
+
+const loadBody = z.object({
+  loadId: z.string().min(1).max(64), cardNumber, amountFen: fen, balanceFen: fen, onlineSeq: z.number().int().min(0).max(0xffff),
+  random: hexOf(4), mac1: hexOf(4), terminalId: hexOf(6),
+}).describe('The card\'s INITIALIZE FOR LOAD answer');
+const tapRecord = z.object({
+  cardNumber, offlineSeq: z.number().int().min(0).max(0xffff), amountFen: fen, transactionType: z.number().int().min(0).max(255),
+  terminalId: hexOf(6), terminalSeq: z.number().int().min(0).max(0xffffffff), date: bcd(8), time: bcd(6), tac: hexOf(4),
+  description: z.string().max(100).optional(),
+});
+const uploadBody = z.object({ gateId: z.string().min(1).max(64), brandCode: z.string().min(1).max(40), records: z.array(tapRecord).max(20_000) });
+
+/** Routes; bodies carry money as decimal strings (the client's toWireJson), turned back into bigint here. */
+export function registerTransitRoutes(app: App, operators: TransitOperatorClient, apiKeys: readonly string[]): void {
+  if (apiKeys.length === 0) throw new Error('the operator API needs at least one key');
+  const keys = apiKeys.map((k) => Buffer.from(k));
+  app.addErrorMapper((error) => {
+    if (!(error instanceof TransitError)) return undefined;
+    return transitErrors[error.code](error.message, error.param, error.details);
+  });
+  app.addHook('onRequest', async (request) => {
+    if (!request.url.startsWith('/v1/')) return;
+    const header = request.headers.authorization ?? '';
+    const given = Buffer.from(header.startsWith('Bearer ') ? header.slice(7) : '');
+    if (!keys.some((k) => k.length === given.length && timingSafeEqual(k, given))) {
+      throw new TransitError('unauthorized', 'An operator API key is required: Authorization: Bearer <key>.');
+    }
+  });
+  // Money goes out as strings, as it came in.
+  const send = (value: unknown) => JSON.parse(toWireJson(value)) as unknown;
+  const bigints = <T>(value: unknown): T => fromWireJson<T>(JSON.stringify(value));
+
+  app.get('/v1/brands', { schema: { description: 'Transit brands as data: AID, fees, top-up limits, cap, fares, status.' } },
+    async () => send({ data: await operators.brands() }));
+  app.post('/v1/cards', {
+    schema: { description: 'Personalise a new card of a brand (idempotent by requestId).', body: z.object({ brandCode: z.string().min(1).max(40), requestId: z.string().min(1).max(64) }) },
+  }, async (request) => send(await operators.issueCard(request.body)));
+  app.post('/v1/loads', { schema: { description: 'Verify a card\'s MAC1 and sign the load (MAC2).', body: loadBody } },
+    async (request) => send(await operators.signLoad(bigints(request.body))));
+  app.post('/v1/loads/:loadId/confirm', {
+    schema: { description: 'The card\'s TAC after CREDIT FOR LOAD.', params: z.object({ loadId: z.string().max(64) }), body: z.object({ tac: hexOf(4) }) },
+  }, async (request) => operators.confirmLoad({ loadId: request.params.loadId, tac: request.body.tac }));
+  app.post('/v1/loads/:loadId/void', {
+    schema: { description: 'The card never credited this load: void it.', params: z.object({ loadId: z.string().max(64) }), body: z.object({}) },
+  }, async (request) => operators.voidLoad({ loadId: request.params.loadId }));
+  app.post('/v1/uploads', { schema: { description: 'A gate\'s batch of offline taps: every TAC verified, each (card, ATC) settled once.', body: uploadBody } },
+    async (request) => operators.upload(bigints(request.body)));
+  app.get('/v1/blacklist', { schema: { description: 'Blacklisted card numbers of a brand.', querystring: z.object({ brand: z.string().max(40) }) } },
+    async (request) => ({ data: await operators.blacklist(request.query.brand) }));
+  app.post('/v1/blacklist', { schema: { description: 'Blacklist a card.', body: z.object({ cardNumber, reason: z.string().min(1).max(100) }) } },
+    async (request) => { await operators.block(request.body); return { blocked: true }; });
+  app.get('/v1/cards/:cardNumber/records', { schema: { description: 'Settled taps and confirmed loads of a card.', params: z.object({ cardNumber }) } },
+    async (request) => send({ data: await operators.records(request.params.cardNumber) }));
+  app.post('/v1/cards/:cardNumber/close', {
+    schema: { description: 'Close a moved or returned card (blacklisted): answers the settled balance.', params: z.object({ cardNumber }), body: z.object({ reason: z.enum(['moved', 'returned']) }) },
+  }, async (request) => send(await operators.closeCard({ cardNumber: request.params.cardNumber, reason: request.body.reason })));
+}

@@ -1,0 +1,8 @@
+import type { SchemaMigrations } from '../../infra/db/database.ts';
+import { operators } from './2026-11-30T0600-operators.ts';
+
+export const transitSchema = 'transit';
+
+export const transitMigrations: SchemaMigrations = {
+  '2026-11-30T0600-operators': operators,
+};
