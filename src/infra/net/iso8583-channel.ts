@@ -191,7 +191,8 @@ function writeCoalesced(socket: net.Socket, frame: Buffer): void {
 /** The peer did not answer in time, or could not be reached: the caller decides what that means. */
 export class ChannelError extends Error {
   override readonly name = 'ChannelError';
-  readonly code: 'timeout' | 'unreachable' | 'busy' | 'closed';
+  /** `unauthenticated`: an answer came but its MAC does not verify (set by the layer that checks MACs). */
+  readonly code: 'timeout' | 'unreachable' | 'busy' | 'closed' | 'unauthenticated';
 
   constructor(code: ChannelError['code'], message: string) {
     super(message);
