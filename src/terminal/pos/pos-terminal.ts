@@ -84,6 +84,15 @@ export class PosTerminal {
     });
   }
 
+  /**
+   * This terminal's authenticated line to the network: what it sends goes out MACed under its
+   * working keys, and only answers MACed by the network come back. For messages the POS does not
+   * build itself (an operator's tool, a test sending hand-made requests as this terminal).
+   */
+  get line(): TerminalSession {
+    return this.#session;
+  }
+
   /** Signs on (0800, 001) for fresh working keys now, instead of before the first message. */
   async signOn(): Promise<void> {
     await this.#session.signOn(undefined, this.#options.networkTimeoutMs ?? 10_000);

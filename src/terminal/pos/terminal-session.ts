@@ -74,6 +74,11 @@ export class TerminalSession implements NetworkClient {
     return keys;
   }
 
+  /** The message MACed under the current TAK, for a copy sent on another connection (undefined before a sign-on). */
+  authenticated(request: Iso8583Message): Iso8583Message | undefined {
+    return this.#keys ? withMessageMac(this.#keys.terminalMacKey, request) : undefined;
+  }
+
   async send(request: Iso8583Message, timeoutMs: number): Promise<Iso8583Message> {
     let keys = await this.workingKeys(timeoutMs);
     let answer = await this.#o.network.send(withMessageMac(keys.terminalMacKey, request), timeoutMs);
