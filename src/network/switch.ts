@@ -226,7 +226,7 @@ export class NetworkSwitch {
         2: pan, 3: textField(request, 3), 4: textField(request, 4), 7: transmission, 11: networkStan(id), 12: textField(request, 12),
         13: textField(request, 13), 14: expiry, 18: textField(request, 18), 22: textField(request, 22), 23: panSequence, 25: textField(request, 25),
         32: this.#o.acquirerId, 33: this.#o.acquirerId, 37: retrievalReference(id), 41: textField(request, 41), 42: textField(request, 42),
-        43: textField(request, 43), 49: '156', 52: pinBlock, 55: icc, 60: token && !completed ? 'TSPV' : undefined, 61: textField(request, 61),
+        43: textField(request, 43), 48: textField(request, 48), 49: '156', 52: pinBlock, 55: icc, 60: token && !completed ? 'TSPV' : undefined, 61: textField(request, 61),
       },
     };
     const route = { issuer_code: issuerCode, pan, token };
