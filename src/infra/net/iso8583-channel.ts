@@ -69,9 +69,19 @@ export function createIso8583Server(options: Iso8583ServerOptions): Iso8583Serve
   const idleTimeoutMs = options.idleTimeoutMs ?? 120_000;
   const frameTimeoutMs = options.frameTimeoutMs ?? 5_000;
   const connections = new Map<net.Socket, ConnectionState>();
+  const sweepIntervalMs = Math.max(20, Math.min(idleTimeoutMs, frameTimeoutMs) / 4);
+  let lastSweepAt = Date.now();
   const sweep = setInterval(() => {
     const now = Date.now();
+    // Time this process spent not running timers (a stalled event loop: GC, a saturated CPU) is
+    // time it was not reading either: the bytes may sit in the kernel, so no peer is charged for it.
+    const stalledMs = Math.max(0, now - lastSweepAt - sweepIntervalMs);
+    lastSweepAt = now;
     for (const c of connections.values()) {
+      if (stalledMs > 0) {
+        c.lastFrameAt += stalledMs;
+        if (c.partialSince !== undefined) c.partialSince += stalledMs;
+      }
       const idle = c.inFlight === 0 && now - c.lastFrameAt > idleTimeoutMs;
       const slow = c.partialSince !== undefined && now - c.partialSince > frameTimeoutMs;
       if (idle || slow) {
@@ -79,7 +89,7 @@ export function createIso8583Server(options: Iso8583ServerOptions): Iso8583Serve
         c.socket.destroy();
       }
     }
-  }, Math.max(20, Math.min(idleTimeoutMs, frameTimeoutMs) / 4));
+  }, sweepIntervalMs);
   sweep.unref();
 
   /** Room for one more connection from `peer`: true, possibly after closing a silent one. */
@@ -89,6 +99,7 @@ export function createIso8583Server(options: Iso8583ServerOptions): Iso8583Serve
     const candidates = [...connections.values()].filter((c) => c.frames === 0 && (peerCount < perPeerMax || c.peer === peer));
     const oldest = candidates.sort((a, b) => a.lastFrameAt - b.lastFrameAt)[0];
     if (!oldest) return false;
+    options.logger.warn({ channel: options.name }, 'connection cap reached: closing the oldest connection that never sent a frame');
     connections.delete(oldest.socket);
     oldest.socket.destroy();
     return true;
@@ -337,6 +348,8 @@ export function createIso8583Client(options: Iso8583ClientOptions): Iso8583Clien
           clearTimeout(timer);
           pending.delete(key);
         }
+        // The connection may have closed (rejecting the answer) before connect() failed: nobody waits for that answer now.
+        answered.catch(() => undefined);
         throw error;
       }
       return answered;
