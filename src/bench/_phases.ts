@@ -45,7 +45,7 @@ export async function registerBenchTerminals(
       terminalId: `${ids.terminalPrefix}${String(i).padStart(8 - ids.terminalPrefix.length, '0')}`,
       merchantId: `${ids.merchantPrefix}${String(i).padStart(15 - ids.merchantPrefix.length, '0')}`, merchantName: 'BENCH MART', mcc: '5411',
     });
-    terminals.push({ ...registered, terminalPinKeyHex: registered.terminalPinKey.toString('hex') });
+    terminals.push({ ...registered, terminalMasterKeyHex: registered.terminalMasterKey.toString('hex') });
   }
   return terminals;
 }

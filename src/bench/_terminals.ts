@@ -9,7 +9,7 @@ import { closedLoop, emptyFigures, openLoop, type Attempt, type Figures } from '
 export interface TerminalsLoad {
   networkHost: string;
   networkPort: number;
-  terminals: { terminalId: string; merchantId: string; merchantName: string; mcc: string; terminalPinKeyHex: string }[];
+  terminals: { terminalId: string; merchantId: string; merchantName: string; mcc: string; terminalMasterKeyHex: string }[];
   rate: number;
   durationS: number;
   warmupS: number;
@@ -73,8 +73,10 @@ export async function driveTerminals(load: TerminalsLoad, pay: (terminal: PosTer
   const terminals = load.terminals.map((t) => {
     const network = createTcpNetworkClient({ host: load.networkHost, port: load.networkPort });
     clients.push(network);
-    return new PosTerminal({ ...t, terminalPinKey: Buffer.from(t.terminalPinKeyHex, 'hex'), network, networkTimeoutMs: 10_000 });
+    return new PosTerminal({ ...t, terminalMasterKey: Buffer.from(t.terminalMasterKeyHex, 'hex'), network, networkTimeoutMs: 10_000 });
   });
+  // Each terminal signs on (0800, 001) for its working keys before the first sale, as at the start of a day.
+  await Promise.all(terminals.map((terminal) => terminal.signOn()));
   let next = 0;
   const once = () => pay(terminals[next++ % terminals.length]!);
   try {

@@ -51,7 +51,7 @@ describe('mipay phone, as processes against a running platform', () => {
     const terminal = await system.network.registerTerminal({ terminalId: 'MIPOS001', merchantId: '898110058120001', merchantName: 'MI HOME BEIJING', mcc: '5732' });
     writeFileSync(join(dataDir, 'pos-terminal.json'), JSON.stringify({
       terminal_id: terminal.terminalId, merchant_id: terminal.merchantId, merchant_name: terminal.merchantName, mcc: terminal.mcc,
-      terminal_pin_key: terminal.terminalPinKey.toString('hex'), last_stan: 0,
+      terminal_master_key: terminal.terminalMasterKey.toString('hex'), last_stan: 0,
     }));
   });
   after(async () => {

@@ -1,7 +1,7 @@
 // `mipay pos …` and `mipay network …`, and the payment path's part of `mipay up`: the banks'
 // ISO 8583 endpoint and the network's terminal port, a sandbox POS terminal registered with
-// the network (its ids and PIN key kept in the data folder, as a terminal keeps them in its
-// secure memory), and emulated contactless cards kept there too, each with its ATC.
+// the network (its ids and master key kept in the data folder, as a terminal keeps them in its
+// secure memory; it signs on for working keys at each run), and emulated contactless cards kept there too, each with its ATC.
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
@@ -17,7 +17,7 @@ import { migrateAll, type System } from './system.ts';
 
 export const paymentPorts = { bankIso: 7302, network: 7303 } as const;
 
-interface TerminalFile { terminal_id: string; merchant_id: string; merchant_name: string; mcc: string; terminal_pin_key: string; last_stan: number }
+interface TerminalFile { terminal_id: string; merchant_id: string; merchant_name: string; mcc: string; terminal_master_key?: string; last_stan: number }
 interface RuntimeFile { bank_url?: string; network_host?: string; network_port?: number }
 
 const terminalPath = () => join(dataDir(), 'pos-terminal.json');
@@ -25,18 +25,18 @@ const cardPath = (pan: string) => join(dataDir(), 'cards', `${pan}.json`);
 
 /**
  * Opens the banks' ISO 8583 endpoint and the network's terminal port, and registers the
- * sandbox POS terminal on first start (a new PIN key each time it is registered).
+ * sandbox POS terminal on first start (a new master key each time it is registered).
  */
 export async function startPaymentPath(system: System, host: string): Promise<{ network: string; bankIso: string; close(): Promise<void> }> {
   const bankIso = await system.bankAuthorization.endpoint.listen(portFromEnv('MIPAY_BANK_ISO_PORT', paymentPorts.bankIso), host);
   const network = await system.network.server.listen(portFromEnv('MIPAY_NETWORK_PORT', paymentPorts.network), host);
   const existing = readJson<TerminalFile>(terminalPath());
   const known = existing ? await system.network.terminals.find(existing.terminal_id) : undefined;
-  if (!existing || !known || known.terminalPinKey.toString('hex') !== existing.terminal_pin_key) {
+  if (!existing?.terminal_master_key || !known?.terminalMasterKey || known.terminalMasterKey.toString('hex') !== existing.terminal_master_key) {
     const registered = await system.network.registerTerminal({ terminalId: 'MIPOS001', merchantId: '898110058120001', merchantName: 'MI HOME BEIJING', mcc: '5732' });
     writeJson(terminalPath(), {
       terminal_id: registered.terminalId, merchant_id: registered.merchantId, merchant_name: registered.merchantName, mcc: registered.mcc,
-      terminal_pin_key: registered.terminalPinKey.toString('hex'), last_stan: 0,
+      terminal_master_key: registered.terminalMasterKey.toString('hex'), last_stan: 0,
     } satisfies TerminalFile);
   }
   return {
@@ -108,7 +108,7 @@ async function withTerminal<T>(work: (pos: PosTerminal) => Promise<T>): Promise<
   const network = createTcpNetworkClient({ host: runtime.network_host ?? '127.0.0.1', port: runtime.network_port ?? paymentPorts.network });
   const pos = new PosTerminal({
     terminalId: terminal.terminal_id, merchantId: terminal.merchant_id, merchantName: terminal.merchant_name, mcc: terminal.mcc,
-    terminalPinKey: Buffer.from(terminal.terminal_pin_key, 'hex'), network, lastStan: terminal.last_stan,
+    terminalMasterKey: Buffer.from(terminal.terminal_master_key ?? '', 'hex'), network, lastStan: terminal.last_stan,
   });
   try {
     return await work(pos);

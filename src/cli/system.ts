@@ -138,20 +138,25 @@ export async function createSystem(options: SystemOptions): Promise<System> {
  */
 async function createPaymentPath(options: SystemOptions): Promise<{ bankAuthorization: BankAuthorization; network: Network }> {
   const clock = options.clock ? { clock: options.clock } : {};
+  // Key ceremonies: the zone MAC key is read by both the network and the bank; the CVK by the bank alone.
+  const zoneMacKeys = new Map(banks.map((bank) => [bank.code, options.keyring.key(`zone.${bank.code.toLowerCase()}.mak`, 16)]));
+  const cardVerificationKeys = new Map(banks.map((bank) => [bank.code, options.keyring.key(`bank.${bank.code.toLowerCase()}.cvk`, 16)]));
   const bankAuthorization = createBankAuthorization({
-    db: options.database.forSchema(bankSchema), logger: options.logger.child({ party: 'bank' }), ...clock,
+    db: options.database.forSchema(bankSchema), logger: options.logger.child({ party: 'bank' }), zoneMacKeys, cardVerificationKeys, ...clock,
   });
   const bankIso = createTcpBankIso8583Client({
     host: () => bankAuthorization.endpoint.address()?.host ?? '127.0.0.1',
     port: () => bankAuthorization.endpoint.address()?.port ?? 0,
-    logger: options.logger.child({ party: 'network' }),
+    logger: options.logger.child({ party: 'network' }), keepAliveMs: 30_000,
   });
   const issuers = new Map<string, IssuerLink>();
-  for (const bank of banks) issuers.set(bank.code, { client: bankIso, zonePinKey: await bankAuthorization.zonePinKey(bank.code) });
+  for (const bank of banks) {
+    issuers.set(bank.code, { client: bankIso, zonePinKey: await bankAuthorization.zonePinKey(bank.code), zoneMacKey: zoneMacKeys.get(bank.code)! });
+  }
   const network = createNetwork({
     db: options.database.forSchema(networkSchema), logger: options.logger.child({ party: 'network' }),
     routes: banks.flatMap((bank) => bank.bins.map((range) => ({ prefix: range.bin, issuerCode: bank.code }))),
-    issuers,
+    issuers, terminalKek: options.keyring.key('network.terminal-kek', 32),
     ...(options.networkBankTimeoutMs ? { bankTimeoutMs: options.networkBankTimeoutMs } : {}),
     ...(options.networkReversalIntervalMs ? { reversalIntervalMs: options.networkReversalIntervalMs } : {}),
     ...(options.tokenService ? { tokenService: options.tokenService } : {}),

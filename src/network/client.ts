@@ -21,17 +21,22 @@ export interface NetworkClient {
 /** The spec terminals and the network speak: CUPS fields, BCD numerics. */
 export const TERMINAL_SPEC = CUPS_BCD_SPEC;
 
-export function createTcpNetworkClient(options: { host: string | (() => string); port: number | (() => number); logger?: Logger }): NetworkClient {
-  const client = createIso8583Client({ ...options, spec: TERMINAL_SPEC });
+export { formatWorkingKeys, readWorkingKeys, signOnMacKey, type WorkingKeys } from './working-keys.ts';
+
+/** A terminal's line to the network; it sends an 0800 echo after `keepAliveMs` (default 30 s) of quiet. */
+export function createTcpNetworkClient(options: {
+  host: string | (() => string); port: number | (() => number); logger?: Logger; keepAliveMs?: number;
+}): NetworkClient {
+  const client = createIso8583Client({ keepAliveMs: 30_000, ...options, spec: TERMINAL_SPEC });
   return { send: (request, timeoutMs) => client.request(request, timeoutMs), close: () => client.close() };
 }
 
-/** A terminal as the acquirer registered it: ids, merchant, and the terminal PIN key injected into its PIN pad. */
+/** A terminal as the acquirer registered it: ids, merchant, and the terminal master key loaded into it at the key ceremony. */
 export interface RegisteredTerminal {
   terminalId: string;
   merchantId: string;
   merchantName: string;
   mcc: string;
-  /** TPK (3DES): the PIN pad encrypts ISO 9564 format 0 PIN blocks under it. */
-  terminalPinKey: Buffer;
+  /** TMK (3DES): sign-ons deliver the working keys (TPK, TAK) encrypted under it (working-keys.ts). */
+  terminalMasterKey: Buffer;
 }

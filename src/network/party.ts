@@ -9,6 +9,7 @@ import { NetworkSwitch } from './switch.ts';
 import type { NetworkTables } from './tables.ts';
 import { TerminalRegistry } from './terminals.ts';
 import { refusingTokenService, type TokenService } from './token-service.ts';
+import { zoneAuthenticatedLink } from './zone-link.ts';
 
 export interface NetworkOptions {
   db: Kysely<any>;
@@ -20,6 +21,10 @@ export interface NetworkOptions {
   acquirerId?: string;
   /** Default 2 s. */
   bankTimeoutMs?: number;
+  /** Wraps terminal keys at rest (32 bytes, the keyring's `network.terminal-kek`). */
+  terminalKek: Buffer;
+  /** How long a sign-on's working keys are honoured (default 24 h; terminals roll theirs sooner). */
+  workingKeyLifetimeMs?: number;
   reversalIntervalMs?: number;
   clock?: () => Date;
 }
@@ -41,15 +46,18 @@ export function createNetwork(options: NetworkOptions): Network {
   const acquirerId = options.acquirerId ?? '49990000';
   const bankTimeoutMs = options.bankTimeoutMs ?? 2_000;
   const clock = options.clock ? { clock: options.clock } : {};
-  const terminals = new TerminalRegistry(db);
+  const terminals = new TerminalRegistry(db, options.terminalKek);
+  // Every link to an issuer carries the zone MAC both ways (one authenticated view per issuer, even over a shared connection).
+  const issuers = new Map([...options.issuers].map(([code, link]) => [code, { ...link, client: zoneAuthenticatedLink(link.client, link.zoneMacKey) }]));
   const routes = new BinRoutingTable(options.routes);
   const tokenService = options.tokenService ?? refusingTokenService;
   const reversals = new ReversalWorker({
-    db, logger: options.logger, issuers: options.issuers, routes, tokenService, acquirerId, bankTimeoutMs,
+    db, logger: options.logger, issuers, routes, tokenService, acquirerId, bankTimeoutMs,
     ...(options.reversalIntervalMs ? { intervalMs: options.reversalIntervalMs } : {}), ...clock,
   });
   const networkSwitch = new NetworkSwitch({
-    db, logger: options.logger, terminals, routes, issuers: options.issuers, tokenService, reversals, acquirerId, bankTimeoutMs, ...clock,
+    db, logger: options.logger, terminals, routes, issuers, tokenService, reversals, acquirerId, bankTimeoutMs,
+    workingKeyLifetimeMs: options.workingKeyLifetimeMs ?? 24 * 3_600_000, ...clock,
   });
   const server = createIso8583Server({ name: 'network', logger: options.logger, spec: TERMINAL_SPEC, handler: (request) => networkSwitch.handle(request) });
   reversals.start();

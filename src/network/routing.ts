@@ -6,10 +6,12 @@ export interface BinRoute {
   issuerCode: string;
 }
 
-/** How the network reaches an issuer, and the zone PIN key it shares with it. */
+/** How the network reaches an issuer, and the zone keys it shares with it (PIN key, MAC key). */
 export interface IssuerLink {
   client: BankIso8583Client;
   zonePinKey: Buffer;
+  /** ZAK: MACs every message on the link both ways (zone-link.ts). */
+  zoneMacKey: Buffer;
 }
 
 /**

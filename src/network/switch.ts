@@ -8,10 +8,14 @@ import { ChannelError } from '../bank/client.ts';
 import type { Logger } from '../infra/log/logger.ts';
 import { CryptoInputError, decryptPinBlock, encryptPinBlock } from '../protocols/crypto/index.ts';
 import { binaryField, textField, type Iso8583Message } from '../protocols/iso8583/codec.ts';
-import { parseAmount, parseOriginalData, POS_CONDITION_CODE, PROCESSING_CODE, responseMti } from '../protocols/iso8583/spec.ts';
+import { hasValidMessageMac, withMessageMac } from '../protocols/iso8583/message-mac.ts';
+import {
+  NETWORK_MANAGEMENT_CODE, parseAmount, parseOriginalData, POS_CONDITION_CODE, PROCESSING_CODE, responseMti,
+} from '../protocols/iso8583/spec.ts';
 import { isTokenPan, type TokenService } from './token-service.ts';
 import type { BinRoutingTable, IssuerLink } from './routing.ts';
-import type { TerminalRegistry } from './terminals.ts';
+import type { KnownTerminal, TerminalRegistry } from './terminals.ts';
+import { formatWorkingKeys, signOnMacKey } from './working-keys.ts';
 import { businessDate, networkStan, retrievalReference, transmissionDateTime, type NetworkTables } from './tables.ts';
 import { TransactionLogWriter } from './log-writer.ts';
 import type { ReversalWorker } from './reversals.ts';
@@ -31,6 +35,8 @@ export interface SwitchOptions {
   acquirerId: string;
   /** How long the issuer has to answer before the terminal gets 91 and the issuer a reversal. */
   bankTimeoutMs: number;
+  /** Working keys older than this are refused (A0, field 44 KEYS_EXPIRED): the terminal must sign on again. */
+  workingKeyLifetimeMs: number;
   clock?: () => Date;
 }
 
@@ -50,19 +56,72 @@ export class NetworkSwitch {
     this.#clock = options.clock ?? (() => new Date());
   }
 
+  /**
+   * Every financial, refund, completion and reversal message must come from a registered
+   * terminal (41) of its merchant (42) and carry a MAC (64/128) under that terminal's current
+   * TAK; otherwise it is answered 03 or A0 before anything is logged. Answers to authenticated
+   * messages carry a MAC under the key the request was verified with.
+   */
   async handle(request: Iso8583Message): Promise<Iso8583Message> {
+    let macKey: Buffer | undefined;
     try {
-      if (request.mti === '0800') return { mti: '0810', fields: { ...request.fields, 39: '00' } };
-      if (request.mti === '0400' || request.mti === '0420') return await this.#terminalReversal(request);
-      if (request.mti === '0100' || request.mti === '0200') return await this.#financial(request);
-      return answer(request, '12');
+      if (request.mti === '0800') return await this.#networkManagement(request);
+      if (!['0100', '0200', '0400', '0420'].includes(request.mti)) return answer(request, '12');
+      const authenticated = await this.#authenticate(request);
+      if ('refusal' in authenticated) return authenticated.refusal;
+      macKey = authenticated.macKey;
+      const reply = request.mti === '0400' || request.mti === '0420'
+        ? await this.#terminalReversal(request, authenticated.terminal)
+        : await this.#financial(request, authenticated.terminal);
+      return withMessageMac(macKey, reply);
     } catch (error) {
       this.#o.logger.error({ err: error, mti: request.mti }, 'switch failed');
-      return answer(request, '96');
+      const reply = answer(request, '96');
+      return macKey ? withMessageMac(macKey, reply) : reply;
     }
   }
 
-  async #financial(request: Iso8583Message): Promise<Iso8583Message> {
+  async #authenticate(request: Iso8583Message): Promise<{ terminal: KnownTerminal & { working: NonNullable<KnownTerminal['working']> }; macKey: Buffer } | { refusal: Iso8583Message }> {
+    const terminalId = request.fields[41];
+    const merchantId = request.fields[42];
+    const terminal = typeof terminalId === 'string' ? await this.#o.terminals.find(terminalId) : undefined;
+    if (!terminal || terminal.merchantId !== merchantId) return { refusal: answer(request, '03') };
+    const refuse = (reason: string) => {
+      this.#o.logger.warn({ terminal: terminal.terminalId, mti: request.mti, reason }, 'message refused: MAC failure');
+      return { refusal: answer(request, 'A0', { 44: reason }) };
+    };
+    const working = terminal.working;
+    if (!working) return refuse('SIGN_ON');
+    if (this.#clock().getTime() - working.issuedAt.getTime() > this.#o.workingKeyLifetimeMs) return refuse('KEYS_EXPIRED');
+    if (!hasValidMessageMac(working.terminalMacKey, request)) return refuse('MAC');
+    return { terminal: { ...terminal, working }, macKey: working.terminalMacKey };
+  }
+
+  /**
+   * 0800: an echo test (field 70 = 301) is answered as it is; a sign-on (001) or key change
+   * (101) MACed under the key derived from the terminal's TMK gets fresh working keys under
+   * that TMK, and the answer is MACed under the new TAK so the terminal knows where it came from.
+   */
+  async #networkManagement(request: Iso8583Message): Promise<Iso8583Message> {
+    const code = request.fields[70];
+    if (code === undefined || code === NETWORK_MANAGEMENT_CODE.ECHO_TEST) {
+      return { mti: '0810', fields: { ...request.fields, 64: undefined, 128: undefined, 39: '00' } };
+    }
+    if (code !== NETWORK_MANAGEMENT_CODE.SIGN_ON && code !== NETWORK_MANAGEMENT_CODE.KEY_CHANGE) return answer(request, '12');
+    const terminalId = request.fields[41];
+    const terminal = typeof terminalId === 'string' ? await this.#o.terminals.find(terminalId) : undefined;
+    const tmk = terminal?.terminalMasterKey;
+    if (!terminal || !tmk || terminal.merchantId !== request.fields[42]) return answer(request, '03', { 70: code });
+    if (!hasValidMessageMac(signOnMacKey(tmk), request)) {
+      this.#o.logger.warn({ terminal: terminal.terminalId }, 'sign-on refused: MAC failure');
+      return answer(request, 'A0', { 70: code, 44: 'MAC' });
+    }
+    const keys = await this.#o.terminals.issueWorkingKeys(terminal.terminalId, this.#clock());
+    this.#o.logger.info({ terminal: terminal.terminalId, code }, 'terminal signed on: new working keys');
+    return withMessageMac(keys.terminalMacKey, answer(request, '00', { 70: code, 62: formatWorkingKeys(tmk, keys) }));
+  }
+
+  async #financial(request: Iso8583Message, terminal: KnownTerminal & { working: NonNullable<KnownTerminal['working']> }): Promise<Iso8583Message> {
     const f = (n: number, pattern: RegExp) => {
       const value = request.fields[n];
       return typeof value === 'string' && pattern.test(value) ? value : undefined;
@@ -92,8 +151,11 @@ export class NetworkSwitch {
     }
     const kind = request.mti === '0100' ? 'authorization' : processingCode === '200000' ? 'refund' : completion ? 'completion' : processingCode === '000000' ? 'purchase' : undefined;
     if (!kind) return answer(request, '12');
-    const terminal = await this.#o.terminals.find(terminalId);
-    if (!terminal || terminal.merchantId !== merchantId) return answer(request, '03');
+    // A refund names a sale this terminal, of this merchant, made on this card and that still stands.
+    if (kind === 'refund') {
+      const originalRrn = f(61, /^[0-9]{12}/)?.slice(0, 12);
+      if (!originalRrn || !(await this.#ownSale(BigInt(originalRrn), terminalId, merchantId, pan))) return answer(request, '25', { 44: 'NO_ORIGINAL' });
+    }
 
     const now = this.#clock();
     const transmission = transmissionDateTime(now);
@@ -105,7 +167,7 @@ export class NetworkSwitch {
     });
     if (insertedId === undefined) return this.#duplicate(request, key);
     if (this.#inFlight.size >= inFlightMax) return this.#finish(insertedId, request, { responseCode: '91' });
-    const work = this.#forward(insertedId, request, terminal.terminalPinKey, transmission, pan, completed);
+    const work = this.#forward(insertedId, request, terminal.working.terminalPinKey, transmission, pan, completed);
     this.#inFlight.set(key, work);
     try {
       return await work;
@@ -164,7 +226,7 @@ export class NetworkSwitch {
         2: pan, 3: textField(request, 3), 4: textField(request, 4), 7: transmission, 11: networkStan(id), 12: textField(request, 12),
         13: textField(request, 13), 14: expiry, 18: textField(request, 18), 22: textField(request, 22), 23: panSequence, 25: textField(request, 25),
         32: this.#o.acquirerId, 33: this.#o.acquirerId, 37: retrievalReference(id), 41: textField(request, 41), 42: textField(request, 42),
-        43: textField(request, 43), 49: '156', 52: pinBlock, 55: icc, 60: token && !completed ? 'TSPV' : undefined, 61: textField(request, 61),
+        43: textField(request, 43), 48: textField(request, 48), 49: '156', 52: pinBlock, 55: icc, 60: token && !completed ? 'TSPV' : undefined, 61: textField(request, 61),
       },
     };
     const route = { issuer_code: issuerCode, pan, token };
@@ -210,6 +272,15 @@ export class NetworkSwitch {
     return row ? { pan: row.pan, token: row.token } : undefined;
   }
 
+  /** True when `id` is an approved, unreversed sale (or completion) of this terminal and merchant, on this card (or token). */
+  async #ownSale(id: bigint, terminalId: string, merchantId: string, card: string): Promise<boolean> {
+    const row = await this.#o.db.selectFrom('transactions').select(['pan', 'token']).where('id', '=', id)
+      .where('terminal_id', '=', terminalId).where('merchant_id', '=', merchantId).where('kind', 'in', ['purchase', 'completion'])
+      .where('status', '=', 'answered').where('response_code', '=', '00').where('reversal_status', '=', 'none')
+      .executeTakeFirst();
+    return row !== undefined && (row.token ?? row.pan) === card;
+  }
+
   /** A terminal sent the same request again (same terminal, STAN, date, MTI): the first answer, never a second debit. */
   async #duplicate(request: Iso8583Message, key: string): Promise<Iso8583Message> {
     const running = this.#inFlight.get(key);
@@ -227,39 +298,31 @@ export class NetworkSwitch {
   }
 
   /**
-   * A terminal's 0400: the network acknowledges at once and owns the reversal toward the
-   * issuer from then on. An original it never saw is logged as reversed, so that if it
-   * arrives late it is refused.
+   * A terminal's 0400: the network acknowledges at once and owns the reversal toward the issuer
+   * from then on. Only the terminal (and merchant) that sent the original can reverse it; an
+   * original the network never saw is answered 25 and leaves nothing behind, so a 0400 naming
+   * STANs not yet used blocks no later request.
    */
-  async #terminalReversal(request: Iso8583Message): Promise<Iso8583Message> {
+  async #terminalReversal(request: Iso8583Message, terminal: KnownTerminal): Promise<Iso8583Message> {
     const f90 = textField(request, 90);
-    const terminalId = textField(request, 41);
-    if (!f90 || !/^[0-9]{42}$/.test(f90) || !terminalId) return answer(request, '30');
+    const terminalId = terminal.terminalId;
+    if (!f90 || !/^[0-9]{42}$/.test(f90)) return answer(request, '30');
     const original = parseOriginalData(f90);
     const date = original.transmissionDateTime.slice(0, 4);
     const running = this.#inFlight.get(`${terminalId}|${original.stan}|${date}|${original.mti}`);
     if (running) await running.catch(() => undefined);
     const now = this.#clock();
-    const updated = await this.#o.db.updateTable('transactions')
-      .set({ reversal_status: 'pending', reversal_next_at: now })
-      .where('terminal_id', '=', terminalId).where('terminal_stan', '=', original.stan).where('pos_date', '=', date)
-      .where('pos_mti', '=', original.mti).where('reversal_status', '=', 'none')
-      .executeTakeFirst();
-    if (updated.numUpdatedRows === 0n) {
-      const pan = textField(request, 2) ?? '0000000000000';
-      await this.#o.db.insertInto('transactions').values({
-        terminal_id: terminalId, terminal_stan: original.stan, pos_date: date, pos_time: original.transmissionDateTime.slice(4), pos_mti: original.mti,
-        kind: original.mti === '0100' ? 'authorization' : textField(request, 3) === '200000' ? 'refund' : textField(request, 25) === POS_CONDITION_CODE.PREAUTH_COMPLETION ? 'completion' : 'purchase',
-        processing_code: textField(request, 3) ?? '000000',
-        merchant_id: textField(request, 42) ?? '', pan, token: null, amount_fen: parseAmount(textField(request, 4) ?? '0'), issuer_code: null,
-        transmission: transmissionDateTime(now), business_date: businessDate(now), status: 'answered', response_code: '05', auth_code: null,
-        response_fields: serializeFields(answer({ mti: original.mti, fields: request.fields }, '05', { 44: 'REVERSED' }).fields),
-        original_rrn: null, reversal_status: 'done', reversal_transmission: null, reversal_attempts: 0, reversal_next_at: null, created_at: now,
-      }).onConflict((oc) => oc.constraint('transactions_terminal_request_key').doNothing()).execute();
-    } else {
+    const same = <Q extends { where: (...args: any[]) => Q }>(q: Q): Q => q.where('terminal_id', '=', terminalId).where('merchant_id', '=', terminal.merchantId)
+      .where('terminal_stan', '=', original.stan).where('pos_date', '=', date).where('pos_mti', '=', original.mti);
+    const updated = await same(this.#o.db.updateTable('transactions').set({ reversal_status: 'pending', reversal_next_at: now }))
+      .where('reversal_status', '=', 'none').executeTakeFirst();
+    if (updated.numUpdatedRows > 0n) {
       this.#o.reversals.kick();
+      return answer(request, '00');
     }
-    return answer(request, '00');
+    // Reversed already (a repeated 0400): acknowledged again. Never seen: 25.
+    const known = await same(this.#o.db.selectFrom('transactions').select('id')).executeTakeFirst();
+    return known ? answer(request, '00') : answer(request, '25', { 44: 'NO_ORIGINAL' });
   }
 }
 

@@ -1,7 +1,10 @@
 import type { Generated } from 'kysely';
 
 export interface NetworkTables {
-  terminals: { terminal_id: string; merchant_id: string; merchant_name: string; mcc: string; tpk_hex: string; created_at: Date };
+  terminals: {
+    terminal_id: string; merchant_id: string; merchant_name: string; mcc: string; created_at: Date;
+    tmk_wrapped: string | null; tpk_wrapped: string | null; tak_wrapped: string | null; keys_issued_at: Date | null; key_generation: Generated<number>;
+  };
   transactions: {
     id: Generated<bigint>;
     terminal_id: string; terminal_stan: string; pos_date: string; pos_time: string; pos_mti: string;

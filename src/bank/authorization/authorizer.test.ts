@@ -8,6 +8,7 @@ import type { Iso8583Message } from '../../protocols/iso8583/codec.ts';
 import { decodeTlv, findTlvValue } from '../../protocols/tlv.ts';
 import { ContactlessCardEmulator } from '../../terminal/card-emulator/contactless-card.ts';
 import { readContactlessCard } from '../../terminal/pos/kernel.ts';
+import { printedCvn2 } from './card-verification.ts';
 import type { CardPersonalization } from './client.ts';
 
 let system: TestSystem;
@@ -150,10 +151,11 @@ describe('issuer authorization host', () => {
     const profile = await newCard();
     const card = new ContactlessCardEmulator(profile);
     const wrongPin = encryptPinBlock('tdes', await system.bankAuthorization.zonePinKey('BOCOM'), '1111', profile.pan);
-    // A swiped card (no chip data): nothing but the answer store tells a copy from a new try.
+    // A keyed-in card (no chip data, no ATC): nothing but the answer store tells a copy from a new try.
+    const cvn2 = printedCvn2(system.keyring.key('bank.bocom.cvk', 16), profile.pan, profile.expiryYymm);
     const swiped = async () => {
       const message = await purchase(card, 300n);
-      return { ...message, fields: { ...message.fields, 22: '021', 55: undefined, 52: wrongPin } };
+      return { ...message, fields: { ...message.fields, 22: '011', 14: profile.expiryYymm, 48: cvn2, 55: undefined, 52: wrongPin } };
     };
     const message = await swiped();
     for (let i = 0; i < 3; i++) assert.equal((await handle(message)).fields[39], '55');

@@ -6,6 +6,7 @@ import type { Iso8583Message } from '../../protocols/iso8583/codec.ts';
 import { responseMti } from '../../protocols/iso8583/spec.ts';
 import { findBin } from '../banks.ts';
 import { issuerAuthenticationData } from '../../protocols/emv/online-cryptogram.ts';
+import type { CardVerificationKeys } from './card-verification.ts';
 import { FastPathStatements, type SnapshotRow } from './fast-path.ts';
 import { decide, type CardSnapshot, type Decision } from './decision.ts';
 import type { IssuerKeyStore, IssuerKeys } from './issuer-keys.ts';
@@ -51,9 +52,11 @@ export class IssuerAuthorizer {
   readonly #logger: Logger;
   readonly #fast: FastPathStatements;
   readonly #cards = new Map<string, CardSnapshot>();
+  readonly #cvks: CardVerificationKeys;
 
-  constructor(options: { db: Db; keys: IssuerKeyStore; logger: Logger; clock?: () => Date; schema?: string }) {
+  constructor(options: { db: Db; keys: IssuerKeyStore; cardVerificationKeys?: CardVerificationKeys; logger: Logger; clock?: () => Date; schema?: string }) {
     this.#db = options.db;
+    this.#cvks = options.cardVerificationKeys ?? new Map();
     this.#keys = options.keys;
     this.#logger = options.logger;
     this.#clock = options.clock ?? (() => new Date());
@@ -121,7 +124,7 @@ export class IssuerAuthorizer {
       card = snapshotOf(found);
     }
     const now = this.#clock();
-    const decision = decide(request, card, await this.#keys.keysFor(issuer.bank.code), now);
+    const decision = decide(request, card, await this.#keys.keysFor(issuer.bank.code), now, this.#cvks.get(issuer.bank.code));
     const row = messageRow(request, key, decision, now);
     let result: { guarded: boolean; inserted: boolean };
     try {
@@ -165,7 +168,7 @@ export class IssuerAuthorizer {
     await trx.insertInto('card_authorization_state').values({ pan: request.pan, last_atc: 0, pin_verification_value: null, pin_wrong_tries: 0, held_fen: 0n })
       .onConflict((oc) => oc.column('pan').doNothing()).execute();
     const state = await trx.selectFrom('card_authorization_state').selectAll().where('pan', '=', request.pan).forUpdate().executeTakeFirstOrThrow();
-    const decision = decide(request, snapshotOf({ ...card, ...state, duplicate_id: null }), keys, now);
+    const decision = decide(request, snapshotOf({ ...card, ...state, duplicate_id: null }), keys, now, this.#cvks.get(keys.bankCode));
     if (decision.refundPending) await this.#refund(trx, request, decision);
     if (decision.completionPending) await this.#complete(trx, request, decision, card);
     await trx.updateTable('card_authorization_state')
@@ -183,6 +186,7 @@ export class IssuerAuthorizer {
   async #refund(trx: Db, request: IssuerRequest, decision: Decision): Promise<void> {
     const original = await trx.selectFrom('authorization_messages').selectAll()
       .where('rrn', '=', request.originalRrn!).where('pan', '=', request.pan).where('kind', '=', 'purchase')
+      .where('terminal_id', '=', request.terminalId)
       .where('response_code', '=', ResponseCode.APPROVED).where('reversed_at', 'is', null).forUpdate().executeTakeFirst();
     decision.refundPending = false;
     if (!original) {

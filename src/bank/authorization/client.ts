@@ -35,8 +35,10 @@ export interface BankIso8583Client {
   close(): Promise<void>;
 }
 
-/** The bank over TCP (2-byte length prefix, CUPS ASCII encoding). */
-export function createTcpBankIso8583Client(options: { host: string | (() => string); port: number | (() => number); logger?: Logger }): BankIso8583Client {
+/** The bank over TCP (2-byte length prefix, CUPS ASCII encoding); `keepAliveMs`: 0800 echoes on a quiet link. */
+export function createTcpBankIso8583Client(options: {
+  host: string | (() => string); port: number | (() => number); logger?: Logger; keepAliveMs?: number;
+}): BankIso8583Client {
   const client = createIso8583Client(options);
   return { send: (request, timeoutMs) => client.request(request, timeoutMs), close: () => client.close() };
 }

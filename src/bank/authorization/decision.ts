@@ -5,6 +5,7 @@
 import { CryptoInputError, decryptPinBlock } from '../../protocols/crypto/index.ts';
 import { checkArqc, type ChipCheck } from '../../protocols/emv/online-cryptogram.ts';
 import { cardMasterKeyAc, cryptogramVersionOf, pinMatches, type IssuerKeys } from './issuer-keys.ts';
+import { manualEntryRefusal } from './card-verification.ts';
 import type { IssuerRequest } from './request.ts';
 import { ResponseCode } from './response-codes.ts';
 
@@ -50,7 +51,12 @@ export function isExpired(expiryYymm: string, now: Date): boolean {
   return now.getTime() >= Date.UTC(year, month, 1);
 }
 
-export function decide(request: IssuerRequest, card: CardSnapshot, keys: IssuerKeys, now: Date): Decision {
+/** Field 22's first two digits: how the card number was read. Magnetic stripe (02, 80, 90) and anything else is refused. */
+const chipEntryModes = new Set(['05', '07']);
+const manualEntryMode = '01';
+
+/** `cvk`: the bank's card verification key, for keyed-in card numbers (card-verification.ts). */
+export function decide(request: IssuerRequest, card: CardSnapshot, keys: IssuerKeys, now: Date, cvk?: Buffer): Decision {
   const state: Decision = {
     responseCode: ResponseCode.APPROVED, reason: null, chip: undefined, lastAtc: card.lastAtc, pinWrongTries: card.pinWrongTries,
     heldFen: card.heldFen, balanceFen: card.balanceFen, messageHeldFen: 0n, messageBalanceDeltaFen: 0n, refundPending: false, completionPending: false,
@@ -66,7 +72,17 @@ export function decide(request: IssuerRequest, card: CardSnapshot, keys: IssuerK
     if (card.status === 'frozen') return decline(ResponseCode.NOT_PERMITTED, 'FROZEN');
     if (isExpired(card.expiryYymm, now)) return decline(ResponseCode.EXPIRED_CARD, 'EXPIRED');
   }
-  if (request.icc) {
+  // A completion reads no card: the hold it completes was authorized with one.
+  const entry = request.entryMode.slice(0, 2);
+  if (request.kind !== 'completion') {
+    if (entry === manualEntryMode) {
+      const refusal = manualEntryRefusal(cvk, card.pan, card.expiryYymm, { expiryYymm: request.expiryYymm, cvn2: request.cvn2 });
+      if (refusal) return decline(ResponseCode.DO_NOT_HONOUR, refusal);
+    } else if (!chipEntryModes.has(entry)) {
+      return decline(ResponseCode.INVALID_TRANSACTION, 'ENTRY_MODE');
+    }
+  }
+  if (request.icc && chipEntryModes.has(entry)) {
     const check = checkArqc({
       icc: request.icc, algorithm: keys.acAlgorithm, cryptogramVersion: cryptogramVersionOf[keys.acAlgorithm],
       cardMasterKey: cardMasterKeyAc(keys, card.pan, card.panSequence), amountFen: request.amountFen,
@@ -76,7 +92,7 @@ export function decide(request: IssuerRequest, card: CardSnapshot, keys: IssuerK
     if (check.atc <= card.lastAtc || check.atc > card.lastAtc + atcForwardWindowMax) return decline(ResponseCode.DO_NOT_HONOUR, 'ATC');
     state.lastAtc = check.atc;
     state.chip = check;
-  } else if (request.entryMode.startsWith('07') && !request.verifiedByTokenService) {
+  } else if (chipEntryModes.has(entry) && !(entry === '07' && request.verifiedByTokenService)) {
     return decline(ResponseCode.FORMAT_ERROR, 'NO_ICC');
   }
 

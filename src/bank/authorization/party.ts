@@ -4,6 +4,7 @@ import type { App } from '../../infra/http/server.ts';
 import type { Logger } from '../../infra/log/logger.ts';
 import type { Iso8583Server } from '../../infra/net/iso8583-channel.ts';
 import { IssuerAuthorizer } from './authorizer.ts';
+import type { CardVerificationKeys } from './card-verification.ts';
 import { createBankIsoEndpoint, SandboxFaults } from './endpoint.ts';
 import { IssuerKeyStore } from './issuer-keys.ts';
 import { CardPersonalizer } from './personalization.ts';
@@ -21,15 +22,27 @@ export interface BankAuthorization {
   registerSandboxRoutes(app: App): void;
 }
 
-export function createBankAuthorization(options: { db: Kysely<any>; logger: Logger; clock?: () => Date }): BankAuthorization {
+export interface BankAuthorizationOptions {
+  db: Kysely<any>;
+  logger: Logger;
+  /** Each bank's zone MAC key with the network (the keyring's `zone.<bank>.mak`), by bank code. */
+  zoneMacKeys: ReadonlyMap<string, Buffer>;
+  /** Each bank's card verification key (the keyring's `bank.<bank>.cvk`), by bank code: checks keyed-in CVN2s. */
+  cardVerificationKeys: CardVerificationKeys;
+  clock?: () => Date;
+}
+
+export function createBankAuthorization(options: BankAuthorizationOptions): BankAuthorization {
   const db = options.db as Kysely<AuthorizationTables>;
   const keys = new IssuerKeyStore(db);
-  const authorizer = new IssuerAuthorizer({ db, keys, logger: options.logger, ...(options.clock ? { clock: options.clock } : {}) });
+  const authorizer = new IssuerAuthorizer({
+    db, keys, cardVerificationKeys: options.cardVerificationKeys, logger: options.logger, ...(options.clock ? { clock: options.clock } : {}),
+  });
   const personalizer = new CardPersonalizer(db, keys);
   const faults = new SandboxFaults();
   return {
     authorizer, personalizer, faults,
-    endpoint: createBankIsoEndpoint({ authorizer, logger: options.logger, faults }),
+    endpoint: createBankIsoEndpoint({ authorizer, logger: options.logger, zoneMacKeys: options.zoneMacKeys, faults }),
     zonePinKey: async (bankCode) => (await keys.keysFor(bankCode)).zonePinKey,
     registerSandboxRoutes(app) {
       app.post('/v1/sandbox/cards/personalization', {

@@ -20,6 +20,10 @@ export interface IssuerRequest {
   terminalId: string;
   rrn: string | undefined;
   entryMode: string;
+  /** Field 14, as the terminal sent it (a keyed-in card must give the card's). */
+  expiryYymm: string | undefined;
+  /** Field 48: the CVN2 keyed in with a card number (3 digits). */
+  cvn2: string | undefined;
   panSequence: string | undefined;
   pinBlock: Buffer | undefined;
   icc: Buffer | undefined;
@@ -64,6 +68,8 @@ export function parseIssuerRequest(message: Iso8583Message): IssuerRequest {
     terminalId: required(message, 41, /^.{8}$/),
     rrn: textField(message, 37),
     entryMode: textField(message, 22) ?? '000',
+    expiryYymm: textField(message, 14),
+    cvn2: textField(message, 48),
     panSequence: textField(message, 23)?.slice(-2),
     pinBlock: binaryField(message, 52),
     icc: binaryField(message, 55),

@@ -7,9 +7,13 @@
  * |----|----------------------------------|----------------------------------------------------------------|
  * | 00 | approved                         | everything checked; hold placed / money moved                  |
  * | 05 | do not honour                    | ARQC wrong (BAD_ARQC), ATC replayed or out of window (ATC),    |
- * |    |                                  | chip data disagrees with the message (DATA_MISMATCH), or a     |
- * |    |                                  | late original after its reversal (REVERSED)                    |
- * | 12 | invalid transaction              | MTI / processing code the issuer does not support              |
+ * |    |                                  | chip data disagrees with the message (DATA_MISMATCH), a late   |
+ * |    |                                  | original after its reversal (REVERSED), or a keyed-in card     |
+ * |    |                                  | number without its CVN2 (NO_CVN2), with another expiry         |
+ * |    |                                  | (EXPIRY) or a wrong CVN2 (CVN2)                                |
+ * | 12 | invalid transaction              | MTI / processing code the issuer does not support, or an entry |
+ * |    |                                  | mode other than chip, contactless or keyed in (ENTRY_MODE: no  |
+ * |    |                                  | magnetic stripe, no fallback)                                  |
  * | 13 | invalid amount                   | zero amount, a refund above what is left to refund, or a       |
  * |    |                                  | completion above 115% of its authorization                     |
  * | 14 | invalid card number              | no card account with this PAN                                  |
@@ -24,9 +28,13 @@
  * | 57 | not permitted to cardholder      | the card is frozen or closed                                   |
  * | 75 | allowable PIN tries exceeded     | 3 wrong PINs in a row; stays until the PIN is reset            |
  * | 96 | system malfunction               | the issuer failed unexpectedly                                 |
+ * | A0 | MAC verification failed          | the message has no valid zone MAC (endpoint.ts): nothing is    |
+ * |    |                                  | looked at or changed                                           |
  *
  * The network answers 91 (issuer or switch inoperative) when the bank does not answer in
- * time, 03 (invalid merchant) for an unregistered terminal, 15 (no such issuer) for a BIN it
+ * time (or answers without a valid zone MAC), A0 to a terminal message without a valid MAC
+ * (field 44 MAC, SIGN_ON, KEYS_EXPIRED), 25 to a refund or reversal naming no original of that
+ * terminal, 03 (invalid merchant) for an unregistered terminal, 15 (no such issuer) for a BIN it
  * cannot route, and 30 for a message it cannot read.
  */
 export const ResponseCode = {
@@ -47,6 +55,7 @@ export const ResponseCode = {
   PIN_TRIES_EXCEEDED: '75',
   ISSUER_INOPERATIVE: '91',
   SYSTEM_MALFUNCTION: '96',
+  MAC_FAILURE: 'A0',
 } as const;
 
 export type ResponseCodeValue = (typeof ResponseCode)[keyof typeof ResponseCode];

@@ -63,3 +63,65 @@ describe('ISO 8583 over TCP', () => {
     await client.close();
   });
 });
+
+describe('ISO 8583 server limits: idle, slow drip, per-peer cap, keep-alive', () => {
+  let limited: Iso8583Server;
+  let limitedPort = 0;
+  const echo = async (message: Iso8583Message): Promise<Iso8583Message> => ({ mti: '0810', fields: { ...message.fields, 39: '00' } });
+
+  const closings: string[] = [];
+  const recorder = createLogger({ name: 'test', level: 'info', destination: new Writable({ write: (chunk, _e, done) => {
+    const line = JSON.parse(String(chunk)) as { msg: string; reason?: string };
+    if (line.msg === 'closing a connection') closings.push(line.reason ?? '');
+    done();
+  } }) });
+
+  before(async () => {
+    limited = createIso8583Server({ name: 'limited', logger: recorder, handler: echo, idleTimeoutMs: 400, frameTimeoutMs: 300, connectionsPerPeerMax: 5 });
+    limitedPort = (await limited.listen(0)).port;
+  });
+  after(() => limited.close());
+
+  const connect = async (): Promise<{ socket: net.Socket; closed: Promise<number> }> => {
+    const socket = net.connect({ host: '127.0.0.1', port: limitedPort });
+    const opened = Date.now();
+    const closed = new Promise<number>((resolve) => socket.once('close', () => resolve(Date.now() - opened)));
+    socket.on('error', () => undefined);
+    await new Promise((resolve) => socket.once('connect', resolve));
+    return { socket, closed };
+  };
+
+  it('closes a connection that never sends a byte after the idle timeout', async () => {
+    const { closed } = await connect();
+    const afterMs = await closed;
+    assert.ok(afterMs >= 350 && afterMs < 2_000, `closed after ${afterMs} ms`);
+  });
+
+  it('closes a slow drip: a frame still incomplete after the frame timeout, though bytes keep coming', async () => {
+    const { socket, closed } = await connect();
+    const frame = Buffer.from([0x00, 0x30, ...Buffer.from('0800')]);
+    let sent = 0;
+    const drip = setInterval(() => {
+      if (sent < frame.length && !socket.destroyed) socket.write(frame.subarray(sent, ++sent));
+    }, 60);
+    const afterMs = await closed;
+    clearInterval(drip);
+    assert.ok(afterMs >= 250 && afterMs < 1_500, `closed after ${afterMs} ms`);
+  });
+
+  it('at the per-peer cap, a newcomer takes the slot of the oldest connection that never completed a frame; a speaking one keeps its line', async () => {
+    const speaking = createIso8583Client({ host: '127.0.0.1', port: limitedPort, keepAliveMs: 100 });
+    assert.equal((await speaking.request(request('000001'), 2_000)).fields[39], '00');
+    const silent = await Promise.all(Array.from({ length: 4 }, () => connect()));
+    const newcomer = await connect();
+    // The oldest silent socket was closed to make room; the newcomer, and the speaking client, are served.
+    await Promise.race([silent[0]!.closed, new Promise((_, reject) => setTimeout(() => reject(new Error('no room was made')), 1_000))]);
+    for (const { socket } of [...silent, newcomer]) socket.destroy();
+    // Past the idle timeout twice over: the keep-alive echoes keep the speaking client's connection open.
+    closings.length = 0;
+    await new Promise((resolve) => setTimeout(resolve, 900));
+    assert.deepEqual(closings, [], 'the server closed no connection');
+    assert.equal((await speaking.request(request('000002'), 2_000)).fields[39], '00');
+    await speaking.close();
+  });
+});

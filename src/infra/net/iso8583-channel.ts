@@ -8,7 +8,7 @@ import net from 'node:net';
 import type { Logger } from '../log/logger.ts';
 import { decodeMessage, encodeMessage, Iso8583Error, type Iso8583Message } from '../../protocols/iso8583/codec.ts';
 import { encodeFrame, FrameReader, FramingError } from '../../protocols/iso8583/framing.ts';
-import { CUPS_SPEC, responseMti, type MessageSpec } from '../../protocols/iso8583/spec.ts';
+import { CUPS_SPEC, NETWORK_MANAGEMENT_CODE, responseMti, type MessageSpec } from '../../protocols/iso8583/spec.ts';
 
 /** Requests one connection may have in flight before the server stops reading from it. */
 const inFlightPerConnectionMax = 2_000;
@@ -23,8 +23,26 @@ export interface Iso8583ServerOptions {
   handler: Iso8583Handler;
   logger: Logger;
   spec?: MessageSpec;
-  /** Connections accepted at once. */
+  /** Connections accepted at once (default 1,024). */
   connectionsMax?: number;
+  /** Connections accepted at once from one peer address (default 64). */
+  connectionsPerPeerMax?: number;
+  /** A connection that completes no frame for this long is closed (default 120 s; persistent links echo). */
+  idleTimeoutMs?: number;
+  /** A frame whose first byte has arrived must be complete within this (default 5 s): a slow drip is closed. */
+  frameTimeoutMs?: number;
+}
+
+/** What the server knows of one connection, to close the idle and the slow and to make room under its caps. */
+interface ConnectionState {
+  socket: net.Socket;
+  peer: string;
+  /** Complete frames received; a connection that never sent one is the first to go when a cap is reached. */
+  frames: number;
+  lastFrameAt: number;
+  /** When the frame now being received started (undefined between frames). */
+  partialSince: number | undefined;
+  inFlight: number;
 }
 
 export interface Iso8583Server {
@@ -37,16 +55,68 @@ export interface Iso8583Server {
  * A TCP server speaking length-prefixed ISO 8583. Requests on one connection are handled
  * concurrently and answered as they complete. A message that cannot be decoded closes the
  * connection: after a framing or codec error the byte stream cannot be trusted.
+ *
+ * Sockets cost the attacker nothing, so each is bounded: a connection that completes no frame
+ * for `idleTimeoutMs`, or takes longer than `frameTimeoutMs` to complete one it started, is
+ * closed; connections are capped in total and per peer address, and when a cap is reached the
+ * oldest connection that never completed a frame makes room for the newcomer (a terminal that
+ * speaks keeps its line; a socket that only holds a slot loses it).
  */
 export function createIso8583Server(options: Iso8583ServerOptions): Iso8583Server {
   const spec = options.spec ?? CUPS_SPEC;
-  const sockets = new Set<net.Socket>();
+  const connectionsMax = options.connectionsMax ?? 1_024;
+  const perPeerMax = options.connectionsPerPeerMax ?? 64;
+  const idleTimeoutMs = options.idleTimeoutMs ?? 120_000;
+  const frameTimeoutMs = options.frameTimeoutMs ?? 5_000;
+  const connections = new Map<net.Socket, ConnectionState>();
+  const sweepIntervalMs = Math.max(20, Math.min(idleTimeoutMs, frameTimeoutMs) / 4);
+  let lastSweepAt = Date.now();
+  const sweep = setInterval(() => {
+    const now = Date.now();
+    // Time this process spent not running timers (a stalled event loop: GC, a saturated CPU) is
+    // time it was not reading either: the bytes may sit in the kernel, so no peer is charged for it.
+    const stalledMs = Math.max(0, now - lastSweepAt - sweepIntervalMs);
+    lastSweepAt = now;
+    for (const c of connections.values()) {
+      if (stalledMs > 0) {
+        c.lastFrameAt += stalledMs;
+        if (c.partialSince !== undefined) c.partialSince += stalledMs;
+      }
+      const idle = c.inFlight === 0 && now - c.lastFrameAt > idleTimeoutMs;
+      const slow = c.partialSince !== undefined && now - c.partialSince > frameTimeoutMs;
+      if (idle || slow) {
+        options.logger.info({ channel: options.name, reason: slow ? 'frame_timeout' : 'idle_timeout' }, 'closing a connection');
+        c.socket.destroy();
+      }
+    }
+  }, sweepIntervalMs);
+  sweep.unref();
+
+  /** Room for one more connection from `peer`: true, possibly after closing a silent one. */
+  function admit(peer: string): boolean {
+    const peerCount = [...connections.values()].filter((c) => c.peer === peer).length;
+    if (peerCount < perPeerMax && connections.size < connectionsMax) return true;
+    const candidates = [...connections.values()].filter((c) => c.frames === 0 && (peerCount < perPeerMax || c.peer === peer));
+    const oldest = candidates.sort((a, b) => a.lastFrameAt - b.lastFrameAt)[0];
+    if (!oldest) return false;
+    options.logger.warn({ channel: options.name }, 'connection cap reached: closing the oldest connection that never sent a frame');
+    connections.delete(oldest.socket);
+    oldest.socket.destroy();
+    return true;
+  }
+
   const server = net.createServer((socket) => {
-    sockets.add(socket);
+    const peer = socket.remoteAddress ?? 'unknown';
+    if (!admit(peer)) {
+      options.logger.warn({ channel: options.name }, 'connection refused: the per-peer or total cap is reached by connections that speak');
+      socket.destroy();
+      return;
+    }
+    const state: ConnectionState = { socket, peer, frames: 0, lastFrameAt: Date.now(), partialSince: undefined, inFlight: 0 };
+    connections.set(socket, state);
     socket.setNoDelay(true);
     const reader = new FrameReader();
-    let inFlight = 0;
-    socket.on('close', () => sockets.delete(socket));
+    socket.on('close', () => connections.delete(socket));
     socket.on('error', (error) => options.logger.debug({ err: error, channel: options.name }, 'connection error'));
     socket.on('data', (chunk: Buffer) => {
       let frames: Buffer[];
@@ -57,6 +127,12 @@ export function createIso8583Server(options: Iso8583ServerOptions): Iso8583Serve
         socket.destroy();
         return;
       }
+      if (frames.length > 0) {
+        state.frames += frames.length;
+        state.lastFrameAt = Date.now();
+        state.partialSince = undefined;
+      }
+      if (reader.bufferedBytes > 0) state.partialSince ??= Date.now();
       for (const frame of frames) {
         let request: Iso8583Message;
         try {
@@ -66,20 +142,20 @@ export function createIso8583Server(options: Iso8583ServerOptions): Iso8583Serve
           socket.destroy();
           return;
         }
-        inFlight += 1;
-        if (inFlight >= inFlightPerConnectionMax) socket.pause();
+        state.inFlight += 1;
+        if (state.inFlight >= inFlightPerConnectionMax) socket.pause();
         options.handler(request).then((response) => {
           if (response && !socket.destroyed) writeCoalesced(socket, encodeFrame(encodeMessage(response, spec)));
         }, (error: unknown) => {
           options.logger.error({ err: error, channel: options.name, mti: request.mti }, 'handler failed');
         }).finally(() => {
-          inFlight -= 1;
-          if (inFlight < inFlightPerConnectionMax && socket.isPaused()) socket.resume();
+          state.inFlight -= 1;
+          state.lastFrameAt = Date.now();
+          if (state.inFlight < inFlightPerConnectionMax && socket.isPaused()) socket.resume();
         });
       }
     });
   });
-  server.maxConnections = options.connectionsMax ?? 256;
   let bound: { host: string; port: number } | undefined;
   return {
     listen(port, host = '127.0.0.1') {
@@ -94,8 +170,9 @@ export function createIso8583Server(options: Iso8583ServerOptions): Iso8583Serve
     },
     address: () => bound,
     close() {
+      clearInterval(sweep);
       return new Promise((resolve) => {
-        for (const socket of sockets) socket.destroy();
+        for (const socket of connections.keys()) socket.destroy();
         if (!server.listening) return resolve();
         server.close(() => resolve());
       });
@@ -125,7 +202,8 @@ function writeCoalesced(socket: net.Socket, frame: Buffer): void {
 /** The peer did not answer in time, or could not be reached: the caller decides what that means. */
 export class ChannelError extends Error {
   override readonly name = 'ChannelError';
-  readonly code: 'timeout' | 'unreachable' | 'busy' | 'closed';
+  /** `unauthenticated`: an answer came but its MAC does not verify (set by the layer that checks MACs). */
+  readonly code: 'timeout' | 'unreachable' | 'busy' | 'closed' | 'unauthenticated';
 
   constructor(code: ChannelError['code'], message: string) {
     super(message);
@@ -138,6 +216,12 @@ export interface Iso8583ClientOptions {
   port: number | (() => number);
   spec?: MessageSpec;
   logger?: Logger;
+  /**
+   * Keeps a persistent link open across quiet spells: when nothing was sent for this long, an
+   * 0800 echo test (field 70 = 301) goes out; an echo left unanswered closes the connection so
+   * the next request opens a fresh one. Off when undefined.
+   */
+  keepAliveMs?: number;
 }
 
 export interface Iso8583Client {
@@ -162,6 +246,21 @@ export function createIso8583Client(options: Iso8583ClientOptions): Iso8583Clien
   let socket: net.Socket | undefined;
   let connecting: Promise<net.Socket> | undefined;
   let closed = false;
+  let lastSentAt = Date.now();
+  let echoStan = 0;
+  const keepAlive = options.keepAliveMs === undefined ? undefined : setInterval(() => {
+    if (closed || !socket || socket.destroyed || Date.now() - lastSentAt < options.keepAliveMs!) return;
+    const line = socket;
+    echoStan = echoStan >= 999_999 ? 1 : echoStan + 1;
+    const now = new Date().toISOString();
+    const transmission = now.slice(5, 7) + now.slice(8, 10) + now.slice(11, 13) + now.slice(14, 16) + now.slice(17, 19);
+    const echo: Iso8583Message = { mti: '0800', fields: { 7: transmission, 11: String(echoStan).padStart(6, '0'), 70: NETWORK_MANAGEMENT_CODE.ECHO_TEST } };
+    client.request(echo, Math.min(options.keepAliveMs!, 10_000)).catch(() => {
+      options.logger?.warn('echo test unanswered; closing the connection');
+      line.destroy();
+    });
+  }, Math.max(50, Math.floor(options.keepAliveMs / 2)));
+  keepAlive?.unref();
 
   function failAll(error: Error): void {
     for (const [key, entry] of pending) {
@@ -221,7 +320,7 @@ export function createIso8583Client(options: Iso8583ClientOptions): Iso8583Clien
     return connecting;
   }
 
-  return {
+  const client: Iso8583Client = {
     async request(message, timeoutMs) {
       if (closed) throw new ChannelError('closed', 'the client is closed');
       if (pending.size >= pendingMax) throw new ChannelError('busy', `${pendingMax} requests already waiting`);
@@ -240,20 +339,27 @@ export function createIso8583Client(options: Iso8583ClientOptions): Iso8583Clien
       pending.set(key, { ...settle, timer });
       try {
         const connection = await connect();
-        if (pending.get(key)?.timer === timer) writeCoalesced(connection, frame);
+        if (pending.get(key)?.timer === timer) {
+          lastSentAt = Date.now();
+          writeCoalesced(connection, frame);
+        }
       } catch (error) {
         if (pending.get(key)?.timer === timer) {
           clearTimeout(timer);
           pending.delete(key);
         }
+        // The connection may have closed (rejecting the answer) before connect() failed: nobody waits for that answer now.
+        answered.catch(() => undefined);
         throw error;
       }
       return answered;
     },
     async close() {
       closed = true;
+      if (keepAlive) clearInterval(keepAlive);
       failAll(new ChannelError('closed', 'the client is closed'));
       socket?.destroy();
     },
   };
+  return client;
 }

@@ -4,6 +4,7 @@ import { logWrites } from './2026-11-22T0800-log-writes.ts';
 import { dropLogWrites } from './2026-11-22T0810-drop-log-writes.ts';
 import { pendingRequestsIndex } from './2026-11-22T0820-pending-requests-index.ts';
 import { preauthCompletion } from './2026-11-29T2000-preauth-completion.ts';
+import { terminalKeys } from './2026-11-30T0100-terminal-keys.ts';
 
 export const networkSchema = 'network';
 
@@ -13,4 +14,5 @@ export const networkMigrations: SchemaMigrations = {
   '2026-11-22T0810-drop-log-writes': dropLogWrites,
   '2026-11-22T0820-pending-requests-index': pendingRequestsIndex,
   '2026-11-29T2000-preauth-completion': preauthCompletion,
+  '2026-11-30T0100-terminal-keys': terminalKeys,
 };

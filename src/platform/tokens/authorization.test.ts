@@ -32,7 +32,8 @@ before(async () => {
   const recording: NetworkClient = {
     async send(request, timeoutMs) {
       const answer = await network.send(request, timeoutMs);
-      exchanges.push({ request, answer });
+      // Sign-ons (0800) are the line's business, not the payments this file looks at.
+      if (request.mti !== '0800') exchanges.push({ request, answer });
       return answer;
     },
     close: async () => undefined,
@@ -162,12 +163,12 @@ describe('device card payments through the TSP', () => {
     const before = await balanceOf(pan);
     const { request } = exchanges.at(-1)!;
     rawStan += 1;
-    const replayed = await network.send({ ...request, fields: { ...request.fields, 11: String(rawStan) } }, 10_000);
+    const replayed = await pos.line.send({ ...request, fields: { ...request.fields, 11: String(rawStan) } }, 10_000);
     assert.deepEqual([replayed.fields[39], replayed.fields[44], replayed.fields[55]], ['05', 'ATC_REPLAYED', undefined]);
     // Two copies of one tap racing in under different STANs (two terminals' worth): one is approved.
     const tap = await rawRequest(w.phone, { amountFen: 700n, entryMode: '072', processingCode: '000000', type: 'purchase' });
     rawStan += 1;
-    const copies = await Promise.all([network.send(tap, 10_000), network.send({ ...tap, fields: { ...tap.fields, 11: String(rawStan) } }, 10_000)]);
+    const copies = await Promise.all([pos.line.send(tap, 10_000), pos.line.send({ ...tap, fields: { ...tap.fields, 11: String(rawStan) } }, 10_000)]);
     assert.deepEqual(copies.map((a) => `${a.fields[39]} ${a.fields[44] ?? ''}`.trim()).sort(), ['00', '05 ATC_REPLAYED']);
 
     // A key for ATC 500, correctly derived but never issued in a batch: the window refuses it.
@@ -299,7 +300,7 @@ describe('device card payments through the TSP', () => {
     assert.equal(await balanceOf(pan), before - 3_000n + 2_000n - 1_600n, 'the sale, two refunds and the two taps while active moved money, nothing else');
 
     const unknown = await rawRequest(w.phone, { amountFen: 100n, entryMode: '072', processingCode: '000000', type: 'purchase' });
-    const answer = await network.send({ ...unknown, fields: { ...unknown.fields, 2: '6299900000000001' } }, 10_000);
+    const answer = await pos.line.send({ ...unknown, fields: { ...unknown.fields, 2: '6299900000000001' } }, 10_000);
     assert.deepEqual([answer.fields[39], answer.fields[44]], ['14', 'TOKEN_UNKNOWN']);
   });
 
@@ -307,16 +308,20 @@ describe('device card payments through the TSP', () => {
     const w = await walletWithDeviceCard();
     const before = await balanceOf(w.holder.cardNumber);
     for (const entryMode of ['051', '011', '902']) {
-      const answer = await network.send(await rawRequest(w.phone, { amountFen: 300n, entryMode, processingCode: '000000', type: 'purchase' }), 10_000);
+      const answer = await pos.line.send(await rawRequest(w.phone, { amountFen: 300n, entryMode, processingCode: '000000', type: 'purchase' }), 10_000);
       assert.deepEqual([answer.fields[39], answer.fields[44]], ['57', 'TOKEN_DOMAIN'], entryMode);
     }
-    // A purchase's cryptogram presented as a refund.
-    const asRefund = await network.send(await rawRequest(w.phone, { amountFen: 300n, entryMode: '072', processingCode: '200000', type: 'purchase', originalRrn: '000000000001' }), 10_000);
+    // A purchase's cryptogram presented as a refund (of a real sale of this terminal: the network lets only those through).
+    const sale = await pos.line.send(await rawRequest(w.phone, { amountFen: 300n, entryMode: '072', processingCode: '000000', type: 'purchase' }), 10_000);
+    assert.equal(sale.fields[39], '00');
+    const asRefund = await pos.line.send(await rawRequest(w.phone, {
+      amountFen: 300n, entryMode: '072', processingCode: '200000', type: 'purchase', originalRrn: String(sale.fields[37]),
+    }), 10_000);
     assert.deepEqual([asRefund.fields[39], asRefund.fields[44]], ['05', 'TXN_TYPE']);
     const missing = await rawRequest(w.phone, { amountFen: 300n, entryMode: '072', processingCode: '000000', type: 'purchase' });
-    const noIcc = await network.send({ ...missing, fields: { ...missing.fields, 55: undefined } }, 10_000);
+    const noIcc = await pos.line.send({ ...missing, fields: { ...missing.fields, 55: undefined } }, 10_000);
     assert.deepEqual([noIcc.fields[39], noIcc.fields[44]], ['30', 'NO_ICC']);
-    assert.equal(await balanceOf(w.holder.cardNumber), before);
+    assert.equal(await balanceOf(w.holder.cardNumber), before - 300n, 'only the sale moved money');
   });
 
   it('refunds a device card purchase at the POS: the phone taps again (9C = 20) and the bank credits the card account', async () => {

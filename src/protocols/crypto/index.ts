@@ -20,6 +20,7 @@ export { adjustDesParity, generateKey, hasOddDesParity, keyCheckValue } from './
 export { MAC_DATA_BYTES_MAX, cbcMac, padIso9797, retailMac, sm4Mac } from './mac.ts';
 export type { Iso9797PaddingMethod } from './mac.ts';
 export { aesCmac, cmac, cmacSubkeys } from './cmac.ts';
+export { PRINTED_VALUE_SERVICE_CODE, cardVerificationValue } from './card-verification-value.ts';
 export type { CmacAlgorithm } from './cmac.ts';
 export { CARD_KEY_BYTES, deriveIccMasterKeyOptionA, optionADiversificationValue } from './key-derivation.ts';
 export {

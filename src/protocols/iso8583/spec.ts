@@ -157,6 +157,16 @@ export const PROCESSING_CODE = {
   PRE_AUTHORIZATION: '030000',
 } as const;
 
+/**
+ * Field 70, network management information code (ISO 8583:1987 annex; CUPS): a terminal's
+ * sign-on (new working keys), a key change on demand, and the echo test that keeps a link alive.
+ */
+export const NETWORK_MANAGEMENT_CODE = {
+  SIGN_ON: '001',
+  KEY_CHANGE: '101',
+  ECHO_TEST: '301',
+} as const;
+
 /** Field 25, POS condition code (CUPS): a normal transaction, or the completion of a pre-authorization (0200 naming its 0100). */
 export const POS_CONDITION_CODE = {
   NORMAL: '00',

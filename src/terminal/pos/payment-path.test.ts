@@ -15,6 +15,8 @@ import { formatReceipt } from './receipt.ts';
 
 let system: TestSystem;
 let network: NetworkClient;
+/** POS00001's own authenticated line, for the hand-built requests below. */
+let line: NetworkClient;
 let pos: PosTerminal;
 let phoneSequence = 0;
 
@@ -60,6 +62,7 @@ before(async () => {
   network = createTcpNetworkClient({ host: address.host, port: address.port });
   const terminal = await system.network.registerTerminal({ terminalId: 'POS00001', merchantId: '898110000000001', merchantName: 'MI HOME BEIJING', mcc: '5732' });
   pos = new PosTerminal({ ...terminal, network, networkTimeoutMs: 10_000, clock: system.clock.now });
+  line = pos.line;
 });
 
 after(async () => {
@@ -272,15 +275,15 @@ describe('pre-authorization and its completion (预授权完成)', () => {
       mti: '0200',
       fields: { 3: '000000', 4: '000000010000', 7: mmdd + hhmmss, 11: stan, 12: hhmmss, 13: mmdd, 22: '012', 25: '06', 41: 'POS00001', 42: '898110000000001', 49: '156', 61: hold.rrn! },
     };
-    const answer = await network.send(completion, 10_000);
+    const answer = await line.send(completion, 10_000);
     assert.deepEqual([answer.fields[39], answer.fields[2]], ['00', card.pan]);
     assert.equal(await balanceOf(card.pan), 0n);
-    assert.equal((await network.send(completion, 10_000)).fields[37], answer.fields[37], 'a duplicate gets the first answer and debits nothing more');
+    assert.equal((await line.send(completion, 10_000)).fields[37], answer.fields[37], 'a duplicate gets the first answer and debits nothing more');
     assert.equal(await balanceOf(card.pan), 0n);
 
     // The terminal reverses its completion: the money comes back and the hold is on again.
     const reversal: Iso8583Message = { mti: '0400', fields: { ...completion.fields, 11: '910002', 90: `0200${stan}${completion.fields[7]}${'0'.repeat(22)}` } };
-    assert.equal((await network.send(reversal, 10_000)).fields[39], '00');
+    assert.equal((await line.send(reversal, 10_000)).fields[39], '00');
     await waitFor(async () => (await balanceOf(card.pan)) === 10_000n, 'the completion to be reversed');
     assert.equal(await heldOf(card.pan), 9_000n);
     const again = await pos.complete({ amountFen: 9_000n, originalRrn: hold.rrn! });
@@ -311,9 +314,9 @@ describe('network duplicates and reversals', () => {
     // A second terminal connection retransmitting while the first is still in flight, then once more later.
     const address = system.network.server.address()!;
     const otherLine = createTcpNetworkClient({ host: address.host, port: address.port });
-    const [first, second] = await Promise.all([network.send(request, 10_000), otherLine.send(request, 10_000)]);
+    const [first, second] = await Promise.all([line.send(request, 10_000), otherLine.send(pos.line.authenticated(request)!, 10_000)]);
     await otherLine.close();
-    const third = await network.send(request, 10_000);
+    const third = await line.send(request, 10_000);
     assert.equal(first.fields[39], '00');
     assert.equal(third.fields[39], '00');
     assert.equal(third.fields[37], first.fields[37]);
@@ -325,7 +328,7 @@ describe('network duplicates and reversals', () => {
   it('0100 places a hold; the terminal\'s 0400 releases it exactly once', async () => {
     const card = await newCard();
     const request = await rawRequest(card, '0100', '900002', 20_000n);
-    const approved = await network.send(request, 10_000);
+    const approved = await line.send(request, 10_000);
     assert.equal(approved.fields[39], '00');
     assert.equal(await heldOf(card.pan), 20_000n);
     assert.equal(await balanceOf(card.pan), 500_000n);
@@ -333,10 +336,10 @@ describe('network duplicates and reversals', () => {
       mti: '0400',
       fields: { ...request.fields, 55: undefined, 11: '900003', 90: `0100900002${request.fields[7]}${'0'.repeat(22)}` },
     };
-    assert.equal((await network.send(reversal, 10_000)).fields[39], '00');
+    assert.equal((await line.send(reversal, 10_000)).fields[39], '00');
     await waitFor(async () => (await heldOf(card.pan)) === 0n, 'the hold to be released');
     const again = { ...reversal, fields: { ...reversal.fields, 11: '900004' } };
-    assert.equal((await network.send(again, 10_000)).fields[39], '00');
+    assert.equal((await line.send(again, 10_000)).fields[39], '00');
     await new Promise((resolve) => setTimeout(resolve, 300));
     assert.equal(await heldOf(card.pan), 0n);
   });
@@ -344,16 +347,16 @@ describe('network duplicates and reversals', () => {
   it('asks the token service about a token BIN (an unknown token: 14), and refuses an unknown BIN', async () => {
     const card = await newCard();
     const request = await rawRequest(card, '0200', '900005', 100n);
-    const token = await network.send({ ...request, fields: { ...request.fields, 2: '6299900000000001' } }, 10_000);
+    const token = await line.send({ ...request, fields: { ...request.fields, 2: '6299900000000001' } }, 10_000);
     assert.equal(token.fields[39], '14');
     assert.equal(token.fields[44], 'TOKEN_UNKNOWN');
-    const unknown = await network.send({ ...request, fields: { ...request.fields, 2: '6011000000000004', 11: '900006' } }, 10_000);
+    const unknown = await line.send({ ...request, fields: { ...request.fields, 2: '6011000000000004', 11: '900006' } }, 10_000);
     assert.equal(unknown.fields[39], '15');
   });
 
   it('reverses a request whose answer the network never recorded (a crash mid-forward), once it is abandoned', async () => {
     const card = await newCard();
-    const answered = await network.send(await rawRequest(card, '0200', '900010', 3_000n), 10_000);
+    const answered = await line.send(await rawRequest(card, '0200', '900010', 3_000n), 10_000);
     assert.equal(answered.fields[39], '00');
     assert.equal(await balanceOf(card.pan), 500_000n - 3_000n);
     // What a crash after forwarding leaves: the logged request, pending, with no route and no answer.
@@ -376,7 +379,7 @@ describe('network duplicates and reversals', () => {
   it('refuses an unregistered terminal (03)', async () => {
     const card = await newCard();
     const request = await rawRequest(card, '0200', '900007', 100n);
-    const answer = await network.send({ ...request, fields: { ...request.fields, 41: 'NOSUCHTM' } }, 10_000);
+    const answer = await line.send({ ...request, fields: { ...request.fields, 41: 'NOSUCHTM' } }, 10_000);
     assert.equal(answer.fields[39], '03');
   });
 

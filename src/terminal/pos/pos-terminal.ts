@@ -10,6 +10,7 @@ import { formatAmount, formatOriginalData, POS_CONDITION_CODE, POS_ENTRY_MODE, P
 import type { ContactlessCard, PinPad } from '../client.ts';
 import { readContactlessCard, type CardRead } from './kernel.ts';
 import { responseText, type Receipt } from './receipt.ts';
+import { TerminalSession } from './terminal-session.ts';
 
 export type PosErrorCode = 'bad_amount' | 'pin_required' | 'pin_format' | 'bad_reference';
 
@@ -30,8 +31,11 @@ export interface PosTerminalOptions {
   /** ASCII (field 43 is ans): e.g. "MI HOME BEIJING". */
   merchantName: string;
   mcc: string;
-  terminalPinKey: Buffer;
+  /** TMK from the terminal's registration: the POS signs on with it for its working keys (TPK, TAK). */
+  terminalMasterKey: Buffer;
   network: NetworkClient;
+  /** Working keys older than this are rolled before the next message (default 12 h). */
+  keyRollMs?: number;
   /** How long to wait for the network; above the network's own bank timeout. */
   networkTimeoutMs?: number;
   /** The STAN to continue from (a POS keeps it across restarts). */
@@ -64,6 +68,7 @@ const amountFenMax = 10n ** 12n - 1n;
 export class PosTerminal {
   readonly #options: PosTerminalOptions;
   readonly #clock: () => Date;
+  readonly #session: TerminalSession;
   #stan: number;
 
   constructor(options: PosTerminalOptions) {
@@ -73,6 +78,24 @@ export class PosTerminal {
     this.#options = options;
     this.#clock = options.clock ?? (() => new Date());
     this.#stan = options.lastStan ?? 0;
+    this.#session = new TerminalSession({
+      terminalId: options.terminalId, merchantId: options.merchantId, terminalMasterKey: options.terminalMasterKey, network: options.network,
+      nextStan: () => this.#nextStan(), clock: this.#clock, ...(options.keyRollMs ? { keyRollMs: options.keyRollMs } : {}),
+    });
+  }
+
+  /**
+   * This terminal's authenticated line to the network: what it sends goes out MACed under its
+   * working keys, and only answers MACed by the network come back. For messages the POS does not
+   * build itself (an operator's tool, a test sending hand-made requests as this terminal).
+   */
+  get line(): TerminalSession {
+    return this.#session;
+  }
+
+  /** Signs on (0800, 001) for fresh working keys now, instead of before the first message. */
+  async signOn(): Promise<void> {
+    await this.#session.signOn(undefined, this.#options.networkTimeoutMs ?? 10_000);
   }
 
   /** The last STAN used, to be saved so the next run continues from it. */
@@ -89,8 +112,9 @@ export class PosTerminal {
     if (read.cvm === 'online_pin') {
       if (!request.pinPad) throw new PosError('pin_required', 'this payment needs the cardholder\'s PIN and the POS has no PIN pad');
       const pin = await request.pinPad.enterPin({ amountFen: request.amountFen, cardLast4: read.pan.slice(-4) });
+      const keys = await this.#session.workingKeys(this.#options.networkTimeoutMs ?? 10_000);
       try {
-        pinBlock = encryptPinBlock('tdes', this.#options.terminalPinKey, pin, read.pan);
+        pinBlock = encryptPinBlock('tdes', keys.terminalPinKey, pin, read.pan);
       } catch (error) {
         if (error instanceof CryptoInputError) throw new PosError('pin_format', 'a PIN is 4 to 12 digits');
         throw error;
@@ -165,15 +189,16 @@ export class PosTerminal {
       authCode: answer ? textField(answer, 38) : undefined, responseCode, responseText: responseText(responseCode), cvm: read.cvm, at: now,
     });
     try {
-      const answer = await this.#options.network.send(message, this.#options.networkTimeoutMs ?? 10_000);
+      const answer = await this.#session.send(message, this.#options.networkTimeoutMs ?? 10_000);
       // Field 55 of the answer (91, ARPC) goes back to the card in a contact transaction; qPBOC
       // online transactions end at the tap, so the POS only keeps it for the journal.
       void binaryField(answer, 55);
       return receipt(textField(answer, 39) ?? '96', answer);
     } catch (error) {
       if (!(error instanceof ChannelError)) throw error;
+      // No answer, or one that does not carry the network's MAC: whatever it said, undo what may have happened.
       await this.#reverse(message);
-      return receipt('98');
+      return receipt(error.code === 'unauthenticated' ? 'A0' : '98');
     }
   }
 
@@ -189,7 +214,7 @@ export class PosTerminal {
         90: formatOriginalData({ mti: original.mti, stan: textField(original, 11)!, transmissionDateTime: textField(original, 7)!, acquirerId: '', forwarderId: '' }),
       },
     };
-    await this.#options.network.send(reversal, this.#options.networkTimeoutMs ?? 10_000).catch(() => undefined);
+    await this.#session.send(reversal, this.#options.networkTimeoutMs ?? 10_000).catch(() => undefined);
   }
 }
 
