@@ -30,6 +30,32 @@ export interface StoredDeviceCard {
   luks: StoredLuk[];
 }
 
+/**
+ * A copied door card (门卡): a MIFARE Classic card's identity and memory, kept to be presented to
+ * door readers. Only unencrypted cards get here (src/phone/door-cards.ts). Bytes are hex.
+ */
+export interface StoredDoorCard {
+  /** door_… */
+  id: string;
+  name: string;
+  uid: string;
+  /** ATQA as 4 hex digits, most significant first (0004 for a 4-byte-UID 1K card). */
+  atqa: string;
+  sak: number;
+  size: '1k' | '4k';
+  /** Every block; trailers carry the keys the phone knows, zeros for one it does not. */
+  blocks: string[];
+  /** Per sector, the keys the phone knows (null: not known). */
+  keys: { a: string | null; b: string | null }[];
+  /** `read` (held to the phone) or the dump format it was imported from. */
+  source: string;
+  addedAt: string;
+  /** Answers a door reader with the screen off (the user turns it on; bank cards never do). */
+  express: boolean;
+  /** The platform's id of the backup (name and masked UID only), when the user made one. */
+  backupId?: string | null;
+}
+
 export interface DeviceSettings {
   /** The phone's own device id (IMEI-like), unique per phone. */
   hardwareId: string;
@@ -69,6 +95,13 @@ export interface PhoneState {
   pay: { selectedCardId: string | null; armedUntil: string | null; refundOnly?: boolean };
   /** Step 1 of adding a card is done: the bank texted a code; step 2 sends it. */
   pendingCard: { cardId: string; verificationId: string; bankName: string; phoneMasked: string; expiresAt: string } | null;
+  /**
+   * Door cards: optional so that state files written before them read as "none" (no new state
+   * version). They belong to the phone's owner, not to the Mi account: logout keeps them.
+   */
+  doorCards?: StoredDoorCard[];
+  /** The door card presented when the phone is held to a door reader. */
+  defaultDoorCardId?: string | null;
 }
 
 /**

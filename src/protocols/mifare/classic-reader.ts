@@ -25,6 +25,8 @@ export class CardAbsentError extends Error {
  * says the UID is complete. Every UID part is checked against its BCC.
  */
 export function activate(tag: MifareClassicTag): CardIdentity {
+  // A card left selected by an earlier exchange ignores WUPA: HLTA first, as a reader starting over would.
+  tag.halt();
   const atqaBytes = tag.request({ wakeUp: true });
   if (!atqaBytes || atqaBytes.length !== 2) throw new CardAbsentError('No card answered in the field.');
   const uidParts: Buffer[] = [];
