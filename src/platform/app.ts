@@ -11,6 +11,8 @@ import { SmsCodes } from './accounts/sms-codes.ts';
 import { registerCardRoutes } from './cards/routes.ts';
 import { CardService } from './cards/service.ts';
 import { registerDeviceRoutes } from './devices/routes.ts';
+import { registerDoorCardRoutes } from './door-cards/routes.ts';
+import { DoorCardBackupService } from './door-cards/service.ts';
 import { DeviceService } from './devices/service.ts';
 import { Idempotency } from './idempotency/idempotency.ts';
 import { registerMerchantRoutes } from './merchants/routes.ts';
@@ -59,6 +61,8 @@ export interface Platform {
   /** Money-moving routes put `idempotency.preHandler` after their session check. */
   idempotency: Idempotency;
   merchants: MerchantService;
+  /** Backups of door cards (name and masked UID) for the user center. */
+  doorCards: DoorCardBackupService;
   /** Delivers merchant webhooks; `mipay up` starts its loop, tests call `runOnce()`. */
   webhooks: WebhookDispatcher;
   ledger: Ledger;
@@ -85,6 +89,7 @@ export async function createPlatform(options: PlatformOptions): Promise<Platform
   cards.onUnbind((card) => tokens.deleteForBoundCard(card.id));
   const idempotency = new Idempotency(options.db, clock);
   const merchants = new MerchantService(options.db, clock);
+  const doorCards = new DoorCardBackupService(options.db, clock);
   const webhooks = new WebhookDispatcher(options.db, clock, options.logger.child({ component: 'webhooks' }));
   const ledger = new Ledger(options.db);
   const core = new PaymentCore({ db: options.db, ledger, bank: options.bank, paymentAccounts, cards, codes, clock });
@@ -108,6 +113,7 @@ export async function createPlatform(options: PlatformOptions): Promise<Platform
   registerDeviceRoutes(app, accounts, devices);
   registerTokenRoutes(app, accounts, tokens, { bankKeys: options.bankKeys ?? {} });
   registerMerchantRoutes(app, accounts, merchants, { sandbox: options.sandboxOutbox !== undefined });
+  registerDoorCardRoutes(app, accounts, doorCards);
   registerPaymentRoutes(app, { accounts, merchants, idempotency, wallet, orders, history: new TransactionHistory(options.db) });
   if (options.sandboxOutbox) registerSandboxSmsRoutes(app, options.sandboxOutbox);
   // Hourly is plenty: a spent ATC stays refusable for as long as its batch is live.
@@ -119,7 +125,7 @@ export async function createPlatform(options: PlatformOptions): Promise<Platform
     await ledger.close();
   });
   return {
-    app, accounts, paymentAccounts, cards, devices, tokens, idempotency, merchants, webhooks, ledger, wallet, orders, pendingSettlement,
+    app, accounts, paymentAccounts, cards, devices, tokens, idempotency, merchants, doorCards, webhooks, ledger, wallet, orders, pendingSettlement,
     startJobs() {
       webhooks.start();
       pendingSettlement.start();

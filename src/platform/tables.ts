@@ -97,4 +97,8 @@ export interface PlatformTables {
   device_card_events: { id: string; device_card_id: string; from_status: string | null; to_status: string; reason: string; actor: string; created_at: Date };
   luk_batches: { id: string; device_card_id: string; atc_first: number; key_count: number; expires_at: Date; status: 'live' | 'superseded'; created_at: Date };
   token_atc_uses: { device_card_id: string; atc: number; terminal_id: string; used_at: Date };
+  door_card_backups: {
+    id: string; user_id: string; card_ref: string; name: string; uid_masked: string; card_type: 'mifare_classic_1k' | 'mifare_classic_4k';
+    created_at: Date; updated_at: Date;
+  };
 }
