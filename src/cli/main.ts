@@ -12,6 +12,7 @@ import { SandboxSmsGateway, smsMigrations, smsSchema, type SmsTables } from '../
 import { databaseConfig, dataDir, defaultPorts, describeDatabase, portFromEnv, version } from './config.ts';
 import { createSystem, migrateAll } from './system.ts';
 import { registerPhoneCommands } from './phone-command.ts';
+import { registerDoorCommands } from './door-command.ts';
 import { paymentRuntime, registerPosCommands, startPaymentPath } from './pos-command.ts';
 
 const program = new Command();
@@ -172,6 +173,7 @@ bank
 
 registerPosCommands(program);
 registerPhoneCommands(program);
+registerDoorCommands(program);
 
 program
   .command('demo')

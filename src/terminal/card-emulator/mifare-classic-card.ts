@@ -72,3 +72,21 @@ export function generateClassicCard(options: GeneratedCardOptions): MifareClassi
 export function imageToProxmarkBin(image: ClassicImage): Buffer {
   return Buffer.concat(image.blocks);
 }
+
+/**
+ * The image as a Proxmark3 JSON dump (`"FileType": "mfc v2"`: Card {UID, ATQA as sent, SAK},
+ * blocks, SectorKeys), the format that can carry a 7-byte UID.
+ */
+export function imageToProxmarkJson(image: ClassicImage): string {
+  const hex = (b: Buffer) => b.toString('hex').toUpperCase();
+  const sectorKeys: Record<string, { KeyA: string; KeyB: string; AccessConditions: string }> = {};
+  for (let sector = 0; sector < sectorCount(image.size); sector++) {
+    const trailer = image.blocks[trailerBlockOfSector(sector)]!;
+    sectorKeys[String(sector)] = { KeyA: hex(trailer.subarray(0, 6)), KeyB: hex(trailer.subarray(10, 16)), AccessConditions: hex(trailer.subarray(6, 10)) };
+  }
+  return `${JSON.stringify({
+    Created: 'proxmark3', FileType: 'mfc v2',
+    Card: { UID: hex(image.uid), ATQA: hex(Buffer.from([image.atqa & 0xff, image.atqa >> 8])), SAK: hex(Buffer.from([image.sak])) },
+    blocks: Object.fromEntries(image.blocks.map((b, i) => [String(i), hex(b)])), SectorKeys: sectorKeys,
+  }, null, 2)}\n`;
+}
