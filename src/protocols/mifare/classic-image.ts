@@ -89,7 +89,7 @@ export function imageFromDump(dump: ParsedDump): ClassicImage {
   const atqa = dump.card?.atqa ?? (block0[6]! | (block0[7]! << 8));
   const sak = dump.card?.sak ?? block0[5]!;
   const type = cardTypeFromSak(sak);
-  if (type.kind !== 'classic') throw new MifareError('card_type_not_supported', `The ${dump.format} is of a ${type.name}, not a MIFARE Classic door card.`, { where: 'SAK' });
+  if (type.kind !== 'classic') throw new MifareError('card_type_not_supported', `The ${dump.format} describes card type ${type.name}, not a MIFARE Classic door card.`, { where: 'SAK' });
   if (type.size !== size) {
     throw new MifareError('card_type_not_supported', `SAK ${sak.toString(16).padStart(2, '0')} says ${type.name} but the file holds ${dump.blocks.length} blocks.`, { where: 'SAK' });
   }

@@ -77,8 +77,8 @@ export function readSector(tag: MifareClassicTag, sector: number, keyType: KeyTy
 export function readWithDefaultKeys(tag: MifareClassicTag, keys: readonly Buffer[] = defaultClassicKeys.map((k) => Buffer.from(k.key, 'hex'))): ClassicImage {
   const identity = activate(tag);
   if (identity.type.kind !== 'classic') {
-    throw new MifareError('card_type_not_supported', `This is a ${identity.type.name} (SAK ${identity.sak.toString(16).padStart(2, '0').toUpperCase()}), `
-      + 'not a MIFARE Classic door card: the phone copies only MIFARE Classic 1K and 4K cards.', { where: 'SAK' });
+    throw new MifareError('card_type_not_supported', `Card type ${identity.type.name} (SAK ${identity.sak.toString(16).padStart(2, '0').toUpperCase()}) `
+      + 'is not a MIFARE Classic door card: the phone copies only MIFARE Classic 1K and 4K cards.', { where: 'SAK' });
   }
   const size = identity.type.size;
   const blocks: Buffer[] = [];
