@@ -179,7 +179,7 @@ program
   .command('demo')
   .description('the whole journey on a fresh embedded database, step by step: sign-up, payment account, a Mi phone, a device card, an offline tap with its receipt, a refund')
   .option('--keep', 'keep the demo\'s data folder (database and phone state file)', false)
-  .option('--door', 'the door card demo instead: copy an access card onto the phone, open a door, refuse an encrypted card', false)
+  .option('--door', 'the door card demo instead: copy an access card, open a door, refuse an encrypted card', false)
   .action(async (options: { keep: boolean; door: boolean }) => {
     if (options.door) {
       const { runDoorDemo } = await import('./door-demo.ts');

@@ -179,9 +179,10 @@ export function registerPhoneCommands(program: Command): void {
 
   registerPhoneDoorCardCommands(phone);
 
-  command('logout', 'log out: the platform deletes the account\'s bank device cards and the phone wipes them; door cards stay')
+  command('logout', 'log out: the platform deletes the account\'s bank device cards, the phone wipes them; door cards stay')
     .action((options: PhoneFileOptions) => run(async () => {
       const { wiped, doorCardsKept } = await (await openPhone(options)).logOut();
-      out(`logged out; ${wiped} bank card${wiped === 1 ? '' : 's'} wiped from this phone${doorCardsKept > 0 ? `; ${doorCardsKept} door card${doorCardsKept === 1 ? '' : 's'} kept` : ''}`);
+      const kept = doorCardsKept > 0 ? `; ${doorCardsKept} door card${doorCardsKept === 1 ? '' : 's'} kept` : '';
+      out(`logged out; ${wiped} bank card${wiped === 1 ? '' : 's'} wiped from this phone${kept}`);
     }));
 }

@@ -35,53 +35,105 @@ export interface DoorCardSummary {
 }
 
 function fromMifare(error: unknown, param: string): never {
-  if (error instanceof CardAbsentError) throw new PhoneError('no_card_in_field', `${error.message} Hold the card still against the phone and try again.`, param);
+  if (error instanceof CardAbsentError)
+    throw new PhoneError(
+      'no_card_in_field',
+      `${error.message} Hold the card still against the phone and try again.`,
+      param,
+    );
   if (!(error instanceof MifareError)) throw error;
-  const code = error.code === 'card_encrypted' ? 'door_card_encrypted'
-    : error.code === 'card_type_not_supported' ? 'door_card_not_supported' : 'door_card_dump_invalid';
-  throw new PhoneError(code, error.message, error.where && code === 'door_card_dump_invalid' ? `${param}: ${error.where}` : param);
+  const code =
+    error.code === 'card_encrypted'
+      ? 'door_card_encrypted'
+      : error.code === 'card_type_not_supported'
+        ? 'door_card_not_supported'
+        : 'door_card_dump_invalid';
+  throw new PhoneError(
+    code,
+    error.message,
+    error.where && code === 'door_card_dump_invalid' ? `${param}: ${error.where}` : param,
+  );
 }
 
 function checkName(name: string): string {
   const trimmed = name.trim();
   if (trimmed.length === 0 || trimmed.length > doorCardNameLengthMax || /[\u0000-\u001f\u007f]/.test(trimmed)) {
-    throw new PhoneError('parameter_invalid', `A door card's name is 1 to ${doorCardNameLengthMax} printable characters.`, 'name');
+    throw new PhoneError(
+      'parameter_invalid',
+      `A door card's name is 1 to ${doorCardNameLengthMax} printable characters.`,
+      'name',
+    );
   }
   return trimmed;
 }
 
 function toStored(image: ClassicImage, input: { name: string; source: string; addedAt: Date }): StoredDoorCard {
   return {
-    id: `door_${randomBytes(6).toString('hex')}`, name: input.name, uid: image.uid.toString('hex').toUpperCase(), atqa: atqaHex(image.atqa),
-    sak: image.sak, size: image.size, blocks: image.blocks.map((b) => b.toString('hex').toUpperCase()),
-    keys: image.keys.map((k) => ({ a: k.a?.toString('hex').toUpperCase() ?? null, b: k.b?.toString('hex').toUpperCase() ?? null })),
-    source: input.source, addedAt: input.addedAt.toISOString(), express: false, backupId: null,
+    id: `door_${randomBytes(6).toString('hex')}`,
+    name: input.name,
+    uid: image.uid.toString('hex').toUpperCase(),
+    atqa: atqaHex(image.atqa),
+    sak: image.sak,
+    size: image.size,
+    blocks: image.blocks.map((b) => b.toString('hex').toUpperCase()),
+    keys: image.keys.map((k) => ({
+      a: k.a?.toString('hex').toUpperCase() ?? null,
+      b: k.b?.toString('hex').toUpperCase() ?? null,
+    })),
+    source: input.source,
+    addedAt: input.addedAt.toISOString(),
+    express: false,
+    backupId: null,
   };
 }
 
 export function imageOfStored(card: StoredDoorCard): ClassicImage {
   return {
-    size: card.size, uid: Buffer.from(card.uid, 'hex'), atqa: parseInt(card.atqa, 16), sak: card.sak,
+    size: card.size,
+    uid: Buffer.from(card.uid, 'hex'),
+    atqa: parseInt(card.atqa, 16),
+    sak: card.sak,
     blocks: card.blocks.map((b) => Buffer.from(b, 'hex')),
-    keys: card.keys.map((k) => ({ a: k.a ? Buffer.from(k.a, 'hex') : null, b: k.b ? Buffer.from(k.b, 'hex') : null })), unknownBlocks: [],
+    keys: card.keys.map((k) => ({ a: k.a ? Buffer.from(k.a, 'hex') : null, b: k.b ? Buffer.from(k.b, 'hex') : null })),
+    unknownBlocks: [],
   };
 }
 
 function summary(state: PhoneState, card: StoredDoorCard): DoorCardSummary {
   return {
-    id: card.id, name: card.name, uidMasked: maskUid(Buffer.from(card.uid, 'hex')), type: `MIFARE Classic ${card.size.toUpperCase()}`,
-    source: card.source, isDefault: state.defaultDoorCardId === card.id, express: card.express, backedUp: Boolean(card.backupId),
+    id: card.id,
+    name: card.name,
+    uidMasked: maskUid(Buffer.from(card.uid, 'hex')),
+    type: `MIFARE Classic ${card.size.toUpperCase()}`,
+    source: card.source,
+    isDefault: state.defaultDoorCardId === card.id,
+    express: card.express,
+    backedUp: Boolean(card.backupId),
   };
 }
 
 /** Adds a checked image; the first door card becomes the default. Nothing is written before every check passed. */
-function keep(store: DoorCardStore, image: ClassicImage, input: { name?: string | undefined; source: string; now: Date }): DoorCardSummary {
+function keep(
+  store: DoorCardStore,
+  image: ClassicImage,
+  input: { name?: string | undefined; source: string; now: Date },
+): DoorCardSummary {
   const state = store.state;
   const cards = state.doorCards ?? [];
   const uid = image.uid.toString('hex').toUpperCase();
   const existing = cards.find((c) => c.uid === uid);
-  if (existing) throw new PhoneError('door_card_exists', `This card (UID ${maskUid(image.uid)}) is already on the phone as "${existing.name}" (${existing.id}).`, 'card');
-  if (cards.length >= doorCardsMax) throw new PhoneError('door_cards_limit', `The phone already keeps ${doorCardsMax} door cards; delete one first.`, 'card');
+  if (existing)
+    throw new PhoneError(
+      'door_card_exists',
+      `This card (UID ${maskUid(image.uid)}) is already on the phone as "${existing.name}" (${existing.id}).`,
+      'card',
+    );
+  if (cards.length >= doorCardsMax)
+    throw new PhoneError(
+      'door_cards_limit',
+      `The phone already keeps ${doorCardsMax} door cards; delete one first.`,
+      'card',
+    );
   const name = checkName(input.name ?? `Door card ${cards.length + 1}`);
   const card = toStored(image, { name, source: input.source, addedAt: input.now });
   const previousDefault = state.defaultDoorCardId;
@@ -99,7 +151,11 @@ function keep(store: DoorCardStore, image: ClassicImage, input: { name?: string 
 }
 
 /** The phone's NFC reader reads the card in its field with the default keys and keeps it if it is unencrypted. */
-export function readDoorCard(store: DoorCardStore, tag: MifareClassicTag, input: { name?: string | undefined; now: Date }): DoorCardSummary {
+export function readDoorCard(
+  store: DoorCardStore,
+  tag: MifareClassicTag,
+  input: { name?: string | undefined; now: Date },
+): DoorCardSummary {
   let image: ClassicImage;
   try {
     image = readWithDefaultKeys(tag);
@@ -110,7 +166,11 @@ export function readDoorCard(store: DoorCardStore, tag: MifareClassicTag, input:
 }
 
 /** Imports a dump file (Proxmark3 .bin/.eml/.json, Flipper .nfc), checked as a card is, refused if encrypted. */
-export function importDoorCard(store: DoorCardStore, file: { name: string; bytes: Buffer }, input: { name?: string | undefined; now: Date }): DoorCardSummary {
+export function importDoorCard(
+  store: DoorCardStore,
+  file: { name: string; bytes: Buffer },
+  input: { name?: string | undefined; now: Date },
+): DoorCardSummary {
   let image: ClassicImage & { format: string };
   try {
     image = readDumpFile(file.name, file.bytes);
@@ -131,7 +191,11 @@ export function findDoorCard(state: PhoneState, ref: string): StoredDoorCard {
   const matches = cards.filter((c) => c.id === ref || c.name === ref);
   if (matches.length !== 1) {
     const known = cards.map((c) => `${c.id} "${c.name}"`).join(', ') || 'none yet';
-    throw new PhoneError('door_card_not_found', `${matches.length > 1 ? 'Several' : 'No'} door cards match "${ref}"; door cards: ${known}.`, 'card');
+    throw new PhoneError(
+      'door_card_not_found',
+      `${matches.length > 1 ? 'Several' : 'No'} door cards match "${ref}"; door cards: ${known}.`,
+      'card',
+    );
   }
   return matches[0]!;
 }
@@ -179,11 +243,15 @@ export function setDoorCardExpress(store: DoorCardStore, ref: string, on: boolea
  * screen off only an express door card answers; bank cards never answer with the screen off
  * (their applet needs the pay flow's fingerprint). Null: the phone stays silent.
  */
-export function doorApplet(state: PhoneState, options: { screen: 'on' | 'off'; card?: string | undefined }): MifareClassicTag | null {
+export function doorApplet(
+  state: PhoneState,
+  options: { screen: 'on' | 'off'; card?: string | undefined },
+): MifareClassicTag | null {
   const cards = state.doorCards ?? [];
   const card = options.card ? findDoorCard(state, options.card) : cards.find((c) => c.id === state.defaultDoorCardId);
   if (!card) {
-    if (options.screen === 'on') throw new PhoneError('door_card_not_found', 'No door card on this phone: read or import one first.', 'card');
+    if (options.screen === 'on')
+      throw new PhoneError('door_card_not_found', 'No door card on this phone: read or import one first.', 'card');
     return null;
   }
   if (options.screen === 'off' && !card.express) return null;

@@ -4,8 +4,8 @@ export type PhoneErrorCode =
   | 'fingerprint_not_enrolled' | 'fingerprint_not_recognized' | 'fingerprint_locked' | 'passcode_wrong'
   | 'card_not_found' | 'card_not_active' | 'no_limited_use_keys'
   | 'not_logged_in' | 'not_registered' | 'no_pending_card' | 'parameter_invalid'
-  | 'door_card_encrypted' | 'door_card_not_supported' | 'door_card_dump_invalid' | 'door_card_exists' | 'door_cards_limit'
-  | 'door_card_not_found' | 'no_card_in_field';
+  | 'door_card_encrypted' | 'door_card_not_supported' | 'door_card_dump_invalid' | 'door_card_exists'
+  | 'door_cards_limit' | 'door_card_not_found' | 'no_card_in_field';
 
 /** A refusal by the phone itself; `param` names the input at fault when there is one. */
 export class PhoneError extends Error {

@@ -166,7 +166,7 @@ export class MiPhone {
 
   // Door cards (door-cards.ts): offline, in the secure element.
 
-  /** Reads the card held to the phone with the default keys; keeps it only if it is an unencrypted MIFARE Classic card. */
+  /** Reads the card held to the phone with the default keys; keeps it if it is an unencrypted MIFARE Classic card. */
   readDoorCard(tag: MifareClassicTag, name?: string) {
     return doorCards.readDoorCard(this.#doorStore(), tag, { name, now: this.clock() });
   }

@@ -125,7 +125,8 @@ export async function createPlatform(options: PlatformOptions): Promise<Platform
     await ledger.close();
   });
   return {
-    app, accounts, paymentAccounts, cards, devices, tokens, idempotency, merchants, doorCards, webhooks, ledger, wallet, orders, pendingSettlement,
+    app, accounts, paymentAccounts, cards, devices, tokens, idempotency, merchants, webhooks, ledger, wallet, orders, pendingSettlement,
+    doorCards,
     startJobs() {
       webhooks.start();
       pendingSettlement.start();

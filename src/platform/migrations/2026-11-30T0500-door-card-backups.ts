@@ -12,8 +12,12 @@ export const doorCardBackups = {
       // The phone's own random id of the card (door_…): backing up again updates the same row.
       .addColumn('card_ref', 'text', (c) => c.notNull())
       .addColumn('name', 'text', (c) => c.notNull())
-      .addColumn('uid_masked', 'text', (c) => c.notNull().check(sql`uid_masked ~ '^[0-9A-F]{2}(:\\*\\*)+:[0-9A-F]{2}$'`))
-      .addColumn('card_type', 'text', (c) => c.notNull().check(sql`card_type in ('mifare_classic_1k', 'mifare_classic_4k')`))
+      .addColumn('uid_masked', 'text', (c) =>
+        c.notNull().check(sql`uid_masked ~ '^[0-9A-F]{2}(:\\*\\*)+:[0-9A-F]{2}$'`),
+      )
+      .addColumn('card_type', 'text', (c) =>
+        c.notNull().check(sql`card_type in ('mifare_classic_1k', 'mifare_classic_4k')`),
+      )
       .addColumn('created_at', 'timestamptz', (c) => c.notNull())
       .addColumn('updated_at', 'timestamptz', (c) => c.notNull())
       .addUniqueConstraint('door_card_backups_card_ref_unique', ['user_id', 'card_ref'])

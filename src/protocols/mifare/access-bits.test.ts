@@ -7,7 +7,7 @@ test('the transport configuration FF 07 80 decodes to data 000 and trailer 001 (
   assert.deepEqual(encodeAccessBits([0, 0, 0, 0b001]), Buffer.from('FF0780', 'hex'));
 });
 
-test('the MAD sector 0 bytes 78 77 88 (NXP AN10787) decode to data 100 and trailer 011; every condition round-trips', () => {
+test('MAD sector 0 bytes 78 77 88 (NXP AN10787) are data 100, trailer 011; every condition round-trips', () => {
   assert.deepEqual(decodeAccessBits(Buffer.from('787788', 'hex')), [0b100, 0b100, 0b100, 0b011]);
   for (let c = 0; c < 8; c++) {
     const groups = [c, (c + 1) % 8, (c + 3) % 8, (c + 5) % 8];

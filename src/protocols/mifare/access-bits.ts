@@ -8,7 +8,9 @@ export type KeyType = 'A' | 'B';
 export type AccessCondition = number;
 
 /** The four groups' conditions (index 3 is the trailer); undefined when the inverses disagree. */
-export function decodeAccessBits(bytes: Uint8Array): [AccessCondition, AccessCondition, AccessCondition, AccessCondition] | undefined {
+export function decodeAccessBits(
+  bytes: Uint8Array,
+): [AccessCondition, AccessCondition, AccessCondition, AccessCondition] | undefined {
   const [b6, b7, b8] = [bytes[0]!, bytes[1]!, bytes[2]!];
   const c1 = b7 >> 4;
   const c2 = b8 & 0x0f;
@@ -40,7 +42,11 @@ export function keyBReadable(trailerCondition: AccessCondition): boolean {
 }
 
 /** Table 8: which key may read a data block under its condition. */
-export function dataBlockReadableWith(condition: AccessCondition, key: KeyType, trailerCondition: AccessCondition): boolean {
+export function dataBlockReadableWith(
+  condition: AccessCondition,
+  key: KeyType,
+  trailerCondition: AccessCondition,
+): boolean {
   if (key === 'B' && keyBReadable(trailerCondition)) return false;
   if (condition === 0b111) return false;
   if (condition === 0b011 || condition === 0b101) return key === 'B';

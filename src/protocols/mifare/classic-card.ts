@@ -3,9 +3,22 @@
 // commands AUTHENTICATE (key A 0x60 / key B 0x61) and READ (0x30) with the access conditions
 // of the sector trailer. The Crypto1 stream cipher is not modelled: an authentication succeeds
 // when the reader holds the sector's key, which is what Crypto1's three-pass exchange decides.
-import { accessBitsReadableWith, dataBlockReadableWith, keyBReadable, keyBReadableWith, type KeyType } from './access-bits.ts';
+import {
+  accessBitsReadableWith,
+  dataBlockReadableWith,
+  keyBReadable,
+  keyBReadableWith,
+  type KeyType,
+} from './access-bits.ts';
 import { sectorAccess, type ClassicImage } from './classic-image.ts';
-import { accessGroupOfBlock, cascadeLevelBytes, classicLayouts, isTrailerBlock, sectorOfBlock, trailerBlockOfSector } from './layout.ts';
+import {
+  accessGroupOfBlock,
+  cascadeLevelBytes,
+  classicLayouts,
+  isTrailerBlock,
+  sectorOfBlock,
+  trailerBlockOfSector,
+} from './layout.ts';
 
 /** What a reader talks to: a card, or a phone presenting a stored one. `null` is "no answer" (a NAK or silence). */
 export interface MifareClassicTag {
@@ -50,12 +63,16 @@ export class MifareClassicCard implements MifareClassicTag {
   }
 
   anticollision(level: 1 | 2): Buffer | null {
-    if ((level === 1 && this.#state === 'ready1') || (level === 2 && this.#state === 'ready2')) return cascadeLevelBytes(this.#image.uid, level);
+    if ((level === 1 && this.#state === 'ready1') || (level === 2 && this.#state === 'ready2'))
+      return cascadeLevelBytes(this.#image.uid, level);
     return null;
   }
 
   select(level: 1 | 2, uidBytes: Buffer): number | null {
-    const expected = (level === 1 && this.#state === 'ready1') || (level === 2 && this.#state === 'ready2') ? cascadeLevelBytes(this.#image.uid, level) : null;
+    const expected =
+      (level === 1 && this.#state === 'ready1') || (level === 2 && this.#state === 'ready2')
+        ? cascadeLevelBytes(this.#image.uid, level)
+        : null;
     if (!expected || !expected.equals(uidBytes)) return this.#silence();
     if (level === 1 && this.#image.uid.length === 7) {
       this.#state = 'ready2';
@@ -67,12 +84,14 @@ export class MifareClassicCard implements MifareClassicTag {
 
   authenticate(block: number, keyType: KeyType, key: Buffer): boolean {
     if (this.#state !== 'active' && this.#state !== 'authenticated') return this.#silence() ?? false;
-    if (!Number.isInteger(block) || block < 0 || block >= classicLayouts[this.#image.size].blocks) return this.#silence() ?? false;
+    if (!Number.isInteger(block) || block < 0 || block >= classicLayouts[this.#image.size].blocks)
+      return this.#silence() ?? false;
     const sector = sectorOfBlock(block);
     const known = keyType === 'A' ? this.#image.keys[sector]!.a : this.#image.keys[sector]!.b;
     const trailerCondition = sectorAccess(this.#trailer(sector), sector)[3];
     // Key B that is readable data does not authenticate (MF1S50yyX, 8.7.2, the grey rows).
-    if (!known || !known.equals(key) || (keyType === 'B' && keyBReadable(trailerCondition))) return this.#silence() ?? false;
+    if (!known || !known.equals(key) || (keyType === 'B' && keyBReadable(trailerCondition)))
+      return this.#silence() ?? false;
     this.#state = 'authenticated';
     this.#authenticated = { sector, keyType };
     return true;
@@ -80,12 +99,21 @@ export class MifareClassicCard implements MifareClassicTag {
 
   readBlock(block: number): Buffer | null {
     const auth = this.#authenticated;
-    if (this.#state !== 'authenticated' || !auth || !Number.isInteger(block) || block < 0 || block >= this.#image.blocks.length) return this.#silence();
+    if (
+      this.#state !== 'authenticated' ||
+      !auth ||
+      !Number.isInteger(block) ||
+      block < 0 ||
+      block >= this.#image.blocks.length
+    )
+      return this.#silence();
     if (sectorOfBlock(block) !== auth.sector) return this.#silence();
     const trailer = this.#trailer(auth.sector);
     const groups = sectorAccess(trailer, auth.sector);
     if (!isTrailerBlock(block)) {
-      return dataBlockReadableWith(groups[accessGroupOfBlock(block)]!, auth.keyType, groups[3]) ? Buffer.from(this.#image.blocks[block]!) : this.#silence();
+      return dataBlockReadableWith(groups[accessGroupOfBlock(block)]!, auth.keyType, groups[3])
+        ? Buffer.from(this.#image.blocks[block]!)
+        : this.#silence();
     }
     // Key A never reads back; the access bits and key B as the trailer's conditions say (zeros otherwise).
     const answer = Buffer.alloc(16);

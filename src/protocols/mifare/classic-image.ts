@@ -4,13 +4,27 @@
 // ATQA/SAK agree with the UID length and the memory size.
 import assert from 'node:assert/strict';
 import {
-  accessBitsReadableWith, dataBlockReadableWith, decodeAccessBits, keyBReadable, type AccessCondition, type KeyType,
+  accessBitsReadableWith,
+  dataBlockReadableWith,
+  decodeAccessBits,
+  keyBReadable,
+  type AccessCondition,
+  type KeyType,
 } from './access-bits.ts';
 import { isDefaultKey } from './default-keys.ts';
 import { MifareError } from './errors.ts';
 import {
-  accessGroupOfBlock, bcc, BLOCK_BYTES, blocksInSector, cardTypeFromSak, classicLayouts, firstBlockOfSector, sectorCount,
-  trailerBlockOfSector, uidLengthFromAtqa, type ClassicSize,
+  accessGroupOfBlock,
+  bcc,
+  BLOCK_BYTES,
+  blocksInSector,
+  cardTypeFromSak,
+  classicLayouts,
+  firstBlockOfSector,
+  sectorCount,
+  trailerBlockOfSector,
+  uidLengthFromAtqa,
+  type ClassicSize,
 } from './layout.ts';
 
 export interface SectorKeys {
@@ -49,11 +63,18 @@ export function atqaHex(atqa: number): string {
 }
 
 /** The conditions of a sector's four groups; throws `access_bits_invalid` naming the sector. */
-export function sectorAccess(trailer: Buffer, sector: number): [AccessCondition, AccessCondition, AccessCondition, AccessCondition] {
+export function sectorAccess(
+  trailer: Buffer,
+  sector: number,
+): [AccessCondition, AccessCondition, AccessCondition, AccessCondition] {
   const groups = decodeAccessBits(trailer.subarray(6, 9));
   if (!groups) {
-    throw new MifareError('access_bits_invalid', `Sector ${sector}'s trailer has access bits that disagree with their inverses `
-      + `(${trailer.subarray(6, 10).toString('hex').toUpperCase()}): a card would block this sector.`, { sector, where: `sector ${sector}` });
+    throw new MifareError(
+      'access_bits_invalid',
+      `Sector ${sector}'s trailer has access bits that disagree with their inverses ` +
+        `(${trailer.subarray(6, 10).toString('hex').toUpperCase()}): a card would block this sector.`,
+      { sector, where: `sector ${sector}` },
+    );
   }
   return groups;
 }
@@ -63,18 +84,30 @@ export function sectorAccess(trailer: Buffer, sector: number): [AccessCondition,
  * a MIFARE Classic of that size, valid access bits in every trailer. Throws MifareError.
  */
 export function imageFromDump(dump: ParsedDump): ClassicImage {
-  const size: ClassicSize | undefined = dump.blocks.length === 64 ? '1k' : dump.blocks.length === 256 ? '4k' : undefined;
+  const size: ClassicSize | undefined =
+    dump.blocks.length === 64 ? '1k' : dump.blocks.length === 256 ? '4k' : undefined;
   if (!size) {
-    throw new MifareError('dump_invalid', `The ${dump.format} holds ${dump.blocks.length} blocks; a MIFARE Classic 1K has 64 and a 4K has 256.`, { where: 'blocks' });
+    throw new MifareError(
+      'dump_invalid',
+      `The ${dump.format} holds ${dump.blocks.length} blocks; a MIFARE Classic 1K has 64 and a 4K has 256.`,
+      { where: 'blocks' },
+    );
   }
   const block0 = dump.blocks[0];
-  if (!block0) throw new MifareError('dump_invalid', `The ${dump.format} does not know block 0 (the UID block).`, { where: 'blocks.0' });
-  for (const [i, block] of dump.blocks.entries()) assert.ok(block === null || block.length === BLOCK_BYTES, `block ${i} is 16 bytes`);
+  if (!block0)
+    throw new MifareError('dump_invalid', `The ${dump.format} does not know block 0 (the UID block).`, {
+      where: 'blocks.0',
+    });
+  for (const [i, block] of dump.blocks.entries())
+    assert.ok(block === null || block.length === BLOCK_BYTES, `block ${i} is 16 bytes`);
 
   let uid: Buffer;
   if (dump.card) {
     uid = dump.card.uid;
-    if (uid.length !== 4 && uid.length !== 7) throw new MifareError('dump_invalid', `The UID has ${uid.length} bytes; MIFARE Classic UIDs have 4 or 7.`, { where: 'UID' });
+    if (uid.length !== 4 && uid.length !== 7)
+      throw new MifareError('dump_invalid', `The UID has ${uid.length} bytes; MIFARE Classic UIDs have 4 or 7.`, {
+        where: 'UID',
+      });
     if (!block0.subarray(0, uid.length).equals(uid)) {
       throw new MifareError('uid_mismatch', `The file's UID does not match the UID in block 0.`, { where: 'blocks.0' });
     }
@@ -82,19 +115,37 @@ export function imageFromDump(dump: ParsedDump): ClassicImage {
     uid = block0.subarray(0, 4);
   }
   if (uid.length === 4 && block0[4] !== bcc(uid)) {
-    throw new MifareError('bcc_invalid', 'Block 0 byte 4 is not the BCC (exclusive-or) of the 4-byte UID: the block is damaged'
-      + `${dump.card ? '' : ' (a 7-byte-UID card needs a file that names its UID: .json or .nfc)'}.`, { where: 'blocks.0' });
+    throw new MifareError(
+      'bcc_invalid',
+      'Block 0 byte 4 is not the BCC (exclusive-or) of the 4-byte UID: the block is damaged' +
+        `${dump.card ? '' : ' (a 7-byte-UID card needs a file that names its UID: .json or .nfc)'}.`,
+      { where: 'blocks.0' },
+    );
   }
   // A raw dump's identity is the manufacturer block's: SAK at byte 5, ATQA at bytes 6–7 (LSB first).
-  const atqa = dump.card?.atqa ?? (block0[6]! | (block0[7]! << 8));
+  const atqa = dump.card?.atqa ?? block0[6]! | (block0[7]! << 8);
   const sak = dump.card?.sak ?? block0[5]!;
   const type = cardTypeFromSak(sak);
-  if (type.kind !== 'classic') throw new MifareError('card_type_not_supported', `The ${dump.format} describes card type ${type.name}, not a MIFARE Classic door card.`, { where: 'SAK' });
+  if (type.kind !== 'classic')
+    throw new MifareError(
+      'card_type_not_supported',
+      `The ${dump.format} describes card type ${type.name}, not a MIFARE Classic door card.`,
+      { where: 'SAK' },
+    );
   if (type.size !== size) {
-    throw new MifareError('card_type_not_supported', `SAK ${sak.toString(16).padStart(2, '0')} says ${type.name} but the file holds ${dump.blocks.length} blocks.`, { where: 'SAK' });
+    throw new MifareError(
+      'card_type_not_supported',
+      `SAK ${sak.toString(16).padStart(2, '0')} says ${type.name} but the file holds ${dump.blocks.length} blocks.`,
+      { where: 'SAK' },
+    );
   }
   if (uidLengthFromAtqa(atqa) !== uid.length) {
-    throw new MifareError('dump_invalid', `ATQA ${atqaHex(atqa)} announces a ${uidLengthFromAtqa(atqa) ?? '?'}-byte UID but the UID has ${uid.length} bytes.`, { where: 'ATQA' });
+    throw new MifareError(
+      'dump_invalid',
+      `ATQA ${atqaHex(atqa)} announces a ${uidLengthFromAtqa(atqa) ?? '?'}-byte UID ` +
+        `but the UID has ${uid.length} bytes.`,
+      { where: 'ATQA' },
+    );
   }
 
   const keys: SectorKeys[] = [];
@@ -112,7 +163,10 @@ export function imageFromDump(dump: ParsedDump): ClassicImage {
     }
     sectorAccess(trailer, sector);
     const unknown = (key: KeyType) => dump.unknownKeys.some((k) => k.sector === sector && k.key === key);
-    keys.push({ a: unknown('A') ? null : Buffer.from(trailer.subarray(0, 6)), b: unknown('B') ? null : Buffer.from(trailer.subarray(10, 16)) });
+    keys.push({
+      a: unknown('A') ? null : Buffer.from(trailer.subarray(0, 6)),
+      b: unknown('B') ? null : Buffer.from(trailer.subarray(10, 16)),
+    });
   }
   return { size, uid: Buffer.from(uid), atqa, sak, blocks, keys, unknownBlocks };
 }
@@ -121,7 +175,11 @@ export function imageFromDump(dump: ParsedDump): ClassicImage {
  * Which key of the list opens a sector and reads all of its data blocks: key A first, then key
  * B where key B can authenticate (it cannot when it is readable data). Undefined when none.
  */
-export function keyOpeningSector(image: ClassicImage, sector: number, isKnown: (key: Buffer) => boolean): KeyType | undefined {
+export function keyOpeningSector(
+  image: ClassicImage,
+  sector: number,
+  isKnown: (key: Buffer) => boolean,
+): KeyType | undefined {
   const first = firstBlockOfSector(sector);
   const trailerIndex = trailerBlockOfSector(sector);
   if (image.unknownBlocks.includes(trailerIndex)) return undefined;
@@ -134,7 +192,11 @@ export function keyOpeningSector(image: ClassicImage, sector: number, isKnown: (
     if (!accessBitsReadableWith(trailerCondition, type)) continue;
     let all = true;
     for (let block = first; block < trailerIndex; block++) {
-      if (image.unknownBlocks.includes(block) || !dataBlockReadableWith(groups[accessGroupOfBlock(block)]!, type, trailerCondition)) all = false;
+      if (
+        image.unknownBlocks.includes(block) ||
+        !dataBlockReadableWith(groups[accessGroupOfBlock(block)]!, type, trailerCondition)
+      )
+        all = false;
     }
     if (all) return type;
   }
@@ -148,8 +210,12 @@ export function keyOpeningSector(image: ClassicImage, sector: number, isKnown: (
 export function assertUnencrypted(image: ClassicImage): void {
   for (let sector = 0; sector < sectorCount(image.size); sector++) {
     if (!keyOpeningSector(image, sector, isDefaultKey)) {
-      throw new MifareError('card_encrypted', `Sector ${sector} opens only with a key the phone does not know: this card is encrypted `
-        + 'and cannot be copied (only cards readable with the well-known default keys can).', { sector, where: `sector ${sector}` });
+      throw new MifareError(
+        'card_encrypted',
+        `Sector ${sector} opens only with a key the phone does not know: this card is encrypted ` +
+          'and cannot be copied (only cards readable with the well-known default keys can).',
+        { sector, where: `sector ${sector}` },
+      );
     }
   }
 }

@@ -5,7 +5,17 @@ import { MifareError } from './errors.ts';
 import type { MifareClassicTag } from './classic-card.ts';
 import { type ClassicImage, type SectorKeys } from './classic-image.ts';
 import { defaultClassicKeys } from './default-keys.ts';
-import { bcc, BLOCK_BYTES, blocksInSector, CASCADE_TAG, cardTypeFromSak, firstBlockOfSector, SAK_CASCADE_BIT, sectorCount, type CardType } from './layout.ts';
+import {
+  bcc,
+  BLOCK_BYTES,
+  blocksInSector,
+  CASCADE_TAG,
+  cardTypeFromSak,
+  firstBlockOfSector,
+  SAK_CASCADE_BIT,
+  sectorCount,
+  type CardType,
+} from './layout.ts';
 import type { KeyType } from './access-bits.ts';
 
 export interface CardIdentity {
@@ -33,7 +43,8 @@ export function activate(tag: MifareClassicTag): CardIdentity {
   let sak = 0;
   for (const level of [1, 2] as const) {
     const answer = tag.anticollision(level);
-    if (!answer || answer.length !== 5 || bcc(answer.subarray(0, 4)) !== answer[4]) throw new CardAbsentError(`The card's cascade level ${level} UID failed its BCC check.`);
+    if (!answer || answer.length !== 5 || bcc(answer.subarray(0, 4)) !== answer[4])
+      throw new CardAbsentError(`The card's cascade level ${level} UID failed its BCC check.`);
     const selected = tag.select(level, answer);
     if (selected === null) throw new CardAbsentError(`The card did not answer SELECT of cascade level ${level}.`);
     sak = selected;
@@ -41,7 +52,8 @@ export function activate(tag: MifareClassicTag): CardIdentity {
       uidParts.push(answer.subarray(0, 4));
       break;
     }
-    if (answer[0] !== CASCADE_TAG) throw new CardAbsentError('The card asked for another cascade level without a cascade tag.');
+    if (answer[0] !== CASCADE_TAG)
+      throw new CardAbsentError('The card asked for another cascade level without a cascade tag.');
     uidParts.push(answer.subarray(1, 4));
     if (level === 2) throw new CardAbsentError('Triple-size UIDs are not MIFARE Classic.');
   }
@@ -49,7 +61,10 @@ export function activate(tag: MifareClassicTag): CardIdentity {
   return { uid: Buffer.concat(uidParts), atqa, sak, type: cardTypeFromSak(sak) };
 }
 
-/** Authenticates one sector with one key and reads its blocks; null when the key or a block read fails (the card is woken again). */
+/**
+ * Authenticates one sector with one key and reads its blocks; null when the key or a block read
+ * fails (the card is then woken again).
+ */
 export function readSector(tag: MifareClassicTag, sector: number, keyType: KeyType, key: Buffer): Buffer[] | null {
   const first = firstBlockOfSector(sector);
   if (!tag.authenticate(first, keyType, key)) {
@@ -74,11 +89,18 @@ export function readSector(tag: MifareClassicTag, sector: number, keyType: KeyTy
  * a sector are put back into its trailer (a card never reads key A back). Throws MifareError:
  * `card_type_not_supported` naming the type, `card_encrypted` naming the first sector.
  */
-export function readWithDefaultKeys(tag: MifareClassicTag, keys: readonly Buffer[] = defaultClassicKeys.map((k) => Buffer.from(k.key, 'hex'))): ClassicImage {
+export function readWithDefaultKeys(
+  tag: MifareClassicTag,
+  keys: readonly Buffer[] = defaultClassicKeys.map((k) => Buffer.from(k.key, 'hex')),
+): ClassicImage {
   const identity = activate(tag);
   if (identity.type.kind !== 'classic') {
-    throw new MifareError('card_type_not_supported', `Card type ${identity.type.name} (SAK ${identity.sak.toString(16).padStart(2, '0').toUpperCase()}) `
-      + 'is not a MIFARE Classic door card: the phone copies only MIFARE Classic 1K and 4K cards.', { where: 'SAK' });
+    throw new MifareError(
+      'card_type_not_supported',
+      `Card type ${identity.type.name} (SAK ${identity.sak.toString(16).padStart(2, '0').toUpperCase()}) ` +
+        'is not a MIFARE Classic door card: the phone copies only MIFARE Classic 1K and 4K cards.',
+      { where: 'SAK' },
+    );
   }
   const size = identity.type.size;
   const blocks: Buffer[] = [];
@@ -96,11 +118,18 @@ export function readWithDefaultKeys(tag: MifareClassicTag, keys: readonly Buffer
       if (opened) break;
     }
     if (!opened) {
-      throw new MifareError('card_encrypted', `Sector ${sector} opens only with a key the phone does not know: this card is encrypted `
-        + 'and cannot be copied (only cards readable with the well-known default keys can).', { sector, where: `sector ${sector}` });
+      throw new MifareError(
+        'card_encrypted',
+        `Sector ${sector} opens only with a key the phone does not know: this card is encrypted ` +
+          'and cannot be copied (only cards readable with the well-known default keys can).',
+        { sector, where: `sector ${sector}` },
+      );
     }
     const trailer = opened.blocks[opened.blocks.length - 1]!;
-    const found: SectorKeys = { a: opened.keyType === 'A' ? opened.key : null, b: opened.keyType === 'B' ? opened.key : null };
+    const found: SectorKeys = {
+      a: opened.keyType === 'A' ? opened.key : null,
+      b: opened.keyType === 'B' ? opened.key : null,
+    };
     // Key B read as data (conditions 000, 010, 001) is known too; otherwise try the list for it.
     if (!found.b && !trailer.subarray(10, 16).equals(Buffer.alloc(6))) found.b = Buffer.from(trailer.subarray(10, 16));
     if (!found.b) found.b = keys.find((key) => readSector(tag, sector, 'B', key) !== null) ?? null;
@@ -110,5 +139,13 @@ export function readWithDefaultKeys(tag: MifareClassicTag, keys: readonly Buffer
     blocks.push(...opened.blocks);
     sectorKeys.push(found);
   }
-  return { size, uid: identity.uid, atqa: identity.atqa, sak: identity.sak, blocks, keys: sectorKeys, unknownBlocks: [] };
+  return {
+    size,
+    uid: identity.uid,
+    atqa: identity.atqa,
+    sak: identity.sak,
+    blocks,
+    keys: sectorKeys,
+    unknownBlocks: [],
+  };
 }

@@ -42,11 +42,14 @@ test('Proxmark3 .json ("mfc v2"): Card.ATQA "0400" is the bytes as sent, i.e. 0x
 
 test('Flipper .nfc version 4: a 4K card with a 7-byte UID (ATQA most significant byte first)', () => {
   const image = readDumpFile('door-4k-7byte.nfc', fixture('door-4k-7byte.nfc'));
-  assert.deepEqual([image.size, image.uid.toString('hex').toUpperCase(), image.atqa, image.sak, image.blocks.length], ['4k', '04A25C1A7B6080', 0x0042, 0x18, 256]);
+  assert.deepEqual(
+    [image.size, image.uid.toString('hex').toUpperCase(), image.atqa, image.sak, image.blocks.length],
+    ['4k', '04A25C1A7B6080', 0x0042, 0x18, 256],
+  );
   assert.doesNotThrow(() => assertUnencrypted(image));
 });
 
-test('Flipper .nfc version 2: ATQA least significant byte first; a key B the Flipper could not read (??) is unknown, key A still opens', () => {
+test('Flipper .nfc version 2: ATQA LSB first; a key B the Flipper could not read (??) is unknown, key A opens', () => {
   const image = readDumpFile('door-1k-v2.nfc', fixture('door-1k-v2.nfc'));
   assert.equal(image.atqa, 0x0004);
   assert.equal(image.keys[9]!.b, null);
@@ -68,18 +71,63 @@ test('damaged files get a typed error naming what is wrong', () => {
   const json = JSON.parse(fixture('door-1k.json').toString('utf8'));
   const nfc = fixture('door-4k-7byte.nfc').toString('utf8');
   const cases: [string, Buffer, string, string | RegExp][] = [
-    ['short.bin', fixture('door-1k.bin').subarray(0, 1000), 'dump_invalid', /1024 \(1K\) or 4096 \(4K\) bytes; this file has 1000/],
+    [
+      'short.bin',
+      fixture('door-1k.bin').subarray(0, 1000),
+      'dump_invalid',
+      /1024 \(1K\) or 4096 \(4K\) bytes; this file has 1000/,
+    ],
     ['truncated.eml', Buffer.from(lines.slice(0, 40).join('\n')), 'dump_invalid', /has 40 lines/],
-    ['badhex.eml', Buffer.from(lines.map((l, i) => (i === 7 ? `${l.slice(0, 30)}ZZ` : l)).join('\n')), 'dump_invalid', /Line 8 /],
+    [
+      'badhex.eml',
+      Buffer.from(lines.map((l, i) => (i === 7 ? `${l.slice(0, 30)}ZZ` : l)).join('\n')),
+      'dump_invalid',
+      /Line 8 /,
+    ],
     ['bcc.eml', Buffer.from([`CD3DEFF2EE${lines[0]!.slice(10)}`, ...lines.slice(1)].join('\n')), 'bcc_invalid', /BCC/],
-    ['trailer.eml', Buffer.from(lines.map((l, i) => (i === 11 ? 'FFFFFFFFFFFFFF078869FFFFFFFFFFFF' : l)).join('\n')), 'access_bits_invalid', /Sector 2's trailer/],
-    ['uid.json', Buffer.from(JSON.stringify({ ...json, Card: { ...json.Card, UID: '11223345' } })), 'uid_mismatch', /does not match the UID in block 0/],
-    ['cut.json', Buffer.from(JSON.stringify({ ...json, blocks: Object.fromEntries(Object.entries(json.blocks).filter(([k]) => k !== '17')) })), 'dump_invalid', /no block 17/],
+    [
+      'trailer.eml',
+      Buffer.from(lines.map((l, i) => (i === 11 ? 'FFFFFFFFFFFFFF078869FFFFFFFFFFFF' : l)).join('\n')),
+      'access_bits_invalid',
+      /Sector 2's trailer/,
+    ],
+    [
+      'uid.json',
+      Buffer.from(JSON.stringify({ ...json, Card: { ...json.Card, UID: '11223345' } })),
+      'uid_mismatch',
+      /does not match the UID in block 0/,
+    ],
+    [
+      'cut.json',
+      Buffer.from(
+        JSON.stringify({
+          ...json,
+          blocks: Object.fromEntries(Object.entries(json.blocks).filter(([k]) => k !== '17')),
+        }),
+      ),
+      'dump_invalid',
+      /no block 17/,
+    ],
     ['notjson.json', Buffer.from('{"Created": "proxmark3", '), 'dump_invalid', /not valid JSON/],
-    ['cpu.json', Buffer.from(JSON.stringify({ ...json, Card: { ...json.Card, SAK: '20' } })), 'card_type_not_supported', /CPU card/],
+    [
+      'cpu.json',
+      Buffer.from(JSON.stringify({ ...json, Card: { ...json.Card, SAK: '20' } })),
+      'card_type_not_supported',
+      /CPU card/,
+    ],
     ['cut.nfc', Buffer.from(nfc.split('\n').slice(0, 200).join('\n')), 'dump_invalid', /no Block 187/],
-    ['uid.nfc', Buffer.from(nfc.replace('UID: 04 A2 5C 1A 7B 60 80', 'UID: 04 A2 5C 1A 7B 60 81')), 'uid_mismatch', /block 0/],
-    ['atqa.nfc', Buffer.from(nfc.replace('ATQA: 00 42', 'ATQA: 00 02')), 'dump_invalid', /ATQA 0002 announces a 4-byte UID/],
+    [
+      'uid.nfc',
+      Buffer.from(nfc.replace('UID: 04 A2 5C 1A 7B 60 80', 'UID: 04 A2 5C 1A 7B 60 81')),
+      'uid_mismatch',
+      /block 0/,
+    ],
+    [
+      'atqa.nfc',
+      Buffer.from(nfc.replace('ATQA: 00 42', 'ATQA: 00 02')),
+      'dump_invalid',
+      /ATQA 0002 announces a 4-byte UID/,
+    ],
     ['dump.txt', Buffer.from('hello'), 'dump_invalid', /not a dump format/],
   ];
   for (const [name, bytes, code, message] of cases) {

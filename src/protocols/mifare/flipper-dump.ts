@@ -18,14 +18,18 @@ function hexBytes(value: string | undefined, count: number | [number, number], w
   const parts = (value ?? '').trim().split(/\s+/);
   const [min, max] = typeof count === 'number' ? [count, count] : count;
   if (parts.length < min || parts.length > max || !parts.every((p) => /^[0-9A-Fa-f]{2}$/.test(p))) {
-    throw invalid(`${where} must be ${min === max ? min : `${min} or ${max}`} bytes of hex separated by spaces.`, where);
+    throw invalid(
+      `${where} must be ${min === max ? min : `${min} or ${max}`} bytes of hex separated by spaces.`,
+      where,
+    );
   }
   return Buffer.from(parts.join(''), 'hex');
 }
 
 export function parseFlipperNfc(text: string): ParsedDump {
   const lines = text.replace(/\r\n/g, '\n').split('\n');
-  if (lines.length > linesMax) throw invalid(`A Flipper .nfc file of a MIFARE Classic card has at most ${linesMax} lines.`, 'lines');
+  if (lines.length > linesMax)
+    throw invalid(`A Flipper .nfc file of a MIFARE Classic card has at most ${linesMax} lines.`, 'lines');
   const fields = new Map<string, string>();
   const blockLines = new Map<number, { value: string; line: number }>();
   for (const [i, raw] of lines.entries()) {
@@ -39,10 +43,16 @@ export function parseFlipperNfc(text: string): ParsedDump {
     if (block) blockLines.set(Number(block[1]), { value, line: i + 1 });
     else fields.set(key, value);
   }
-  if (fields.get('Filetype') !== 'Flipper NFC device') throw invalid('The file is not a Flipper NFC device file (Filetype).', 'Filetype');
+  if (fields.get('Filetype') !== 'Flipper NFC device')
+    throw invalid('The file is not a Flipper NFC device file (Filetype).', 'Filetype');
   const version = Number(fields.get('Version'));
-  if (![2, 3, 4].includes(version)) throw invalid(`Flipper NFC file version ${fields.get('Version') ?? '(none)'} is not one this phone reads (2, 3 or 4).`, 'Version');
-  if (fields.get('Device type') !== 'Mifare Classic') throw invalid(`Device type ${fields.get('Device type') ?? '(none)'} is not "Mifare Classic".`, 'Device type');
+  if (![2, 3, 4].includes(version))
+    throw invalid(
+      `Flipper NFC file version ${fields.get('Version') ?? '(none)'} is not one this phone reads (2, 3 or 4).`,
+      'Version',
+    );
+  if (fields.get('Device type') !== 'Mifare Classic')
+    throw invalid(`Device type ${fields.get('Device type') ?? '(none)'} is not "Mifare Classic".`, 'Device type');
   const type = fields.get('Mifare Classic type');
   const blockCount = type === '1K' ? 64 : type === '4K' ? 256 : undefined;
   if (!blockCount) throw invalid(`Mifare Classic type ${type ?? '(none)'} is not 1K or 4K.`, 'Mifare Classic type');

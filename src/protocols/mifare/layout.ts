@@ -91,9 +91,7 @@ export function uidLengthFromAtqa(atqa: number): 4 | 7 | 10 | undefined {
 /** ISO/IEC 14443-3, 6.5.3.4: SAK bit 3 set means the UID is not complete yet. */
 export const SAK_CASCADE_BIT = 0x04;
 
-export type CardType =
-  | { kind: 'classic'; size: ClassicSize; name: string }
-  | { kind: 'other'; name: string };
+export type CardType = { kind: 'classic'; size: ClassicSize; name: string } | { kind: 'other'; name: string };
 
 /**
  * What the SAK of the last cascade level says the card is (NXP AN10833, "MIFARE type
@@ -102,15 +100,26 @@ export type CardType =
  */
 export function cardTypeFromSak(sak: number): CardType {
   switch (sak) {
-    case 0x08: return { kind: 'classic', size: '1k', name: 'MIFARE Classic 1K' };
-    case 0x88: return { kind: 'classic', size: '1k', name: 'MIFARE Classic 1K (Infineon)' };
-    case 0x18: return { kind: 'classic', size: '4k', name: 'MIFARE Classic 4K' };
-    case 0x09: return { kind: 'other', name: 'MIFARE Mini' };
-    case 0x00: return { kind: 'other', name: 'MIFARE Ultralight or NTAG' };
-    case 0x10: case 0x11: return { kind: 'other', name: 'MIFARE Plus (security level 2)' };
-    case 0x20: return { kind: 'other', name: 'ISO 14443-4 CPU card (DESFire, MIFARE Plus SL3 or a CPU access card)' };
-    case 0x28: case 0x38: return { kind: 'other', name: 'SmartMX CPU card with MIFARE Classic emulation' };
-    default: return { kind: 'other', name: `unknown card (SAK ${sak.toString(16).padStart(2, '0').toUpperCase()})` };
+    case 0x08:
+      return { kind: 'classic', size: '1k', name: 'MIFARE Classic 1K' };
+    case 0x88:
+      return { kind: 'classic', size: '1k', name: 'MIFARE Classic 1K (Infineon)' };
+    case 0x18:
+      return { kind: 'classic', size: '4k', name: 'MIFARE Classic 4K' };
+    case 0x09:
+      return { kind: 'other', name: 'MIFARE Mini' };
+    case 0x00:
+      return { kind: 'other', name: 'MIFARE Ultralight or NTAG' };
+    case 0x10:
+    case 0x11:
+      return { kind: 'other', name: 'MIFARE Plus (security level 2)' };
+    case 0x20:
+      return { kind: 'other', name: 'ISO 14443-4 CPU card (DESFire, MIFARE Plus SL3 or a CPU access card)' };
+    case 0x28:
+    case 0x38:
+      return { kind: 'other', name: 'SmartMX CPU card with MIFARE Classic emulation' };
+    default:
+      return { kind: 'other', name: `unknown card (SAK ${sak.toString(16).padStart(2, '0').toUpperCase()})` };
   }
 }
 

@@ -7,7 +7,13 @@ import { MifareClassicCard } from '../../protocols/mifare/classic-card.ts';
 import type { ClassicImage } from '../../protocols/mifare/classic-image.ts';
 import { readDumpFile } from '../../protocols/mifare/dump-file.ts';
 import { MifareError } from '../../protocols/mifare/errors.ts';
-import { bcc, classicLayouts, sectorCount, trailerBlockOfSector, type ClassicSize } from '../../protocols/mifare/layout.ts';
+import {
+  bcc,
+  classicLayouts,
+  sectorCount,
+  trailerBlockOfSector,
+  type ClassicSize,
+} from '../../protocols/mifare/layout.ts';
 
 export interface GeneratedCardOptions {
   size: ClassicSize;
@@ -21,9 +27,13 @@ export interface GeneratedCardOptions {
   data?: Record<number, Buffer>;
 }
 
-/** The image of a new card: block 0 with UID, BCC (4-byte UIDs), SAK and ATQA, transport access bits, the given keys and data. */
+/**
+ * The image of a new card: block 0 with UID, BCC (4-byte UIDs), SAK and ATQA, transport access
+ * bits, the given keys and data.
+ */
 export function generateClassicImage(options: GeneratedCardOptions): ClassicImage {
-  const uid = options.uid ?? (Math.random() < 0.5 ? randomBytes(4) : Buffer.concat([Buffer.from([0x04]), randomBytes(6)]));
+  const uid =
+    options.uid ?? (Math.random() < 0.5 ? randomBytes(4) : Buffer.concat([Buffer.from([0x04]), randomBytes(6)]));
   if (uid.length !== 4 && uid.length !== 7) throw new RangeError('a MIFARE Classic UID has 4 or 7 bytes');
   const sak = options.size === '1k' ? 0x08 : 0x18;
   const atqa = (uid.length === 7 ? 0x0040 : 0x0000) | (options.size === '1k' ? 0x0004 : 0x0002);
@@ -47,7 +57,10 @@ export function generateClassicImage(options: GeneratedCardOptions): ClassicImag
     const b = own?.b ?? options.keyB ?? Buffer.from('FFFFFFFFFFFF', 'hex');
     const trailer = blocks[trailerBlockOfSector(sector)]!;
     a.copy(trailer, 0);
-    (own?.access ? Buffer.concat([encodeAccessBits(own.access), Buffer.from([0x69])]) : TRANSPORT_ACCESS_BYTES).copy(trailer, 6);
+    (own?.access ? Buffer.concat([encodeAccessBits(own.access), Buffer.from([0x69])]) : TRANSPORT_ACCESS_BYTES).copy(
+      trailer,
+      6,
+    );
     b.copy(trailer, 10);
     keys.push({ a: Buffer.from(a), b: Buffer.from(b) });
   }
@@ -58,7 +71,11 @@ export function generateClassicImage(options: GeneratedCardOptions): ClassicImag
 export function cardFromDumpFile(fileName: string, bytes: Buffer): MifareClassicCard {
   const image = readDumpFile(fileName, bytes);
   if (image.unknownBlocks.length > 0 || image.keys.some((k) => !k.a || !k.b)) {
-    throw new MifareError('dump_invalid', `${fileName} does not know every block and key of the card, so it cannot be emulated as the card itself.`, { where: 'blocks' });
+    throw new MifareError(
+      'dump_invalid',
+      `${fileName} does not know every block and key of the card, so it cannot be emulated as the card itself.`,
+      { where: 'blocks' },
+    );
   }
   return new MifareClassicCard(image);
 }
@@ -82,11 +99,25 @@ export function imageToProxmarkJson(image: ClassicImage): string {
   const sectorKeys: Record<string, { KeyA: string; KeyB: string; AccessConditions: string }> = {};
   for (let sector = 0; sector < sectorCount(image.size); sector++) {
     const trailer = image.blocks[trailerBlockOfSector(sector)]!;
-    sectorKeys[String(sector)] = { KeyA: hex(trailer.subarray(0, 6)), KeyB: hex(trailer.subarray(10, 16)), AccessConditions: hex(trailer.subarray(6, 10)) };
+    sectorKeys[String(sector)] = {
+      KeyA: hex(trailer.subarray(0, 6)),
+      KeyB: hex(trailer.subarray(10, 16)),
+      AccessConditions: hex(trailer.subarray(6, 10)),
+    };
   }
-  return `${JSON.stringify({
-    Created: 'proxmark3', FileType: 'mfc v2',
-    Card: { UID: hex(image.uid), ATQA: hex(Buffer.from([image.atqa & 0xff, image.atqa >> 8])), SAK: hex(Buffer.from([image.sak])) },
-    blocks: Object.fromEntries(image.blocks.map((b, i) => [String(i), hex(b)])), SectorKeys: sectorKeys,
-  }, null, 2)}\n`;
+  return `${JSON.stringify(
+    {
+      Created: 'proxmark3',
+      FileType: 'mfc v2',
+      Card: {
+        UID: hex(image.uid),
+        ATQA: hex(Buffer.from([image.atqa & 0xff, image.atqa >> 8])),
+        SAK: hex(Buffer.from([image.sak])),
+      },
+      blocks: Object.fromEntries(image.blocks.map((b, i) => [String(i), hex(b)])),
+      SectorKeys: sectorKeys,
+    },
+    null,
+    2,
+  )}\n`;
 }

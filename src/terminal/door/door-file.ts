@@ -12,7 +12,8 @@ export function loadDoorReader(path: string): DoorReaderState {
   try {
     raw = readFileSync(path);
   } catch (error) {
-    if ((error as { code?: string }).code === 'ENOENT') throw new DoorReaderError(`No door reader at ${path}: run \`mipay door create\` first.`, 'door');
+    if ((error as { code?: string }).code === 'ENOENT')
+      throw new DoorReaderError(`No door reader at ${path}: run \`mipay door create\` first.`, 'door');
     throw error;
   }
   if (raw.length > fileBytesMax) throw new DoorReaderError(`${path} is larger than a door reader file can be.`, 'door');

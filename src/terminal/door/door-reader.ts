@@ -78,13 +78,21 @@ export class DoorReader {
     let sector: SectorCheck | undefined;
     if (input.sector) {
       const { block } = input.sector;
-      if (!Number.isInteger(block) || block < 0 || block > 255 || block === 0) throw new DoorReaderError('sector block must be a data block 1–255.', 'block');
-      if (input.sector.keyType !== 'A' && input.sector.keyType !== 'B') throw new DoorReaderError('key type must be A or B.', 'key_type');
-      sector = { block, keyType: input.sector.keyType, key: hexOf(input.sector.key, [6], 'key'), value: hexOf(input.sector.value, [16], 'value') };
+      if (!Number.isInteger(block) || block < 0 || block > 255 || block === 0)
+        throw new DoorReaderError('sector block must be a data block 1–255.', 'block');
+      if (input.sector.keyType !== 'A' && input.sector.keyType !== 'B')
+        throw new DoorReaderError('key type must be A or B.', 'key_type');
+      sector = {
+        block,
+        keyType: input.sector.keyType,
+        key: hexOf(input.sector.key, [6], 'key'),
+        value: hexOf(input.sector.value, [16], 'value'),
+      };
     }
     const label = (input.label ?? '').trim().slice(0, 64);
     const others = this.state.allowlist.filter((e) => e.uid !== uid);
-    if (others.length >= allowlistMax) throw new DoorReaderError(`The allowlist holds at most ${allowlistMax} cards.`, 'uid');
+    if (others.length >= allowlistMax)
+      throw new DoorReaderError(`The allowlist holds at most ${allowlistMax} cards.`, 'uid');
     const entry: AllowEntry = { uid, label, ...(sector ? { sector } : {}) };
     this.state.allowlist = [...others, entry];
     return entry;
@@ -116,15 +124,33 @@ export class DoorReader {
     }
     if (entry.sector) {
       const check = entry.sector;
-      const read = tag.authenticate(check.block, check.keyType, Buffer.from(check.key, 'hex')) ? tag.readBlock(check.block) : null;
-      if (!read) return this.#log({ result: 'refused', uidMasked, label: entry.label, reason: `block ${check.block} could not be read with the configured key` });
+      const read = tag.authenticate(check.block, check.keyType, Buffer.from(check.key, 'hex'))
+        ? tag.readBlock(check.block)
+        : null;
+      if (!read)
+        return this.#log({
+          result: 'refused',
+          uidMasked,
+          label: entry.label,
+          reason: `block ${check.block} could not be read with the configured key`,
+        });
       if (read.toString('hex').toUpperCase() !== check.value) {
         tag.halt();
-        return this.#log({ result: 'refused', uidMasked, label: entry.label, reason: `block ${check.block} does not hold the expected value` });
+        return this.#log({
+          result: 'refused',
+          uidMasked,
+          label: entry.label,
+          reason: `block ${check.block} does not hold the expected value`,
+        });
       }
     }
     tag.halt();
-    return this.#log({ result: 'opened', uidMasked, label: entry.label, reason: entry.sector ? 'UID and sector value match' : 'UID on the allowlist' });
+    return this.#log({
+      result: 'opened',
+      uidMasked,
+      label: entry.label,
+      reason: entry.sector ? 'UID and sector value match' : 'UID on the allowlist',
+    });
   }
 
   #log(event: Omit<DoorEvent, 'at'>): DoorEvent {
