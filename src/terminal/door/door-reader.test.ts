@@ -17,7 +17,8 @@ test('the allowlist takes 4- and 7-byte UIDs and sector checks on data blocks on
     [{ uid: 'CD3DEFF2', sector: { block: 4, keyType: 'A', key: 'FFFF', value: '00'.repeat(16) } }, 'key'],
     [{ uid: 'CD3DEFF2', sector: { block: 4, keyType: 'A', key: 'FFFFFFFFFFFF', value: '00' } }, 'value'],
   ] as const) {
-    assert.throws(() => reader.allow(input as Parameters<DoorReader['allow']>[0]), (error: DoorReaderError) => error.param === param);
+    const allow = () => reader.allow(input as Parameters<DoorReader['allow']>[0]);
+    assert.throws(allow, (error: DoorReaderError) => error.param === param);
   }
   assert.equal(reader.state.allowlist.length, 1, 'a refused entry is not added');
   assert.equal(reader.deny('04A25C1A7B6080'), true);
