@@ -181,7 +181,9 @@ export function registerPhoneCommands(program: Command): void {
 
   command('logout', 'log out: the platform deletes the account\'s bank device cards, the phone wipes them; door cards stay')
     .action((options: PhoneFileOptions) => run(async () => {
-      const { wiped, doorCardsKept } = await (await openPhone(options)).logOut();
+      const p = await openPhone(options);
+      const { wiped } = await p.logOut();
+      const doorCardsKept = p.doorCards().length;
       const kept = doorCardsKept > 0 ? `; ${doorCardsKept} door card${doorCardsKept === 1 ? '' : 's'} kept` : '';
       out(`logged out; ${wiped} bank card${wiped === 1 ? '' : 's'} wiped from this phone${kept}`);
     }));

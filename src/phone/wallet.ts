@@ -241,7 +241,7 @@ export async function updateSettings(phone: MiPhone, input: { findDeviceOn?: boo
  * forgets the session. Door cards stay (DESIGN section 3): they are copies of the owner's own
  * access cards, not the account's, and the platform never had them.
  */
-export async function logOut(phone: MiPhone): Promise<{ wiped: number; doorCardsKept: number }> {
+export async function logOut(phone: MiPhone): Promise<{ wiped: number }> {
   await client(phone).call({ method: 'DELETE', path: '/v1/sessions/current', token: session(phone) });
   const state = phone.mutableState;
   const wiped = state.cards.length;
@@ -251,7 +251,7 @@ export async function logOut(phone: MiPhone): Promise<{ wiped: number; doorCards
   state.pay = { selectedCardId: null, armedUntil: null };
   state.pendingCard = null;
   phone.save();
-  return { wiped, doorCardsKept: state.doorCards?.length ?? 0 };
+  return { wiped };
 }
 
 /**
