@@ -18,6 +18,7 @@ import { databaseConfig, dataDir, defaultPorts, describeDatabase, keyringPath, l
 import { createSystem, migrateAll } from './system.ts';
 import { registerPhoneCommands } from './phone-command.ts';
 import { registerTransitCommands } from './transit-command.ts';
+import { registerDoorCommands } from './door-command.ts';
 import { paymentRuntime, registerPosCommands, startPaymentPath } from './pos-command.ts';
 
 const program = new Command();
@@ -229,13 +230,20 @@ bank
 registerPosCommands(program);
 registerPhoneCommands(program);
 registerTransitCommands(program);
+registerDoorCommands(program);
 
 program
   .command('demo')
   .description('the whole journey on a fresh embedded database, step by step: sign-up, payment account, a Mi phone, a device card, an offline tap with its receipt, a refund')
   .option('--keep', 'keep the demo\'s data folder (database and phone state file)', false)
   .option('--transit', 'the transit journey instead: issue → top-up → metro entry and exit offline → upload → settlement → history', false)
-  .action(async (options: { keep: boolean; transit: boolean }) => {
+  .option('--door', 'the door card demo instead: copy an access card, open a door, refuse an encrypted card', false)
+  .action(async (options: { keep: boolean; transit: boolean; door: boolean }) => {
+    if (options.door) {
+      const { runDoorDemo } = await import('./door-demo.ts');
+      await runDoorDemo({ keep: options.keep });
+      return;
+    }
     if (options.transit) {
       const { runTransitDemo } = await import('./transit-demo.ts');
       await runTransitDemo({ keep: options.keep });

@@ -8,6 +8,7 @@ import { PhoneError } from '../phone/errors.ts';
 import { MiPhone, type CardSummary } from '../phone/phone.ts';
 import type { SyncResult } from '../phone/wallet.ts';
 import { dataDir, defaultPorts } from './config.ts';
+import { registerPhoneDoorCardCommands } from './phone-door-card-command.ts';
 
 export interface PhoneFileOptions {
   phone?: string;
@@ -176,9 +177,14 @@ export function registerPhoneCommands(program: Command): void {
       out(`find-device ${p.state.device.findDeviceOn ? 'on' : 'off'}, MIUI ${p.state.device.osVersion}`);
     }));
 
-  command('logout', 'log out: the platform deletes the account\'s bank device cards and the phone wipes them')
+  registerPhoneDoorCardCommands(phone);
+
+  command('logout', 'log out: the platform deletes the account\'s bank device cards, the phone wipes them; door cards stay')
     .action((options: PhoneFileOptions) => run(async () => {
-      const { wiped } = await (await openPhone(options)).logOut();
-      out(`logged out; ${wiped} bank card${wiped === 1 ? '' : 's'} wiped from this phone`);
+      const p = await openPhone(options);
+      const { wiped } = await p.logOut();
+      const doorCardsKept = p.doorCards().length;
+      const kept = doorCardsKept > 0 ? `; ${doorCardsKept} door card${doorCardsKept === 1 ? '' : 's'} kept` : '';
+      out(`logged out; ${wiped} bank card${wiped === 1 ? '' : 's'} wiped from this phone${kept}`);
     }));
 }

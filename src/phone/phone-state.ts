@@ -81,6 +81,32 @@ export interface StoredTransitCard {
   lowBalanceAlertFen?: string | null;
 }
 
+/**
+ * A copied door card (门卡): a MIFARE Classic card's identity and memory, kept to be presented to
+ * door readers. Only unencrypted cards get here (src/phone/door-cards.ts). Bytes are hex.
+ */
+export interface StoredDoorCard {
+  /** door_… */
+  id: string;
+  name: string;
+  uid: string;
+  /** ATQA as 4 hex digits, most significant first (0004 for a 4-byte-UID 1K card). */
+  atqa: string;
+  sak: number;
+  size: '1k' | '4k';
+  /** Every block; trailers carry the keys the phone knows, zeros for one it does not. */
+  blocks: string[];
+  /** Per sector, the keys the phone knows (null: not known). */
+  keys: { a: string | null; b: string | null }[];
+  /** `read` (held to the phone) or the dump format it was imported from. */
+  source: string;
+  addedAt: string;
+  /** Answers a door reader with the screen off (the user turns it on; bank cards never do). */
+  express: boolean;
+  /** The platform's id of the backup (name and masked UID only), when the user made one. */
+  backupId?: string | null;
+}
+
 export interface DeviceSettings {
   /** The phone's own device id (IMEI-like), unique per phone. */
   hardwareId: string;
@@ -125,6 +151,13 @@ export interface PhoneState {
    * empty). They survive logging out of the Mi account.
    */
   transitCards?: StoredTransitCard[];
+  /**
+   * Door cards: optional so that state files written before them read as "none" (no new state
+   * version). They belong to the phone's owner, not to the Mi account: logout keeps them.
+   */
+  doorCards?: StoredDoorCard[];
+  /** The door card presented when the phone is held to a door reader. */
+  defaultDoorCardId?: string | null;
 }
 
 /**

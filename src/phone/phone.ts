@@ -4,6 +4,8 @@
 // platform; everything else (log in, add a card, sync) goes over the platform's HTTP API and is
 // in wallet.ts.
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import type { MifareClassicTag } from '../protocols/mifare/classic-card.ts';
+import * as doorCards from './door-cards.ts';
 import { PhoneError } from './errors.ts';
 import { newFingerprintState, unlockWithPasscode, verifyFinger } from './fingerprint.ts';
 import { dropExpiredKeys, PaymentApplet } from './payment-applet.ts';
@@ -162,6 +164,43 @@ export class MiPhone {
     return this.state.cards.map((card) => this.#summary(card));
   }
 
+  // Door cards (door-cards.ts): offline, in the secure element.
+
+  /** Reads the card held to the phone with the default keys; keeps it if it is an unencrypted MIFARE Classic card. */
+  readDoorCard(tag: MifareClassicTag, name?: string) {
+    return doorCards.readDoorCard(this.#doorStore(), tag, { name, now: this.clock() });
+  }
+
+  /** Imports a Proxmark3 (.bin, .eml, .json) or Flipper Zero (.nfc) dump, checked and refused as a card would be. */
+  importDoorCard(file: { name: string; bytes: Buffer }, name?: string) {
+    return doorCards.importDoorCard(this.#doorStore(), file, { name, now: this.clock() });
+  }
+
+  doorCards() {
+    return doorCards.listDoorCards(this.state);
+  }
+
+  renameDoorCard(ref: string, name: string) {
+    return doorCards.renameDoorCard(this.#doorStore(), ref, name);
+  }
+
+  deleteDoorCard(ref: string) {
+    return doorCards.deleteDoorCard(this.#doorStore(), ref);
+  }
+
+  setDefaultDoorCard(ref: string) {
+    return doorCards.setDefaultDoorCard(this.#doorStore(), ref);
+  }
+
+  setDoorCardExpress(ref: string, on: boolean) {
+    return doorCards.setDoorCardExpress(this.#doorStore(), ref, on);
+  }
+
+  /** The phone held to a door reader: the default (or picked) door card, or silence (screen off without express). */
+  doorApplet(options: { screen: 'on' | 'off'; card?: string }): MifareClassicTag | null {
+    return doorCards.doorApplet(this.state, options);
+  }
+
   // Online operations (wallet.ts): each one is an HTTP call to the platform.
 
   logIn(input: { accountPhone: string; password: string }) {
@@ -194,6 +233,15 @@ export class MiPhone {
 
   logOut() {
     return wallet.logOut(this);
+  }
+
+  /** Backs up a door card's name and masked UID to the platform (never its UID or memory). */
+  backUpDoorCard(ref: string) {
+    return wallet.backUpDoorCard(this, ref);
+  }
+
+  #doorStore(): doorCards.DoorCardStore {
+    return { state: this.#file.state, save: () => this.#file.save() };
   }
 
   #card(deviceCardId: string): StoredDeviceCard {

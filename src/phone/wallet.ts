@@ -9,7 +9,9 @@ import type { CryptogramAlgorithm } from '../protocols/crypto/index.ts';
 import { PhoneError, PlatformError } from './errors.ts';
 import { dropExpiredKeys } from './payment-applet.ts';
 import type { MiPhone } from './phone.ts';
+import { findDoorCard } from './door-cards.ts';
 import type { PhoneState, StoredDeviceCard, StoredLuk } from './phone-state.ts';
+import { maskUid } from '../protocols/mifare/layout.ts';
 import { PlatformClient } from './platform-client.ts';
 
 /** Sync asks for new keys when a card has fewer than this many unused, unexpired ones. */
@@ -265,7 +267,11 @@ export async function updateSettings(phone: MiPhone, input: { findDeviceOn?: boo
   return sync(phone);
 }
 
-/** Logs out: the platform deletes the account's bank device cards; the phone wipes them and forgets the session. */
+/**
+ * Logs out: the platform deletes the account's bank device cards; the phone wipes them and
+ * forgets the session. Door cards stay (DESIGN section 3): they are copies of the owner's own
+ * access cards, not the account's, and the platform never had them.
+ */
 export async function logOut(phone: MiPhone): Promise<{ wiped: number }> {
   await client(phone).call({ method: 'DELETE', path: '/v1/sessions/current', token: session(phone) });
   const state = phone.mutableState;
@@ -277,4 +283,21 @@ export async function logOut(phone: MiPhone): Promise<{ wiped: number }> {
   state.pendingCard = null;
   phone.save();
   return { wiped };
+}
+
+/**
+ * Backs up what the user center may show of a door card: its name, its masked UID and its type.
+ * The full UID, the keys and the memory never leave the phone. The phone's own random id of the
+ * card (door_…) names the backup, so backing up again after a rename updates it.
+ */
+export async function backUpDoorCard(phone: MiPhone, ref: string): Promise<{ backupId: string; uidMasked: string }> {
+  const card = findDoorCard(phone.state, ref);
+  const uidMasked = maskUid(Buffer.from(card.uid, 'hex'));
+  const made = await client(phone).call<{ id: string }>({
+    method: 'POST', path: '/v1/door-cards', token: session(phone),
+    body: { card_ref: card.id, name: card.name, uid_masked: uidMasked, card_type: `mifare_classic_${card.size}` },
+  });
+  card.backupId = made.id;
+  phone.save();
+  return { backupId: made.id, uidMasked };
 }

@@ -12,6 +12,8 @@ import { SmsCodes } from './accounts/sms-codes.ts';
 import { registerCardRoutes } from './cards/routes.ts';
 import { CardService } from './cards/service.ts';
 import { registerDeviceRoutes } from './devices/routes.ts';
+import { registerDoorCardRoutes } from './door-cards/routes.ts';
+import { DoorCardBackupService } from './door-cards/service.ts';
 import { DeviceService } from './devices/service.ts';
 import { Idempotency } from './idempotency/idempotency.ts';
 import { registerMerchantRoutes } from './merchants/routes.ts';
@@ -69,6 +71,8 @@ export interface Platform {
   /** Money-moving routes put `idempotency.preHandler` after their session check. */
   idempotency: Idempotency;
   merchants: MerchantService;
+  /** Backups of door cards (name and masked UID) for the user center. */
+  doorCards: DoorCardBackupService;
   /** Delivers merchant webhooks; `mipay up` starts its loop, tests call `runOnce()`. */
   webhooks: WebhookDispatcher;
   ledger: Ledger;
@@ -100,6 +104,7 @@ export async function createPlatform(options: PlatformOptions): Promise<Platform
   const destinations = { allowLoopback: options.webhookAllowLoopback === true };
   const merchants = new MerchantService(options.db, clock, destinations);
   const webhooks = new WebhookDispatcher(options.db, clock, options.logger.child({ component: 'webhooks' }), destinations);
+  const doorCards = new DoorCardBackupService(options.db, clock);
   const ledger = new Ledger(options.db);
   const core = new PaymentCore({ db: options.db, ledger, bank: options.bank, paymentAccounts, cards, codes, clock });
   const wallet = new WalletPayments(core);
@@ -122,6 +127,7 @@ export async function createPlatform(options: PlatformOptions): Promise<Platform
   registerDeviceRoutes(app, accounts, devices);
   registerTokenRoutes(app, accounts, tokens, { bankKeys: options.bankKeys ?? {} });
   registerMerchantRoutes(app, accounts, merchants, { sandbox: options.sandboxOutbox !== undefined });
+  registerDoorCardRoutes(app, accounts, doorCards);
   registerPaymentRoutes(app, { accounts, merchants, idempotency, wallet, orders, history: new TransactionHistory(options.db) });
   const transit = options.transit ? new TransitService({ db: options.db, operator: options.transit, devices, merchants, orders, clock }) : undefined;
   if (transit) registerTransitRoutes(app, { accounts, idempotency, transit });
@@ -137,6 +143,7 @@ export async function createPlatform(options: PlatformOptions): Promise<Platform
   });
   return {
     app, accounts, paymentAccounts, cards, devices, tokens, idempotency, merchants, webhooks, ledger, wallet, orders, pendingSettlement, transit,
+    doorCards,
     startJobs() {
       webhooks.start();
       pendingSettlement.start();

@@ -80,6 +80,8 @@ export const platformErrorSpecs = {
   device_cards_per_device_limit: { status: 422, type: 'invalid_request_error', raisedWhen: 'the device already carries 8 bank device cards' },
   card_devices_limit: { status: 422, type: 'invalid_request_error', raisedWhen: 'this card is already a device card on 10 devices' },
   device_card_transition_invalid: { status: 409, type: 'invalid_request_error', raisedWhen: 'the lifecycle change is not allowed from the device card\'s status (e.g. resuming a deleted card)' },
+  // door cards (backups of name and masked UID only)
+  door_card_backups_limit: { status: 422, type: 'invalid_request_error', raisedWhen: 'the account already backs up 50 door cards; delete a backup first' },
   bank_unavailable: { status: 503, type: 'api_error', raisedWhen: 'the issuing bank did not answer; nothing was changed' },
   // transit cards
   transit_brand_unknown: { status: 404, type: 'invalid_request_error', raisedWhen: 'no transit operator runs this brand' },

@@ -115,4 +115,8 @@ export interface PlatformTables {
     online_seq: number | null; created_at: Date; loaded_at: Date | null;
   };
   transit_operator_merchants: { brand_code: string; merchant_id: string };
+  door_card_backups: {
+    id: string; user_id: string; card_ref: string; name: string; uid_masked: string; card_type: 'mifare_classic_1k' | 'mifare_classic_4k';
+    created_at: Date; updated_at: Date;
+  };
 }

@@ -25,3 +25,8 @@ export { readContactlessCard, CardReadError, NO_CVM_LIMIT_FEN, terminalTransacti
  * CTQ (9F6C) byte 2 bit 8 after its fingerprint check so that no online PIN is asked.
  */
 export { ContactlessCardEmulator, CARD_CDOL1, CARD_PDOL, UNIONPAY_CREDIT_AID, UNIONPAY_DEBIT_AID } from './card-emulator/contactless-card.ts';
+/** Door readers (门禁): a UID allowlist with optional sector checks, and an event log. */
+export {
+  DoorReader, DoorReaderError, type AllowEntry, type DoorEvent, type DoorReaderState, type SectorCheck,
+} from './door/door-reader.ts';
+export { loadDoorReader, saveDoorReader } from './door/door-file.ts';

@@ -16,6 +16,7 @@ import { merchantOwners } from './2026-11-30T0301-merchant-owners.ts';
 import { deviceRequestNonces } from './2026-11-30T0400-device-request-nonces.ts';
 import { merchantCodeCounter } from './2026-11-30T0401-merchant-code-counter.ts';
 import { transitCards } from './2026-11-30T0601-transit-cards.ts';
+import { doorCardBackups } from './2026-11-30T0500-door-card-backups.ts';
 
 export const platformSchema = 'platform';
 
@@ -38,4 +39,5 @@ export const platformMigrations: SchemaMigrations = {
   '2026-11-30T0400-device-request-nonces': deviceRequestNonces,
   '2026-11-30T0401-merchant-code-counter': merchantCodeCounter,
   '2026-11-30T0601-transit-cards': transitCards,
+  '2026-11-30T0500-door-card-backups': doorCardBackups,
 };
