@@ -10,7 +10,7 @@ import { createPlatform } from '../platform/app.ts';
 import { platformMigrations, platformSchema } from '../platform/migrations/index.ts';
 import { SandboxSmsGateway, smsMigrations, smsSchema, type SmsTables } from '../sms/client.ts';
 import { databaseConfig, dataDir, defaultPorts, describeDatabase, portFromEnv, version } from './config.ts';
-import { createSystem, migrateAll } from './system.ts';
+import { createSystem, migrateAll, sandboxPaymentCaKey } from './system.ts';
 import { registerPhoneCommands } from './phone-command.ts';
 import { paymentRuntime, registerPosCommands, startPaymentPath } from './pos-command.ts';
 
@@ -91,6 +91,7 @@ program
       await migrateSchema(database, platformSchema, platformMigrations);
       const platform = await createPlatform({
         db: database.forSchema(platformSchema), bank: createHttpBankClient({ baseUrl: bankUrl, partnerKey }), sms, sandboxOutbox: sms, logger, version,
+        caKey: sandboxPaymentCaKey(),
       });
       const url = await platform.app.listen({ host: host(), port: portFromEnv('MIPAY_PLATFORM_PORT', defaultPorts.platform) });
       platform.startJobs();

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { generateKeyPairSync, randomBytes, type KeyObject } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import { createBankParty, type BankParty } from '../bank/app.ts';
 import { createBankAuthorization, type BankAuthorization } from '../bank/authorization/party.ts';
@@ -77,8 +77,9 @@ export async function createSystem(options: SystemOptions): Promise<System> {
     : lazyHttpBankClient(transport.bankUrl, bankPartnerKey);
   // Each sandbox bank's key for the platform's device card lifecycle route (a bank reports a card lost).
   const platformBankKeys = Object.fromEntries(banks.map((b) => [b.code, `pbk_${randomBytes(24).toString('base64url')}`]));
+  const caKey = sandboxPaymentCaKey();
   const platform = await createPlatform({
-    db: options.database.forSchema(platformSchema) as Kysely<any>, bank: bankClient, sms, sandboxOutbox: sms, bankKeys: platformBankKeys,
+    db: options.database.forSchema(platformSchema) as Kysely<any>, bank: bankClient, sms, sandboxOutbox: sms, bankKeys: platformBankKeys, caKey,
     logger: options.logger.child({ party: 'platform' }), version, ...clock,
   });
   // Device cards: the network asks the platform's TSP to detokenize and verify them (DESIGN section 1).
@@ -89,6 +90,15 @@ export async function createSystem(options: SystemOptions): Promise<System> {
   const { bankAuthorization, network } = await createPaymentPath({ ...options, tokenService });
   bankAuthorization.registerSandboxRoutes(bank.app);
   return { platform, bank, bankAuthorization, network, sms, bankPartnerKey, platformBankKeys };
+}
+
+/**
+ * The payment certificate CA's key, made for this process like the other sandbox keys (the bank
+ * partner key, the banks' platform keys), so certificates enrolled before a restart are refused
+ * until enrolled again. It never goes into the database; to be taken from the keyring once it lands.
+ */
+export function sandboxPaymentCaKey(): KeyObject {
+  return generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).privateKey;
 }
 
 /**

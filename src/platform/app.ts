@@ -1,3 +1,4 @@
+import type { KeyObject } from 'node:crypto';
 import { sql, type Kysely } from 'kysely';
 import type { BankClient } from '../bank/client.ts';
 import { createHttpApp, type App } from '../infra/http/server.ts';
@@ -9,6 +10,9 @@ import { registerAccountRoutes } from './accounts/routes.ts';
 import { AccountService } from './accounts/service.ts';
 import { SmsCodes } from './accounts/sms-codes.ts';
 import { registerCardRoutes } from './cards/routes.ts';
+import { PaymentCertificateAuthority } from './certificates/authority.ts';
+import { registerPaymentCertificateRoutes } from './certificates/routes.ts';
+import { PaymentCertificates } from './certificates/service.ts';
 import { CardService } from './cards/service.ts';
 import { registerDeviceRoutes } from './devices/routes.ts';
 import { DeviceService } from './devices/service.ts';
@@ -19,9 +23,11 @@ import { WebhookDispatcher } from './webhooks/outbox.ts';
 import { Ledger } from './ledger/ledger.ts';
 import { TransactionHistory } from './payments/history.ts';
 import { OrderPayments } from './payments/orders.ts';
+import { PayeeDirectory } from './payments/payees.ts';
 import { PendingSettlement } from './payments/pending.ts';
 import { registerPaymentRoutes } from './payments/routes.ts';
 import { PaymentCore } from './payments/service.ts';
+import { PaymentVerifier } from './payments/verification.ts';
 import { WalletPayments } from './payments/wallet.ts';
 import { registerPaymentAccountRoutes } from './payment-account/routes.ts';
 import { loadPersonalDataKeys, PersonalDataVault, type PersonalDataKeys } from './payment-account/personal-data.ts';
@@ -46,6 +52,11 @@ export interface PlatformOptions {
   personalDataKeys?: PersonalDataKeys;
   /** Issuing banks' keys for the device card lifecycle route, by bank code. */
   bankKeys?: Readonly<Record<string, string>>;
+  /**
+   * The private key (ECDSA P-256) of the platform's CA for payment certificates. It is given by
+   * the composition root and never stored in the database.
+   */
+  caKey: KeyObject;
 }
 
 export interface Platform {
@@ -65,6 +76,8 @@ export interface Platform {
   wallet: WalletPayments;
   orders: OrderPayments;
   pendingSettlement: PendingSettlement;
+  payees: PayeeDirectory;
+  certificates: PaymentCertificates;
   /** Starts the background jobs (webhook delivery, settling payments the bank left pending, pruning spent ATCs); closing the app stops them. */
   startJobs(): void;
 }
@@ -87,7 +100,11 @@ export async function createPlatform(options: PlatformOptions): Promise<Platform
   const merchants = new MerchantService(options.db, clock);
   const webhooks = new WebhookDispatcher(options.db, clock, options.logger.child({ component: 'webhooks' }));
   const ledger = new Ledger(options.db);
-  const core = new PaymentCore({ db: options.db, ledger, bank: options.bank, paymentAccounts, cards, codes, clock });
+  const ca = await PaymentCertificateAuthority.create(options.caKey, clock());
+  const certificates = new PaymentCertificates({ db: options.db, ca, paymentAccounts, codes, clock });
+  const verifier = new PaymentVerifier(paymentAccounts, devices, certificates);
+  const payees = new PayeeDirectory(options.db, paymentAccounts, clock);
+  const core = new PaymentCore({ db: options.db, ledger, bank: options.bank, paymentAccounts, cards, codes, verifier, payees, clock });
   const wallet = new WalletPayments(core);
   const orders = new OrderPayments(core, merchants);
   const pendingSettlement = new PendingSettlement(core, wallet, orders, options.logger.child({ component: 'pending-settlement' }));
@@ -105,10 +122,11 @@ export async function createPlatform(options: PlatformOptions): Promise<Platform
   registerAccountRoutes(app, accounts, codes);
   registerPaymentAccountRoutes(app, accounts, paymentAccounts, clock);
   registerCardRoutes(app, accounts, cards);
-  registerDeviceRoutes(app, accounts, devices);
+  registerDeviceRoutes(app, accounts, devices, paymentAccounts);
   registerTokenRoutes(app, accounts, tokens, { bankKeys: options.bankKeys ?? {} });
   registerMerchantRoutes(app, accounts, merchants, { sandbox: options.sandboxOutbox !== undefined });
-  registerPaymentRoutes(app, { accounts, merchants, idempotency, wallet, orders, history: new TransactionHistory(options.db) });
+  registerPaymentRoutes(app, { accounts, merchants, idempotency, wallet, orders, history: new TransactionHistory(options.db), payees, paymentAccounts });
+  registerPaymentCertificateRoutes(app, accounts, certificates, clock);
   if (options.sandboxOutbox) registerSandboxSmsRoutes(app, options.sandboxOutbox);
   // Hourly is plenty: a spent ATC stays refusable for as long as its batch is live.
   const atcPruning = new PeriodicJob('token-atc-pruning', () => tokens.pruneSpentAtcs(), options.logger.child({ component: 'tokens' }));
@@ -120,6 +138,7 @@ export async function createPlatform(options: PlatformOptions): Promise<Platform
   });
   return {
     app, accounts, paymentAccounts, cards, devices, tokens, idempotency, merchants, webhooks, ledger, wallet, orders, pendingSettlement,
+    payees, certificates,
     startJobs() {
       webhooks.start();
       pendingSettlement.start();

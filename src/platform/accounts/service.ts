@@ -6,6 +6,7 @@ import { errors } from '../errors.ts';
 import { lockStateOf, recordFailure, recordSuccess, type Lockout } from '../lockout.ts';
 import { hashPassword, verifyPassword } from '../passwords.ts';
 import type { PlatformTables } from '../tables.ts';
+import { drawMiNumber } from './mi-number.ts';
 import type { SmsCodes } from './sms-codes.ts';
 
 export type User = PlatformTables['users'];
@@ -68,8 +69,11 @@ export class AccountService {
       }
       const consumed = await this.#codes.consume(trx, input.phone, 'sign_up', input.smsCode);
       if (consumed.error) return { error: consumed.error };
+      let miNumber = drawMiNumber();
+      // Ten random digits rarely collide; the unique index is the backstop.
+      while (await trx.selectFrom('users').select('id').where('mi_number', '=', miNumber).executeTakeFirst()) miNumber = drawMiNumber();
       const user: User = {
-        id: newId('usr'), phone: input.phone, password_hash: passwordHash, nickname: input.nickname,
+        id: newId('usr'), mi_number: miNumber, phone: input.phone, password_hash: passwordHash, nickname: input.nickname,
         avatar_url: input.avatarUrl ?? null, status: 'active', login_failed_count: 0, login_locked_until: null, created_at: now,
       };
       await trx.insertInto('users').values(user).execute();

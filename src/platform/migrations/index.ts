@@ -11,6 +11,8 @@ import { tokens } from './2026-11-22T0710-tokens.ts';
 import { tokenAtcUses } from './2026-11-22T0720-token-atc-uses.ts';
 import { sealedPersonalData } from './2026-11-22T0730-sealed-personal-data.ts';
 import { biometricProofs } from './2026-11-22T0740-biometric-proofs.ts';
+import { miNumbers } from './2026-11-30T0701-mi-numbers.ts';
+import { paymentVerification } from './2026-11-30T0702-payment-verification.ts';
 
 export const platformSchema = 'platform';
 
@@ -28,4 +30,6 @@ export const platformMigrations: SchemaMigrations = {
   '2026-11-22T0720-token-atc-uses': tokenAtcUses,
   '2026-11-22T0730-sealed-personal-data': sealedPersonalData,
   '2026-11-22T0740-biometric-proofs': biometricProofs,
+  '2026-11-30T0701-mi-numbers': miNumbers,
+  '2026-11-30T0702-payment-verification': paymentVerification,
 };
