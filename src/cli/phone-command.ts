@@ -8,6 +8,7 @@ import { PhoneError } from '../phone/errors.ts';
 import { MiPhone, type CardSummary } from '../phone/phone.ts';
 import type { SyncResult } from '../phone/wallet.ts';
 import { dataDir, defaultPorts } from './config.ts';
+import { registerPhonePaymentCommands } from './phone-payment-command.ts';
 
 export interface PhoneFileOptions {
   phone?: string;
@@ -175,6 +176,8 @@ export function registerPhoneCommands(program: Command): void {
       }));
       out(`find-device ${p.state.device.findDeviceOn ? 'on' : 'off'}, MIUI ${p.state.device.osVersion}`);
     }));
+
+  registerPhonePaymentCommands(command, openPhone, run);
 
   command('logout', 'log out: the platform deletes the account\'s bank device cards and the phone wipes them')
     .action((options: PhoneFileOptions) => run(async () => {

@@ -3,7 +3,8 @@
 export type PhoneErrorCode =
   | 'fingerprint_not_enrolled' | 'fingerprint_not_recognized' | 'fingerprint_locked' | 'passcode_wrong'
   | 'card_not_found' | 'card_not_active' | 'no_limited_use_keys'
-  | 'not_logged_in' | 'not_registered' | 'no_pending_card' | 'parameter_invalid';
+  | 'not_logged_in' | 'not_registered' | 'no_pending_card' | 'parameter_invalid'
+  | 'no_certificate' | 'payee_name_not_confirmed';
 
 /** A refusal by the phone itself; `param` names the input at fault when there is one. */
 export class PhoneError extends Error {

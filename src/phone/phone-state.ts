@@ -69,6 +69,18 @@ export interface PhoneState {
   pay: { selectedCardId: string | null; armedUntil: string | null; refundOnly?: boolean };
   /** Step 1 of adding a card is done: the bank texted a code; step 2 sends it. */
   pendingCard: { cardId: string; verificationId: string; bankName: string; phoneMasked: string; expiresAt: string } | null;
+  /** Payment certificates whose key pair this phone made (absent in files written before they existed). */
+  paymentCertificates?: StoredPaymentCertificate[];
+}
+
+/** A payment certificate the platform CA issued on this phone's CSR; its private key never leaves the state file. */
+export interface StoredPaymentCertificate {
+  id: string;
+  serialNumber: string;
+  notAfter: string;
+  dailyLimitFen: number;
+  /** base64 PKCS #8 DER */
+  privateKeyPkcs8: string;
 }
 
 /**

@@ -6,10 +6,12 @@ import { PlatformError, PlatformUnreachableError } from './errors.ts';
 const requestTimeoutMs = 15_000;
 
 export interface PlatformCall {
-  method: 'GET' | 'POST' | 'PATCH' | 'DELETE';
+  method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
   path: string;
   body?: unknown;
   token?: string | undefined;
+  /** More headers (an `Idempotency-Key` on a money-moving POST). */
+  headers?: Record<string, string> | undefined;
 }
 
 export class PlatformClient {
@@ -30,6 +32,7 @@ export class PlatformClient {
           ...(request.body !== undefined ? { 'content-type': 'application/json' } : {}),
           ...(request.token ? { authorization: `Bearer ${request.token}` } : {}),
           'user-agent': 'mipay-phone/1',
+          ...request.headers,
         },
         ...(request.body !== undefined ? { body: JSON.stringify(request.body) } : {}),
         signal: AbortSignal.timeout(requestTimeoutMs),

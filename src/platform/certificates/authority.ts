@@ -1,7 +1,7 @@
 import { createPublicKey, randomBytes, webcrypto, type KeyObject } from 'node:crypto';
 
 type CryptoKey = webcrypto.CryptoKey;
-import { x509 } from './x509.ts';
+import { x509 } from '../../infra/x509.ts';
 
 /** ECDSA P-256 with SHA-256: the CA's and the holders' keys and signatures. */
 const ecdsa = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as const;

@@ -35,7 +35,7 @@ describe('transfers to a Mi account number, confirmed by masked name; card-funde
 
     const found = await lookUp(a.token, { mi_number: numberB });
     assert.equal(found.status, 201, JSON.stringify(found.body));
-    assert.deepEqual(found.body.payee, { name: '*三', account: `Mi Pay balance ${b.phone.slice(0, 3)}****${b.phone.slice(-4)}` });
+    assert.deepEqual(found.body.payee, { name: '*三', account: `Mi Pay balance ${b.phone.slice(0, 3)}****${b.phone.slice(-4)}`, mi_number: numberB });
     assert.match(found.body.confirmation, /^pcf_/);
     const transfer = (confirmation: string, amountFen = 12_000) => post(a.token, '/v1/transfers', { payee_confirmation: confirmation, amount_fen: amountFen, payment_password: '135790' });
     const sent = await transfer(found.body.confirmation);

@@ -159,7 +159,10 @@ export function registerPaymentRoutes(app: App, deps: PaymentRouteDeps): void {
       response: {
         201: z.object({
           confirmation: z.string().describe('Carry it as `payee_confirmation` in `POST /v1/transfers`'),
-          payee: z.object({ name: z.string().describe('The masked real name, e.g. *三'), account: z.string() }),
+          payee: z.object({
+            name: z.string().describe('The masked real name, e.g. *三'), account: z.string(),
+            mi_number: z.string().describe('The payee\'s public Mi account number: what a fingerprint or certificate statement binds (`mi:<number>`)'),
+          }),
           expires_at: z.string(),
         }),
       },
@@ -171,7 +174,10 @@ export function registerPaymentRoutes(app: App, deps: PaymentRouteDeps): void {
     const b = request.body;
     const found = await deps.payees.lookUp(userId, b.mi_number !== undefined ? { miNumber: b.mi_number } : { phone: b.phone! });
     void reply.code(201);
-    return { confirmation: found.id, payee: { name: found.maskedName, account: walletLabel(found.payeePhone) }, expires_at: found.expiresAt.toISOString() };
+    return {
+      confirmation: found.id, payee: { name: found.maskedName, account: walletLabel(found.payeePhone), mi_number: found.payeeMiNumber },
+      expires_at: found.expiresAt.toISOString(),
+    };
   });
 
   app.post('/v1/transfers', {

@@ -4,7 +4,7 @@ import { after, before, describe, test } from 'node:test';
 import {
   apiClient, issueCard, latestSmsCode, openPaymentAccount, startTestSystem, type AccountHolder, type TestSystem,
 } from '../../cli/test-system.ts';
-import { x509 } from '../certificates/x509.ts';
+import { x509 } from '../../infra/x509.ts';
 import { deviceBody, newPhoneKeys } from '../devices/test-devices.ts';
 import { assertLedgerInvariants } from '../ledger/invariants.ts';
 
