@@ -4,7 +4,6 @@
 // with its device key), optionally signed with a payment certificate whose key this phone made
 // and keeps. Turning fingerprint payment on or off, and enrolling or revoking a certificate.
 import { createPrivateKey, generateKeyPairSync, randomUUID, sign, webcrypto } from 'node:crypto';
-import { x509 } from '../infra/x509.ts';
 import { PhoneError } from './errors.ts';
 import type { MiPhone } from './phone.ts';
 import type { StoredPaymentCertificate } from './phone-state.ts';
@@ -130,6 +129,8 @@ export async function enrolCertificate(phone: MiPhone, input: { dailyLimitFen: n
   const { platform, token } = context(phone);
   const pair = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
   const pkcs8 = pair.privateKey.export({ format: 'der', type: 'pkcs8' });
+  // Loaded only here: the other phone commands do not wait for the X.509 library.
+  const { x509 } = await import('../infra/x509.ts');
   const csr = await x509.Pkcs10CertificateRequestGenerator.create({
     name: `CN=${phone.state.device.hardwareId}`, signingAlgorithm: ecdsa,
     keys: {

@@ -37,7 +37,7 @@ export function registerPaymentCertificateRoutes(app: App, accounts: AccountServ
 
   app.get('/v1/payment-certificates/ca', {
     schema: { tags, summary: 'The platform CA\'s certificate (PEM), which issues payment certificates', response: { 200: z.object({ certificate_pem: z.string() }) } },
-  }, async () => ({ certificate_pem: certificates.caCertificatePem }));
+  }, async () => ({ certificate_pem: await certificates.caCertificatePem() }));
 
   app.post('/v1/payment-certificates', {
     preHandler,

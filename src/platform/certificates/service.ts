@@ -41,21 +41,23 @@ export function certificatePaymentMessage(input: { serialNumber: string; nonce: 
  */
 export class PaymentCertificates {
   readonly #db: Kysely<PlatformTables>;
-  readonly #ca: PaymentCertificateAuthority;
+  readonly #ca: () => Promise<PaymentCertificateAuthority>;
   readonly #paymentAccounts: PaymentAccountService;
   readonly #codes: SmsCodes;
   readonly #clock: () => Date;
 
-  constructor(deps: { db: Kysely<PlatformTables>; ca: PaymentCertificateAuthority; paymentAccounts: PaymentAccountService; codes: SmsCodes; clock: () => Date }) {
+  /** `ca` is made on first use (enrolment, a certificate-signed payment), and once. */
+  constructor(deps: { db: Kysely<PlatformTables>; ca: () => Promise<PaymentCertificateAuthority>; paymentAccounts: PaymentAccountService; codes: SmsCodes; clock: () => Date }) {
     this.#db = deps.db;
-    this.#ca = deps.ca;
+    let ca: Promise<PaymentCertificateAuthority> | undefined;
+    this.#ca = () => (ca ??= deps.ca());
     this.#paymentAccounts = deps.paymentAccounts;
     this.#codes = deps.codes;
     this.#clock = deps.clock;
   }
 
-  get caCertificatePem(): string {
-    return this.#ca.certificate.toString('pem');
+  async caCertificatePem(): Promise<string> {
+    return (await this.#ca()).certificate.toString('pem');
   }
 
   async enrol(userId: string, input: { csr: string; dailyLimitFen: bigint; validDays: number; paymentPassword: string; smsCode: string }): Promise<PaymentCertificate> {
@@ -65,7 +67,8 @@ export class PaymentCertificates {
     if (!Number.isInteger(input.validDays) || input.validDays < 1 || input.validDays > certificateValidityDaysMax) {
       throw errors.parameter_invalid(`valid_days must be between 1 and ${certificateValidityDaysMax}.`, 'valid_days');
     }
-    const read = await this.#ca.readRequest(input.csr);
+    const ca = await this.#ca();
+    const read = await ca.readRequest(input.csr);
     if ('problem' in read) throw errors.certificate_request_invalid(`The CSR is not acceptable: ${read.problem}.`, 'csr');
     const account = await this.#paymentAccounts.requireByUser(userId);
     if (account.status !== 'active') throw errors.payment_account_not_found(`The payment account is ${account.status}.`);
@@ -73,7 +76,7 @@ export class PaymentCertificates {
     const user = await this.#db.selectFrom('users').select(['phone', 'mi_number']).where('id', '=', userId).executeTakeFirstOrThrow();
     const now = this.#clock();
     const notAfter = new Date(now.getTime() + input.validDays * 86_400_000);
-    const issued = await this.#ca.issue(read.request, `CN=${user.mi_number}, O=Mi Pay Open payment certificate`, now, notAfter);
+    const issued = await ca.issue(read.request, `CN=${user.mi_number}, O=Mi Pay Open payment certificate`, now, notAfter);
     const outcome = await transactionWithRetry(this.#db, async (trx) => {
       const consumed = await this.#codes.consume(trx, user.phone, 'payment_certificate', input.smsCode);
       if (consumed.error) return { error: consumed.error };
@@ -144,7 +147,7 @@ export class PaymentCertificates {
     if (Math.abs(stated.getTime() - now.getTime()) > signatureClockSkewMaxMs) {
       throw errors.payment_signature_invalid('The signed timestamp is too far from now.', 'certificate.timestamp');
     }
-    if (!(await this.#ca.issued(row.certificate_pem))) {
+    if (!(await (await this.#ca()).issued(row.certificate_pem))) {
       throw errors.payment_signature_invalid('The certificate was not issued by this platform\'s current CA; enrol a new one.', 'certificate.certificate_id');
     }
     const message = certificatePaymentMessage({ serialNumber: row.serial_number, nonce: statement.nonce, timestamp: statement.timestamp, payment });
