@@ -34,7 +34,7 @@ export function assertPaymentCaKey(caKey: KeyObject): void {
 /**
  * The platform's own certificate authority for payment certificates. Its private key comes from
  * the composition root (`caKey`): it is never written to the database. The CA certificate is
- * self-signed from that key at start; what identifies the CA is its key.
+ * self-signed from that key when the CA is first used; what identifies the CA is its key.
  */
 export class PaymentCertificateAuthority {
   readonly certificate: X509.X509Certificate;
