@@ -30,10 +30,12 @@ function describe(txn: Record<string, any>): string {
 }
 
 export function registerPhonePaymentCommands(command: CommandFactory, openPhone: Open, run: Run): void {
-  withVerification(command('transfer', 'pay another Mi account by its Mi account number or phone: see the masked name, then confirm it')
+  withVerification(command('transfer',
+    'pay another Mi account by its Mi account number or phone: see the masked name, then confirm it')
     .requiredOption('--to <mi-number|phone>', 'the payee\'s Mi account number (10 digits) or phone number')
     .option('--amount <yuan>', 'the amount in yuan')
-    .option('--confirm-name <masked>', 'the masked name shown by the look-up (e.g. *三): the transfer goes only if it still matches')
+    .option('--confirm-name <masked>',
+      'the masked name shown by the look-up (e.g. *三): the transfer goes only if it still matches')
     .option('--card <card-id>', 'fund the transfer from this bound card (the bank\'s quick-pay limits apply)')
     .option('--note <text>', 'a note for the payee')
     .option('--send-code', 'text a payment code to the account\'s phone first (for --sms-code)'))
@@ -51,9 +53,11 @@ export function registerPhonePaymentCommands(command: CommandFactory, openPhone:
         return;
       }
       if (options.confirmName !== found.name) {
-        throw new PhoneError('payee_name_not_confirmed', `The payee's name is ${found.name}, not ${options.confirmName}; nothing was paid.`, 'confirm-name');
+        throw new PhoneError('payee_name_not_confirmed',
+          `The payee's name is ${found.name}, not ${options.confirmName}; nothing was paid.`, 'confirm-name');
       }
-      const txn = await payments.transfer(phone, { ...options, amountFen: Number(yuanToFen(options.amount)), cardId: options.card, note: options.note, payee: found });
+      const txn = await payments.transfer(phone, { ...options, amountFen: Number(yuanToFen(options.amount)),
+        cardId: options.card, note: options.note, payee: found });
       out(describe(txn));
     }));
 
@@ -61,28 +65,34 @@ export function registerPhonePaymentCommands(command: CommandFactory, openPhone:
     .requiredOption('--order <id>', 'the order id (ord_…)')
     .option('--card <card-id>', 'pay with this bound card instead of the balance'))
     .action((options: PhoneFileOptions & VerificationOptions & { order: string; card?: string }) => run(async () => {
-      const paid = await payments.payOrder(await openPhone(options), { ...options, orderId: options.order, cardId: options.card });
+      const paid = await payments.payOrder(await openPhone(options), { ...options, orderId: options.order,
+        cardId: options.card });
       out(`order ${paid.order.id} ${paid.order.status}; ${describe(paid.transaction)}`);
     }));
 
-  command('fingerprint-pay', 'turn fingerprint payment on this phone on (with the payment password) or off; the password always remains')
+  command('fingerprint-pay',
+    'turn fingerprint payment on this phone on (with the payment password) or off; the password always remains')
     .argument('<on|off>')
     .option('--payment-password <digits>', 'the payment password (to turn it on)')
     .action((state: string, options: PhoneFileOptions & { paymentPassword?: string }) => run(async () => {
       if (state !== 'on' && state !== 'off') throw new InvalidArgumentError('on or off');
-      const enabled = await payments.setFingerprintPayment(await openPhone(options), { enabled: state === 'on', paymentPassword: options.paymentPassword });
+      const enabled = await payments.setFingerprintPayment(await openPhone(options), { enabled: state === 'on',
+        paymentPassword: options.paymentPassword });
       out(`fingerprint payment ${enabled ? 'on' : 'off'}`);
     }));
 
-  command('certificate', 'payment certificates: enrol (a key pair made on this phone, a CSR, SMS code + payment password), list, revoke')
+  command('certificate',
+    'payment certificates: enrol (a key pair made on this phone, a CSR, SMS code + payment password), list, revoke')
     .argument('<enrol|list|revoke>')
     .option('--daily-limit <yuan>', 'enrol: the daily limit you agree for certificate-signed payments')
     .option('--payment-password <digits>', 'enrol: the payment password')
-    .option('--sms-code <code>', 'enrol: the code texted for purpose payment_certificate (without it, the code is sent)')
+    .option('--sms-code <code>',
+      'enrol: the code texted for purpose payment_certificate (without it, the code is sent)')
     .option('--valid-days <days>', 'enrol: validity in days (default 365)')
     .option('--id <certificate-id>', 'revoke: the certificate')
     .option('--reason <reason>', 'revoke: user_request, device_lost or key_compromise', 'user_request')
-    .action((action: string, options: PhoneFileOptions & { dailyLimit?: string; paymentPassword?: string; smsCode?: string; validDays?: string; id?: string; reason: string }) => run(async () => {
+    .action((action: string,
+      options: PhoneFileOptions & { dailyLimit?: string; paymentPassword?: string; smsCode?: string; validDays?: string; id?: string; reason: string }) => run(async () => {
       const phone = await openPhone(options);
       if (action === 'list') {
         for (const c of await payments.listCertificates(phone)) {

@@ -28,16 +28,19 @@ function context(phone: MiPhone): { platform: PlatformClient; token: string; dev
   const token = phone.state.session?.token;
   if (!token) throw new PhoneError('not_logged_in', 'Log in first: `mipay phone login`.');
   const deviceId = phone.state.deviceId;
-  if (!deviceId) throw new PhoneError('not_registered', 'This phone is not registered with the platform yet: log in first.');
+  if (!deviceId) throw new PhoneError('not_registered',
+    'This phone is not registered with the platform yet: log in first.');
   return { platform: new PlatformClient(phone.state.platformUrl), token, deviceId };
 }
 
 /** Turns fingerprint payment on this phone on (the payment password confirms it) or off. */
-export async function setFingerprintPayment(phone: MiPhone, input: { enabled: boolean; paymentPassword?: string | undefined }): Promise<boolean> {
+export async function setFingerprintPayment(phone: MiPhone,
+  input: { enabled: boolean; paymentPassword?: string | undefined }): Promise<boolean> {
   const { platform, token, deviceId } = context(phone);
   const device = await platform.call<{ fingerprint_payment: boolean }>({
     method: 'PUT', path: `/v1/devices/${deviceId}/fingerprint-payment`, token,
-    body: { enabled: input.enabled, ...(input.paymentPassword !== undefined ? { payment_password: input.paymentPassword } : {}) },
+    body: { enabled: input.enabled,
+      ...(input.paymentPassword !== undefined ? { payment_password: input.paymentPassword } : {}) },
   });
   return device.fingerprint_payment;
 }
@@ -49,7 +52,8 @@ export async function lookUpPayee(phone: MiPhone, payee: string): Promise<PayeeF
   const found = await platform.call<{ confirmation: string; payee: { name: string; account: string; mi_number: string }; expires_at: string }>({
     method: 'POST', path: '/v1/payee-lookups', token, body,
   });
-  return { confirmation: found.confirmation, name: found.payee.name, account: found.payee.account, miNumber: found.payee.mi_number, expiresAt: found.expires_at };
+  return { confirmation: found.confirmation, name: found.payee.name, account: found.payee.account,
+    miNumber: found.payee.mi_number, expiresAt: found.expires_at };
 }
 
 /**
@@ -57,29 +61,39 @@ export async function lookUpPayee(phone: MiPhone, payee: string): Promise<PayeeF
  * `order:<id>`): the password, or the fingerprint checked on the sensor and a statement bound to
  * this payment signed with the device key; with `certificate`, the certificate's signature too.
  */
-async function verificationFields(phone: MiPhone, input: PaymentVerificationInput, amountFen: number, payee: string): Promise<Record<string, unknown>> {
+async function verificationFields(phone: MiPhone, input: PaymentVerificationInput, amountFen: number,
+  payee: string): Promise<Record<string, unknown>> {
   const { platform, token, deviceId } = context(phone);
   if (input.finger === undefined && input.paymentPassword === undefined) {
-    throw new PhoneError('parameter_invalid', 'Verify the payment with a fingerprint (--finger) or the payment password (--payment-password).', 'finger');
+    throw new PhoneError('parameter_invalid',
+      'Verify the payment with a fingerprint (--finger) or the payment password (--payment-password).', 'finger');
   }
   const fields: Record<string, unknown> = {};
   if (input.paymentPassword !== undefined) fields.payment_password = input.paymentPassword;
   if (input.smsCode !== undefined) fields.sms_code = input.smsCode;
   if (input.finger !== undefined) {
     phone.verifyFingerprint(input.finger);
-    const challenge = await platform.call<{ nonce: string }>({ method: 'POST', path: `/v1/devices/${deviceId}/challenges`, token });
+    const challenge = await platform.call<{ nonce: string }>({ method: 'POST',
+      path: `/v1/devices/${deviceId}/challenges`, token });
     const timestamp = phone.clock().toISOString();
-    const message = ['mipay-payment-v1', deviceId, challenge.nonce, timestamp, 'fingerprint_verified', String(amountFen), payee].join('\n');
-    const key = createPrivateKey({ key: Buffer.from(phone.state.deviceKey.privateKeyPkcs8, 'base64'), format: 'der', type: 'pkcs8' });
-    fields.fingerprint = { device_id: deviceId, nonce: challenge.nonce, timestamp, signature: sign('sha256', Buffer.from(message), key).toString('base64') };
+    const message = ['mipay-payment-v1', deviceId, challenge.nonce, timestamp, 'fingerprint_verified',
+      String(amountFen), payee].join('\n');
+    const key = createPrivateKey({ key: Buffer.from(phone.state.deviceKey.privateKeyPkcs8, 'base64'), format: 'der',
+      type: 'pkcs8' });
+    fields.fingerprint = { device_id: deviceId, nonce: challenge.nonce, timestamp, signature: sign('sha256',
+      Buffer.from(message), key).toString('base64') };
   }
   if (input.certificate) {
     const certificate = usableCertificate(phone);
-    const challenge = await platform.call<{ nonce: string }>({ method: 'POST', path: `/v1/payment-certificates/${certificate.id}/challenges`, token });
+    const challenge = await platform.call<{ nonce: string }>({ method: 'POST',
+      path: `/v1/payment-certificates/${certificate.id}/challenges`, token });
     const timestamp = phone.clock().toISOString();
-    const message = ['mipay-certificate-payment-v1', certificate.serialNumber, challenge.nonce, timestamp, String(amountFen), payee].join('\n');
-    const key = createPrivateKey({ key: Buffer.from(certificate.privateKeyPkcs8, 'base64'), format: 'der', type: 'pkcs8' });
-    fields.certificate = { certificate_id: certificate.id, nonce: challenge.nonce, timestamp, signature: sign('sha256', Buffer.from(message), key).toString('base64') };
+    const message = ['mipay-certificate-payment-v1', certificate.serialNumber, challenge.nonce, timestamp,
+      String(amountFen), payee].join('\n');
+    const key = createPrivateKey({ key: Buffer.from(certificate.privateKeyPkcs8, 'base64'), format: 'der',
+      type: 'pkcs8' });
+    fields.certificate = { certificate_id: certificate.id, nonce: challenge.nonce, timestamp, signature: sign('sha256',
+      Buffer.from(message), key).toString('base64') };
   }
   return fields;
 }
@@ -103,9 +117,11 @@ export async function transfer(phone: MiPhone, input: PaymentVerificationInput &
 }
 
 /** Pays a merchant order from the balance or a bound card (`cardId`). */
-export async function payOrder(phone: MiPhone, input: PaymentVerificationInput & { orderId: string; cardId?: string | undefined }): Promise<Record<string, any>> {
+export async function payOrder(phone: MiPhone,
+  input: PaymentVerificationInput & { orderId: string; cardId?: string | undefined }): Promise<Record<string, any>> {
   const { platform, token } = context(phone);
-  const order = await platform.call<{ id: string; amount_fen: number }>({ method: 'GET', path: `/v1/orders/${encodeURIComponent(input.orderId)}`, token });
+  const order = await platform.call<{ id: string; amount_fen: number }>({ method: 'GET',
+    path: `/v1/orders/${encodeURIComponent(input.orderId)}`, token });
   const verification = await verificationFields(phone, input, order.amount_fen, `order:${order.id}`);
   return platform.call({
     method: 'POST', path: `/v1/orders/${encodeURIComponent(order.id)}/pay`, token, headers: { 'idempotency-key': randomUUID() },
@@ -125,7 +141,8 @@ export async function requestSmsCode(phone: MiPhone, purpose: 'payment' | 'payme
  * secure element), a CSR signed with it, the payment password and the SMS code; the platform CA
  * answers the certificate.
  */
-export async function enrolCertificate(phone: MiPhone, input: { dailyLimitFen: number; paymentPassword: string; smsCode: string; validDays?: number | undefined }): Promise<StoredPaymentCertificate> {
+export async function enrolCertificate(phone: MiPhone,
+  input: { dailyLimitFen: number; paymentPassword: string; smsCode: string; validDays?: number | undefined }): Promise<StoredPaymentCertificate> {
   const { platform, token } = context(phone);
   const pair = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
   const pkcs8 = pair.privateKey.export({ format: 'der', type: 'pkcs8' });
@@ -135,7 +152,8 @@ export async function enrolCertificate(phone: MiPhone, input: { dailyLimitFen: n
     name: `CN=${phone.state.device.hardwareId}`, signingAlgorithm: ecdsa,
     keys: {
       privateKey: await webcrypto.subtle.importKey('pkcs8', pkcs8, ecdsa, false, ['sign']),
-      publicKey: await webcrypto.subtle.importKey('spki', pair.publicKey.export({ format: 'der', type: 'spki' }), ecdsa, true, ['verify']),
+      publicKey: await webcrypto.subtle.importKey('spki', pair.publicKey.export({ format: 'der', type: 'spki' }),
+        ecdsa, true, ['verify']),
     },
   });
   const issued = await platform.call<{ id: string; serial_number: string; not_after: string; daily_limit_fen: number }>({
@@ -157,13 +175,15 @@ export async function enrolCertificate(phone: MiPhone, input: { dailyLimitFen: n
 /** The account's certificates as the platform lists them. */
 export async function listCertificates(phone: MiPhone): Promise<Array<Record<string, any>>> {
   const { platform, token } = context(phone);
-  return (await platform.call<{ data: Array<Record<string, any>> }>({ method: 'GET', path: '/v1/payment-certificates', token })).data;
+  return (await platform.call<{ data: Array<Record<string, any>> }>({ method: 'GET', path: '/v1/payment-certificates',
+    token })).data;
 }
 
 /** Revokes a certificate; when this phone holds its key, the key is wiped. */
 export async function revokeCertificate(phone: MiPhone, id: string, reason: string): Promise<Record<string, any>> {
   const { platform, token } = context(phone);
-  const revoked = await platform.call<Record<string, any>>({ method: 'POST', path: `/v1/payment-certificates/${encodeURIComponent(id)}/revoke`, token, body: { reason } });
+  const revoked = await platform.call<Record<string, any>>({ method: 'POST',
+    path: `/v1/payment-certificates/${encodeURIComponent(id)}/revoke`, token, body: { reason } });
   const state = phone.mutableState;
   for (const held of state.paymentCertificates ?? []) if (held.id === id) held.privateKeyPkcs8 = '';
   state.paymentCertificates = (state.paymentCertificates ?? []).filter((c) => c.id !== id);
@@ -176,6 +196,7 @@ function usableCertificate(phone: MiPhone): StoredPaymentCertificate {
   const now = phone.clock().getTime();
   const held = (phone.state.paymentCertificates ?? []).filter((c) => new Date(c.notAfter).getTime() > now);
   const newest = held.at(-1);
-  if (!newest) throw new PhoneError('no_certificate', 'This phone holds no unexpired payment certificate: `mipay phone certificate enrol` first.', 'certificate');
+  if (!newest) throw new PhoneError('no_certificate',
+    'This phone holds no unexpired payment certificate: `mipay phone certificate enrol` first.', 'certificate');
   return newest;
 }

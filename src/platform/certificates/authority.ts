@@ -50,13 +50,15 @@ export class PaymentCertificateAuthority {
   static async create(caKey: KeyObject, now: Date): Promise<PaymentCertificateAuthority> {
     assertPaymentCaKey(caKey);
     const x509 = await loadX509();
-    const privateKey = await webcrypto.subtle.importKey('pkcs8', caKey.export({ format: 'der', type: 'pkcs8' }), ecdsa, false, ['sign']);
+    const privateKey = await webcrypto.subtle.importKey('pkcs8', caKey.export({ format: 'der', type: 'pkcs8' }), ecdsa,
+      false, ['sign']);
     const spki = createPublicKey(caKey).export({ format: 'der', type: 'spki' });
     const publicKey = await webcrypto.subtle.importKey('spki', spki, ecdsa, true, ['verify']);
     const certificate = await x509.X509CertificateGenerator.createSelfSigned({
       serialNumber: '01', name: 'CN=Mi Pay Open payment CA, O=Mi Pay Open', notBefore: now, notAfter: new Date(now.getTime() + caLifetimeMs),
       keys: { privateKey, publicKey }, signingAlgorithm: ecdsa,
-      extensions: [new x509.BasicConstraintsExtension(true, 0, true), new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true)],
+      extensions: [new x509.BasicConstraintsExtension(true, 0, true),
+        new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true)],
     });
     return new PaymentCertificateAuthority(certificate, privateKey, x509);
   }
@@ -69,7 +71,8 @@ export class PaymentCertificateAuthority {
     const x509 = this.#x509;
     let request: X509.Pkcs10CertificateRequest;
     try {
-      request = new x509.Pkcs10CertificateRequest(csr.includes('-----BEGIN') ? csr : Buffer.from(csr.replace(/\s+/g, ''), 'base64'));
+      request = new x509.Pkcs10CertificateRequest(csr.includes('-----BEGIN') ? csr : Buffer.from(csr.replace(/\s+/g,
+        ''), 'base64'));
     } catch {
       return { problem: 'not a PKCS #10 certificate request (PEM or base64 DER)' };
     }
@@ -80,7 +83,8 @@ export class PaymentCertificateAuthority {
   }
 
   /** Issues an end-entity certificate for digital signatures to the key of `request`. */
-  async issue(request: X509.Pkcs10CertificateRequest, subject: string, notBefore: Date, notAfter: Date): Promise<IssuedCertificate> {
+  async issue(request: X509.Pkcs10CertificateRequest, subject: string, notBefore: Date,
+    notAfter: Date): Promise<IssuedCertificate> {
     const x509 = this.#x509;
     // A positive 16-byte serial (RFC 5280 4.1.2.2): the top bit cleared.
     const serial = randomBytes(16);
@@ -88,7 +92,8 @@ export class PaymentCertificateAuthority {
     const certificate = await x509.X509CertificateGenerator.create({
       serialNumber: serial.toString('hex'), subject, issuer: this.certificate.subject, notBefore, notAfter,
       signingKey: this.#signingKey, publicKey: request.publicKey, signingAlgorithm: ecdsa,
-      extensions: [new x509.BasicConstraintsExtension(false, undefined, true), new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.nonRepudiation, true)],
+      extensions: [new x509.BasicConstraintsExtension(false, undefined, true),
+        new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.nonRepudiation, true)],
     });
     return {
       serialNumber: certificate.serialNumber, subject, pem: certificate.toString('pem'),

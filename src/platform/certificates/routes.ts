@@ -29,14 +29,16 @@ function certificateToWire(row: PaymentCertificate, now: Date): z.infer<typeof p
   };
 }
 
-export function registerPaymentCertificateRoutes(app: App, accounts: AccountService, certificates: PaymentCertificates, clock: () => Date): void {
+export function registerPaymentCertificateRoutes(app: App, accounts: AccountService, certificates: PaymentCertificates,
+  clock: () => Date): void {
   const preHandler = requireSession(accounts);
   const security = [{ session: [] }];
   const tags = ['payment certificates'];
   const params = z.object({ id: z.string().min(1).max(64) });
 
   app.get('/v1/payment-certificates/ca', {
-    schema: { tags, summary: 'The platform CA\'s certificate (PEM), which issues payment certificates', response: { 200: z.object({ certificate_pem: z.string() }) } },
+    schema: { tags, summary: 'The platform CA\'s certificate (PEM), which issues payment certificates',
+      response: { 200: z.object({ certificate_pem: z.string() }) } },
   }, async () => ({ certificate_pem: await certificates.caCertificatePem() }));
 
   app.post('/v1/payment-certificates', {
@@ -48,9 +50,12 @@ export function registerPaymentCertificateRoutes(app: App, accounts: AccountServ
         + 'Payments signed with the certificate plus one more factor use `daily_limit_fen` instead of the ¥5,000 two-factor daily limit. '
         + `At most 5 active certificates; the agreed limit is at most ¥${Number(certificateDailyLimitFenMax) / 100} a day.`,
       body: z.object({
-        csr: z.string().min(1).max(8192).describe('PKCS #10 certificate request, PEM or base64 DER, over an ECDSA P-256 key'),
-        daily_limit_fen: z.number().int().positive().max(Number(certificateDailyLimitFenMax)).describe('The daily limit the holder agrees, in fen'),
-        valid_days: z.number().int().min(1).max(certificateValidityDaysMax).default(certificateValidityDaysMax).describe('Validity in days (default 365)'),
+        csr: z.string().min(1).max(8192)
+          .describe('PKCS #10 certificate request, PEM or base64 DER, over an ECDSA P-256 key'),
+        daily_limit_fen: z.number().int().positive().max(Number(certificateDailyLimitFenMax))
+          .describe('The daily limit the holder agrees, in fen'),
+        valid_days: z.number().int().min(1).max(certificateValidityDaysMax).default(certificateValidityDaysMax)
+          .describe('Validity in days (default 365)'),
         payment_password: z.string().max(32),
         sms_code: z.string().regex(/^[0-9]{6}$/, '6 digits'),
       }),
@@ -67,8 +72,10 @@ export function registerPaymentCertificateRoutes(app: App, accounts: AccountServ
 
   app.get('/v1/payment-certificates', {
     preHandler,
-    schema: { security, tags, summary: 'The account\'s payment certificates, newest first', response: { 200: z.object({ data: z.array(paymentCertificateSchema) }) } },
-  }, async (request) => ({ data: (await certificates.list(caller(request).user.id)).map((row) => certificateToWire(row, clock())) }));
+    schema: { security, tags, summary: 'The account\'s payment certificates, newest first',
+      response: { 200: z.object({ data: z.array(paymentCertificateSchema) }) } },
+  }, async (request) => ({ data: (await certificates.list(caller(request).user.id)).map((row) => certificateToWire(row,
+    clock())) }));
 
   app.post('/v1/payment-certificates/:id/revoke', {
     preHandler,
@@ -77,7 +84,8 @@ export function registerPaymentCertificateRoutes(app: App, accounts: AccountServ
       body: z.object({ reason: z.enum(revocationReasons).default('user_request') }),
       response: { 200: paymentCertificateSchema },
     },
-  }, async (request) => certificateToWire(await certificates.revoke(caller(request).user.id, request.params.id, request.body.reason), clock()));
+  }, async (request) => certificateToWire(await certificates.revoke(caller(request).user.id, request.params.id,
+    request.body.reason), clock()));
 
   app.post('/v1/payment-certificates/:id/challenges', {
     preHandler,

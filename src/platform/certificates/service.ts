@@ -31,7 +31,8 @@ export type RevocationReason = (typeof revocationReasons)[number];
  * then the payment binding (amount in fen, payee or order), one per line.
  */
 export function certificatePaymentMessage(input: { serialNumber: string; nonce: string; timestamp: string; payment: PaymentBinding }): Buffer {
-  return Buffer.from(['mipay-certificate-payment-v1', input.serialNumber, input.nonce, input.timestamp, ...paymentBindingLines(input.payment)].join('\n'), 'utf8');
+  return Buffer.from(['mipay-certificate-payment-v1', input.serialNumber, input.nonce, input.timestamp,
+    ...paymentBindingLines(input.payment)].join('\n'), 'utf8');
 }
 
 /**
@@ -60,28 +61,34 @@ export class PaymentCertificates {
     return (await this.#ca()).certificate.toString('pem');
   }
 
-  async enrol(userId: string, input: { csr: string; dailyLimitFen: bigint; validDays: number; paymentPassword: string; smsCode: string }): Promise<PaymentCertificate> {
+  async enrol(userId: string,
+    input: { csr: string; dailyLimitFen: bigint; validDays: number; paymentPassword: string; smsCode: string }): Promise<PaymentCertificate> {
     if (input.dailyLimitFen <= 0n || input.dailyLimitFen > certificateDailyLimitFenMax) {
-      throw errors.parameter_invalid(`daily_limit_fen must be between 1 and ${certificateDailyLimitFenMax}.`, 'daily_limit_fen');
+      throw errors.parameter_invalid(`daily_limit_fen must be between 1 and ${certificateDailyLimitFenMax}.`,
+        'daily_limit_fen');
     }
     if (!Number.isInteger(input.validDays) || input.validDays < 1 || input.validDays > certificateValidityDaysMax) {
       throw errors.parameter_invalid(`valid_days must be between 1 and ${certificateValidityDaysMax}.`, 'valid_days');
     }
     const ca = await this.#ca();
     const read = await ca.readRequest(input.csr);
-    if ('problem' in read) throw errors.certificate_request_invalid(`The CSR is not acceptable: ${read.problem}.`, 'csr');
+    if ('problem' in read) throw errors.certificate_request_invalid(`The CSR is not acceptable: ${read.problem}.`,
+      'csr');
     const account = await this.#paymentAccounts.requireByUser(userId);
     if (account.status !== 'active') throw errors.payment_account_not_found(`The payment account is ${account.status}.`);
     await this.#paymentAccounts.verifyPaymentPassword(userId, input.paymentPassword);
-    const user = await this.#db.selectFrom('users').select(['phone', 'mi_number']).where('id', '=', userId).executeTakeFirstOrThrow();
+    const user = await this.#db.selectFrom('users').select(['phone', 'mi_number']).where('id', '=', userId)
+      .executeTakeFirstOrThrow();
     const now = this.#clock();
     const notAfter = new Date(now.getTime() + input.validDays * 86_400_000);
-    const issued = await ca.issue(read.request, `CN=${user.mi_number}, O=Mi Pay Open payment certificate`, now, notAfter);
+    const issued = await ca.issue(read.request, `CN=${user.mi_number}, O=Mi Pay Open payment certificate`, now,
+      notAfter);
     const outcome = await transactionWithRetry(this.#db, async (trx) => {
       const consumed = await this.#codes.consume(trx, user.phone, 'payment_certificate', input.smsCode);
       if (consumed.error) return { error: consumed.error };
       const active = await trx.selectFrom('payment_certificates').select((eb) => eb.fn.countAll<number>().as('n'))
-        .where('user_id', '=', userId).where('status', '=', 'active').where('not_after', '>', now).executeTakeFirstOrThrow();
+        .where('user_id', '=', userId).where('status', '=', 'active').where('not_after', '>', now)
+          .executeTakeFirstOrThrow();
       if (Number(active.n) >= activeCertificatesMax) {
         return { refusal: errors.payment_certificates_limit(`At most ${activeCertificatesMax} active payment certificates; revoke one first.`, 'csr') };
       }
@@ -105,7 +112,8 @@ export class PaymentCertificates {
   }
 
   async get(userId: string, id: string): Promise<PaymentCertificate> {
-    const row = await this.#db.selectFrom('payment_certificates').selectAll().where('id', '=', id).where('user_id', '=', userId).executeTakeFirst();
+    const row = await this.#db.selectFrom('payment_certificates').selectAll().where('id', '=', id).where('user_id',
+      '=', userId).executeTakeFirst();
     if (!row) throw errors.not_found('No payment certificate with this id on this account.', 'certificate_id');
     return row;
   }
@@ -115,7 +123,8 @@ export class PaymentCertificates {
     const row = await this.get(userId, id);
     if (row.status === 'revoked') return row;
     const now = this.#clock();
-    await this.#db.updateTable('payment_certificates').set({ status: 'revoked', revoked_at: now, revocation_reason: reason })
+    await this.#db.updateTable('payment_certificates').set({ status: 'revoked', revoked_at: now,
+      revocation_reason: reason })
       .where('id', '=', id).where('status', '=', 'active').execute();
     return this.get(userId, id);
   }
@@ -124,7 +133,8 @@ export class PaymentCertificates {
   async createChallenge(userId: string, id: string): Promise<{ nonce: string; expiresAt: Date }> {
     const row = this.#requireUsable(await this.get(userId, id));
     const now = this.#clock();
-    const challenge = { nonce: randomBytes(16).toString('base64url'), certificate_id: row.id, expires_at: new Date(now.getTime() + certificateChallengeLifetimeMs), used_at: null, created_at: now };
+    const challenge = { nonce: randomBytes(16).toString('base64url'), certificate_id: row.id,
+      expires_at: new Date(now.getTime() + certificateChallengeLifetimeMs), used_at: null, created_at: now };
     await this.#db.insertInto('certificate_challenges').values(challenge).execute();
     return { nonce: challenge.nonce, expiresAt: challenge.expires_at };
   }
@@ -135,13 +145,16 @@ export class PaymentCertificates {
    * the timestamp is near now; the signature verifies over this payment. Answers the certificate,
    * whose agreed daily limit then applies.
    */
-  async verifyPaymentSignature(userId: string, statement: { certificateId: string; nonce: string; timestamp: string; signature: string }, payment: PaymentBinding): Promise<PaymentCertificate> {
+  async verifyPaymentSignature(userId: string,
+    statement: { certificateId: string; nonce: string; timestamp: string; signature: string }, payment: PaymentBinding): Promise<PaymentCertificate> {
     const row = this.#requireUsable(await this.get(userId, statement.certificateId));
     const now = this.#clock();
     const stated = new Date(statement.timestamp);
-    if (Number.isNaN(stated.getTime())) throw errors.parameter_invalid('The timestamp is not an ISO 8601 time.', 'certificate.timestamp');
+    if (Number.isNaN(stated.getTime())) throw errors.parameter_invalid('The timestamp is not an ISO 8601 time.',
+      'certificate.timestamp');
     const used = await this.#db.updateTable('certificate_challenges').set({ used_at: now })
-      .where('nonce', '=', statement.nonce).where('certificate_id', '=', row.id).where('used_at', 'is', null).where('expires_at', '>', now)
+      .where('nonce', '=', statement.nonce).where('certificate_id', '=', row.id).where('used_at', 'is', null)
+        .where('expires_at', '>', now)
       .executeTakeFirst();
     if (used.numUpdatedRows === 0n) throw errors.payment_challenge_invalid('The challenge is unknown, already used or expired; ask for a new one.', 'certificate.nonce');
     if (Math.abs(stated.getTime() - now.getTime()) > signatureClockSkewMaxMs) {
@@ -150,7 +163,8 @@ export class PaymentCertificates {
     if (!(await (await this.#ca()).issued(row.certificate_pem))) {
       throw errors.payment_signature_invalid('The certificate was not issued by this platform\'s current CA; enrol a new one.', 'certificate.certificate_id');
     }
-    const message = certificatePaymentMessage({ serialNumber: row.serial_number, nonce: statement.nonce, timestamp: statement.timestamp, payment });
+    const message = certificatePaymentMessage({ serialNumber: row.serial_number, nonce: statement.nonce,
+      timestamp: statement.timestamp, payment });
     if (!verifyDeviceSignature(row.public_key, message, statement.signature)) {
       throw errors.payment_signature_invalid('The signature does not verify over this payment under the certificate\'s key.', 'certificate.signature');
     }
@@ -160,7 +174,8 @@ export class PaymentCertificates {
   #requireUsable(row: PaymentCertificate): PaymentCertificate {
     const now = this.#clock();
     if (row.status === 'revoked') {
-      throw errors.payment_certificate_revoked(`The payment certificate was revoked (${row.revocation_reason}).`, 'certificate.certificate_id', {
+      throw errors.payment_certificate_revoked(`The payment certificate was revoked (${row.revocation_reason}).`,
+        'certificate.certificate_id', {
         reason: row.revocation_reason, revoked_at: row.revoked_at?.toISOString() ?? null,
       });
     }

@@ -216,8 +216,11 @@ export class DeviceService {
   async verifyPaymentStatement(userId: string, statement: { deviceId: string; nonce: string; timestamp: string; signature: string }, payment: PaymentBinding): Promise<Device> {
     const device = await this.get(userId, statement.deviceId);
     if (!device.fingerprint_payment_enabled_at) {
-      throw errors.fingerprint_payment_off('Fingerprint payment is not turned on for this device; pay with the payment password or turn it on.', 'fingerprint.device_id');
+      throw errors.fingerprint_payment_off(
+        'Fingerprint payment is not turned on for this device; pay with the payment password or turn it on.', 'fingerprint.device_id');
     }
+    // A phone that reported its fingerprint removed has no sensor result to sign.
+    if (!device.fingerprint_enrolled) throw errors.device_not_ready('Enroll a fingerprint on the phone first.', 'fingerprint_enrolled');
     const now = await this.#checkStatement(device, { ...statement, result: 'fingerprint_verified' }, payment);
     await this.#db.updateTable('device_challenges').set({ verified_at: now, spent_at: now, spent_for: 'payment', payment_binding: describeBinding(payment) })
       .where('nonce', '=', statement.nonce).execute();

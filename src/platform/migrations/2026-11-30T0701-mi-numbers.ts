@@ -30,6 +30,7 @@ export const miNumbers = {
       .addColumn('used_at', 'timestamptz')
       .addColumn('used_by_transaction', 'text')
       .execute();
-    await db.schema.createIndex('payee_confirmations_payer_idx').on('payee_confirmations').columns(['payer_user_id', 'created_at']).execute();
+    await db.schema.createIndex('payee_confirmations_payer_idx').on('payee_confirmations').columns(['payer_user_id',
+      'created_at']).execute();
   },
 };

@@ -25,7 +25,8 @@ export const paymentVerification = {
       .addColumn('revocation_reason', 'text')
       .addColumn('created_at', 'timestamptz', (c) => c.notNull())
       .execute();
-    await db.schema.createIndex('payment_certificates_user_idx').on('payment_certificates').columns(['user_id', 'created_at']).execute();
+    await db.schema.createIndex('payment_certificates_user_idx').on('payment_certificates').columns(['user_id',
+      'created_at']).execute();
 
     // Single-use nonces a payment signed with a certificate must carry.
     await db.schema

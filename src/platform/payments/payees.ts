@@ -45,13 +45,16 @@ export class PayeeDirectory {
     const param = 'miNumber' in reference ? 'payee_mi_number' : 'payee_phone';
     const hourAgo = new Date(now.getTime() - 3_600_000);
     const recent = await this.#db.selectFrom('payee_confirmations').select(['created_at'])
-      .where('payer_user_id', '=', payerUserId).where('created_at', '>', hourAgo).orderBy('created_at').limit(payeeLookupPolicy.perHourMax).execute();
+      .where('payer_user_id', '=', payerUserId).where('created_at', '>', hourAgo).orderBy('created_at')
+        .limit(payeeLookupPolicy.perHourMax).execute();
     if (recent.length >= payeeLookupPolicy.perHourMax) {
       const retryAfterS = Math.max(1, Math.ceil((recent[0]!.created_at.getTime() + 3_600_000 - now.getTime()) / 1000));
-      throw errors.rate_limited(`At most ${payeeLookupPolicy.perHourMax} payee look-ups an hour.`, param, { retry_after_s: retryAfterS });
+      throw errors.rate_limited(`At most ${payeeLookupPolicy.perHourMax} payee look-ups an hour.`, param,
+        { retry_after_s: retryAfterS });
     }
     let query = this.#db.selectFrom('users').select(['id', 'phone', 'mi_number']).where('status', '=', 'active');
-    query = 'miNumber' in reference ? query.where('mi_number', '=', reference.miNumber) : query.where('phone', '=', reference.phone);
+    query = 'miNumber' in reference ? query.where('mi_number', '=', reference.miNumber) : query.where('phone', '=',
+      reference.phone);
     const user = await query.executeTakeFirst();
     const account = user ? await this.#paymentAccounts.findByUser(user.id) : undefined;
     const found = user && account?.status === 'active' ? { user, account } : undefined;
@@ -75,7 +78,8 @@ export class PayeeDirectory {
     const row = await this.#db.selectFrom('payee_confirmations').selectAll().where('id', '=', confirmationId)
       .where('payer_user_id', '=', payerUserId).executeTakeFirst();
     if (!row || !row.payee_user_id || row.used_at || row.expires_at <= now) throw this.#invalid();
-    const user = await this.#db.selectFrom('users').select(['id', 'phone', 'mi_number', 'status']).where('id', '=', row.payee_user_id).executeTakeFirstOrThrow();
+    const user = await this.#db.selectFrom('users').select(['id', 'phone', 'mi_number', 'status']).where('id', '=',
+      row.payee_user_id).executeTakeFirstOrThrow();
     const account = await this.#paymentAccounts.findByUser(user.id);
     if (user.status !== 'active' || !account || account.status !== 'active') {
       throw errors.payee_not_found('The payee no longer has an active payment account.', 'payee_confirmation');
@@ -87,10 +91,13 @@ export class PayeeDirectory {
   }
 
   /** Spends the confirmation inside the transfer's database transaction; answers a refusal when it was spent meanwhile. */
-  async claim(trx: Kysely<PlatformTables>, payerUserId: string, confirmationId: string, transactionId: string): Promise<Error | undefined> {
+  async claim(trx: Kysely<PlatformTables>, payerUserId: string, confirmationId: string,
+    transactionId: string): Promise<Error | undefined> {
     const now = this.#clock();
-    const claimed = await trx.updateTable('payee_confirmations').set({ used_at: now, used_by_transaction: transactionId })
-      .where('id', '=', confirmationId).where('payer_user_id', '=', payerUserId).where('used_at', 'is', null).where('expires_at', '>', now)
+    const claimed = await trx.updateTable('payee_confirmations').set({ used_at: now,
+      used_by_transaction: transactionId })
+      .where('id', '=', confirmationId).where('payer_user_id', '=', payerUserId).where('used_at', 'is', null)
+        .where('expires_at', '>', now)
       .executeTakeFirst();
     return claimed.numUpdatedRows === 0n ? this.#invalid() : undefined;
   }

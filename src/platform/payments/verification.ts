@@ -55,16 +55,19 @@ export class PaymentVerifier {
    * Checks every factor given except the SMS code. A fingerprint statement or a certificate
    * signature must be bound to `payment`; each spends its nonce, so it verifies one payment once.
    */
-  async check(userId: string, verification: Verification, payment: PaymentBinding | undefined): Promise<VerifiedFactors> {
+  async check(userId: string, verification: Verification,
+    payment: PaymentBinding | undefined): Promise<VerifiedFactors> {
     const { paymentPassword, fingerprint, certificate, smsCode } = verification;
     if (paymentPassword === undefined && !fingerprint && !certificate) {
-      throw errors.parameter_invalid('Verify the payment with the payment password or a fingerprint.', 'payment_password');
+      throw errors.parameter_invalid('Verify the payment with the payment password or a fingerprint.',
+        'payment_password');
     }
     if (certificate && paymentPassword === undefined && !fingerprint && smsCode === undefined) {
       throw errors.parameter_invalid('A payment signed with a certificate needs one more factor: the payment password, a fingerprint or an SMS code.', 'payment_password');
     }
     if ((fingerprint || certificate) && !payment) {
-      throw errors.parameter_invalid('This operation is verified with the payment password.', fingerprint ? 'fingerprint' : 'certificate');
+      throw errors.parameter_invalid('This operation is verified with the payment password.',
+        fingerprint ? 'fingerprint' : 'certificate');
     }
     const methods: VerifiedFactors['methods'] = [];
     let certificateDailyLimitFen: bigint | null = null;
