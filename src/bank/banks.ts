@@ -21,10 +21,33 @@ export interface Bank {
   nameEn: string;
   miPay: 'credit_and_debit' | 'credit_only' | 'unionpay_only';
   bins: readonly BinRange[];
+  /** The bank's own limits on quick-pay debits (快捷支付限额), per agreement, enforced by the bank. */
+  quickPay: QuickPayLimits;
 }
 
+/** Per quick-pay agreement: one debit at most `singleFenMax`; debits of one Beijing day at most `dailyFenMax`. */
+export interface QuickPayLimits {
+  singleFenMax: bigint;
+  dailyFenMax: bigint;
+}
+
+/**
+ * Each sandbox bank's quick-pay limits, as data. Real banks publish such tables (and vary them by
+ * card and by how the holder verified); these are sandbox figures of the same order. Banks not
+ * listed use `defaultQuickPayLimits`.
+ */
+export const quickPayLimitsByBank: Readonly<Record<string, QuickPayLimits>> = {
+  CCB: { singleFenMax: 5_000_000n, dailyFenMax: 5_000_000n },
+  BOCOM: { singleFenMax: 5_000_000n, dailyFenMax: 10_000_000n },
+  CMB: { singleFenMax: 10_000_000n, dailyFenMax: 20_000_000n },
+  CEB: { singleFenMax: 500_000n, dailyFenMax: 1_000_000n },
+  CIB: { singleFenMax: 2_000_000n, dailyFenMax: 5_000_000n },
+  BOS: { singleFenMax: 200_000n, dailyFenMax: 500_000n },
+};
+export const defaultQuickPayLimits: QuickPayLimits = { singleFenMax: 5_000_000n, dailyFenMax: 10_000_000n };
+
 const both = (code: string, nameZh: string, nameEn: string, debitBin: string, creditBin: string): Bank => ({
-  code, nameZh, nameEn, miPay: 'credit_and_debit',
+  code, nameZh, nameEn, miPay: 'credit_and_debit', quickPay: quickPayLimitsByBank[code] ?? defaultQuickPayLimits,
   bins: [
     { bin: debitBin, kind: 'debit', brand: 'unionpay', panLength: 19 },
     { bin: creditBin, kind: 'credit', brand: 'unionpay', panLength: 16 },
@@ -55,7 +78,7 @@ export const banks: readonly Bank[] = [
   creditOnly('SDEB', '顺德农商行', 'Shunde Rural Commercial Bank', '622322', '625952'),
   creditOnly('LZB', '兰州银行', 'Bank of Lanzhou', '622139', '625825'),
   {
-    code: 'NXB', nameZh: '宁夏银行', nameEn: 'Bank of Ningxia', miPay: 'unionpay_only',
+    code: 'NXB', nameZh: '宁夏银行', nameEn: 'Bank of Ningxia', miPay: 'unionpay_only', quickPay: defaultQuickPayLimits,
     bins: [
       { bin: '622178', kind: 'debit', brand: 'unionpay', panLength: 19 },
       { bin: '625976', kind: 'credit', brand: 'unionpay', panLength: 16 },

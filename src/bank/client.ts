@@ -111,8 +111,11 @@ export interface AgreementTransfer {
   direction: 'debit' | 'credit';
   amountFen: bigint;
   status: 'succeeded' | 'declined';
-  declineCode: null | 'insufficient_funds' | 'card_not_active' | 'card_expired' | 'agreement_revoked' | 'settlement_insufficient';
+  declineCode: null | 'insufficient_funds' | 'card_not_active' | 'card_expired' | 'agreement_revoked' | 'settlement_insufficient'
+    | 'quick_pay_single_limit' | 'quick_pay_daily_limit';
   createdAt: Date;
+  /** With a quick-pay limit decline: the bank's limit the debit would have passed. */
+  limitFen: bigint | null;
 }
 
 /** A refusal by the bank, as a value the caller handles (not a crash). */
@@ -160,13 +163,14 @@ export function createInProcessBankClient(service: BankService, settlement: Sett
 
 interface AgreementTransferWire {
   id: string; reference: string; agreement_id: string; direction: 'debit' | 'credit'; amount_fen: number;
-  status: 'succeeded' | 'declined'; decline_code: AgreementTransfer['declineCode']; created_at: string;
+  status: 'succeeded' | 'declined'; decline_code: AgreementTransfer['declineCode']; created_at: string; limit_fen?: number | null;
 }
 
 function agreementTransferFromWire(json: AgreementTransferWire): AgreementTransfer {
   return {
     transferId: json.id, reference: json.reference, agreementId: json.agreement_id, direction: json.direction,
     amountFen: BigInt(json.amount_fen), status: json.status, declineCode: json.decline_code, createdAt: new Date(json.created_at),
+    limitFen: json.limit_fen === undefined || json.limit_fen === null ? null : BigInt(json.limit_fen),
   };
 }
 

@@ -138,6 +138,7 @@ export function registerBankRoutes(app: App, service: BankService, options: Bank
     data: banks.map((bank) => ({
       code: bank.code, name: bank.nameZh, name_en: bank.nameEn, mi_pay: bank.miPay,
       bins: bank.bins.map((r) => ({ bin: r.bin, kind: r.kind, brand: r.brand, pan_length: r.panLength })),
+      quick_pay_limits: { single_fen_max: Number(bank.quickPay.singleFenMax), daily_fen_max: Number(bank.quickPay.dailyFenMax) },
     })),
   }));
 

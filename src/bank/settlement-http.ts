@@ -8,12 +8,14 @@ import type { SettlementService } from './settlement.ts';
 const transferSchema = z.object({
   id: z.string(), reference: z.string(), agreement_id: z.string(), direction: z.enum(['debit', 'credit']),
   amount_fen: z.number(), status: z.enum(['succeeded', 'declined']), decline_code: z.string().nullable(), created_at: z.string(),
+  limit_fen: z.number().nullable().describe('With a quick_pay_single_limit or quick_pay_daily_limit decline: the bank\'s limit, in fen'),
 });
 
 function toWire(transfer: AgreementTransfer): z.infer<typeof transferSchema> {
   return {
     id: transfer.transferId, reference: transfer.reference, agreement_id: transfer.agreementId, direction: transfer.direction,
     amount_fen: Number(transfer.amountFen), status: transfer.status, decline_code: transfer.declineCode, created_at: transfer.createdAt.toISOString(),
+    limit_fen: transfer.limitFen === null ? null : Number(transfer.limitFen),
   };
 }
 
@@ -29,7 +31,8 @@ export function registerSettlementRoutes(app: App, settlement: SettlementService
       schema: {
         tags: ['partner'],
         summary: 'Debit the card into the partner\'s settlement account, or credit it back; once per reference',
-        description: 'A decline (insufficient funds, card not active, …) is answered with `status: declined` and kept: the same reference answers the same outcome.',
+        description: 'Debits are held to the bank\'s quick-pay limits per agreement (single and per Beijing day; `GET /v1/banks`). '
+          + 'A decline (insufficient funds, card not active, a quick-pay limit, …) is answered with `status: declined` and kept: the same reference answers the same outcome.',
         params: z.object({ id: z.string().min(1).max(64) }),
         body: z.object({ direction: z.enum(['debit', 'credit']), amount_fen: z.number().int().positive().max(Number.MAX_SAFE_INTEGER), reference }),
         response: { 200: transferSchema },

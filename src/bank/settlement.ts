@@ -2,6 +2,7 @@ import { sql, type Kysely } from 'kysely';
 import { transactionWithRetry } from '../infra/db/database.ts';
 import { newId } from '../infra/ids.ts';
 import { BankError, type AgreementTransfer, type AgreementTransferRequest } from './client.ts';
+import { findBank } from './banks.ts';
 import type { BankTables } from './service.ts';
 
 export interface SettlementTables {
@@ -9,6 +10,8 @@ export interface SettlementTables {
   agreement_transfers: {
     id: string; reference: string; agreement_id: string; direction: 'debit' | 'credit'; amount_fen: bigint;
     status: 'succeeded' | 'declined'; decline_code: string | null; created_at: Date;
+    /** The quick-pay limit a declined debit would have passed, kept so a retry answers the same refusal. */
+    limit_fen: bigint | null;
   };
 }
 
@@ -53,10 +56,21 @@ export class SettlementService {
       else if (isExpired(card.expiry_yymm, now)) declineCode = 'card_expired';
       else if (request.direction === 'debit' && card.balance_fen + card.credit_limit_fen < request.amountFen) declineCode = 'insufficient_funds';
       else if (request.direction === 'credit' && partner.balance_fen < request.amountFen) declineCode = 'settlement_insufficient';
+      let limitFen: bigint | null = null;
+      if (!declineCode && request.direction === 'debit') {
+        // The bank's own quick-pay limits, per agreement; the card's row lock serialises the day's sum.
+        const limits = findBank(card.bank_code)!.quickPay;
+        const debitedToday = await trx.selectFrom('agreement_transfers').select(sql<string>`coalesce(sum(amount_fen), 0)`.as('fen'))
+          .where('agreement_id', '=', agreement.id).where('direction', '=', 'debit').where('status', '=', 'succeeded')
+          .where('created_at', '>=', beijingDayStart(now)).executeTakeFirstOrThrow();
+        if (request.amountFen > limits.singleFenMax) [declineCode, limitFen] = ['quick_pay_single_limit', limits.singleFenMax];
+        else if (BigInt(debitedToday.fen) + request.amountFen > limits.dailyFenMax) [declineCode, limitFen] = ['quick_pay_daily_limit', limits.dailyFenMax];
+      }
 
       const row: SettlementTables['agreement_transfers'] = {
         id: newId('btr'), reference: request.reference, agreement_id: agreement.id, direction: request.direction,
         amount_fen: request.amountFen, status: declineCode ? 'declined' : 'succeeded', decline_code: declineCode, created_at: now,
+        limit_fen: limitFen,
       };
       await trx.insertInto('agreement_transfers').values(row).execute();
       if (!declineCode) {
@@ -112,7 +126,14 @@ function toTransfer(row: SettlementTables['agreement_transfers']): AgreementTran
   return {
     transferId: row.id, reference: row.reference, agreementId: row.agreement_id, direction: row.direction,
     amountFen: row.amount_fen, status: row.status, declineCode: row.decline_code as AgreementTransfer['declineCode'], createdAt: row.created_at,
+    limitFen: row.limit_fen === null ? null : BigInt(row.limit_fen),
   };
+}
+
+/** The bank's day starts at 00:00 Beijing time, whatever the server's zone. */
+export function beijingDayStart(at: Date): Date {
+  const beijingMs = at.getTime() + 8 * 3_600_000;
+  return new Date(beijingMs - (beijingMs % 86_400_000) - 8 * 3_600_000);
 }
 
 /** A card is valid through the last day of its expiry month (ISO/IEC 7813). */

@@ -15,7 +15,7 @@ import type { Keyring } from '../infra/keys/keyring.ts';
 import { aliyunSmsFromEnv } from '../sms/aliyun-gateway.ts';
 import { SandboxSmsGateway, smsMigrations, smsSchema, type SmsGateway, type SmsTables } from '../sms/client.ts';
 import { databaseConfig, dataDir, defaultPorts, describeDatabase, keyringPath, listenHost, portFromEnv, runMode, version, type RunMode } from './config.ts';
-import { createSystem, migrateAll } from './system.ts';
+import { createSystem, migrateAll, paymentCaKey } from './system.ts';
 import { registerPhoneCommands } from './phone-command.ts';
 import { registerTransitCommands } from './transit-command.ts';
 import { registerDoorCommands } from './door-command.ts';
@@ -125,7 +125,7 @@ program
     const mode = runMode(options.production === true);
     const listenOn = listenHost(mode, options.allowRemote === true, (line) => process.stderr.write(`${line}\n`));
     const host = () => listenOn;
-    const { smsGateway } = modeDependencies(mode);
+    const { smsGateway, keyring } = modeDependencies(mode);
     const logger = createLogger({ name: `mipay-${party}` });
     const database = await openDatabase(databaseConfig());
     await migrateSchema(database, smsSchema, smsMigrations);
@@ -148,6 +148,7 @@ program
       const platform = await createPlatform({
         db: database.forSchema(platformSchema), bank: createHttpBankClient({ baseUrl: bankUrl, partnerKey }), sms, ...sandboxOutbox, logger, version,
         ...(await rateLimitStoreFromEnv()), webhookAllowLoopback: mode === 'sandbox' && process.env.MIPAY_WEBHOOK_ALLOW_LOOPBACK === '1',
+        caKey: paymentCaKey(keyring),
       });
       const url = await platform.app.listen({ host: host(), port: portFromEnv('MIPAY_PLATFORM_PORT', defaultPorts.platform) });
       platform.startJobs();

@@ -9,6 +9,7 @@ import { MiPhone, type CardSummary } from '../phone/phone.ts';
 import type { SyncResult } from '../phone/wallet.ts';
 import { dataDir, defaultPorts } from './config.ts';
 import { registerPhoneDoorCardCommands } from './phone-door-card-command.ts';
+import { registerPhonePaymentCommands } from './phone-payment-command.ts';
 
 export interface PhoneFileOptions {
   phone?: string;
@@ -178,6 +179,7 @@ export function registerPhoneCommands(program: Command): void {
     }));
 
   registerPhoneDoorCardCommands(phone);
+  registerPhonePaymentCommands(command, openPhone, run);
 
   command('logout', 'log out: the platform deletes the account\'s bank device cards, the phone wipes them; door cards stay')
     .action((options: PhoneFileOptions) => run(async () => {

@@ -49,7 +49,7 @@ export async function startPaymentPath(system: System, host: string): Promise<{ 
   };
 }
 
-function yuanToFen(value: string): bigint {
+export function yuanToFen(value: string): bigint {
   if (!/^[0-9]+(\.[0-9]{1,2})?$/.test(value)) throw new InvalidArgumentError('an amount in yuan, e.g. 1000 or 99.50');
   const [whole, fraction = ''] = value.split('.');
   return BigInt(whole!) * 100n + BigInt(fraction.padEnd(2, '0'));

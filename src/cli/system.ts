@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
+import { createPrivateKey, randomBytes, type KeyObject } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import { createBankParty, type BankParty } from '../bank/app.ts';
 import { createBankAuthorization, type BankAuthorization } from '../bank/authorization/party.ts';
@@ -113,9 +113,10 @@ export async function createSystem(options: SystemOptions): Promise<System> {
     db: options.database.forSchema(transitSchema), keys: transitOperatorKeys(options.keyring), apiKeys: [transitApiKey(options.keyring)],
     logger: options.logger.child({ party: 'transit' }), version, ...clock,
   });
+  const caKey = paymentCaKey(options.keyring);
   const platform = await createPlatform({
     transit: transitClientOf(transit, transitApiKey(options.keyring)),
-    db: options.database.forSchema(platformSchema) as Kysely<any>, bank: bankClient, sms: carrier, ...sandboxOutbox, bankKeys: platformBankKeys,
+    db: options.database.forSchema(platformSchema) as Kysely<any>, bank: bankClient, sms: carrier, ...sandboxOutbox, bankKeys: platformBankKeys, caKey,
     ...(options.rateLimitStore ? { rateLimitStore: options.rateLimitStore } : {}), webhookAllowLoopback: mode === 'sandbox' && options.webhookAllowLoopback === true,
     logger: options.logger.child({ party: 'platform' }), version, ...clock,
   });
@@ -127,6 +128,25 @@ export async function createSystem(options: SystemOptions): Promise<System> {
   const { bankAuthorization, network } = await createPaymentPath({ ...options, tokenService });
   if (mode === 'sandbox') bankAuthorization.registerSandboxRoutes(bank.app);
   return { platform, bank, bankAuthorization, network, sms, carrier, mode, keyring: options.keyring, bankPartnerKey, platformBankKeys, transit };
+}
+
+/**
+ * The payment certificate CA's key, made for this process like the other sandbox keys (the bank
+ * partner key, the banks' platform keys), so certificates enrolled before a restart are refused
+ * until enrolled again. It never goes into the database; to be taken from the keyring once it lands.
+ */
+/**
+ * The payment-certificate CA's ECDSA P-256 private key, from the keyring entry
+ * `platform.payment-ca` (the 32-byte private scalar): the same key on every start, so
+ * certificates issued before a restart still verify, and never in the database.
+ */
+export function paymentCaKey(keyring: Keyring): KeyObject {
+  const scalar = keyring.key('platform.payment-ca', 32);
+  // SEC 1 ECPrivateKey { version 1, privateKey, [0] prime256v1 }; Node derives the public point.
+  const der = Buffer.concat([
+    Buffer.from('30310201010420', 'hex'), scalar, Buffer.from('a00a06082a8648ce3d030107', 'hex'),
+  ]);
+  return createPrivateKey({ key: der, format: 'der', type: 'sec1' });
 }
 
 /**

@@ -158,6 +158,18 @@ export interface PhoneState {
   doorCards?: StoredDoorCard[];
   /** The door card presented when the phone is held to a door reader. */
   defaultDoorCardId?: string | null;
+  /** Payment certificates whose key pair this phone made (absent in files written before they existed). */
+  paymentCertificates?: StoredPaymentCertificate[];
+}
+
+/** A payment certificate the platform CA issued on this phone's CSR; its private key never leaves the state file. */
+export interface StoredPaymentCertificate {
+  id: string;
+  serialNumber: string;
+  notAfter: string;
+  dailyLimitFen: number;
+  /** base64 PKCS #8 DER */
+  privateKeyPkcs8: string;
 }
 
 /**

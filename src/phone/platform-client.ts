@@ -17,6 +17,8 @@ export interface PlatformCall {
   deviceSignature?: ((request: { method: string; path: string; body: string }) => string) | undefined;
   /** For POSTs that move money: the same key on a retry gets the first answer. */
   idempotencyKey?: string;
+  /** More headers (an `Idempotency-Key` on a money-moving POST). */
+  headers?: Record<string, string> | undefined;
 }
 
 export class PlatformClient {
@@ -41,6 +43,7 @@ export class PlatformClient {
           ...(signature ? { 'mipay-device-signature': signature } : {}),
           ...(request.idempotencyKey ? { 'idempotency-key': request.idempotencyKey } : {}),
           'user-agent': 'mipay-phone/1',
+          ...request.headers,
         },
         ...(payload !== undefined ? { body: payload } : {}),
         signal: AbortSignal.timeout(requestTimeoutMs),

@@ -1,3 +1,4 @@
+import type { KeyObject } from 'node:crypto';
 import { sql, type Kysely } from 'kysely';
 import type { BankClient } from '../bank/client.ts';
 import { MemoryRateLimitStore, RateLimiter, type RateLimitStore } from '../infra/http/rate-limit.ts';
@@ -10,6 +11,9 @@ import { registerAccountRoutes } from './accounts/routes.ts';
 import { AccountService } from './accounts/service.ts';
 import { SmsCodes } from './accounts/sms-codes.ts';
 import { registerCardRoutes } from './cards/routes.ts';
+import { assertPaymentCaKey, PaymentCertificateAuthority } from './certificates/authority.ts';
+import { registerPaymentCertificateRoutes } from './certificates/routes.ts';
+import { PaymentCertificates } from './certificates/service.ts';
 import { CardService } from './cards/service.ts';
 import { registerDeviceRoutes } from './devices/routes.ts';
 import { registerDoorCardRoutes } from './door-cards/routes.ts';
@@ -22,9 +26,11 @@ import { WebhookDispatcher } from './webhooks/outbox.ts';
 import { Ledger } from './ledger/ledger.ts';
 import { TransactionHistory } from './payments/history.ts';
 import { OrderPayments } from './payments/orders.ts';
+import { PayeeDirectory } from './payments/payees.ts';
 import { PendingSettlement } from './payments/pending.ts';
 import { registerPaymentRoutes } from './payments/routes.ts';
 import { PaymentCore } from './payments/service.ts';
+import { PaymentVerifier } from './payments/verification.ts';
 import { WalletPayments } from './payments/wallet.ts';
 import { registerPaymentAccountRoutes } from './payment-account/routes.ts';
 import { loadPersonalDataKeys, PersonalDataVault, type PersonalDataKeys } from './payment-account/personal-data.ts';
@@ -58,6 +64,11 @@ export interface PlatformOptions {
   webhookAllowLoopback?: boolean;
   /** The transit operators (their client); without it the /v1/transit routes are not mounted. */
   transit?: TransitOperatorClient;
+  /**
+   * The private key (ECDSA P-256) of the platform's CA for payment certificates. It is given by
+   * the composition root and never stored in the database.
+   */
+  caKey: KeyObject;
 }
 
 export interface Platform {
@@ -80,6 +91,8 @@ export interface Platform {
   orders: OrderPayments;
   pendingSettlement: PendingSettlement;
   transit: TransitService | undefined;
+  payees: PayeeDirectory;
+  certificates: PaymentCertificates;
   /** Starts the background jobs (webhook delivery, settling payments the bank left pending, pruning spent ATCs); closing the app stops them. */
   startJobs(): void;
 }
@@ -106,7 +119,12 @@ export async function createPlatform(options: PlatformOptions): Promise<Platform
   const webhooks = new WebhookDispatcher(options.db, clock, options.logger.child({ component: 'webhooks' }), destinations);
   const doorCards = new DoorCardBackupService(options.db, clock);
   const ledger = new Ledger(options.db);
-  const core = new PaymentCore({ db: options.db, ledger, bank: options.bank, paymentAccounts, cards, codes, clock });
+  const caKey = options.caKey;
+  assertPaymentCaKey(caKey);
+  const certificates = new PaymentCertificates({ db: options.db, ca: () => PaymentCertificateAuthority.create(caKey, clock()), paymentAccounts, codes, clock });
+  const verifier = new PaymentVerifier(paymentAccounts, devices, certificates);
+  const payees = new PayeeDirectory(options.db, paymentAccounts, clock);
+  const core = new PaymentCore({ db: options.db, ledger, bank: options.bank, paymentAccounts, cards, codes, verifier, payees, clock });
   const wallet = new WalletPayments(core);
   const orders = new OrderPayments(core, merchants);
   const pendingSettlement = new PendingSettlement(core, wallet, orders, options.logger.child({ component: 'pending-settlement' }));
@@ -124,13 +142,14 @@ export async function createPlatform(options: PlatformOptions): Promise<Platform
   registerAccountRoutes(app, accounts, codes, limiter);
   registerPaymentAccountRoutes(app, accounts, paymentAccounts, clock, limiter);
   registerCardRoutes(app, accounts, cards);
-  registerDeviceRoutes(app, accounts, devices);
+  registerDeviceRoutes(app, accounts, devices, paymentAccounts);
   registerTokenRoutes(app, accounts, tokens, { bankKeys: options.bankKeys ?? {} });
   registerMerchantRoutes(app, accounts, merchants, { sandbox: options.sandboxOutbox !== undefined });
   registerDoorCardRoutes(app, accounts, doorCards);
-  registerPaymentRoutes(app, { accounts, merchants, idempotency, wallet, orders, history: new TransactionHistory(options.db) });
+  registerPaymentRoutes(app, { accounts, merchants, idempotency, wallet, orders, history: new TransactionHistory(options.db), payees, paymentAccounts });
   const transit = options.transit ? new TransitService({ db: options.db, operator: options.transit, devices, merchants, orders, clock }) : undefined;
   if (transit) registerTransitRoutes(app, { accounts, idempotency, transit });
+  registerPaymentCertificateRoutes(app, accounts, certificates, clock);
   if (options.sandboxOutbox) registerSandboxSmsRoutes(app, options.sandboxOutbox);
   // Hourly is plenty: a spent ATC stays refusable for as long as its batch is live.
   const atcPruning = new PeriodicJob('token-atc-pruning', () => tokens.pruneSpentAtcs(), options.logger.child({ component: 'tokens' }));
@@ -144,6 +163,7 @@ export async function createPlatform(options: PlatformOptions): Promise<Platform
   return {
     app, accounts, paymentAccounts, cards, devices, tokens, idempotency, merchants, webhooks, ledger, wallet, orders, pendingSettlement, transit,
     doorCards,
+    payees, certificates,
     startJobs() {
       webhooks.start();
       pendingSettlement.start();

@@ -93,6 +93,15 @@ export const platformErrorSpecs = {
   transit_load_state: { status: 409, type: 'invalid_request_error', raisedWhen: 'the top-up is not at the step this request is for (e.g. confirming one never signed)' },
   transit_load_refused: { status: 422, type: 'card_error', raisedWhen: 'the operator refused the card\'s load cryptogram (MAC1 or TAC) or the card is blacklisted' },
   transit_operator_unavailable: { status: 503, type: 'api_error', raisedWhen: 'the transit operator did not answer; a fee already taken was refunded, a paid top-up waits to be signed' },
+  // paying as the privacy policy describes (payees, fingerprint, certificates)
+  payee_confirmation_invalid: { status: 422, type: 'invalid_request_error', raisedWhen: 'a transfer carries a payee confirmation that is unknown, another payer\'s, already used or older than 5 minutes' },
+  fingerprint_payment_off: { status: 403, type: 'verification_error', raisedWhen: 'paying with a fingerprint statement from a device on which fingerprint payment is not turned on' },
+  certificate_request_invalid: { status: 400, type: 'invalid_request_error', raisedWhen: 'the CSR is not a PKCS #10 request with a valid self-signature over an ECDSA P-256 key' },
+  payment_certificates_limit: { status: 422, type: 'invalid_request_error', raisedWhen: 'the account already has 5 active payment certificates; revoke one first' },
+  payment_certificate_revoked: { status: 403, type: 'verification_error', raisedWhen: 'paying with a revoked payment certificate; `reason` says why it was revoked' },
+  payment_certificate_expired: { status: 403, type: 'verification_error', raisedWhen: 'paying with a payment certificate past its `not_after`' },
+  payment_challenge_invalid: { status: 422, type: 'verification_error', raisedWhen: 'a certificate-signed payment names an unknown, used or expired challenge nonce' },
+  payment_signature_invalid: { status: 422, type: 'verification_error', raisedWhen: 'the certificate\'s signature does not verify over this payment (amount, payee or order, nonce, time)' },
 } as const satisfies Record<string, ErrorSpec>;
 
 export const errors = defineErrors(platformErrorSpecs);

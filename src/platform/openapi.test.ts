@@ -25,6 +25,9 @@ test('the OpenAPI document describes every public route, with session security w
     ['/v1/merchant/orders/{id}', 'get', true], ['/v1/merchant/orders/{id}/refunds', 'post', true], ['/v1/merchant/events', 'get', true],
     ['/v1/merchants', 'post', true], ['/v1/sandbox/merchants', 'post', false],
     ['/v1/sandbox/sms', 'get', false],
+    ['/v1/payee-lookups', 'post', true], ['/v1/devices/{id}/fingerprint-payment', 'put', true],
+    ['/v1/payment-certificates', 'post', true], ['/v1/payment-certificates', 'get', true], ['/v1/payment-certificates/{id}/revoke', 'post', true],
+    ['/v1/payment-certificates/{id}/challenges', 'post', true], ['/v1/payment-certificates/ca', 'get', false],
   ];
   for (const [path, method, secured] of expected) {
     const operation = doc.paths[path]?.[method];
@@ -39,6 +42,9 @@ test('the OpenAPI document describes every public route, with session security w
   }
   const applicationBody = doc.paths['/v1/payment-account/applications'].post.requestBody.content['application/json'].schema;
   assert.deepEqual(applicationBody.required.sort(), ['card_number', 'id_number', 'name', 'reserved_phone']);
+  const transferBody = doc.paths['/v1/transfers'].post.requestBody.content['application/json'].schema;
+  assert.deepEqual(transferBody.required.sort(), ['amount_fen', 'payee_confirmation']);
+  assert.ok(transferBody.properties.fingerprint && transferBody.properties.certificate && transferBody.properties.card_id, 'a transfer documents its verifications and funding');
 });
 
 test('/healthz checks the database; /docs serves the docs UI', async () => {

@@ -5,6 +5,8 @@ export interface PlatformTables {
   users: {
     id: string; phone: string; password_hash: string; nickname: string; avatar_url: string | null;
     status: 'active' | 'closed'; login_failed_count: number; login_locked_until: Date | null; created_at: Date;
+    /** The public Mi account number (小米账号): 10 digits, random, unique. */
+    mi_number: string;
   };
   sessions: {
     id: string; user_id: string; token_hash: string; user_agent: string | null; ip: string | null;
@@ -86,11 +88,15 @@ export interface PlatformTables {
     id: string; user_id: string; hardware_id: string; model: string; os_version: string; nfc: boolean; secure_element: boolean;
     fingerprint_enrolled: boolean; find_device_on: boolean; public_key: string; status: 'active' | 'disabled' | 'deleted';
     registered_at: Date; disabled_at: Date | null; deleted_at: Date | null;
+    /** Set while fingerprint payment is turned on for this device. */
+    fingerprint_payment_enabled_at: Date | null;
   };
   device_challenges: {
     nonce: string; device_id: string; expires_at: Date; used_at: Date | null; created_at: Date;
     /** Set when the signed statement verified; a verified, unspent challenge is a fingerprint proof. */
     verified_at: Date | null; spent_at: Date | null; spent_for: string | null;
+    /** Set when a payment statement used the challenge: what it was bound to. */
+    payment_binding: string | null;
   };
   /** Nonces of device-signed requests, kept while their timestamp is acceptable: a signed request is single-use. */
   device_request_nonces: { device_id: string; nonce: string; expires_at: Date };
@@ -119,4 +125,13 @@ export interface PlatformTables {
     id: string; user_id: string; card_ref: string; name: string; uid_masked: string; card_type: 'mifare_classic_1k' | 'mifare_classic_4k';
     created_at: Date; updated_at: Date;
   };
+  payee_confirmations: {
+    id: string; payer_user_id: string; payee_user_id: string | null; looked_up_by: 'mi_number' | 'phone'; created_at: Date; expires_at: Date;
+    used_at: Date | null; used_by_transaction: string | null;
+  };
+  payment_certificates: {
+    id: string; user_id: string; serial_number: string; subject: string; certificate_pem: string; public_key: string; daily_limit_fen: bigint;
+    status: 'active' | 'revoked'; not_before: Date; not_after: Date; revoked_at: Date | null; revocation_reason: string | null; created_at: Date;
+  };
+  certificate_challenges: { nonce: string; certificate_id: string; expires_at: Date; used_at: Date | null; created_at: Date };
 }

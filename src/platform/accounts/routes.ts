@@ -11,6 +11,7 @@ const smsCode = z.string().regex(/^[0-9]{6}$/, '6 digits').describe('The 6-digit
 
 export const userSchema = z.object({
   id: z.string(),
+  mi_number: z.string().describe('The public Mi account number (小米账号); others transfer to it'),
   phone: z.string(),
   nickname: z.string(),
   avatar_url: z.string().nullable(),
@@ -28,7 +29,7 @@ const sessionSchema = z.object({
 });
 
 export function userToWire(user: User): z.infer<typeof userSchema> {
-  return { id: user.id, phone: user.phone, nickname: user.nickname, avatar_url: user.avatar_url, created_at: user.created_at.toISOString() };
+  return { id: user.id, mi_number: user.mi_number, phone: user.phone, nickname: user.nickname, avatar_url: user.avatar_url, created_at: user.created_at.toISOString() };
 }
 
 function sessionToWire(session: Session, currentId: string): z.infer<typeof sessionSchema> {
@@ -47,9 +48,9 @@ export function registerAccountRoutes(app: App, accounts: AccountService, codes:
       tags: ['accounts'],
       summary: 'Text a 6-digit code to a phone (valid 5 minutes; 1 a minute, 10 an hour per phone)',
       description: '`sign_up` is answered alike for every phone: a phone that already has a Mi account gets a text saying so instead of a code. '
-        + '`payment_password_reset` and `payment` (the second factor of a balance payment) need a session and the account\'s own phone. '
+        + '`payment_password_reset`, `payment` (the second factor of a balance payment) and `payment_certificate` (enrolling a payment certificate) need a session and the account\'s own phone. '
         + 'Also limited per client address and subnet (429 `rate_limited`).',
-      body: z.object({ phone: mobilePhone, purpose: z.enum(['sign_up', 'payment_password_reset', 'payment']) }),
+      body: z.object({ phone: mobilePhone, purpose: z.enum(['sign_up', 'payment_password_reset', 'payment', 'payment_certificate']) }),
       response: { 202: z.object({ phone: z.string(), purpose: z.string(), expires_at: z.string() }) },
     },
   }, async (request, reply) => {

@@ -7,6 +7,7 @@ import { errors } from '../errors.ts';
 import { lockStateOf, recordFailure, recordSuccess, type Lockout } from '../lockout.ts';
 import { hashPassword, verifyPassword } from '../passwords.ts';
 import type { PlatformTables } from '../tables.ts';
+import { drawMiNumber } from './mi-number.ts';
 import type { SmsCodes } from './sms-codes.ts';
 
 export type User = PlatformTables['users'];
@@ -75,8 +76,11 @@ export class AccountService {
       if (await trx.selectFrom('users').select('id').where('phone', '=', input.phone).executeTakeFirst()) {
         return { error: errors.phone_already_registered('This phone number already has a Mi account; log in instead.', 'phone') };
       }
+      let miNumber = drawMiNumber();
+      // Ten random digits rarely collide; the unique index is the backstop.
+      while (await trx.selectFrom('users').select('id').where('mi_number', '=', miNumber).executeTakeFirst()) miNumber = drawMiNumber();
       const user: User = {
-        id: newId('usr'), phone: input.phone, password_hash: passwordHash, nickname: input.nickname,
+        id: newId('usr'), mi_number: miNumber, phone: input.phone, password_hash: passwordHash, nickname: input.nickname,
         avatar_url: input.avatarUrl ?? null, status: 'active', login_failed_count: 0, login_locked_until: null, created_at: now,
       };
       await trx.insertInto('users').values(user).execute();

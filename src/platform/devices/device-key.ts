@@ -31,8 +31,29 @@ export type BiometricResult = (typeof biometricResults)[number];
  * the platform's device id, the challenge nonce, the phone's timestamp (ISO 8601) and the
  * result, one per line. Binding the nonce makes a statement single-use; the timestamp bounds it.
  */
-export function biometricStatementMessage(statement: { deviceId: string; nonce: string; timestamp: string; result: BiometricResult }): Buffer {
-  return Buffer.from(['mipay-biometric-v1', statement.deviceId, statement.nonce, statement.timestamp, statement.result].join('\n'), 'utf8');
+export function biometricStatementMessage(statement: { deviceId: string; nonce: string; timestamp: string; result: BiometricResult; payment?: PaymentBinding | undefined }): Buffer {
+  const lines = [statement.payment ? 'mipay-payment-v1' : 'mipay-biometric-v1', statement.deviceId, statement.nonce, statement.timestamp, statement.result];
+  if (statement.payment) lines.push(...paymentBindingLines(statement.payment));
+  return Buffer.from(lines.join('\n'), 'utf8');
+}
+
+/**
+ * What a payment statement is bound to: the amount in fen and the payee — `mi:<Mi account
+ * number>` for a transfer, `order:<order id>` for a merchant order. A statement signed for one
+ * payment does not verify for another amount or payee.
+ */
+export interface PaymentBinding {
+  amountFen: bigint;
+  payee: string;
+}
+
+/** The lines a payment statement adds after the result (fingerprint) or the timestamp (certificate). */
+export function paymentBindingLines(binding: PaymentBinding): string[] {
+  return [String(binding.amountFen), binding.payee];
+}
+
+export function describeBinding(binding: PaymentBinding): string {
+  return `${binding.payee} ${binding.amountFen}`;
 }
 
 export function verifyDeviceSignature(publicKeySpkiBase64: string, message: Buffer, signatureBase64: string): boolean {

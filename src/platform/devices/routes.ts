@@ -1,7 +1,9 @@
 import { z } from 'zod';
 import type { App } from '../../infra/http/server.ts';
 import type { AccountService } from '../accounts/service.ts';
+import type { PaymentAccountService } from '../payment-account/service.ts';
 import { caller, requireSession } from '../auth.ts';
+import { errors } from '../errors.ts';
 import { biometricResults } from './device-key.ts';
 import type { Device, DeviceService } from './service.ts';
 
@@ -14,6 +16,7 @@ export const deviceSchema = z.object({
   secure_element: z.boolean(),
   fingerprint_enrolled: z.boolean(),
   find_device_on: z.boolean(),
+  fingerprint_payment: z.boolean().describe('Whether payments may be verified with a fingerprint on this phone (the payment password always remains)'),
   status: z.enum(['active', 'disabled', 'deleted']),
   registered_at: z.string(),
   disabled_at: z.string().nullable(),
@@ -23,11 +26,11 @@ export function deviceToWire(device: Device): z.infer<typeof deviceSchema> {
   return {
     id: device.id, device_id: device.hardware_id, model: device.model, os_version: device.os_version, nfc: device.nfc,
     secure_element: device.secure_element, fingerprint_enrolled: device.fingerprint_enrolled, find_device_on: device.find_device_on,
-    status: device.status, registered_at: device.registered_at.toISOString(), disabled_at: device.disabled_at?.toISOString() ?? null,
+    fingerprint_payment: device.fingerprint_payment_enabled_at !== null, status: device.status, registered_at: device.registered_at.toISOString(), disabled_at: device.disabled_at?.toISOString() ?? null,
   };
 }
 
-export function registerDeviceRoutes(app: App, accounts: AccountService, devices: DeviceService): void {
+export function registerDeviceRoutes(app: App, accounts: AccountService, devices: DeviceService, paymentAccounts: PaymentAccountService): void {
   const preHandler = requireSession(accounts);
   const security = [{ session: [] }];
   const tags = ['devices'];
@@ -136,5 +139,25 @@ export function registerDeviceRoutes(app: App, accounts: AccountService, devices
   }, async (request) => {
     const checked = await devices.verifyBiometric(caller(request).user.id, request.params.id, request.body);
     return { verified: true as const, result: request.body.result, verified_at: checked.verifiedAt.toISOString() };
+  });
+
+  app.put('/v1/devices/:id/fingerprint-payment', {
+    preHandler,
+    schema: {
+      security, tags, params,
+      summary: 'Turn fingerprint payment on (with the payment password) or off for this phone',
+      description: 'With it on, a payment may carry `fingerprint` — the phone\'s statement, signed with its device key after a fingerprint check, '
+        + 'bound to the payment — instead of the payment password, as one verification factor. Turning it off needs no password.',
+      body: z.object({ enabled: z.boolean(), payment_password: z.string().max(32).optional().describe('Required to turn it on') }),
+      response: { 200: deviceSchema },
+    },
+  }, async (request) => {
+    const userId = caller(request).user.id;
+    if (request.body.enabled) {
+      await devices.requireReadyToPay(userId, request.params.id);
+      if (request.body.payment_password === undefined) throw errors.parameter_invalid('Turning fingerprint payment on needs the payment password.', 'payment_password');
+      await paymentAccounts.verifyPaymentPassword(userId, request.body.payment_password);
+    }
+    return deviceToWire(await devices.setFingerprintPayment(userId, request.params.id, request.body.enabled));
   });
 }

@@ -4,7 +4,7 @@ import { parseDeviceSignature, verifyDeviceRequest } from '../../protocols/crypt
 import { newId } from '../../infra/ids.ts';
 import { errors } from '../errors.ts';
 import type { PlatformTables } from '../tables.ts';
-import { biometricStatementMessage, parseDevicePublicKey, verifyDeviceSignature, type BiometricResult } from './device-key.ts';
+import { biometricStatementMessage, describeBinding, parseDevicePublicKey, verifyDeviceSignature, type BiometricResult, type PaymentBinding } from './device-key.ts';
 import { requireEligibleDevice } from './eligibility.ts';
 import type { SignedHttpRequest } from './signed-request.ts';
 
@@ -80,6 +80,7 @@ export class DeviceService {
       id: newId('dev'), user_id: input.userId, hardware_id: input.hardwareId, model, os_version: input.osVersion, nfc: input.nfc,
       secure_element: input.secureElement, fingerprint_enrolled: input.fingerprintEnrolled, find_device_on: input.findDeviceOn,
       public_key: publicKey, status: 'active', registered_at: this.#clock(), disabled_at: null, deleted_at: null,
+      fingerprint_payment_enabled_at: null,
     };
     try {
       await this.#db.insertInto('devices').values(device).execute();
@@ -220,7 +221,7 @@ export class DeviceService {
     const now = this.#clock();
     const challenge = {
       nonce: randomBytes(16).toString('base64url'), device_id: device.id, expires_at: new Date(now.getTime() + challengeLifetimeMs), used_at: null, created_at: now,
-      verified_at: null, spent_at: null, spent_for: null,
+      verified_at: null, spent_at: null, spent_for: null, payment_binding: null,
     };
     await this.#db.insertInto('device_challenges').values(challenge).execute();
     return { nonce: challenge.nonce, expiresAt: challenge.expires_at };
@@ -233,6 +234,42 @@ export class DeviceService {
    */
   async verifyBiometric(userId: string, deviceId: string, statement: { nonce: string; timestamp: string; result: BiometricResult; signature: string }): Promise<{ verifiedAt: Date }> {
     const device = await this.get(userId, deviceId);
+    const now = await this.#checkStatement(device, statement, undefined);
+    await this.#db.updateTable('device_challenges').set({ verified_at: now }).where('nonce', '=', statement.nonce).execute();
+    return { verifiedAt: now };
+  }
+
+  /**
+   * A fingerprint as a payment verification factor: the phone signed "fingerprint verified"
+   * bound to this payment (amount and payee or order) with a fresh nonce of this device. The
+   * same checks as `verifyBiometric`; the nonce is spent at once, so a statement pays once, and a
+   * statement bound to another amount or payee does not verify. The device must have
+   * fingerprint payment turned on.
+   */
+  async verifyPaymentStatement(userId: string, statement: { deviceId: string; nonce: string; timestamp: string; signature: string }, payment: PaymentBinding): Promise<Device> {
+    const device = await this.get(userId, statement.deviceId);
+    if (!device.fingerprint_payment_enabled_at) {
+      throw errors.fingerprint_payment_off(
+        'Fingerprint payment is not turned on for this device; pay with the payment password or turn it on.', 'fingerprint.device_id');
+    }
+    // A phone that reported its fingerprint removed has no sensor result to sign.
+    if (!device.fingerprint_enrolled) throw errors.device_not_ready('Enroll a fingerprint on the phone first.', 'fingerprint_enrolled');
+    const now = await this.#checkStatement(device, { ...statement, result: 'fingerprint_verified' }, payment);
+    await this.#db.updateTable('device_challenges').set({ verified_at: now, spent_at: now, spent_for: 'payment', payment_binding: describeBinding(payment) })
+      .where('nonce', '=', statement.nonce).execute();
+    return device;
+  }
+
+  /** Turns fingerprint payment on (the caller checked the payment password) or off for a ready device. */
+  async setFingerprintPayment(userId: string, deviceId: string, enabled: boolean): Promise<Device> {
+    const device = enabled ? await this.requireReadyToPay(userId, deviceId) : await this.get(userId, deviceId);
+    const at = enabled ? (device.fingerprint_payment_enabled_at ?? this.#clock()) : null;
+    await this.#db.updateTable('devices').set({ fingerprint_payment_enabled_at: at }).where('id', '=', device.id).execute();
+    return { ...device, fingerprint_payment_enabled_at: at };
+  }
+
+  /** The checks every signed statement passes: active device, live unused nonce (used up now), fresh timestamp, signature. */
+  async #checkStatement(device: Device, statement: { nonce: string; timestamp: string; result: BiometricResult; signature: string }, payment: PaymentBinding | undefined): Promise<Date> {
     if (device.status !== 'active') throw errors.device_not_active('This device was disabled as lost.', 'device_id');
     const now = this.#clock();
     const stated = new Date(statement.timestamp);
@@ -244,12 +281,11 @@ export class DeviceService {
     if (Math.abs(stated.getTime() - now.getTime()) > statementClockSkewMaxMs) {
       throw errors.biometric_statement_stale('The statement\'s timestamp is too far from now.', 'timestamp');
     }
-    const message = biometricStatementMessage({ deviceId: device.id, nonce: statement.nonce, timestamp: statement.timestamp, result: statement.result });
+    const message = biometricStatementMessage({ deviceId: device.id, nonce: statement.nonce, timestamp: statement.timestamp, result: statement.result, payment });
     if (!verifyDeviceSignature(device.public_key, message, statement.signature)) {
       throw errors.biometric_signature_invalid('The signature does not verify under this device\'s key.', 'signature');
     }
-    await this.#db.updateTable('device_challenges').set({ verified_at: now }).where('nonce', '=', statement.nonce).execute();
-    return { verifiedAt: now };
+    return now;
   }
 
   /**

@@ -17,6 +17,8 @@ import { deviceRequestNonces } from './2026-11-30T0400-device-request-nonces.ts'
 import { merchantCodeCounter } from './2026-11-30T0401-merchant-code-counter.ts';
 import { transitCards } from './2026-11-30T0601-transit-cards.ts';
 import { doorCardBackups } from './2026-11-30T0500-door-card-backups.ts';
+import { miNumbers } from './2026-11-30T0701-mi-numbers.ts';
+import { paymentVerification } from './2026-11-30T0702-payment-verification.ts';
 
 export const platformSchema = 'platform';
 
@@ -40,4 +42,6 @@ export const platformMigrations: SchemaMigrations = {
   '2026-11-30T0401-merchant-code-counter': merchantCodeCounter,
   '2026-11-30T0601-transit-cards': transitCards,
   '2026-11-30T0500-door-card-backups': doorCardBackups,
+  '2026-11-30T0701-mi-numbers': miNumbers,
+  '2026-11-30T0702-payment-verification': paymentVerification,
 };

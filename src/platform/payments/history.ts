@@ -44,7 +44,7 @@ export class TransactionHistory {
 
 const csvColumns = [
   ['id', 'id'], ['created_at', 'created_at'], ['completed_at', 'completed_at'], ['type', 'type'], ['status', 'status'], ['direction', 'direction'],
-  ['amount_yuan', 'amount'], ['currency', 'currency'], ['channel', 'channel'], ['interface_type', 'interface_type'],
+  ['amount_yuan', 'amount'], ['currency', 'currency'], ['channel', 'channel'], ['funding_source', 'funding_source'], ['interface_type', 'interface_type'],
   ['payer_name', 'payer.name'], ['payer_account', 'payer.account'], ['payee_name', 'payee.name'], ['payee_account', 'payee.account'],
   ['merchant_name', 'merchant.name'], ['merchant_code', 'merchant.code'], ['mcc', 'merchant.mcc'], ['order_id', 'order_id'],
   ['authorization', 'authorization.method'], ['purpose', 'purpose'], ['reason', 'reason'], ['failure_code', 'failure_code'], ['trace_id', 'trace_id'],

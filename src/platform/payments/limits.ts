@@ -33,7 +33,11 @@ function bucketsFor(at: Date, factors: number): string[] {
  * Checks and reserves. The caller holds the payment account's row lock (`for update`), which
  * serialises one account's payments; other accounts proceed in parallel.
  */
-export async function reserveLimits(trx: Kysely<PlatformTables>, input: { accountId: string; accountClass: AccountClass; amountFen: bigint; factors: number; at: Date }): Promise<void> {
+export async function reserveLimits(trx: Kysely<PlatformTables>, input: {
+  accountId: string; accountClass: AccountClass; amountFen: bigint; factors: number; at: Date;
+  /** The certificate tier (a certificate's signature + another factor): the agreed daily limit replaces ¥5,000. */
+  certificateDailyLimitFen?: bigint | null | undefined;
+}): Promise<void> {
   const b = limitBuckets(input.at);
   const names = bucketsFor(input.at, input.factors);
   const rows = await trx.selectFrom('limit_usage').select(['bucket', 'used_fen']).where('account_id', '=', input.accountId).where('bucket', 'in', names).execute();
@@ -43,7 +47,9 @@ export async function reserveLimits(trx: Kysely<PlatformTables>, input: { accoun
     rule.balancePaymentsPeriod === 'since_opening'
       ? { bucket: b.sinceOpening, limitFen: rule.balancePaymentsLimitFen, kind: `class_${input.accountClass}_since_opening` }
       : { bucket: b.year, limitFen: rule.balancePaymentsLimitFen, kind: `class_${input.accountClass}_per_year` },
-    { bucket: b.dayAll, limitFen: dailyLimitsFen.twoFactors, kind: 'daily_two_factors' },
+    input.certificateDailyLimitFen
+      ? { bucket: b.dayAll, limitFen: input.certificateDailyLimitFen, kind: 'daily_certificate_agreed' }
+      : { bucket: b.dayAll, limitFen: dailyLimitsFen.twoFactors, kind: 'daily_two_factors' },
   ];
   if (input.factors < 2) checks.push({ bucket: b.dayFewerThanTwoFactors, limitFen: dailyLimitsFen.fewerThanTwoFactors, kind: 'daily_fewer_than_two_factors' });
   for (const check of checks) {

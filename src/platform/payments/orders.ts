@@ -40,17 +40,17 @@ export class OrderPayments {
     if (order.status !== 'open') throw errors.order_not_payable(`The order is ${order.status}.`, 'order_id', { status: order.status });
     const payer = await core.activeAccount(context.userId);
     const card = input.source.kind === 'card' ? await core.deps.cards.get(context.userId, input.source.cardId) : undefined;
-    await core.deps.paymentAccounts.verifyPaymentPassword(context.userId, input.verification.paymentPassword);
+    const verified = await core.deps.verifier.check(context.userId, input.verification, { amountFen: order.amount_fen, payee: `order:${order.id}` });
     const now = core.now();
     const txn = await core.begin({
-      payer, verification: input.verification,
+      payer, verification: input.verification, verified,
       txn: {
         id: core.newTransactionId(), type: 'payment', amount_fen: order.amount_fen, currency: 'CNY', channel: card ? 'quick_pay' : 'balance',
         interface_type: context.interfaceType ?? 'api', payer_user_id: context.userId, payer_name: core.holderName(payer.account),
         payer_account: card ? cardLabel(card) : walletLabel(payer.phone), payee_user_id: null, payee_name: merchant.name,
         payee_account: `merchant ${merchant.code}`, merchant_id: merchant.id, merchant_name: merchant.name, merchant_code: merchant.code, mcc: merchant.mcc,
         order_id: order.id, refund_of: null, card_id: card?.id ?? null,
-        authorization_method: input.verification.smsCode ? 'payment_password+sms' : 'payment_password', authorization_reference: null,
+        authorization_method: '', authorization_reference: null,
         // Only balance payments count towards the account's limits; card payments are under the bank's.
         counts_toward_limits: !card, purpose: order.description, reason: null, trace_id: context.traceId,
       },
@@ -63,7 +63,7 @@ export class OrderPayments {
     if (!card) return this.settlePayment(txn, null);
     const moved = await core.moveOnCard(card, 'debit', order.amount_fen, txn.id);
     if (moved === 'pending') return { order: await this.#merchants.getOrderForMerchant(merchant.id, order.id), transaction: txn };
-    return this.settlePayment(txn, { declineCode: moved.status === 'succeeded' ? null : moved.declineCode, reference: moved.transferId });
+    return this.settlePayment(txn, { declineCode: moved.status === 'succeeded' ? null : moved.declineCode, reference: moved.transferId, limitFen: moved.limitFen });
   }
 
   /**
@@ -71,7 +71,7 @@ export class OrderPayments {
    * order is paid; or, when the bank declined or the balance is short, the order is given back.
    * `bank` is the card movement's outcome, null for a balance payment.
    */
-  async settlePayment(txn: Transaction, bank: { declineCode: string | null; reference: string } | null): Promise<{ order: Order; transaction: Transaction }> {
+  async settlePayment(txn: Transaction, bank: { declineCode: string | null; reference: string; limitFen?: bigint | null } | null): Promise<{ order: Order; transaction: Transaction }> {
     const core = this.#core;
     const orderId = txn.order_id!;
     const merchantId = txn.merchant_id!;
@@ -81,7 +81,7 @@ export class OrderPayments {
     if (bank) {
       if (bank.declineCode) {
         await core.fail(txn, `card_declined:${bank.declineCode}`, undefined, unclaim);
-        throw errors.card_declined(`The bank declined the payment: ${bank.declineCode.replaceAll('_', ' ')}.`, 'card_id', { decline_code: bank.declineCode, transaction_id: txn.id });
+        throw core.cardDeclined('payment', bank.declineCode, txn.id, bank.limitFen);
       }
       const card = await core.db.selectFrom('bound_cards').select('bank_code').where('id', '=', txn.card_id!).executeTakeFirstOrThrow();
       source = `bank_settlement:${card.bank_code}`;

@@ -29,6 +29,11 @@ describe('payments: top-up, withdrawal, transfer, merchant orders, limits', () =
 
   const post = (token: string, url: string, body: object, key: string = randomUUID()) => api('POST', url, { token, body, headers: { 'idempotency-key': key } });
   const topUp = (h: Holder, amountFen: number, key?: string) => post(h.token, '/v1/top-ups', { card_id: h.cardId, amount_fen: amountFen, payment_password: '135790' }, key);
+  /** The payer looks the payee up by phone and confirms the masked name: answers the confirmation a transfer carries. */
+  const confirmPayee = async (token: string, phone: string) => {
+    const found = await api('POST', '/v1/payee-lookups', { token, body: { phone } });
+    return found.status === 201 ? found.body.confirmation as string : `unconfirmed:${found.body.error.code}`;
+  };
   const balance = async (h: Holder) => (await api('GET', '/v1/balance', { token: h.token })).body.available_fen as number;
   const cardBalance = async (cardNumber: string) => (await system.database.forSchema<any>('bank').selectFrom('card_accounts').select('balance_fen').where('pan', '=', cardNumber).executeTakeFirstOrThrow()).balance_fen as bigint;
 
@@ -66,7 +71,7 @@ describe('payments: top-up, withdrawal, transfer, merchant orders, limits', () =
     const tooBig = await topUp(h, 100_000_001);
     assert.deepEqual([tooBig.status, tooBig.body.error.param], [400, 'amount_fen']);
     const payee = await holder();
-    const transfer = await post(h.token, '/v1/transfers', { payee_phone: payee.phone, amount_fen: 5_000_001, payment_password: '135790' });
+    const transfer = await post(h.token, '/v1/transfers', { payee_confirmation: await confirmPayee(h.token, payee.phone), amount_fen: 5_000_001, payment_password: '135790' });
     assert.deepEqual([transfer.status, transfer.body.error.param], [400, 'amount_fen']);
     assert.equal(await balance(h), 500_000);
   });
@@ -96,7 +101,7 @@ describe('payments: top-up, withdrawal, transfer, merchant orders, limits', () =
     const a = await holder();
     const b = await holder();
     assert.equal((await topUp(a, 300_000)).status, 201);
-    const transfer = (amountFen: number, extra: object = {}) => post(a.token, '/v1/transfers', { payee_phone: b.phone, amount_fen: amountFen, payment_password: '135790', ...extra });
+    const transfer = async (amountFen: number, extra: object = {}) => post(a.token, '/v1/transfers', { payee_confirmation: await confirmPayee(a.token, b.phone), amount_fen: amountFen, payment_password: '135790', ...extra });
     const sent = await transfer(60_000, { note: '饭钱' });
     assert.deepEqual([sent.status, sent.body.type, sent.body.direction, sent.body.payee.account, sent.body.authorization.factors], [201, 'transfer', 'out', `Mi Pay balance ${b.phone.slice(0, 3)}****${b.phone.slice(-4)}`, 1]);
     assert.equal(await balance(b), 60_000);
@@ -112,9 +117,9 @@ describe('payments: top-up, withdrawal, transfer, merchant orders, limits', () =
     assert.equal((await post(a.token, '/v1/withdrawals', { card_id: a.cardId, amount_fen: 100_000, payment_password: '135790' })).status, 201);
     assert.equal(await balance(a), 100_000);
 
-    const self = await post(a.token, '/v1/transfers', { payee_phone: a.phone, amount_fen: 1, payment_password: '135790' });
+    const self = await api('POST', '/v1/payee-lookups', { token: a.token, body: { phone: a.phone } });
     assert.deepEqual([self.status, self.body.error.code], [422, 'payee_is_payer']);
-    const nobody = await post(a.token, '/v1/transfers', { payee_phone: newPhone(), amount_fen: 1, payment_password: '135790' });
+    const nobody = await api('POST', '/v1/payee-lookups', { token: a.token, body: { phone: newPhone() } });
     assert.deepEqual([nobody.status, nobody.body.error.code, nobody.body.error.param], [404, 'payee_not_found', 'payee_phone']);
   });
 
@@ -132,7 +137,9 @@ describe('payments: top-up, withdrawal, transfer, merchant orders, limits', () =
     assert.equal((await api('PUT', '/v1/payment-account/aml', { token: a.token, body: aml })).body.class, 'II');
     assert.equal((await topUp(a, 1_000_000)).status, 201);
 
-    const transfer = (amountFen: number, smsCode?: string) => post(a.token, '/v1/transfers', { payee_phone: b.phone, amount_fen: amountFen, payment_password: '135790', ...(smsCode ? { sms_code: smsCode } : {}) });
+    const transfer = async (amountFen: number, smsCode?: string) => post(a.token, '/v1/transfers', {
+      payee_confirmation: await confirmPayee(a.token, b.phone), amount_fen: amountFen, payment_password: '135790', ...(smsCode ? { sms_code: smsCode } : {}),
+    });
     assert.equal((await transfer(100_000)).status, 201);
     const oneFactor = await transfer(1);
     assert.deepEqual([oneFactor.body.error.code, oneFactor.body.error.limit], ['limit_exceeded', 'daily_fewer_than_two_factors']);
@@ -204,8 +211,8 @@ describe('payments: top-up, withdrawal, transfer, merchant orders, limits', () =
     assert.match(String(csv.headers['content-type']), /^text\/csv/);
     const lines = csv.body.replace(/^\uFEFF/, '').trim().split('\r\n');
     assert.equal(lines.length, 6);
-    assert.equal(lines[0], 'id,created_at,completed_at,type,status,direction,amount_yuan,currency,channel,interface_type,payer_name,payer_account,payee_name,payee_account,merchant_name,merchant_code,mcc,order_id,authorization,purpose,reason,failure_code,trace_id');
-    assert.match(lines[1]!, /,top_up,succeeded,internal,5\.00,CNY,quick_pay,api,\*一,招商银行 \*\*\*\*[0-9]{4},/);
+    assert.equal(lines[0], 'id,created_at,completed_at,type,status,direction,amount_yuan,currency,channel,funding_source,interface_type,payer_name,payer_account,payee_name,payee_account,merchant_name,merchant_code,mcc,order_id,authorization,purpose,reason,failure_code,trace_id');
+    assert.match(lines[1]!, /,top_up,succeeded,internal,5\.00,CNY,quick_pay,bank_card,api,\*一,招商银行 \*\*\*\*[0-9]{4},/);
     assert.equal(csv.body.includes(h.cardNumber), false);
   });
 
@@ -228,7 +235,8 @@ describe('payments: top-up, withdrawal, transfer, merchant orders, limits', () =
     // The balance (¥1,500) would cover ten ¥150 transfers; Class I's ¥1,000 since opening allows six.
     assert.equal((await topUp(h, 100_000)).status, 201);
     const payee = await holder();
-    const racing = await Promise.all(Array.from({ length: 20 }, () => post(h.token, '/v1/transfers', { payee_phone: payee.phone, amount_fen: 15_000, payment_password: '135790' })));
+    const confirmations = await Promise.all(Array.from({ length: 20 }, () => confirmPayee(h.token, payee.phone)));
+    const racing = await Promise.all(confirmations.map((c) => post(h.token, '/v1/transfers', { payee_confirmation: c, amount_fen: 15_000, payment_password: '135790' })));
     assert.equal(racing.filter((r) => r.status === 201).length, 6);
     assert.ok(racing.filter((r) => r.status !== 201).every((r) => r.body.error.code === 'limit_exceeded'));
     assert.equal(await balance(payee), 90_000);

@@ -56,11 +56,11 @@ export class PendingSettlement {
     const declineCode = moved.status === 'succeeded' ? null : moved.declineCode;
     try {
       switch (txn.type) {
-        case 'top_up': await this.#wallet.settleTopUp(txn, declineCode, moved.transferId); break;
+        case 'top_up': await this.#wallet.settleTopUp(txn, declineCode, moved.transferId, moved.limitFen); break;
         case 'withdrawal': await this.#wallet.settleWithdrawal(txn, declineCode, moved.transferId); break;
-        case 'payment': await this.#orders.settlePayment(txn, { declineCode, reference: moved.transferId }); break;
+        case 'payment': await this.#orders.settlePayment(txn, { declineCode, reference: moved.transferId, limitFen: moved.limitFen }); break;
         case 'refund': await this.#orders.settleRefund(txn, { declineCode, reference: moved.transferId }); break;
-        case 'transfer': throw new Error(`a transfer is never pending at a bank: ${txn.id}`);
+        case 'transfer': await this.#wallet.settleCardTransfer(txn, declineCode, moved.transferId, moved.limitFen); break;
       }
     } catch (error) {
       // A decline settles the transaction as failed; the settle step has recorded it.

@@ -2,6 +2,8 @@ import type { FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import type { App } from '../../infra/http/server.ts';
 import { mobilePhone } from '../../infra/validation/phone.ts';
+import { miNumberPattern } from '../accounts/mi-number.ts';
+import { errors } from '../errors.ts';
 import type { AccountService } from '../accounts/service.ts';
 import { caller, requireSession } from '../auth.ts';
 import type { Idempotency } from '../idempotency/idempotency.ts';
@@ -9,18 +11,45 @@ import { callingMerchant, orderSchema, orderToWire, requireMerchant } from '../m
 import type { MerchantService } from '../merchants/service.ts';
 import type { OrderPayments } from './orders.ts';
 import { transactionsToCsv, type TransactionHistory } from './history.ts';
-import { paymentAmountFenMax, walletMovementFenMax, type Transaction } from './service.ts';
+import type { PaymentAccountService } from '../payment-account/service.ts';
+import type { PayeeDirectory } from './payees.ts';
+import { paymentAmountFenMax, walletLabel, walletMovementFenMax, type Transaction, type Verification } from './service.ts';
 import type { WalletPayments } from './wallet.ts';
 
 const amountFen = z.number().int().positive().max(Number(paymentAmountFenMax)).describe('Amount in fen (1 yuan = 100 fen); at most ¥50,000');
 /** Between the holder's own card and balance: not a balance payment, so the larger bound applies. */
 const walletMovementAmountFen = z.number().int().positive().max(Number(walletMovementFenMax)).describe('Amount in fen; at most ¥1,000,000');
-const verification = {
-  payment_password: z.string().max(32).describe('The 6-digit payment password'),
-  sms_code: z.string().regex(/^[0-9]{6}$/, '6 digits').optional().describe('A code sent with purpose `payment`: the second factor, raising the daily limit to ¥5,000'),
+const smsCode = z.string().regex(/^[0-9]{6}$/, '6 digits').optional().describe('A code sent with purpose `payment`: the second factor, raising the daily limit to ¥5,000');
+const signedStatement = {
+  nonce: z.string().min(1).max(64), timestamp: z.string().min(1).max(40).describe('ISO 8601, within 5 minutes of the platform\'s clock'),
+  signature: z.string().min(1).max(512).describe('ECDSA P-256 with SHA-256, DER, base64'),
+};
+/** Money between the holder's own card and balance: the payment password (+ an optional SMS code). */
+const passwordVerification = { payment_password: z.string().max(32).describe('The 6-digit payment password'), sms_code: smsCode };
+/** A payment to someone else: the password or a fingerprint, optionally a certificate and an SMS code. */
+const paymentVerification = {
+  payment_password: z.string().max(32).optional().describe('The 6-digit payment password: one factor (the password always remains; `fingerprint` may stand in for it)'),
+  fingerprint: z.object({ device_id: z.string().min(1).max(64), ...signedStatement }).optional().describe(
+    'One factor instead of the password, on a phone with fingerprint payment on: a nonce from `POST /v1/devices/{id}/challenges`, and the '
+    + 'signature of the lines `mipay-payment-v1`, device id, nonce, timestamp, `fingerprint_verified`, amount in fen, payee (`mi:<Mi account '
+    + 'number>` or `order:<order id>`), joined with `\\n`, by the device key after a fingerprint check'),
+  certificate: z.object({ certificate_id: z.string().min(1).max(64), ...signedStatement }).optional().describe(
+    'A payment certificate\'s signature over this payment (`POST /v1/payment-certificates/{id}/challenges` says what is signed); with one more '
+    + 'factor the certificate\'s agreed daily limit applies'),
+  sms_code: smsCode,
 };
 
-const cardMovementBody = z.object({ card_id: z.string().min(1).max(64), amount_fen: walletMovementAmountFen, ...verification });
+function toVerification(b: { payment_password?: string | undefined; sms_code?: string | undefined; fingerprint?: { device_id: string; nonce: string; timestamp: string; signature: string } | undefined; certificate?: { certificate_id: string; nonce: string; timestamp: string; signature: string } | undefined }): Verification {
+  return {
+    paymentPassword: b.payment_password, smsCode: b.sms_code,
+    fingerprint: b.fingerprint && { deviceId: b.fingerprint.device_id, nonce: b.fingerprint.nonce, timestamp: b.fingerprint.timestamp, signature: b.fingerprint.signature },
+    certificate: b.certificate && {
+      certificateId: b.certificate.certificate_id, nonce: b.certificate.nonce, timestamp: b.certificate.timestamp, signature: b.certificate.signature,
+    },
+  };
+}
+
+const cardMovementBody = z.object({ card_id: z.string().min(1).max(64), amount_fen: walletMovementAmountFen, ...passwordVerification });
 
 export const transactionSchema = z.object({
   id: z.string(),
@@ -30,6 +59,8 @@ export const transactionSchema = z.object({
   amount_fen: z.number(),
   currency: z.string(),
   channel: z.enum(['balance', 'quick_pay']),
+  funding_source: z.enum(['balance', 'bank_card', 'merchant']).describe('Where the money came from: the payer\'s balance, a bound card (quick pay), or a merchant (a refund)'),
+  card_id: z.string().nullable().describe('The bound card that funded (or, for a withdrawal or a card refund, received) the money'),
   interface_type: z.string(),
   payer: z.object({ name: z.string(), account: z.string() }),
   payee: z.object({ name: z.string(), account: z.string() }),
@@ -49,7 +80,8 @@ export function transactionToWire(t: Transaction, viewerUserId: string | null): 
   const direction = t.payer_user_id === viewerUserId && t.payee_user_id === viewerUserId ? 'internal' : t.payee_user_id === viewerUserId ? 'in' : 'out';
   return {
     id: t.id, type: t.type, status: t.status, direction, amount_fen: Number(t.amount_fen), currency: t.currency, channel: t.channel,
-    interface_type: t.interface_type, payer: { name: t.payer_name, account: t.payer_account }, payee: { name: t.payee_name, account: t.payee_account },
+    funding_source: t.type === 'refund' ? 'merchant' : t.type === 'top_up' || (t.card_id && t.type !== 'withdrawal') ? 'bank_card' : 'balance',
+    card_id: t.card_id, interface_type: t.interface_type, payer: { name: t.payer_name, account: t.payer_account }, payee: { name: t.payee_name, account: t.payee_account },
     merchant: t.merchant_name && t.merchant_code && t.mcc ? { name: t.merchant_name, code: t.merchant_code, mcc: t.mcc } : null,
     order_id: t.order_id, refund_of: t.refund_of,
     authorization: { method: t.authorization_method, factors: t.verification_factors, reference: t.authorization_reference },
@@ -65,6 +97,8 @@ export interface PaymentRouteDeps {
   wallet: WalletPayments;
   orders: OrderPayments;
   history: TransactionHistory;
+  payees: PayeeDirectory;
+  paymentAccounts: PaymentAccountService;
 }
 
 export function registerPaymentRoutes(app: App, deps: PaymentRouteDeps): void {
@@ -112,17 +146,61 @@ export function registerPaymentRoutes(app: App, deps: PaymentRouteDeps): void {
     return transactionToWire(txn, caller(request).user.id);
   });
 
+  app.post('/v1/payee-lookups', {
+    preHandler: session,
+    schema: {
+      security, tags, summary: 'Look up a transfer payee by Mi account number or phone: the masked real name to confirm, and a confirmation',
+      description: 'Needs an active payment account. The answer shows the payee\'s masked real name (`*三`); the transfer carries `confirmation` '
+        + '(single use, valid 5 minutes). At most 30 look-ups an hour per account, found or not (429 `rate_limited`).',
+      body: z.object({
+        mi_number: z.string().regex(miNumberPattern, '10 digits').optional().describe('The payee\'s Mi account number (小米账号)'),
+        phone: mobilePhone.optional().describe('Or the payee\'s phone number'),
+      }).refine((b) => (b.mi_number === undefined) !== (b.phone === undefined), { message: 'give exactly one of mi_number and phone', path: ['mi_number'] }),
+      response: {
+        201: z.object({
+          confirmation: z.string().describe('Carry it as `payee_confirmation` in `POST /v1/transfers`'),
+          payee: z.object({
+            name: z.string().describe('The masked real name, e.g. *三'), account: z.string(),
+            mi_number: z.string().describe('The payee\'s public Mi account number: what a fingerprint or certificate statement binds (`mi:<number>`)'),
+          }),
+          expires_at: z.string(),
+        }),
+      },
+    },
+  }, async (request, reply) => {
+    const userId = caller(request).user.id;
+    const payer = await deps.paymentAccounts.requireByUser(userId);
+    if (payer.status !== 'active') throw errors.payment_account_not_found(`The payment account is ${payer.status}.`);
+    const b = request.body;
+    const found = await deps.payees.lookUp(userId, b.mi_number !== undefined ? { miNumber: b.mi_number } : { phone: b.phone! });
+    void reply.code(201);
+    return {
+      confirmation: found.id, payee: { name: found.maskedName, account: walletLabel(found.payeePhone), mi_number: found.payeeMiNumber },
+      expires_at: found.expiresAt.toISOString(),
+    };
+  });
+
   app.post('/v1/transfers', {
     preHandler: moneyMoving,
     schema: {
-      security, tags, headers: idempotencyHeader, summary: 'Transfer from the balance to another Mi account (a balance payment, counted towards the limits)',
-      body: z.object({ payee_phone: mobilePhone, amount_fen: amountFen, note: z.string().trim().max(64).optional(), ...verification }),
-      response: { 201: transactionSchema },
+      security, tags, headers: idempotencyHeader,
+      summary: 'Transfer to another Mi account confirmed by `POST /v1/payee-lookups`, from the balance or funded by a bound card',
+      description: 'From the balance (no `card_id`) it is a balance payment, counted towards the class and daily limits. With `card_id` the bank '
+        + 'debits the card into the platform\'s settlement account under its own quick-pay limits (single and daily, per card; a refusal names '
+        + 'the limit) and the ledger credits the payee.',
+      body: z.object({
+        payee_confirmation: z.string().min(1).max(64).describe('From `POST /v1/payee-lookups`, once the payer confirmed the masked name'),
+        amount_fen: amountFen, card_id: z.string().min(1).max(64).optional().describe('Fund the transfer from this bound card'),
+        note: z.string().trim().max(64).optional(), ...paymentVerification,
+      }),
+      response: { 201: transactionSchema, 202: transactionSchema.describe('The bank has not answered yet: the transaction is pending and settles when it does') },
     },
   }, async (request, reply) => {
     const b = request.body;
-    const txn = await deps.wallet.transfer(context(request), { payeePhone: b.payee_phone, amountFen: BigInt(b.amount_fen), note: b.note, verification: { paymentPassword: b.payment_password, smsCode: b.sms_code } });
-    void reply.code(201);
+    const txn = await deps.wallet.transfer(context(request), {
+      payeeConfirmation: b.payee_confirmation, amountFen: BigInt(b.amount_fen), note: b.note, cardId: b.card_id, verification: toVerification(b),
+    });
+    void reply.code(txn.status === 'pending' ? 202 : 201);
     return transactionToWire(txn, caller(request).user.id);
   });
 
@@ -131,14 +209,14 @@ export function registerPaymentRoutes(app: App, deps: PaymentRouteDeps): void {
     schema: {
       security, tags, headers: idempotencyHeader, summary: 'Pay a merchant order with the balance (no card_id) or a bound card',
       params: z.object({ id: z.string().min(1).max(64) }),
-      body: z.object({ card_id: z.string().min(1).max(64).optional(), ...verification }),
+      body: z.object({ card_id: z.string().min(1).max(64).optional(), ...paymentVerification }),
       response: { 201: z.object({ order: orderSchema, transaction: transactionSchema }), 202: z.object({ order: orderSchema, transaction: transactionSchema }) },
     },
   }, async (request, reply) => {
     const b = request.body;
     const { order, transaction } = await deps.orders.pay(context(request), {
       orderId: request.params.id, source: b.card_id ? { kind: 'card', cardId: b.card_id } : { kind: 'balance' },
-      verification: { paymentPassword: b.payment_password, smsCode: b.sms_code },
+      verification: toVerification(b),
     });
     void reply.code(transaction.status === 'pending' ? 202 : 201);
     return { order: orderToWire(order), transaction: transactionToWire(transaction, caller(request).user.id) };

@@ -15,6 +15,8 @@ import { maskName } from '../payment-account/identity.ts';
 import type { PaymentAccountRow, PaymentAccountService } from '../payment-account/service.ts';
 import type { PlatformTables } from '../tables.ts';
 import { releaseLimits, reserveLimits } from './limits.ts';
+import type { PayeeDirectory } from './payees.ts';
+import type { PaymentVerifier, Verification, VerifiedFactors } from './verification.ts';
 
 export type Transaction = PlatformTables['transactions'];
 
@@ -29,11 +31,7 @@ export const ledgerCodes = { topUp: 1, withdrawal: 2, transfer: 3, payment: 4, r
 export const paymentAmountFenMax = 5_000_000n;
 export const walletMovementFenMax = 100_000_000n;
 
-export interface Verification {
-  paymentPassword: string;
-  /** A code sent with purpose `payment` to the account's phone: the second factor. */
-  smsCode?: string | undefined;
-}
+export type { CertificateStatement, FingerprintStatement, Verification, VerifiedFactors } from './verification.ts';
 
 export interface PaymentContext {
   userId: string;
@@ -48,7 +46,13 @@ export interface PaymentDeps {
   paymentAccounts: PaymentAccountService;
   cards: CardService;
   codes: SmsCodes;
+  verifier: PaymentVerifier;
+  payees: PayeeDirectory;
   clock: () => Date;
+}
+
+export function formatYuan(fen: bigint): string {
+  return `${(fen / 100n).toLocaleString('en-US')}.${String(fen % 100n).padStart(2, '0')}`;
 }
 
 export function walletLabel(phone: string): string {
@@ -92,14 +96,16 @@ export class PaymentCore {
   }
 
   /**
-   * Counts the verification factors of a payment whose password was already checked (one), and
-   * consumes its optional SMS code inside `trx` (the second). A wrong code is reported, not thrown,
-   * so that its counted try commits.
+   * Counts the verification factors of a payment: those `verified` before (password, fingerprint,
+   * certificate) and its optional SMS code, consumed inside `trx`. A wrong code is reported, not
+   * thrown, so that its counted try commits.
    */
-  async verify(trx: Kysely<PlatformTables>, phone: string, verification: Verification): Promise<{ factors: number; error?: Error }> {
-    if (verification.smsCode === undefined) return { factors: 1 };
+  async verify(trx: Kysely<PlatformTables>, phone: string, verification: Verification, verified: VerifiedFactors): Promise<{ factors: number; method: string; error?: Error }> {
+    const method = verified.methods.join('+');
+    if (verification.smsCode === undefined) return { factors: verified.methods.length, method };
     const consumed = await this.deps.codes.consume(trx, phone, 'payment', verification.smsCode);
-    return consumed.error ? { factors: 1, error: consumed.error } : { factors: 2 };
+    if (consumed.error) return { factors: verified.methods.length, method, error: consumed.error };
+    return { factors: verified.methods.length + 1, method: method ? `${method}+sms` : 'sms' };
   }
 
   /**
@@ -111,17 +117,24 @@ export class PaymentCore {
     txn: Omit<Transaction, 'status' | 'created_at' | 'completed_at' | 'failure_code' | 'verification_factors'>;
     payer?: { account: PaymentAccountRow; phone: string } | undefined;
     verification?: Verification | undefined;
+    /** The factors checked before (`deps.verifier.check`); required with `verification`. */
+    verified?: VerifiedFactors | undefined;
     claim?: ((trx: Kysely<PlatformTables>, txn: Transaction) => Promise<Error | undefined>) | undefined;
   }): Promise<Transaction> {
     const now = this.now();
     const outcome = await transactionWithRetry(this.db, async (trx) => {
       let factors = 0;
+      let method = input.txn.authorization_method;
       if (input.payer && input.verification) {
-        const verified = await this.verify(trx, input.payer.phone, input.verification);
+        assert.ok(input.verified, 'a verified payment has its factors checked before it begins');
+        const verified = await this.verify(trx, input.payer.phone, input.verification, input.verified);
         if (verified.error) return { error: verified.error };
         factors = verified.factors;
+        method = verified.method;
       }
-      const txn: Transaction = { ...input.txn, status: 'pending', verification_factors: factors, failure_code: null, created_at: now, completed_at: null };
+      const txn: Transaction = {
+        ...input.txn, authorization_method: method, status: 'pending', verification_factors: factors, failure_code: null, created_at: now, completed_at: null,
+      };
       if (input.claim) {
         const refusal = await input.claim(trx, txn);
         if (refusal) return { rollback: refusal };
@@ -130,7 +143,11 @@ export class PaymentCore {
         assert.ok(input.payer, 'a payment counted towards limits has a payer account');
         await trx.selectFrom('payment_accounts').select('id').where('id', '=', input.payer.account.id).forUpdate().execute();
         const view = await this.deps.paymentAccounts.viewAccount(trx, input.payer.account);
-        await reserveLimits(trx, { accountId: input.payer.account.id, accountClass: view.effectiveClass, amountFen: txn.amount_fen, factors, at: now });
+        // The certificate tier: a certificate's signature plus one more factor uses the daily limit its holder agreed.
+        const certificateDailyLimitFen = factors >= 2 ? input.verified?.certificateDailyLimitFen ?? null : null;
+        await reserveLimits(trx, {
+          accountId: input.payer.account.id, accountClass: view.effectiveClass, amountFen: txn.amount_fen, factors, certificateDailyLimitFen, at: now,
+        });
       }
       await trx.insertInto('transactions').values(txn).execute();
       return { txn };
@@ -205,6 +222,16 @@ export class PaymentCore {
   /** The current row of a transaction (after a settle step changed it). */
   async reload(txn: Transaction): Promise<Transaction> {
     return this.db.selectFrom('transactions').selectAll().where('id', '=', txn.id).executeTakeFirstOrThrow();
+  }
+
+  /** The refusal for a card movement the bank declined; a quick-pay limit decline names the bank's limit. */
+  cardDeclined(what: string, declineCode: string, transactionId: string, limitFen: bigint | null | undefined, param = 'card_id'): Error {
+    const limit = limitFen !== null && limitFen !== undefined
+      ? ` (the bank's quick-pay ${declineCode === 'quick_pay_single_limit' ? 'limit per payment' : 'daily limit'} is ¥${formatYuan(limitFen)})`
+      : '';
+    return errors.card_declined(`The bank declined the ${what}: ${declineCode.replaceAll('_', ' ')}${limit}.`, param, {
+      decline_code: declineCode, transaction_id: transactionId, ...(limit ? { limit_fen: Number(limitFen) } : {}),
+    });
   }
 
   holderName(account: PaymentAccountRow): string {

@@ -26,7 +26,7 @@ export class WalletPayments {
     const { txn, card } = await this.#beginCardMovement(context, input, 'top_up');
     const moved = await this.#core.moveOnCard(card, 'debit', input.amountFen, txn.id);
     if (moved === 'pending') return txn;
-    return this.settleTopUp(txn, moved.status === 'succeeded' ? null : moved.declineCode, moved.transferId);
+    return this.settleTopUp(txn, moved.status === 'succeeded' ? null : moved.declineCode, moved.transferId, moved.limitFen);
   }
 
   /**
@@ -39,10 +39,10 @@ export class WalletPayments {
     core.requireAmount(input.amountFen, walletMovementFenMax);
     const payer = await core.activeAccount(context.userId);
     const card = await core.deps.cards.get(context.userId, input.cardId);
-    await core.deps.paymentAccounts.verifyPaymentPassword(context.userId, input.verification.paymentPassword);
+    const verified = await core.deps.verifier.check(context.userId, input.verification, undefined);
     const [from, to] = type === 'top_up' ? [cardLabel(card), walletLabel(payer.phone)] : [walletLabel(payer.phone), cardLabel(card)];
     const txn = await core.begin({
-      payer, verification: input.verification,
+      payer, verification: input.verification, verified,
       txn: {
         id: core.newTransactionId(), type, amount_fen: input.amountFen, currency: 'CNY', channel: 'quick_pay', interface_type: context.interfaceType ?? 'api',
         payer_user_id: context.userId, payer_name: core.holderName(payer.account), payer_account: from,
@@ -55,11 +55,11 @@ export class WalletPayments {
   }
 
   /** The second half of a top-up, once the bank's outcome is known (now, or later by PendingSettlement). */
-  async settleTopUp(txn: Transaction, declineCode: string | null, bankReference: string): Promise<Transaction> {
+  async settleTopUp(txn: Transaction, declineCode: string | null, bankReference: string, limitFen?: bigint | null): Promise<Transaction> {
     const core = this.#core;
     if (declineCode) {
       await core.fail(txn, `card_declined:${declineCode}`);
-      throw errors.card_declined(`The bank declined the top-up: ${declineCode.replaceAll('_', ' ')}.`, 'card_id', { decline_code: declineCode, transaction_id: txn.id });
+      throw core.cardDeclined('top-up', declineCode, txn.id, limitFen);
     }
     const card = await core.db.selectFrom('bound_cards').select('bank_code').where('id', '=', txn.card_id!).executeTakeFirstOrThrow();
     const account = await core.deps.paymentAccounts.requireByUser(txn.payer_user_id!);
@@ -99,29 +99,43 @@ export class WalletPayments {
     return core.succeed(txn, { authorization_reference: bankReference });
   }
 
-  /** Balance → another Mi account's balance: a balance payment, counted against the payer's limits. */
-  async transfer(context: PaymentContext, input: { payeePhone: string; amountFen: bigint; verification: Verification; note?: string | undefined }): Promise<Transaction> {
+  /**
+   * To another Mi account, named by the payee confirmation the payer was shown (payees.ts):
+   * from the balance (a balance payment, counted against the payer's limits), or funded by a
+   * bound card (the bank debits the card into the platform's settlement account under its own
+   * quick-pay limits, then the ledger credits the payee).
+   */
+  async transfer(context: PaymentContext, input: {
+    payeeConfirmation: string; amountFen: bigint; verification: Verification; note?: string | undefined; cardId?: string | undefined;
+  }): Promise<Transaction> {
     const core = this.#core;
     core.requireAmount(input.amountFen);
     const payer = await core.activeAccount(context.userId);
-    const payeeUser = await core.db.selectFrom('users').select(['id', 'phone']).where('phone', '=', input.payeePhone).where('status', '=', 'active').executeTakeFirst();
-    const payeeAccount = payeeUser ? await core.deps.paymentAccounts.findByUser(payeeUser.id) : undefined;
-    if (!payeeUser || !payeeAccount || payeeAccount.status !== 'active') throw errors.payee_not_found('No Mi account with a payment account has this phone number.', 'payee_phone');
-    if (payeeUser.id === context.userId) throw errors.payee_is_payer('A transfer needs another account; to move money to your own card, withdraw.', 'payee_phone');
-    await core.deps.paymentAccounts.verifyPaymentPassword(context.userId, input.verification.paymentPassword);
+    const payee = await core.deps.payees.resolve(context.userId, input.payeeConfirmation);
+    if (payee.payeeUserId === context.userId) throw errors.payee_is_payer('A transfer needs another account; to move money to your own card, withdraw.', 'payee_confirmation');
+    const card = input.cardId ? await core.deps.cards.get(context.userId, input.cardId) : undefined;
+    const verified = await core.deps.verifier.check(context.userId, input.verification, { amountFen: input.amountFen, payee: `mi:${payee.payeeMiNumber}` });
     const txn = await core.begin({
-      payer, verification: input.verification,
+      payer, verification: input.verification, verified,
       txn: {
-        id: core.newTransactionId(), type: 'transfer', amount_fen: input.amountFen, currency: 'CNY', channel: 'balance', interface_type: context.interfaceType ?? 'api',
-        payer_user_id: context.userId, payer_name: core.holderName(payer.account), payer_account: walletLabel(payer.phone),
-        payee_user_id: payeeUser.id, payee_name: core.holderName(payeeAccount), payee_account: walletLabel(payeeUser.phone),
-        merchant_id: null, merchant_name: null, merchant_code: null, mcc: null, order_id: null, refund_of: null, card_id: null,
-        authorization_method: input.verification.smsCode ? 'payment_password+sms' : 'payment_password', authorization_reference: null,
-        counts_toward_limits: true, purpose: input.note ?? null, reason: null, trace_id: context.traceId,
+        id: core.newTransactionId(), type: 'transfer', amount_fen: input.amountFen, currency: 'CNY', channel: card ? 'quick_pay' : 'balance',
+        interface_type: context.interfaceType ?? 'api', payer_user_id: context.userId, payer_name: core.holderName(payer.account),
+        payer_account: card ? cardLabel(card) : walletLabel(payer.phone),
+        payee_user_id: payee.payeeUserId, payee_name: payee.maskedName, payee_account: walletLabel(payee.payeePhone),
+        merchant_id: null, merchant_name: null, merchant_code: null, mcc: null, order_id: null, refund_of: null, card_id: card?.id ?? null,
+        authorization_method: '', authorization_reference: null,
+        // A card-funded transfer is not a balance payment: the bank's quick-pay limits apply to it instead.
+        counts_toward_limits: !card, purpose: input.note ?? null, reason: null, trace_id: context.traceId,
       },
+      claim: (trx, txn) => core.deps.payees.claim(trx, context.userId, payee.id, txn.id),
     });
+    if (card) {
+      const moved = await core.moveOnCard(card, 'debit', input.amountFen, txn.id);
+      if (moved === 'pending') return txn;
+      return this.settleCardTransfer(txn, moved.status === 'succeeded' ? null : moved.declineCode, moved.transferId, moved.limitFen);
+    }
     const result = await core.ledgerTransfer({
-      id: txn.id, debitAccountId: `wallet:${payer.account.id}`, creditAccountId: `wallet:${payeeAccount.id}`, amountFen: input.amountFen,
+      id: txn.id, debitAccountId: `wallet:${payer.account.id}`, creditAccountId: `wallet:${payee.payeeAccount.id}`, amountFen: input.amountFen,
       code: ledgerCodes.transfer, userData: txn.id,
     });
     if (result === 'exceeds_credits' || result === 'debit_account_not_found') {
@@ -130,5 +144,25 @@ export class WalletPayments {
     }
     core.assertApplied(result, 'transfer');
     return core.succeed(txn, { authorization_reference: txn.id });
+  }
+
+  /**
+   * The second half of a card-funded transfer, once the bank's outcome is known (now, or later by
+   * PendingSettlement, which also finishes one whose ledger credit failed after the bank debited:
+   * the bank answers the same debit again by its reference, and the ledger applies the credit once).
+   */
+  async settleCardTransfer(txn: Transaction, declineCode: string | null, bankReference: string, limitFen?: bigint | null): Promise<Transaction> {
+    const core = this.#core;
+    if (declineCode) {
+      await core.fail(txn, `card_declined:${declineCode}`);
+      throw core.cardDeclined('transfer', declineCode, txn.id, limitFen);
+    }
+    const card = await core.db.selectFrom('bound_cards').select('bank_code').where('id', '=', txn.card_id!).executeTakeFirstOrThrow();
+    const payeeAccount = await core.deps.paymentAccounts.requireByUser(txn.payee_user_id!);
+    core.assertApplied(await core.ledgerTransfer({
+      id: txn.id, debitAccountId: `bank_settlement:${card.bank_code}`, creditAccountId: `wallet:${payeeAccount.id}`, amountFen: txn.amount_fen,
+      code: ledgerCodes.transfer, userData: txn.id,
+    }), 'card-funded transfer');
+    return core.succeed(txn, { authorization_reference: bankReference });
   }
 }
