@@ -12,6 +12,7 @@ import { platformMigrations, platformSchema } from '../platform/migrations/index
 import { SandboxSmsGateway, smsMigrations, smsSchema, type SmsTables } from '../sms/client.ts';
 import { databaseConfig, dataDir, defaultPorts, describeDatabase, keyringPath, portFromEnv, version } from './config.ts';
 import { createSystem, migrateAll } from './system.ts';
+import { moveDatabaseKeysToKeyring, platformKeysFrom } from './keyring-contents.ts';
 import { registerPhoneCommands } from './phone-command.ts';
 import { paymentRuntime, registerPosCommands, startPaymentPath } from './pos-command.ts';
 
@@ -76,13 +77,17 @@ program
   .action(async (party: string) => {
     const logger = createLogger({ name: `mipay-${party}` });
     const database = await openDatabase(databaseConfig());
+    const keyring = openFileKeyring(keyringPath(), { create: true });
+    await moveDatabaseKeysToKeyring(database, keyring, logger);
     await migrateSchema(database, smsSchema, smsMigrations);
     const sms = new SandboxSmsGateway(database.forSchema<SmsTables>(smsSchema));
     if (party === 'bank') {
       const partnerKeys = (process.env.MIPAY_BANK_PARTNER_KEYS ?? '').split(',').map((k) => k.trim()).filter(Boolean);
       if (partnerKeys.length === 0) throw new Error('MIPAY_BANK_PARTNER_KEYS must list the partner keys allowed to call the bank');
       await migrateSchema(database, bankSchema, bankMigrations);
-      const bank = await createBankParty({ db: database.forSchema(bankSchema), sms, sandboxOutbox: sms, partnerKeys, logger, version });
+      const bank = await createBankParty({
+        db: database.forSchema(bankSchema), sms, sandboxOutbox: sms, partnerKeys, logger, version, otpPepper: keyring.key('bank.otp-pepper', 32),
+      });
       const url = await bank.app.listen({ host: host(), port: portFromEnv('MIPAY_BANK_PORT', defaultPorts.bank) });
       closeOnSignal(logger, async () => { await bank.app.close(); await database.close(); });
       process.stdout.write(`bank listening on ${url} (docs ${url}/docs)\n`);
@@ -93,6 +98,7 @@ program
       await migrateSchema(database, platformSchema, platformMigrations);
       const platform = await createPlatform({
         db: database.forSchema(platformSchema), bank: createHttpBankClient({ baseUrl: bankUrl, partnerKey }), sms, sandboxOutbox: sms, logger, version,
+        ...platformKeysFrom(keyring),
       });
       const url = await platform.app.listen({ host: host(), port: portFromEnv('MIPAY_PLATFORM_PORT', defaultPorts.platform) });
       platform.startJobs();

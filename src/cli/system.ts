@@ -17,6 +17,7 @@ import { platformMigrations, platformSchema } from '../platform/migrations/index
 import { TokenAuthorizer } from '../platform/tokens/authorization.ts';
 import { SandboxSmsGateway, smsMigrations, smsSchema, type SmsTables } from '../sms/client.ts';
 import { version } from './config.ts';
+import { moveDatabaseKeysToKeyring, platformKeysFrom } from './keyring-contents.ts';
 
 /**
  * The only place that wires parties together (DESIGN section 1): each party gets its own schema
@@ -67,12 +68,15 @@ export interface SystemOptions {
 
 /** Platform + banks + sandbox SMS carrier in one process, one database (what `mipay up` runs). */
 export async function createSystem(options: SystemOptions): Promise<System> {
+  // Keys a database from before the keyring still holds move to the keyring first (sandbox), or stop the start.
+  await moveDatabaseKeysToKeyring(options.database, options.keyring, options.logger);
   await migrateAll(options.database);
   const sms = new SandboxSmsGateway(options.database.forSchema<SmsTables>(smsSchema));
   const bankPartnerKey = `bpk_${randomBytes(24).toString('base64url')}`;
   const clock = options.clock ? { clock: options.clock } : {};
   const bank = await createBankParty({
     db: options.database.forSchema(bankSchema), sms, sandboxOutbox: sms, partnerKeys: [bankPartnerKey],
+    otpPepper: options.keyring.key('bank.otp-pepper', 32),
     logger: options.logger.child({ party: 'bank' }), version, ...clock,
   });
   const transport = options.bankTransport ?? { kind: 'in-process' };
@@ -83,6 +87,7 @@ export async function createSystem(options: SystemOptions): Promise<System> {
   const platformBankKeys = Object.fromEntries(banks.map((b) => [b.code, `pbk_${randomBytes(24).toString('base64url')}`]));
   const platform = await createPlatform({
     db: options.database.forSchema(platformSchema) as Kysely<any>, bank: bankClient, sms, sandboxOutbox: sms, bankKeys: platformBankKeys,
+    ...platformKeysFrom(options.keyring),
     logger: options.logger.child({ party: 'platform' }), version, ...clock,
   });
   // Device cards: the network asks the platform's TSP to detokenize and verify them (DESIGN section 1).
@@ -105,7 +110,7 @@ export async function createSystem(options: SystemOptions): Promise<System> {
 async function createPaymentPath(options: SystemOptions): Promise<{ bankAuthorization: BankAuthorization; network: Network }> {
   const clock = options.clock ? { clock: options.clock } : {};
   const bankAuthorization = createBankAuthorization({
-    db: options.database.forSchema(bankSchema), logger: options.logger.child({ party: 'bank' }), ...clock,
+    db: options.database.forSchema(bankSchema), keyring: options.keyring, logger: options.logger.child({ party: 'bank' }), ...clock,
   });
   const bankIso = createTcpBankIso8583Client({
     host: () => bankAuthorization.endpoint.address()?.host ?? '127.0.0.1',

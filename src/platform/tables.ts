@@ -86,7 +86,6 @@ export interface PlatformTables {
     /** Set when the signed statement verified; a verified, unspent challenge is a fingerprint proof. */
     verified_at: Date | null; spent_at: Date | null; spent_for: string | null;
   };
-  tsp_keys: { id: string; key_hex: string; created_at: Date };
   device_cards: {
     id: string; user_id: string; device_id: string; bound_card_id: string; kind: 'bank' | 'transit'; bank_code: string; bank_name: string;
     card_kind: string; card_ref: string; pan_masked: string; pan_last4: string; token_number: string; token_last4: string;

@@ -2,6 +2,7 @@ import type { Kysely } from 'kysely';
 import { z } from 'zod';
 import type { App } from '../../infra/http/server.ts';
 import type { Logger } from '../../infra/log/logger.ts';
+import type { Keyring } from '../../infra/keys/keyring.ts';
 import type { Iso8583Server } from '../../infra/net/iso8583-channel.ts';
 import { IssuerAuthorizer } from './authorizer.ts';
 import { createBankIsoEndpoint, SandboxFaults } from './endpoint.ts';
@@ -21,9 +22,10 @@ export interface BankAuthorization {
   registerSandboxRoutes(app: App): void;
 }
 
-export function createBankAuthorization(options: { db: Kysely<any>; logger: Logger; clock?: () => Date }): BankAuthorization {
+/** `keyring`: where the banks' IMK-AC, ZPK and PVK come from (`bank.<code>.imk-ac` …), never the database. */
+export function createBankAuthorization(options: { db: Kysely<any>; keyring: Pick<Keyring, 'key'>; logger: Logger; clock?: () => Date }): BankAuthorization {
   const db = options.db as Kysely<AuthorizationTables>;
-  const keys = new IssuerKeyStore(db);
+  const keys = new IssuerKeyStore(options.keyring);
   const authorizer = new IssuerAuthorizer({ db, keys, logger: options.logger, ...(options.clock ? { clock: options.clock } : {}) });
   const personalizer = new CardPersonalizer(db, keys);
   const faults = new SandboxFaults();

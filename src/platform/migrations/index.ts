@@ -11,6 +11,7 @@ import { tokens } from './2026-11-22T0710-tokens.ts';
 import { tokenAtcUses } from './2026-11-22T0720-token-atc-uses.ts';
 import { sealedPersonalData } from './2026-11-22T0730-sealed-personal-data.ts';
 import { biometricProofs } from './2026-11-22T0740-biometric-proofs.ts';
+import { keysToKeyring } from './2026-11-30T0200-keys-to-keyring.ts';
 
 export const platformSchema = 'platform';
 
@@ -28,4 +29,5 @@ export const platformMigrations: SchemaMigrations = {
   '2026-11-22T0720-token-atc-uses': tokenAtcUses,
   '2026-11-22T0730-sealed-personal-data': sealedPersonalData,
   '2026-11-22T0740-biometric-proofs': biometricProofs,
+  '2026-11-30T0200-keys-to-keyring': keysToKeyring,
 };
