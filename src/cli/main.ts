@@ -13,6 +13,8 @@ import { SandboxSmsGateway, smsMigrations, smsSchema, type SmsTables } from '../
 import { databaseConfig, dataDir, defaultPorts, describeDatabase, keyringPath, portFromEnv, version } from './config.ts';
 import { createSystem, migrateAll } from './system.ts';
 import { moveDatabaseKeysToKeyring, platformKeysFrom } from './keyring-contents.ts';
+import { openSecuredDatabase } from './data-folder.ts';
+import { registerKeysCommands } from './keys-command.ts';
 import { registerPhoneCommands } from './phone-command.ts';
 import { paymentRuntime, registerPosCommands, startPaymentPath } from './pos-command.ts';
 
@@ -43,7 +45,7 @@ program
   .action(async () => {
     const logger = createLogger({ name: 'mipay' });
     const config = databaseConfig();
-    const database = await openDatabase(config);
+    const database = await openSecuredDatabase(config);
     const keyring = openFileKeyring(keyringPath(), { create: true });
     const system = await createSystem({ database, keyring, logger });
     const platformUrl = await system.platform.app.listen({ host: host(), port: portFromEnv('MIPAY_PLATFORM_PORT', defaultPorts.platform) });
@@ -76,7 +78,7 @@ program
   .argument('<party>', 'platform | bank')
   .action(async (party: string) => {
     const logger = createLogger({ name: `mipay-${party}` });
-    const database = await openDatabase(databaseConfig());
+    const database = await openSecuredDatabase(databaseConfig());
     const keyring = openFileKeyring(keyringPath(), { create: true });
     await moveDatabaseKeysToKeyring(database, keyring, logger);
     await migrateSchema(database, smsSchema, smsMigrations);
@@ -114,7 +116,7 @@ program
   .description('bring every party\'s schema up to date, then exit')
   .action(async () => {
     const config = databaseConfig();
-    const database: Database = await openDatabase(config);
+    const database: Database = await openSecuredDatabase(config);
     try {
       const ran = await migrateAll(database);
       process.stdout.write(`${describeDatabase(config)}: ${ran.length === 0 ? 'already up to date' : `ran ${ran.join(', ')}`}\n`);
@@ -180,6 +182,7 @@ bank
 
 registerPosCommands(program);
 registerPhoneCommands(program);
+registerKeysCommands(program);
 
 program
   .command('demo')
