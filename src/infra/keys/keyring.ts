@@ -116,7 +116,8 @@ class StoredKeyring implements Keyring {
         const generation = kekIdPattern.exec(id)?.[1];
         if (!generation) return undefined;
         const entry = kekEntryName(name, Number(generation));
-        if (!this.#keys.has(entry)) this.#maybeReload(100);
+        // A stat of the file, and a read only if it changed: cheap, and unknown ids come only from our own rows.
+        if (!this.#keys.has(entry)) this.#maybeReload(0);
         const key = this.#keys.get(entry);
         return key ? Buffer.from(key) : undefined;
       },
@@ -135,7 +136,7 @@ class StoredKeyring implements Keyring {
 
   /** Re-reads the backing file (another process may have rotated a KEK), at most once per `spacingMs`. */
   #maybeReload(spacingMs: number): void {
-    if (!this.#reload || Date.now() - this.#checkedAtMs < spacingMs) return;
+    if (!this.#reload || (spacingMs > 0 && Date.now() - this.#checkedAtMs < spacingMs)) return;
     this.#checkedAtMs = Date.now();
     const fresh = this.#reload();
     if (!fresh) return;
