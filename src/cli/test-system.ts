@@ -13,7 +13,7 @@ import type { App } from '../infra/http/server.ts';
 import { createLogger } from '../infra/log/logger.ts';
 import { deviceBody, newPhoneKeys } from '../platform/devices/test-devices.ts';
 import { createSystem, type System } from './system.ts';
-import { createMemoryKeyring } from '../infra/keys/keyring.ts';
+import { createMemoryKeyring, type Keyring } from '../infra/keys/keyring.ts';
 
 export class TestClock {
   #ms: number;
@@ -42,7 +42,7 @@ export interface TestSystem extends System {
   close(): Promise<void>;
 }
 
-export async function startTestSystem(options: { bankOverHttp?: boolean; networkBankTimeoutMs?: number } = {}): Promise<TestSystem> {
+export async function startTestSystem(options: { bankOverHttp?: boolean; networkBankTimeoutMs?: number; keyring?: Keyring } = {}): Promise<TestSystem> {
   const database = await openTestDatabase();
   const logs: string[] = [];
   const sink = new Writable({
@@ -56,7 +56,7 @@ export async function startTestSystem(options: { bankOverHttp?: boolean; network
   let bankUrl = '';
   let linkCut = false;
   const system = await createSystem({
-    database, keyring: createMemoryKeyring(), logger, clock: clock.now,
+    database, keyring: options.keyring ?? createMemoryKeyring(), logger, clock: clock.now,
     bankTransport: options.bankOverHttp ? { kind: 'http', bankUrl: () => (linkCut ? 'http://127.0.0.1:1' : bankUrl) } : { kind: 'in-process' },
     networkBankTimeoutMs: options.networkBankTimeoutMs ?? 2_000, networkReversalIntervalMs: 200,
   });
