@@ -78,8 +78,8 @@ export async function moveDatabaseKeysToKeyring(database: Database, keyring: Key
   const bank = database.forSchema<any>(bankSchema);
   // The personal-data KEK's generation 1 was called pii-kek-1 inside sealed values; now kek-1.
   for (const column of ['id_number_sealed', 'aml_id_photo_sealed', 'aml_address_sealed']) {
-    await sql`update payment_accounts set ${sql.ref(column)} = 'v1:kek-1' || substr(${sql.ref(column)}, 13)
-      where left(${sql.ref(column)}, 13) = 'v1:pii-kek-1:'`.execute(platform);
+    await sql`update ${sql.table(`${platformSchema}.payment_accounts`)} set ${sql.ref(column)} = 'v1:kek-1' || substr(${sql.ref(column)}, 13)
+      where left(${sql.ref(column)}, 13) = 'v1:pii-kek-1:'`.execute(database.root);
   }
   const converted = await convertLegacyPins(bank, new IssuerKeyStore(keyring), bankRows);
   if (converted.dropped > 0) {
