@@ -31,7 +31,6 @@ export interface PersonalDataKeys {
 export type SealedField = 'id_number' | 'aml_id_photo' | 'aml_address';
 
 const format = 'v1';
-export const sealedFields: readonly SealedField[] = ['id_number', 'aml_id_photo', 'aml_address'];
 
 /** The personal-data keys from the keyring. */
 export function personalDataKeysFrom(keyring: Pick<Keyring, 'key' | 'keks'>): PersonalDataKeys {
@@ -67,11 +66,6 @@ export class PersonalDataVault {
     } finally {
       dataKey.fill(0);
     }
-  }
-
-  /** The KEK generation a sealed value is under (`kek-<n>`). */
-  kekIdOf(field: SealedField, sealed: string): string {
-    return this.#parse(field, sealed).kekId;
   }
 
   /** KEK rotation: the same sealed value with its data key rewrapped under the newest KEK; the payload is unchanged. */
