@@ -3,7 +3,7 @@ import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { openSecuredDatabase, secureDataFolder } from './data-folder.ts';
+import { assertKeyringOutsideDataFolder, openSecuredDatabase, secureDataFolder } from './data-folder.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'mipay-data-folder-'));
 after(() => rmSync(root, { recursive: true, force: true }));
@@ -42,5 +42,12 @@ describe('the data folder', () => {
     assert.ok(modes(folder).some((e) => e.mode === 0o666), 'the old folder is open to begin with');
     secureDataFolder(folder);
     assert.deepEqual(modes(folder).filter((e) => e.mode !== (e.directory ? 0o700 : 0o600)), []);
+  });
+
+  it('refuses a keyring kept inside it', () => {
+    assert.throws(() => assertKeyringOutsideDataFolder('/srv/mipay/data/keyring.json', '/srv/mipay/data'), /inside the data folder/);
+    assert.throws(() => assertKeyringOutsideDataFolder('/srv/mipay/data/sub/k.json', '/srv/mipay/data/'), /inside the data folder/);
+    assertKeyringOutsideDataFolder('/srv/mipay/keyring.json', '/srv/mipay/data');
+    assertKeyringOutsideDataFolder('/srv/mipay/data-keyring.json', '/srv/mipay/data');
   });
 });

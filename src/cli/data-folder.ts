@@ -1,5 +1,5 @@
 import { chmodSync, lstatSync, mkdirSync, readdirSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { dirname, join, relative, resolve, isAbsolute } from 'node:path';
 import { openDatabase, type Database, type DatabaseConfig } from '../infra/db/database.ts';
 
 /** Entries visited when an existing data folder's modes are tightened: a bound on a runaway walk. */
@@ -42,4 +42,16 @@ export async function openSecuredDatabase(config: DatabaseConfig, dataFolder?: s
   const database = await openDatabase(config);
   if (folder) secureDataFolder(folder);
   return database;
+}
+
+/**
+ * The keyring must not live in the data folder: a copy of the folder (a backup, a disk image)
+ * would then carry the keys that open it. Throws, naming both paths.
+ */
+export function assertKeyringOutsideDataFolder(keyringPath: string, dataFolder: string): void {
+  const inside = relative(resolve(dataFolder), resolve(keyringPath));
+  if (inside !== '' && !inside.startsWith('..') && !isAbsolute(inside)) {
+    throw new Error(`the keyring ${keyringPath} is inside the data folder ${dataFolder}; keep it apart (MIPAY_KEYRING) `
+      + 'so that a copy of the data folder opens nothing');
+  }
 }

@@ -13,7 +13,7 @@ import { SandboxSmsGateway, smsMigrations, smsSchema, type SmsTables } from '../
 import { databaseConfig, dataDir, defaultPorts, describeDatabase, keyringPath, portFromEnv, version } from './config.ts';
 import { createSystem, migrateAll } from './system.ts';
 import { moveDatabaseKeysToKeyring, platformKeysFrom } from './keyring-contents.ts';
-import { openSecuredDatabase } from './data-folder.ts';
+import { assertKeyringOutsideDataFolder, openSecuredDatabase } from './data-folder.ts';
 import { registerKeysCommands } from './keys-command.ts';
 import { registerPhoneCommands } from './phone-command.ts';
 import { paymentRuntime, registerPosCommands, startPaymentPath } from './pos-command.ts';
@@ -45,6 +45,7 @@ program
   .action(async () => {
     const logger = createLogger({ name: 'mipay' });
     const config = databaseConfig();
+    assertKeyringOutsideDataFolder(keyringPath(), dataDir());
     const database = await openSecuredDatabase(config);
     const keyring = openFileKeyring(keyringPath(), { create: true });
     const system = await createSystem({ database, keyring, logger });
@@ -78,6 +79,7 @@ program
   .argument('<party>', 'platform | bank')
   .action(async (party: string) => {
     const logger = createLogger({ name: `mipay-${party}` });
+    assertKeyringOutsideDataFolder(keyringPath(), dataDir());
     const database = await openSecuredDatabase(databaseConfig());
     const keyring = openFileKeyring(keyringPath(), { create: true });
     await moveDatabaseKeysToKeyring(database, keyring, logger);
