@@ -17,7 +17,9 @@ export function secureDataFolder(path: string): void {
   mkdirSync(path, { recursive: true, mode: 0o700 });
   let visited = 0;
   const tighten = (entry: string) => {
-    if (++visited > entriesMax) throw new Error(`the data folder ${path} has more than ${entriesMax} entries; not a Mi Pay data folder?`);
+    if (++visited > entriesMax) {
+      throw new Error(`the data folder ${path} has more than ${entriesMax} entries; not a Mi Pay data folder?`);
+    }
     const stat = lstatSync(entry);
     if (stat.isSymbolicLink()) return;
     if (stat.isDirectory()) {

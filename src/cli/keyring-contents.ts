@@ -27,7 +27,8 @@ export function requiredKeys(): KeySpec[] {
     ];
   });
   return [
-    { name: 'tsp.kek', kek: true }, { name: 'tsp.imk-ac', lengthBytes: 16 }, { name: 'tsp.pan-fingerprint', lengthBytes: 32 },
+    { name: 'tsp.kek', kek: true }, { name: 'tsp.imk-ac', lengthBytes: 16 },
+    { name: 'tsp.pan-fingerprint', lengthBytes: 32 },
     { name: 'platform.personal-data-kek', kek: true }, { name: 'platform.id-number-fingerprint', lengthBytes: 32 },
     { name: 'platform.otp-pepper', lengthBytes: 32 }, { name: 'bank.otp-pepper', lengthBytes: 32 },
     { name: 'network.terminal-kek', lengthBytes: 32 }, { name: 'network.pan-hash', lengthBytes: 32 },
@@ -37,7 +38,10 @@ export function requiredKeys(): KeySpec[] {
 
 /** The platform's keys from the keyring, as `createPlatform` takes them. */
 export function platformKeysFrom(keyring: Keyring): { tspKeys: TspKeys; personalDataKeys: PersonalDataKeys; otpPepper: Buffer } {
-  return { tspKeys: tspKeysFrom(keyring), personalDataKeys: personalDataKeysFrom(keyring), otpPepper: keyring.key('platform.otp-pepper', 32) };
+  return {
+    tspKeys: tspKeysFrom(keyring), personalDataKeys: personalDataKeysFrom(keyring),
+    otpPepper: keyring.key('platform.otp-pepper', 32),
+  };
 }
 
 /** What the sandbox kept in `platform.tsp_keys` before the keyring, and where each goes. */
@@ -58,12 +62,13 @@ const legacyPinDigitsMax = 6;
  */
 export async function moveDatabaseKeysToKeyring(database: Database, keyring: Keyring, logger: Logger): Promise<void> {
   const platformRows = await legacyRows<{ id: string; key_hex: string }>(database, platformSchema, 'tsp_keys');
-  const bankRows = await legacyRows<{ bank_code: string; imk_ac_hex: string; zpk_hex: string; pvk_hex: string }>(database, bankSchema, 'issuer_keys');
+  type IssuerKeysRow = { bank_code: string; imk_ac_hex: string; zpk_hex: string; pvk_hex: string };
+  const bankRows = await legacyRows<IssuerKeysRow>(database, bankSchema, 'issuer_keys');
   if (platformRows.length + bankRows.length === 0) return;
   if (!keyring.writable) {
-    throw new KeyringError('the database still holds keys (platform.tsp_keys, bank.issuer_keys) from before the keyring; '
-      + 'a production start refuses to run with keys beside the data. Upgrade it once in sandbox mode (a writable keyring), '
-      + 'which moves them to the keyring and drops the tables, then copy those keys into the production keyring.');
+    throw new KeyringError('the database still holds keys (platform.tsp_keys, bank.issuer_keys) from before the '
+      + 'keyring; a production start refuses to run with keys beside the data. Upgrade it once in sandbox mode '
+      + '(a writable keyring), which moves them to the keyring and drops the tables, then copy those keys into the production keyring.');
   }
   for (const row of platformRows) {
     const name = platformKeyNames[row.id];
@@ -78,16 +83,19 @@ export async function moveDatabaseKeysToKeyring(database: Database, keyring: Key
   const bank = database.forSchema<any>(bankSchema);
   // The personal-data KEK's generation 1 was called pii-kek-1 inside sealed values; now kek-1.
   for (const column of ['id_number_sealed', 'aml_id_photo_sealed', 'aml_address_sealed']) {
-    await sql`update ${sql.table(`${platformSchema}.payment_accounts`)} set ${sql.ref(column)} = 'v1:kek-1' || substr(${sql.ref(column)}, 13)
-      where left(${sql.ref(column)}, 13) = 'v1:pii-kek-1:'`.execute(database.root);
+    const value = sql.ref(column);
+    await sql`update ${sql.table(`${platformSchema}.payment_accounts`)} set ${value} = 'v1:kek-1' || substr(${value}, 13)
+      where left(${value}, 13) = 'v1:pii-kek-1:'`.execute(database.root);
   }
   const converted = await convertLegacyPins(bank, new IssuerKeyStore(keyring), bankRows);
   if (converted.dropped > 0) {
-    logger.warn({ dropped: converted.dropped }, 'PINs longer than 6 digits could not be converted; set them again with `mipay pos load-card --pin`');
+    logger.warn({ dropped: converted.dropped },
+      'PINs longer than 6 digits could not be converted; set them again with `mipay pos load-card --pin`');
   }
   if (platformRows.length > 0) await platform.deleteFrom('tsp_keys').execute();
   if (bankRows.length > 0) await bank.deleteFrom('issuer_keys').execute();
-  logger.info({ platformKeys: platformRows.length, banks: bankRows.length, pinsConverted: converted.converted }, 'moved the database\'s keys to the keyring');
+  logger.info({ platformKeys: platformRows.length, banks: bankRows.length, pinsConverted: converted.converted },
+    'moved the database\'s keys to the keyring');
 }
 
 async function legacyRows<Row>(database: Database, schema: string, table: string): Promise<Row[]> {
@@ -107,8 +115,9 @@ async function legacyRows<Row>(database: Database, schema: string, table: string
  * deleted, never adopted: it is exactly what let a dump test PINs. A longer PIN is not searched
  * (10^12 tries); its value is cleared and the card must be given its PIN again.
  */
-async function convertLegacyPins(bank: Kysely<any>, keys: IssuerKeyStore, bankRows: { bank_code: string; pvk_hex: string }[])
-  : Promise<{ converted: number; dropped: number }> {
+async function convertLegacyPins(
+  bank: Kysely<any>, keys: IssuerKeyStore, bankRows: { bank_code: string; pvk_hex: string }[],
+): Promise<{ converted: number; dropped: number }> {
   const oldPvks = new Map(bankRows.map((row) => [row.bank_code, Buffer.from(row.pvk_hex, 'hex')]));
   const cards = await bank.selectFrom('card_authorization_state').select(['pan', 'pin_verification_value'])
     .where('pin_verification_value', 'is not', null).where(sql<boolean>`pin_verification_value !~ '^3624:'`).execute();
@@ -119,7 +128,8 @@ async function convertLegacyPins(bank: Kysely<any>, keys: IssuerKeyStore, bankRo
     const oldPvk = issuer ? oldPvks.get(issuer.bank.code) : undefined;
     const pin = oldPvk ? recoverLegacyPin(oldPvk, card.pan, card.pin_verification_value) : undefined;
     const value = pin && issuer ? pinVerificationValue(await keys.keysFor(issuer.bank.code), card.pan, pin) : null;
-    await bank.updateTable('card_authorization_state').set({ pin_verification_value: value }).where('pan', '=', card.pan).execute();
+    await bank.updateTable('card_authorization_state').set({ pin_verification_value: value })
+      .where('pan', '=', card.pan).execute();
     if (value) converted++;
     else dropped++;
   }

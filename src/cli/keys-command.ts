@@ -19,17 +19,21 @@ export function registerKeysCommands(program: Command): void {
 
   keys
     .command('init')
-    .description('create a production keyring (MIPAY_KEYRING, mode 0600) holding every key the system needs; never overwrites one')
+    .description('create a production keyring (MIPAY_KEYRING, mode 0600) holding every key the system needs; '
+      + 'never overwrites one')
     .action(() => {
       const path = keyringPath();
       const names = initKeyringFile(path, requiredKeys());
-      process.stdout.write(`keyring ${path} created (mode 0600) with ${names.length} keys:\n${names.map((n) => `  ${n}`).join('\n')}\n`
-        + 'Back it up now, apart from the database backups: without it no vault row, sealed ID number or PIN offset can be used.\n');
+      const list = names.map((n) => `  ${n}`).join('\n');
+      process.stdout.write(`keyring ${path} created (mode 0600) with ${names.length} keys:\n${list}\n`
+        + 'Back it up now, apart from the database backups: without it no vault row, sealed ID number or PIN offset '
+        + 'can be used.\n');
     });
 
   keys
     .command('rotate-kek')
-    .description('add a new KEK generation and rewrap every data key under it in batches, while the server runs; ciphertexts are untouched')
+    .description('add a new KEK generation and rewrap every data key under it in batches, while the server runs; '
+      + 'ciphertexts are untouched')
     .option('--kek <name>', `which KEK: ${rotatableKeks.join(' | ')} | all`, 'all')
     .option('--no-rewrap', 'only add the generation; the running server\'s kek-rewrap job moves the rows')
     .action(async (options: { kek: string; rewrap: boolean }) => {
@@ -38,11 +42,14 @@ export function registerKeysCommands(program: Command): void {
         throw new InvalidArgumentError(`--kek is one of: ${rotatableKeks.join(', ')}, all`);
       }
       const path = keyringPath();
-      for (const name of names) process.stdout.write(`${name}: new generation ${addKekGeneration(path, name)} in ${path}\n`);
+      for (const name of names) {
+        process.stdout.write(`${name}: new generation ${addKekGeneration(path, name)} in ${path}\n`);
+      }
       const config = databaseConfig();
       if (!options.rewrap || config.kind === 'pglite') {
         // PGlite is one process's database: while `mipay up` holds it, only the server may write it.
-        process.stdout.write('the running server learns the new KEK on its next seal or unknown KEK id, and its kek-rewrap job '
+        process.stdout.write('the running server learns the new KEK on its next seal or unknown KEK id, '
+          + 'and its kek-rewrap job '
           + 'moves every data key to it within seconds (or at its next start)\n');
         return;
       }
@@ -52,10 +59,12 @@ export function registerKeysCommands(program: Command): void {
       try {
         const rewrap = new KekRewrap({
           db: database.forSchema(platformSchema), tspKeys: platformKeys.tspKeys,
-          personalData: new PersonalDataVault(platformKeys.personalDataKeys), logger: createLogger({ name: 'mipay-keys', level: 'warn' }),
+          personalData: new PersonalDataVault(platformKeys.personalDataKeys),
+          logger: createLogger({ name: 'mipay-keys', level: 'warn' }),
         });
         const moved = await rewrap.runToCompletion();
-        process.stdout.write(`${describeDatabase(config)}: rewrapped ${moved.vault} vault rows and ${moved.personalData} payment accounts\n`);
+        process.stdout.write(`${describeDatabase(config)}: rewrapped ${moved.vault} vault rows `
+          + `and ${moved.personalData} payment accounts\n`);
       } finally {
         await database.close();
       }

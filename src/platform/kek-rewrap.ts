@@ -24,7 +24,9 @@ export class KekRewrap {
   readonly #personalData: PersonalDataVault;
   readonly #job: PeriodicJob;
 
-  constructor(options: { db: Kysely<PlatformTables>; tspKeys: TspKeys; personalData: PersonalDataVault; logger: Logger }) {
+  constructor(options: {
+    db: Kysely<PlatformTables>; tspKeys: TspKeys; personalData: PersonalDataVault; logger: Logger;
+  }) {
     this.#db = options.db;
     this.#tspKeys = options.tspKeys;
     this.#personalData = options.personalData;

@@ -1,5 +1,7 @@
 import type { Keyring } from '../../infra/keys/keyring.ts';
-import { deriveIccMasterKeyOptionA, ibm3624Offset, ibm3624OffsetMatches, IBM_3624_DECIMALIZATION_TABLE } from '../../protocols/crypto/index.ts';
+import {
+  deriveIccMasterKeyOptionA, ibm3624Offset, ibm3624OffsetMatches, IBM_3624_DECIMALIZATION_TABLE,
+} from '../../protocols/crypto/index.ts';
 
 /**
  * Which cryptogram family each sandbox bank's cards use. Most are 3DES (EMV); these issue
@@ -89,6 +91,7 @@ const pinOffsetFormat = '3624';
 
 function pinOffsetParameters(keys: IssuerKeys, pan: string) {
   return {
-    pvk: keys.pinVerificationKey, validationData: pan.slice(-13, -1), pad: 'F', decimalizationTable: IBM_3624_DECIMALIZATION_TABLE,
+    pvk: keys.pinVerificationKey, validationData: pan.slice(-13, -1), pad: 'F',
+    decimalizationTable: IBM_3624_DECIMALIZATION_TABLE,
   };
 }

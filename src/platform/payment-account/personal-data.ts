@@ -34,7 +34,10 @@ const format = 'v1';
 
 /** The personal-data keys from the keyring. */
 export function personalDataKeysFrom(keyring: Pick<Keyring, 'key' | 'keks'>): PersonalDataKeys {
-  return { keks: keyring.keks('platform.personal-data-kek'), fingerprintKey: keyring.key('platform.id-number-fingerprint', 32) };
+  return {
+    keks: keyring.keks('platform.personal-data-kek'),
+    fingerprintKey: keyring.key('platform.id-number-fingerprint', 32),
+  };
 }
 
 export class PersonalDataVault {
@@ -95,7 +98,9 @@ export class PersonalDataVault {
 
   #parse(field: SealedField, sealed: string): { kekId: string; wrapped: string; payload: string } {
     const [version, kekId, wrapped, payload, ...rest] = sealed.split(':');
-    if (version !== format || !kekId || !wrapped || !payload || rest.length > 0) throw new Error(`a sealed ${field} value is malformed`);
+    if (version !== format || !kekId || !wrapped || !payload || rest.length > 0) {
+      throw new Error(`a sealed ${field} value is malformed`);
+    }
     return { kekId, wrapped, payload };
   }
 
@@ -118,17 +123,21 @@ export class PersonalDataVault {
  * still the ones read, so a concurrent change wins and the row is taken by a later batch.
  * Answers how many rows were rewrapped.
  */
-export async function rewrapPersonalDataBatch(db: Kysely<PlatformTables>, vault: PersonalDataVault, batchSizeMax: number): Promise<number> {
+export async function rewrapPersonalDataBatch(
+  db: Kysely<PlatformTables>, vault: PersonalDataVault, batchSizeMax: number,
+): Promise<number> {
   const prefix = `${format}:${vault.currentKekId()}:`;
   const notCurrent = (column: 'id_number_sealed' | 'aml_id_photo_sealed' | 'aml_address_sealed') =>
     sql<boolean>`(${sql.ref(column)} is not null and left(${sql.ref(column)}, ${prefix.length}) <> ${prefix})`;
   const rows = await db.selectFrom('payment_accounts')
     .select(['id', 'id_number_sealed', 'aml_id_photo_sealed', 'aml_address_sealed'])
-    .where(sql<boolean>`${notCurrent('id_number_sealed')} or ${notCurrent('aml_id_photo_sealed')} or ${notCurrent('aml_address_sealed')}`)
+    .where(sql<boolean>`${notCurrent('id_number_sealed')} or ${notCurrent('aml_id_photo_sealed')}
+      or ${notCurrent('aml_address_sealed')}`)
     .orderBy('id').limit(batchSizeMax).execute();
   let rewrapped = 0;
   for (const row of rows) {
-    const again = (field: SealedField, value: string | null) => (value === null ? null : vault.rewrap(row.id, field, value));
+    const again = (field: SealedField, value: string | null) =>
+      (value === null ? null : vault.rewrap(row.id, field, value));
     const result = await db.updateTable('payment_accounts').set({
       id_number_sealed: again('id_number', row.id_number_sealed)!,
       aml_id_photo_sealed: again('aml_id_photo', row.aml_id_photo_sealed),

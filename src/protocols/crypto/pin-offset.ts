@@ -40,12 +40,13 @@ export function ibm3624NaturalPin(parameters: PinOffsetParameters, lengthDigits:
 }
 
 function naturalPin(parameters: PinOffsetParameters, lengthDigits: number): string {
-  assert.ok(parameters.pvk.length === 16 || parameters.pvk.length === 24, 'a PVK is a double- or triple-length 3DES key');
+  assert.ok([16, 24].includes(parameters.pvk.length), 'a PVK is a double- or triple-length 3DES key');
   assert.match(parameters.decimalizationTable, /^[0-9]{16}$/);
   assert.match(parameters.pad, /^[0-9A-Fa-f]$/);
   assert.match(parameters.validationData, /^[0-9A-Fa-f]{1,16}$/);
   assert.ok(lengthDigits >= 4 && lengthDigits <= 16);
   const block = Buffer.from(parameters.validationData.padEnd(16, parameters.pad), 'hex');
   const enciphered = encryptEcb('tdes', parameters.pvk, block).toString('hex').toUpperCase();
-  return [...enciphered.slice(0, lengthDigits)].map((hex) => parameters.decimalizationTable[parseInt(hex, 16)]!).join('');
+  const table = parameters.decimalizationTable;
+  return [...enciphered.slice(0, lengthDigits)].map((hex) => table[parseInt(hex, 16)]!).join('');
 }
