@@ -11,6 +11,8 @@ import { registerSettlementRoutes } from './settlement-http.ts';
 export interface BankPartyOptions {
   db: Kysely<BankTables>;
   sms: SmsGateway;
+  /** The keyring's `bank.otp-pepper` (verification codes are stored keyed by it). */
+  otpPepper: Buffer;
   sandboxOutbox?: SandboxOutbox;
   partnerKeys: readonly string[];
   logger: Logger;
@@ -26,7 +28,7 @@ export interface BankParty {
 
 /** The banks' HTTP server: the partner API for the platform, and sandbox routes when in sandbox mode. */
 export async function createBankParty(options: BankPartyOptions): Promise<BankParty> {
-  const service = new BankService({ db: options.db, sms: options.sms, ...(options.clock ? { clock: options.clock } : {}) });
+  const service = new BankService({ db: options.db, sms: options.sms, otpPepper: options.otpPepper, ...(options.clock ? { clock: options.clock } : {}) });
   const settlement = new SettlementService(options.db, options.clock);
   const app = await createHttpApp({
     party: 'bank',

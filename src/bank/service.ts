@@ -64,6 +64,8 @@ export interface IssuedCard {
 export interface BankServiceOptions {
   db: Kysely<BankTables>;
   sms: SmsGateway;
+  /** The keyring's `bank.otp-pepper`: verification codes are stored keyed by it (infra/otp.ts). */
+  otpPepper: Buffer;
   clock?: () => Date;
 }
 
@@ -79,10 +81,12 @@ export class BankService {
   readonly #db: Kysely<BankTables>;
   readonly #sms: SmsGateway;
   readonly #clock: () => Date;
+  readonly #otpPepper: Buffer;
 
   constructor(options: BankServiceOptions) {
     this.#db = options.db;
     this.#sms = options.sms;
+    this.#otpPepper = options.otpPepper;
     this.#clock = options.clock ?? (() => new Date());
   }
 
@@ -212,7 +216,7 @@ export class BankService {
       }
       await trx.insertInto('verifications').values({
         id, pan: cardNumber, requester, purpose,
-        code_hash: hashOtp(id, code), expires_at: expiresAt, wrong_tries: 0, consumed_at: null, created_at: now,
+        code_hash: hashOtp({ pepper: this.#otpPepper, subject: [id, cardNumber, purpose] }, code), expires_at: expiresAt, wrong_tries: 0, consumed_at: null, created_at: now,
       }).execute();
       return { phone: card.reserved_phone };
     });
@@ -235,7 +239,7 @@ export class BankService {
       if (!verification || verification.requester !== request.requester) {
         return { error: new BankError('verification_not_found', 'No verification with this id was started by this requester.', { param: 'verification_id' }) };
       }
-      const check = checkOtp(verification, request.code, now);
+      const check = checkOtp(verification, request.code, { pepper: this.#otpPepper, subject: [verification.id, verification.pan, verification.purpose] }, now);
       if (check.outcome === 'wrong' || check.outcome === 'burned') {
         if (!verification.consumed_at && verification.wrong_tries < otpPolicy.wrongTriesMax) {
           // A wrong try is counted even though the request fails: that is what limits guessing.

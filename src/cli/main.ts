@@ -16,6 +16,9 @@ import { aliyunSmsFromEnv } from '../sms/aliyun-gateway.ts';
 import { SandboxSmsGateway, smsMigrations, smsSchema, type SmsGateway, type SmsTables } from '../sms/client.ts';
 import { databaseConfig, dataDir, defaultPorts, describeDatabase, keyringPath, listenHost, portFromEnv, runMode, version, type RunMode } from './config.ts';
 import { createSystem, migrateAll, paymentCaKey } from './system.ts';
+import { moveDatabaseKeysToKeyring, platformKeysFrom } from './keyring-contents.ts';
+import { assertKeyringOutsideDataFolder, openSecuredDatabase } from './data-folder.ts';
+import { registerKeysCommands } from './keys-command.ts';
 import { registerPhoneCommands } from './phone-command.ts';
 import { registerTransitCommands } from './transit-command.ts';
 import { registerDoorCommands } from './door-command.ts';
@@ -80,7 +83,8 @@ program
     const dependencies = modeDependencies(mode);
     const logger = createLogger({ name: 'mipay' });
     const config = databaseConfig();
-    const database = await openDatabase(config);
+    assertKeyringOutsideDataFolder(keyringPath(), dataDir());
+    const database = await openSecuredDatabase(config);
     const { keyring, ...smsGateway } = dependencies;
     const system = await createSystem({
       database, keyring, logger, mode, ...smsGateway, ...(await rateLimitStoreFromEnv()),
@@ -127,7 +131,9 @@ program
     const host = () => listenOn;
     const { smsGateway, keyring } = modeDependencies(mode);
     const logger = createLogger({ name: `mipay-${party}` });
-    const database = await openDatabase(databaseConfig());
+    assertKeyringOutsideDataFolder(keyringPath(), dataDir());
+    const database = await openSecuredDatabase(databaseConfig());
+    await moveDatabaseKeysToKeyring(database, keyring, logger);
     await migrateSchema(database, smsSchema, smsMigrations);
     const outbox = new SandboxSmsGateway(database.forSchema<SmsTables>(smsSchema));
     const sms: SmsGateway = smsGateway ?? outbox;
@@ -136,7 +142,9 @@ program
       const partnerKeys = (process.env.MIPAY_BANK_PARTNER_KEYS ?? '').split(',').map((k) => k.trim()).filter(Boolean);
       if (partnerKeys.length === 0) throw new Error('MIPAY_BANK_PARTNER_KEYS must list the partner keys allowed to call the bank');
       await migrateSchema(database, bankSchema, bankMigrations);
-      const bank = await createBankParty({ db: database.forSchema(bankSchema), sms, ...sandboxOutbox, partnerKeys, logger, version });
+      const bank = await createBankParty({
+        db: database.forSchema(bankSchema), sms, ...sandboxOutbox, partnerKeys, logger, version, otpPepper: keyring.key('bank.otp-pepper', 32),
+      });
       const url = await bank.app.listen({ host: host(), port: portFromEnv('MIPAY_BANK_PORT', defaultPorts.bank) });
       closeOnSignal(logger, async () => { await bank.app.close(); await database.close(); });
       process.stdout.write(`bank listening on ${url} (docs ${url}/docs), ${mode} mode\n`);
@@ -148,7 +156,7 @@ program
       const platform = await createPlatform({
         db: database.forSchema(platformSchema), bank: createHttpBankClient({ baseUrl: bankUrl, partnerKey }), sms, ...sandboxOutbox, logger, version,
         ...(await rateLimitStoreFromEnv()), webhookAllowLoopback: mode === 'sandbox' && process.env.MIPAY_WEBHOOK_ALLOW_LOOPBACK === '1',
-        caKey: paymentCaKey(keyring),
+        caKey: paymentCaKey(keyring), ...platformKeysFrom(keyring),
       });
       const url = await platform.app.listen({ host: host(), port: portFromEnv('MIPAY_PLATFORM_PORT', defaultPorts.platform) });
       platform.startJobs();
@@ -164,7 +172,7 @@ program
   .description('bring every party\'s schema up to date, then exit')
   .action(async () => {
     const config = databaseConfig();
-    const database: Database = await openDatabase(config);
+    const database: Database = await openSecuredDatabase(config);
     try {
       const ran = await migrateAll(database);
       process.stdout.write(`${describeDatabase(config)}: ${ran.length === 0 ? 'already up to date' : `ran ${ran.join(', ')}`}\n`);
@@ -232,6 +240,7 @@ registerPosCommands(program);
 registerPhoneCommands(program);
 registerTransitCommands(program);
 registerDoorCommands(program);
+registerKeysCommands(program);
 
 program
   .command('demo')

@@ -6,12 +6,12 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 import type { CardPersonalization } from '../bank/client.ts';
-import { openDatabase } from '../infra/db/database.ts';
 import { produceClearingFile } from '../network/clearing.ts';
 import { createTcpNetworkClient } from '../network/client.ts';
 import { networkSchema } from '../network/migrations/index.ts';
 import { CardReadError, ContactlessCardEmulator, formatReceipt, PosError, PosTerminal, type ContactlessCard } from '../terminal/client.ts';
 import { databaseConfig, dataDir, portFromEnv } from './config.ts';
+import { openSecuredDatabase } from './data-folder.ts';
 import { openPhone, type PhoneFileOptions } from './phone-command.ts';
 import { migrateAll, type System } from './system.ts';
 
@@ -199,7 +199,7 @@ export function registerPosCommands(program: Command): void {
       const date = options.date ?? new Date(Date.now() + 8 * 3_600_000).toISOString().slice(0, 10);
       const config = databaseConfig();
       if (config.kind === 'pglite' && config.dataDir && !existsSync(config.dataDir)) throw new Error(`no database in ${config.dataDir}`);
-      const database = await openDatabase(config);
+      const database = await openSecuredDatabase(config);
       try {
         await migrateAll(database);
         const file = await produceClearingFile(database.forSchema(networkSchema), { businessDate: date, acquirerId: '49990000' });

@@ -21,6 +21,7 @@ import { SandboxSmsGateway, smsMigrations, smsSchema, type SmsGateway, type SmsT
 import { createHttpTransitClient, type TransitOperatorClient } from '../transit/client.ts';
 import { BRANDS, createTransitParty, operatorKeyNames, transitMigrations, transitSchema, type TransitParty } from '../transit/party.ts';
 import { version, type RunMode } from './config.ts';
+import { moveDatabaseKeysToKeyring, platformKeysFrom } from './keyring-contents.ts';
 
 /**
  * The only place that wires parties together (DESIGN section 1): each party gets its own schema
@@ -90,6 +91,8 @@ export interface SystemOptions {
 
 /** Platform + banks + sandbox SMS carrier in one process, one database (what `mipay up` runs). */
 export async function createSystem(options: SystemOptions): Promise<System> {
+  // Keys a database from before the keyring still holds move to the keyring first (sandbox), or stop the start.
+  await moveDatabaseKeysToKeyring(options.database, options.keyring, options.logger);
   await migrateAll(options.database);
   const mode = options.mode ?? 'sandbox';
   assert.ok(mode === 'sandbox' || options.smsGateway, 'production mode needs a real SMS gateway');
@@ -101,6 +104,7 @@ export async function createSystem(options: SystemOptions): Promise<System> {
   const clock = options.clock ? { clock: options.clock } : {};
   const bank = await createBankParty({
     db: options.database.forSchema(bankSchema), sms: carrier, ...sandboxOutbox, partnerKeys: [bankPartnerKey],
+    otpPepper: options.keyring.key('bank.otp-pepper', 32),
     logger: options.logger.child({ party: 'bank' }), version, ...clock,
   });
   const transport = options.bankTransport ?? { kind: 'in-process' };
@@ -118,6 +122,7 @@ export async function createSystem(options: SystemOptions): Promise<System> {
     transit: transitClientOf(transit, transitApiKey(options.keyring)),
     db: options.database.forSchema(platformSchema) as Kysely<any>, bank: bankClient, sms: carrier, ...sandboxOutbox, bankKeys: platformBankKeys, caKey,
     ...(options.rateLimitStore ? { rateLimitStore: options.rateLimitStore } : {}), webhookAllowLoopback: mode === 'sandbox' && options.webhookAllowLoopback === true,
+    ...platformKeysFrom(options.keyring),
     logger: options.logger.child({ party: 'platform' }), version, ...clock,
   });
   // Device cards: the network asks the platform's TSP to detokenize and verify them (DESIGN section 1).
@@ -162,7 +167,7 @@ async function createPaymentPath(options: SystemOptions): Promise<{ bankAuthoriz
   const zoneMacKeys = new Map(banks.map((bank) => [bank.code, options.keyring.key(`zone.${bank.code.toLowerCase()}.mak`, 16)]));
   const cardVerificationKeys = new Map(banks.map((bank) => [bank.code, options.keyring.key(`bank.${bank.code.toLowerCase()}.cvk`, 16)]));
   const bankAuthorization = createBankAuthorization({
-    db: options.database.forSchema(bankSchema), logger: options.logger.child({ party: 'bank' }), zoneMacKeys, cardVerificationKeys, ...clock,
+    db: options.database.forSchema(bankSchema), keyring: options.keyring, logger: options.logger.child({ party: 'bank' }), zoneMacKeys, cardVerificationKeys, ...clock,
   });
   const bankIso = createTcpBankIso8583Client({
     host: () => bankAuthorization.endpoint.address()?.host ?? '127.0.0.1',

@@ -15,7 +15,7 @@ import type { App } from '../infra/http/server.ts';
 import { createLogger } from '../infra/log/logger.ts';
 import { deviceBody, newPhoneKeys } from '../platform/devices/test-devices.ts';
 import { createSystem, type System } from './system.ts';
-import { createMemoryKeyring } from '../infra/keys/keyring.ts';
+import { createMemoryKeyring, type Keyring } from '../infra/keys/keyring.ts';
 
 export class TestClock {
   #ms: number;
@@ -48,7 +48,7 @@ export interface TestSystem extends System {
  * `webhookAllowLoopback` (default true: webhook receivers in tests listen on 127.0.0.1) is the
  * sandbox's explicit loopback allowance; SSRF tests turn it off.
  */
-export async function startTestSystem(options: { bankOverHttp?: boolean; networkBankTimeoutMs?: number; webhookAllowLoopback?: boolean } = {}): Promise<TestSystem> {
+export async function startTestSystem(options: { bankOverHttp?: boolean; networkBankTimeoutMs?: number; webhookAllowLoopback?: boolean; keyring?: Keyring } = {}): Promise<TestSystem> {
   const database = await openTestDatabase();
   const logs: string[] = [];
   const sink = new Writable({
@@ -62,7 +62,7 @@ export async function startTestSystem(options: { bankOverHttp?: boolean; network
   let bankUrl = '';
   let linkCut = false;
   const system = await createSystem({
-    database, keyring: createMemoryKeyring(), logger, clock: clock.now,
+    database, keyring: options.keyring ?? createMemoryKeyring(), logger, clock: clock.now,
     bankTransport: options.bankOverHttp ? { kind: 'http', bankUrl: () => (linkCut ? 'http://127.0.0.1:1' : bankUrl) } : { kind: 'in-process' },
     networkBankTimeoutMs: options.networkBankTimeoutMs ?? 2_000, networkReversalIntervalMs: 200,
     webhookAllowLoopback: options.webhookAllowLoopback ?? true,

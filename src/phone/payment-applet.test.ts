@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { TestClock } from '../cli/test-system.ts';
-import { limitedUseKey, tokenMasterKey, type TspKeys } from '../platform/tokens/keys.ts';
+import { createMemoryKeyring } from '../infra/keys/keyring.ts';
+import { limitedUseKey, tokenMasterKey, tspKeysFrom, type TspKeys } from '../platform/tokens/keys.ts';
 import { decodeResponseApdu, encodeCommandApdu, getProcessingOptions, selectByName, selectPpse, SW } from '../protocols/apdu.ts';
 import { checkArqc } from '../protocols/emv/online-cryptogram.ts';
 import { CardReadError, readContactlessCard } from '../terminal/client.ts';
@@ -19,7 +19,7 @@ after(() => rmSync(dir, { recursive: true, force: true }));
 const cheap = { n: 2 ** 10, r: 8, p: 1 };
 const passphrase = 'phone passphrase 1';
 // The platform's TSP keys, as a sandbox platform generates them; the phone only ever sees LUKs derived from them.
-const tspKeys: TspKeys = { kekId: 'kek-1', kek: randomBytes(32), imkAc: randomBytes(16), panFingerprintKey: randomBytes(32) };
+const tspKeys: TspKeys = tspKeysFrom(createMemoryKeyring());
 const tokenNumber = '6299901234567890123';
 let counter = 0;
 

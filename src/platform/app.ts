@@ -33,10 +33,11 @@ import { PaymentCore } from './payments/service.ts';
 import { PaymentVerifier } from './payments/verification.ts';
 import { WalletPayments } from './payments/wallet.ts';
 import { registerPaymentAccountRoutes } from './payment-account/routes.ts';
-import { loadPersonalDataKeys, PersonalDataVault, type PersonalDataKeys } from './payment-account/personal-data.ts';
+import { PersonalDataVault, type PersonalDataKeys } from './payment-account/personal-data.ts';
 import { PaymentAccountService } from './payment-account/service.ts';
 import type { PlatformTables } from './tables.ts';
-import { loadTspKeys, type TspKeys } from './tokens/keys.ts';
+import type { TspKeys } from './tokens/keys.ts';
+import { KekRewrap } from './kek-rewrap.ts';
 import { registerTokenRoutes } from './tokens/routes.ts';
 import { registerTransitRoutes } from './transit/routes.ts';
 import { TransitService } from './transit/service.ts';
@@ -52,10 +53,12 @@ export interface PlatformOptions {
   logger: Logger;
   version: string;
   clock?: () => Date;
-  /** The TSP's keys; when absent (sandbox) they are generated once and kept in the database (tokens/keys.ts). */
-  tspKeys?: TspKeys;
-  /** Keys sealing the holders' ID numbers, ID photos and addresses (sandbox: generated and kept in the database). */
-  personalDataKeys?: PersonalDataKeys;
+  /** The TSP's keys, from the keyring (tokens/keys.ts `tspKeysFrom`). */
+  tspKeys: TspKeys;
+  /** Keys sealing the holders' ID numbers, ID photos and addresses, from the keyring (`personalDataKeysFrom`). */
+  personalDataKeys: PersonalDataKeys;
+  /** The keyring's `platform.otp-pepper`: SMS codes are stored keyed by it (infra/otp.ts). */
+  otpPepper: Buffer;
   /** Issuing banks' keys for the device card lifecycle route, by bank code. */
   bankKeys?: Readonly<Record<string, string>>;
   /** Where abuse-limit counts live: Redis when `REDIS_URL` is set (cli), else this process's memory. */
@@ -77,6 +80,8 @@ export interface Platform {
   paymentAccounts: PaymentAccountService;
   cards: CardService;
   devices: DeviceService;
+  /** Rewraps data keys under the newest KEK generation (started with the jobs; tests call `runOnce()`). */
+  kekRewrap: KekRewrap;
   /** The token service (TSP): device cards, the vault, limited-use keys. */
   tokens: TokenService;
   /** Money-moving routes put `idempotency.preHandler` after their session check. */
@@ -100,16 +105,16 @@ export interface Platform {
 /** The platform's HTTP server with every domain's routes, ready to `listen` or `inject`. */
 export async function createPlatform(options: PlatformOptions): Promise<Platform> {
   const clock = options.clock ?? (() => new Date());
-  const codes = new SmsCodes(options.db, options.sms, clock);
+  const codes = new SmsCodes(options.db, options.sms, clock, options.otpPepper);
   const rateLimitStore = options.rateLimitStore ?? new MemoryRateLimitStore({ clock });
   const limiter = new RateLimiter(rateLimitStore);
   const accounts = new AccountService(options.db, codes, clock, rateLimitStore);
-  const personalData = new PersonalDataVault(await loadPersonalDataKeys(options.db, options.personalDataKeys, clock));
+  const personalData = new PersonalDataVault(options.personalDataKeys);
   const paymentAccounts = new PaymentAccountService({ db: options.db, bank: options.bank, codes, personalData, clock });
   await paymentAccounts.sealClearTextPersonalData();
   const cards = new CardService(options.db, options.bank, paymentAccounts, clock);
   const devices = new DeviceService(options.db, clock);
-  const tokens = new TokenService({ db: options.db, bank: options.bank, cards, devices, keys: await loadTspKeys(options.db, options.tspKeys, clock), clock });
+  const tokens = new TokenService({ db: options.db, bank: options.bank, cards, devices, keys: options.tspKeys, clock });
   devices.attachDeviceCards(tokens.lifecycle);
   accounts.onLogout((userId) => devices.onLogout(userId));
   cards.onUnbind((card) => tokens.deleteForBoundCard(card.id));
@@ -153,21 +158,25 @@ export async function createPlatform(options: PlatformOptions): Promise<Platform
   if (options.sandboxOutbox) registerSandboxSmsRoutes(app, options.sandboxOutbox);
   // Hourly is plenty: a spent ATC stays refusable for as long as its batch is live.
   const atcPruning = new PeriodicJob('token-atc-pruning', () => tokens.pruneSpentAtcs(), options.logger.child({ component: 'tokens' }));
+  // After `mipay keys rotate-kek`, moves the vault's and the personal data's data keys to the newest KEK in batches.
+  const kekRewrap = new KekRewrap({ db: options.db, tspKeys: options.tspKeys, personalData, logger: options.logger.child({ component: 'kek-rewrap' }) });
   app.addHook('onClose', async () => {
     await atcPruning.stop();
+    await kekRewrap.stop();
     await webhooks.stop();
     await pendingSettlement.stop();
     await ledger.close();
     await limiter.close();
   });
   return {
-    app, accounts, paymentAccounts, cards, devices, tokens, idempotency, merchants, webhooks, ledger, wallet, orders, pendingSettlement, transit,
+    app, accounts, paymentAccounts, cards, devices, tokens, kekRewrap, idempotency, merchants, webhooks, ledger, wallet, orders, pendingSettlement, transit,
     doorCards,
     payees, certificates,
     startJobs() {
       webhooks.start();
       pendingSettlement.start();
       atcPruning.start(3_600_000);
+      kekRewrap.start();
     },
   };
 }

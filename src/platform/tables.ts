@@ -100,7 +100,6 @@ export interface PlatformTables {
   };
   /** Nonces of device-signed requests, kept while their timestamp is acceptable: a signed request is single-use. */
   device_request_nonces: { device_id: string; nonce: string; expires_at: Date };
-  tsp_keys: { id: string; key_hex: string; created_at: Date };
   device_cards: {
     id: string; user_id: string; device_id: string; bound_card_id: string; kind: 'bank' | 'transit'; bank_code: string; bank_name: string;
     card_kind: string; card_ref: string; pan_masked: string; pan_last4: string; token_number: string; token_last4: string;

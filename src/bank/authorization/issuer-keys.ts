@@ -1,7 +1,7 @@
-import { createHmac, timingSafeEqual } from 'node:crypto';
-import type { Kysely } from 'kysely';
-import { deriveIccMasterKeyOptionA, generateKey } from '../../protocols/crypto/index.ts';
-import type { AuthorizationTables } from './tables.ts';
+import type { Keyring } from '../../infra/keys/keyring.ts';
+import {
+  deriveIccMasterKeyOptionA, ibm3624Offset, ibm3624OffsetMatches, IBM_3624_DECIMALIZATION_TABLE,
+} from '../../protocols/crypto/index.ts';
 
 /**
  * Which cryptogram family each sandbox bank's cards use. Most are 3DES (EMV); these issue
@@ -18,48 +18,37 @@ export interface IssuerKeys {
   imkAc: Buffer;
   /** Zone PIN key shared with the network (3DES, ISO 9564 format 0 blocks in field 52). */
   zonePinKey: Buffer;
-  /** PIN verification key: the bank keeps HMAC(PVK, PAN, PIN), never the PIN. */
+  /** PIN verification key (double-length 3DES): the bank keeps the IBM 3624 offset under it, never the PIN. */
   pinVerificationKey: Buffer;
 }
 
 /**
- * The banks' keys: generated at random the first time a bank needs them and kept in the bank
- * schema (so they survive restarts and are the same for every process on one database), then
- * cached. Keys are never logged and never leave the bank except the card keys a sandbox
+ * The banks' keys, from the keyring (`bank.<code>.imk-ac`, `bank.<code>.zpk`, `bank.<code>.pvk`),
+ * never from the database: a copy of the bank's tables opens no card key and tests no PIN.
+ * Keys are never logged and never leave the bank except the card keys a sandbox
  * personalisation hands out and the zone PIN key given to the network at wiring time.
  */
 export class IssuerKeyStore {
-  readonly #db: Kysely<AuthorizationTables>;
-  readonly #cache = new Map<string, Promise<IssuerKeys>>();
+  readonly #keyring: Pick<Keyring, 'key'>;
+  readonly #cache = new Map<string, IssuerKeys>();
 
-  constructor(db: Kysely<AuthorizationTables>) {
-    this.#db = db;
+  constructor(keyring: Pick<Keyring, 'key'>) {
+    this.#keyring = keyring;
   }
 
-  keysFor(bankCode: string): Promise<IssuerKeys> {
+  async keysFor(bankCode: string): Promise<IssuerKeys> {
     let keys = this.#cache.get(bankCode);
     if (!keys) {
-      keys = this.#load(bankCode);
+      const prefix = `bank.${bankCode.toLowerCase()}`;
+      keys = {
+        bankCode, acAlgorithm: sm4Banks.has(bankCode) ? 'sm4' : 'tdes',
+        imkAc: this.#keyring.key(`${prefix}.imk-ac`, 16),
+        zonePinKey: this.#keyring.key(`${prefix}.zpk`, 16),
+        pinVerificationKey: this.#keyring.key(`${prefix}.pvk`, 16),
+      };
       this.#cache.set(bankCode, keys);
-      keys.catch(() => this.#cache.delete(bankCode));
     }
     return keys;
-  }
-
-  async #load(bankCode: string): Promise<IssuerKeys> {
-    const acAlgorithm = sm4Banks.has(bankCode) ? 'sm4' : 'tdes';
-    await this.#db.insertInto('issuer_keys').values({
-      bank_code: bankCode, ac_algorithm: acAlgorithm,
-      imk_ac_hex: generateKey(acAlgorithm).toString('hex'),
-      zpk_hex: generateKey('tdes').toString('hex'),
-      pvk_hex: generateKey('aes', 32).toString('hex'),
-      created_at: new Date(),
-    }).onConflict((oc) => oc.column('bank_code').doNothing()).execute();
-    const row = await this.#db.selectFrom('issuer_keys').selectAll().where('bank_code', '=', bankCode).executeTakeFirstOrThrow();
-    return {
-      bankCode, acAlgorithm: row.ac_algorithm, imkAc: Buffer.from(row.imk_ac_hex, 'hex'),
-      zonePinKey: Buffer.from(row.zpk_hex, 'hex'), pinVerificationKey: Buffer.from(row.pvk_hex, 'hex'),
-    };
   }
 }
 
@@ -81,13 +70,28 @@ export function cardMasterKeyAc(keys: IssuerKeys, pan: string, panSequence: stri
   return key;
 }
 
-/** The PIN verification value kept instead of the PIN: HMAC-SHA256 under the bank's PVK. */
+/**
+ * The PIN verification value kept instead of the PIN: the IBM 3624 PIN offset
+ * (protocols/crypto/pin-offset.ts) under the bank's PVK, with the 12 PAN digits left of the
+ * check digit as validation data (padded with F) and IBM's default decimalisation table. The
+ * offset has the PIN's length, so PINs of 4 to 12 digits are verified in full (a VISA PVV
+ * covers only 4). Stored as `3624:<offset>`.
+ */
 export function pinVerificationValue(keys: IssuerKeys, pan: string, pin: string): string {
-  return createHmac('sha256', keys.pinVerificationKey).update(`${pan}:${pin}`).digest('hex');
+  return `${pinOffsetFormat}:${ibm3624Offset(pinOffsetParameters(keys, pan), pin)}`;
 }
 
 export function pinMatches(keys: IssuerKeys, pan: string, pin: string, stored: string): boolean {
-  const given = Buffer.from(pinVerificationValue(keys, pan, pin), 'hex');
-  const expected = Buffer.from(stored, 'hex');
-  return given.length === expected.length && timingSafeEqual(given, expected);
+  const [format, offset, ...rest] = stored.split(':');
+  if (format !== pinOffsetFormat || !offset || rest.length > 0) return false;
+  return ibm3624OffsetMatches(pinOffsetParameters(keys, pan), pin, offset);
+}
+
+const pinOffsetFormat = '3624';
+
+function pinOffsetParameters(keys: IssuerKeys, pan: string) {
+  return {
+    pvk: keys.pinVerificationKey, validationData: pan.slice(-13, -1), pad: 'F',
+    decimalizationTable: IBM_3624_DECIMALIZATION_TABLE,
+  };
 }

@@ -2,6 +2,7 @@ import type { Kysely } from 'kysely';
 import { z } from 'zod';
 import type { App } from '../../infra/http/server.ts';
 import type { Logger } from '../../infra/log/logger.ts';
+import type { Keyring } from '../../infra/keys/keyring.ts';
 import type { Iso8583Server } from '../../infra/net/iso8583-channel.ts';
 import { IssuerAuthorizer } from './authorizer.ts';
 import type { CardVerificationKeys } from './card-verification.ts';
@@ -24,6 +25,8 @@ export interface BankAuthorization {
 
 export interface BankAuthorizationOptions {
   db: Kysely<any>;
+  /** Where the banks' IMK-AC, ZPK and PVK come from (`bank.<code>.imk-ac` …), never the database. */
+  keyring: Pick<Keyring, 'key'>;
   logger: Logger;
   /** Each bank's zone MAC key with the network (the keyring's `zone.<bank>.mak`), by bank code. */
   zoneMacKeys: ReadonlyMap<string, Buffer>;
@@ -34,7 +37,7 @@ export interface BankAuthorizationOptions {
 
 export function createBankAuthorization(options: BankAuthorizationOptions): BankAuthorization {
   const db = options.db as Kysely<AuthorizationTables>;
-  const keys = new IssuerKeyStore(db);
+  const keys = new IssuerKeyStore(options.keyring);
   const authorizer = new IssuerAuthorizer({
     db, keys, cardVerificationKeys: options.cardVerificationKeys, logger: options.logger, ...(options.clock ? { clock: options.clock } : {}),
   });

@@ -2,9 +2,6 @@ import type { BankTables } from '../service.ts';
 
 /** The bank tables of card authorization (migration 2026-11-22T0400-authorization). */
 export interface AuthorizationTables extends BankTables {
-  issuer_keys: {
-    bank_code: string; ac_algorithm: 'tdes' | 'sm4'; imk_ac_hex: string; zpk_hex: string; pvk_hex: string; created_at: Date;
-  };
   card_authorization_state: {
     pan: string; last_atc: number; pin_verification_value: string | null; pin_wrong_tries: number; held_fen: bigint;
   };

@@ -26,11 +26,14 @@ export class SmsCodes {
   readonly #db: Kysely<PlatformTables>;
   readonly #sms: SmsGateway;
   readonly #clock: () => Date;
+  readonly #pepper: Buffer;
 
-  constructor(db: Kysely<PlatformTables>, sms: SmsGateway, clock: () => Date) {
+  /** `pepper`: the keyring's `platform.otp-pepper`; codes are stored keyed by it (infra/otp.ts). */
+  constructor(db: Kysely<PlatformTables>, sms: SmsGateway, clock: () => Date, pepper: Buffer) {
     this.#db = db;
     this.#sms = sms;
     this.#clock = clock;
+    this.#pepper = pepper;
   }
 
   /**
@@ -65,7 +68,7 @@ export class SmsCodes {
         return errors.rate_limited('A code was sent to this phone less than a minute ago.', 'phone', { retry_after_s: retryAfterS });
       }
       await trx.insertInto('sms_codes').values({
-        id, phone, purpose, code_hash: hashOtp(id, code), expires_at: expiresAt, wrong_tries: 0, consumed_at: null, created_at: now,
+        id, phone, purpose, code_hash: hashOtp({ pepper: this.#pepper, subject: [id, phone, purpose] }, code), expires_at: expiresAt, wrong_tries: 0, consumed_at: null, created_at: now,
       }).execute();
       return undefined;
     });
@@ -105,7 +108,7 @@ export class SmsCodes {
       .forUpdate()
       .executeTakeFirst();
     if (!record) return { error: errors.sms_code_not_requested('No code was sent to this phone for this purpose; ask for one first.', param) };
-    const check = checkOtp(record, code, this.#clock());
+    const check = checkOtp(record, code, { pepper: this.#pepper, subject: [record.id, record.phone, record.purpose] }, this.#clock());
     switch (check.outcome) {
       case 'ok':
         await trx.updateTable('sms_codes').set({ consumed_at: this.#clock() }).where('id', '=', record.id).execute();

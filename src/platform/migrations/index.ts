@@ -11,6 +11,7 @@ import { tokens } from './2026-11-22T0710-tokens.ts';
 import { tokenAtcUses } from './2026-11-22T0720-token-atc-uses.ts';
 import { sealedPersonalData } from './2026-11-22T0730-sealed-personal-data.ts';
 import { biometricProofs } from './2026-11-22T0740-biometric-proofs.ts';
+import { keysToKeyring } from './2026-11-30T0200-keys-to-keyring.ts';
 import { passwordResetLock } from './2026-11-30T0300-password-reset-lock.ts';
 import { merchantOwners } from './2026-11-30T0301-merchant-owners.ts';
 import { deviceRequestNonces } from './2026-11-30T0400-device-request-nonces.ts';
@@ -36,6 +37,7 @@ export const platformMigrations: SchemaMigrations = {
   '2026-11-22T0720-token-atc-uses': tokenAtcUses,
   '2026-11-22T0730-sealed-personal-data': sealedPersonalData,
   '2026-11-22T0740-biometric-proofs': biometricProofs,
+  '2026-11-30T0200-keys-to-keyring': keysToKeyring,
   '2026-11-30T0300-password-reset-lock': passwordResetLock,
   '2026-11-30T0301-merchant-owners': merchantOwners,
   '2026-11-30T0400-device-request-nonces': deviceRequestNonces,

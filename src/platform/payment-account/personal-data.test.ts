@@ -3,7 +3,8 @@ import { randomBytes } from 'node:crypto';
 import { sql } from 'kysely';
 import { after, before, describe, test } from 'node:test';
 import { apiClient, issueCard, openPaymentAccount, signUpAndLogIn, startTestSystem, type TestSystem } from '../../cli/test-system.ts';
-import { PersonalDataVault } from './personal-data.ts';
+import { createMemoryKeyring } from '../../infra/keys/keyring.ts';
+import { PersonalDataVault, personalDataKeysFrom } from './personal-data.ts';
 
 /** Every row of every table of the platform's schema, as text (byte columns in hex). */
 async function platformRowsAsText(system: TestSystem): Promise<string> {
@@ -70,7 +71,7 @@ describe('the holder\'s ID number, ID photo and address are kept sealed', () => 
 });
 
 describe('PersonalDataVault', () => {
-  const vault = new PersonalDataVault({ kekId: 'pii-kek-test', kek: randomBytes(32), fingerprintKey: randomBytes(32) });
+  const vault = new PersonalDataVault(personalDataKeysFrom(createMemoryKeyring()));
 
   test('a sealed value opens only for its own account and field, and not at all once altered', () => {
     const sealed = vault.seal('pa_1', 'id_number', Buffer.from('11010519491231002X'));

@@ -1,12 +1,11 @@
 /**
  * The TSP's keys and what each device card gets from them.
  *
- * Keys (`TspKeys`): a key-encryption key (KEK, AES-256) that wraps the vault's per-token data
- * keys; an issuer-style master key for application cryptograms (IMK-AC, 16 bytes, 3DES); and an
- * HMAC key for PAN fingerprints. Production passes them from configuration (an HSM in real
- * life). When none are configured — the sandbox — they are generated once and kept in the
- * platform's `tsp_keys` table so a restarted `mipay up` can still open its vault; that is only
- * as safe as the database, which is fine for a sandbox and nothing else.
+ * Keys (`TspKeys`): a key-encryption key (KEK, AES-256, with generations so it can be rotated)
+ * that wraps the vault's per-token data keys; an issuer-style master key for application
+ * cryptograms (IMK-AC, 16 bytes, 3DES); and an HMAC key for PAN fingerprints. All three come
+ * from the keyring (`tsp.kek`, `tsp.imk-ac`, `tsp.pan-fingerprint`), never from the database,
+ * so a copy of the database opens no vault row (DESIGN section 2).
  *
  * Per device card:
  *   MK-AC  = EMV Option A (Book 2 A1.4.1) of IMK-AC over the token number and token sequence
@@ -27,16 +26,13 @@
  * ATC, algorithm), and check the ARQC with `verifyApplicationCryptogram`. `detokenize` in
  * vault.ts gives the PAN, its expiry and PSN for the request forwarded to the issuer.
  */
-import { randomBytes, type BinaryLike, createHmac } from 'node:crypto';
-import type { Kysely } from 'kysely';
+import { type BinaryLike, createHmac } from 'node:crypto';
+import type { KeyEncryptionKeys, Keyring } from '../../infra/keys/keyring.ts';
 import { deriveCommonSessionKey, deriveIccMasterKeyOptionA, type CryptogramAlgorithm } from '../../protocols/crypto/index.ts';
-import type { PlatformTables } from '../tables.ts';
 
 export interface TspKeys {
-  /** Names the KEK in vault rows, so a new KEK can be introduced while old rows still open. */
-  kekId: string;
-  /** AES-256 key-encryption key (32 bytes). */
-  kek: Buffer;
+  /** AES-256 key-encryption keys by generation; vault rows name theirs in `kek_id`. */
+  keks: KeyEncryptionKeys;
   /** Master key for device cards' application cryptograms (16 bytes). */
   imkAc: Buffer;
   /** HMAC-SHA256 key of PAN fingerprints (32 bytes). */
@@ -46,19 +42,9 @@ export interface TspKeys {
 /** Device cards compute their cryptograms with 3DES, as the sandbox banks' cards do. */
 export const tokenCryptogramAlgorithm: CryptogramAlgorithm = 'tdes';
 
-const sandboxKeyLengths = { 'kek-1': 32, 'imk-ac-1': 16, 'pan-fingerprint-1': 32 } as const;
-
-/** The configured keys, or (sandbox) the ones generated on first start and kept in `tsp_keys`. */
-export async function loadTspKeys(db: Kysely<PlatformTables>, configured: TspKeys | undefined, clock: () => Date): Promise<TspKeys> {
-  if (configured) return configured;
-  const ids = Object.keys(sandboxKeyLengths) as (keyof typeof sandboxKeyLengths)[];
-  await db.insertInto('tsp_keys')
-    .values(ids.map((id) => ({ id, key_hex: randomBytes(sandboxKeyLengths[id]).toString('hex'), created_at: clock() })))
-    .onConflict((oc) => oc.column('id').doNothing())
-    .execute();
-  const rows = await db.selectFrom('tsp_keys').selectAll().where('id', 'in', ids).execute();
-  const key = (id: keyof typeof sandboxKeyLengths) => Buffer.from(rows.find((r) => r.id === id)!.key_hex, 'hex');
-  return { kekId: 'kek-1', kek: key('kek-1'), imkAc: key('imk-ac-1'), panFingerprintKey: key('pan-fingerprint-1') };
+/** The TSP's keys from the keyring. */
+export function tspKeysFrom(keyring: Pick<Keyring, 'key' | 'keks'>): TspKeys {
+  return { keks: keyring.keks('tsp.kek'), imkAc: keyring.key('tsp.imk-ac', 16), panFingerprintKey: keyring.key('tsp.pan-fingerprint', 32) };
 }
 
 /** The token's own card master key: EMV Book 2 A1.4.1 Option A over the token number and its sequence number. */

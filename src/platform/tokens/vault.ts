@@ -24,11 +24,12 @@ const open = (key: Buffer, sealed: string, aad: string): Buffer => unseal(key, B
 /** Seals the card data of a new device card, inside the caller's transaction. */
 export async function storeInVault(trx: Kysely<PlatformTables>, keys: TspKeys, deviceCardId: string, card: VaultCardData, now: Date): Promise<void> {
   const dataKey = randomBytes(32);
+  const kek = keys.keks.current();
   try {
     await trx.insertInto('token_vault').values({
       device_card_id: deviceCardId,
-      kek_id: keys.kekId,
-      wrapped_data_key: seal(keys.kek, dataKey, `dek:${deviceCardId}`),
+      kek_id: kek.id,
+      wrapped_data_key: seal(kek.key, dataKey, `dek:${deviceCardId}`),
       pan_ciphertext: seal(dataKey, Buffer.from(JSON.stringify(card)), `pan:${deviceCardId}`),
       pan_fingerprint: panFingerprint(keys, card.pan),
       created_at: now,
@@ -66,11 +67,40 @@ export async function detokenize(db: Kysely<PlatformTables>, keys: TspKeys, toke
  * cryptogram has verified; see `detokenize`.
  */
 export function openVaultEntry(keys: TspKeys, row: SealedVaultEntry): VaultCardData {
-  if (row.kek_id !== keys.kekId) throw new Error(`vault row sealed under ${row.kek_id}, which is not configured`);
-  const dataKey = open(keys.kek, row.wrapped_data_key, `dek:${row.device_card_id}`);
+  const kek = keys.keks.byId(row.kek_id);
+  if (!kek) throw new Error(`vault row sealed under ${row.kek_id}, which the keyring does not hold`);
+  const dataKey = open(kek, row.wrapped_data_key, `dek:${row.device_card_id}`);
   try {
     return JSON.parse(open(dataKey, row.pan_ciphertext, `pan:${row.device_card_id}`).toString('utf8')) as VaultCardData;
   } finally {
     dataKey.fill(0);
   }
+}
+
+/**
+ * KEK rotation: rewraps the data keys of up to `batchSizeMax` vault rows not yet under the
+ * newest KEK generation; the card data itself (`pan_ciphertext`) is not touched. Each row is
+ * updated only if it still holds the wrapped key that was read, so a concurrent writer wins and
+ * the row is taken again by a later batch. Answers how many rows were rewrapped.
+ */
+export async function rewrapVaultBatch(db: Kysely<PlatformTables>, keys: TspKeys, batchSizeMax: number): Promise<number> {
+  const kek = keys.keks.current();
+  const rows = await db.selectFrom('token_vault').select(['device_card_id', 'kek_id', 'wrapped_data_key'])
+    .where('kek_id', '<>', kek.id).orderBy('device_card_id').limit(batchSizeMax).execute();
+  let rewrapped = 0;
+  for (const row of rows) {
+    const old = keys.keks.byId(row.kek_id);
+    if (!old) throw new Error(`vault row sealed under ${row.kek_id}, which the keyring does not hold`);
+    const dataKey = open(old, row.wrapped_data_key, `dek:${row.device_card_id}`);
+    try {
+      const result = await db.updateTable('token_vault')
+        .set({ kek_id: kek.id, wrapped_data_key: seal(kek.key, dataKey, `dek:${row.device_card_id}`) })
+        .where('device_card_id', '=', row.device_card_id).where('wrapped_data_key', '=', row.wrapped_data_key)
+        .executeTakeFirst();
+      rewrapped += Number(result.numUpdatedRows);
+    } finally {
+      dataKey.fill(0);
+    }
+  }
+  return rewrapped;
 }

@@ -57,3 +57,5 @@ export {
   encipherPinBlockFormat4,
   parsePinFieldFormat4,
 } from './pin-block-format-4.ts';
+export { IBM_3624_DECIMALIZATION_TABLE, ibm3624NaturalPin, ibm3624Offset, ibm3624OffsetMatches } from './pin-offset.ts';
+export type { PinOffsetParameters } from './pin-offset.ts';
