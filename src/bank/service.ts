@@ -2,6 +2,7 @@ import { randomInt } from 'node:crypto';
 import { sql, type Kysely } from 'kysely';
 import { transactionWithRetry } from '../infra/db/database.ts';
 import { newId } from '../infra/ids.ts';
+import { triesLeft } from '../infra/http/validation-message.ts';
 import { checkOtp, generateOtp, hashOtp, otpPolicy } from '../infra/otp.ts';
 import { maskPhone } from '../infra/validation/phone.ts';
 import { isLuhnValid, luhnCheckDigit, maskCardNumber } from '../protocols/luhn.ts';
@@ -241,7 +242,7 @@ export class BankService {
           await trx.updateTable('verifications').set({ wrong_tries: verification.wrong_tries + 1 }).where('id', '=', verification.id).execute();
         }
         return check.outcome === 'wrong'
-          ? { error: new BankError('code_wrong', `The code is wrong; ${check.triesLeft} tries left.`, { param: 'code', tries_left: check.triesLeft }) }
+          ? { error: new BankError('code_wrong', `The code is wrong; ${triesLeft(check.triesLeft)}.`, { param: 'code', tries_left: check.triesLeft }) }
           : { error: new BankError('code_burned', 'Too many wrong codes; ask for a new one.', { param: 'code' }) };
       }
       if (check.outcome === 'expired') return { error: new BankError('code_expired', 'The code has expired; ask for a new one.', { param: 'code' }) };

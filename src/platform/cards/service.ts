@@ -79,10 +79,11 @@ export class CardService {
       .orderBy('bound_at', 'desc').orderBy('id', 'desc').limit(boundCardsPerUserMax).execute();
   }
 
-  async get(userId: string, cardId: string): Promise<BoundCard> {
+  /** `param` is the request field that carried the id: `id` in a path, `card_id` in a payment's body. */
+  async get(userId: string, cardId: string, param = 'id'): Promise<BoundCard> {
     const card = await this.#db.selectFrom('bound_cards').selectAll().where('id', '=', cardId).where('user_id', '=', userId)
       .where('status', '=', 'active').executeTakeFirst();
-    if (!card) throw errors.not_found('No bound card with this id on this account.', 'id');
+    if (!card) throw errors.not_found('No bound card with this id on this account.', param);
     return card;
   }
 
