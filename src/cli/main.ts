@@ -60,7 +60,7 @@ program
       `  platform API  ${platformUrl}/v1     docs ${platformUrl}/docs   OpenAPI ${platformUrl}/openapi.json`,
       `  sandbox SMS   ${platformUrl}/v1/sandbox/sms?phone=<phone>`,
       `  banks         ${bankUrl}/v1/banks   docs ${bankUrl}/docs   ISO 8583 ${paymentPath.bankIso}`,
-      `  network       ISO 8583 (TCP, 2-byte length) ${paymentPath.network}   try: mipay pos charge 23.50 --card <number>`,
+      `  network       ISO 8583 (TCP, 2-byte length) ${paymentPath.network}   try: npx mipay pos charge 23.50 --card <card-number>`,
       `  health        ${platformUrl}/healthz   metrics ${platformUrl}/metrics`,
       'Press Ctrl+C to stop.',
       '',
@@ -144,7 +144,7 @@ bank
   .option('--balance <yuan>', 'opening balance of a debit card, in yuan', yuanToFen)
   .option('--credit-limit <yuan>', 'credit limit of a credit card, in yuan', yuanToFen)
   .option('--expiry <YYMM>', 'expiry month')
-  .option('--bank-url <url>', 'the bank server (default: from the running `mipay up`)')
+  .option('--bank-url <url>', 'the bank server (default: from the running `npx mipay up`)')
   .action(async (options: { bank: string; name: string; idNumber: string; phone: string; kind: string; brand: string; balance?: bigint; creditLimit?: bigint; expiry?: string; bankUrl?: string }) => {
     const url = options.bankUrl ?? runtimeUrl('bank_url', portFromEnv('MIPAY_BANK_PORT', defaultPorts.bank));
     const response = await fetch(new URL('/v1/sandbox/cards', url), {
@@ -158,7 +158,7 @@ bank
         ...(options.expiry ? { expiry: options.expiry } : {}),
       }),
     }).catch((error: Error) => {
-      throw new Error(`cannot reach the bank at ${url} (is \`mipay up\` running?): ${error.message}`);
+      throw new Error(`cannot reach the bank at ${url} (is \`npx mipay up\` running?): ${error.message}`);
     });
     const body = (await response.json()) as Record<string, any>;
     if (!response.ok) {
