@@ -79,9 +79,11 @@ function loadTerminal(): TerminalFile {
  * The card in the reader's field: an emulated plastic card (`--card`), or a phone (`--phone`,
  * its state file opened with its passphrase) whose payment applet answers and keeps its own state.
  */
-async function cardInField(options: { card?: string } & PhoneFileOptions): Promise<{ card: ContactlessCard; save(): void }> {
-  if (options.card && options.phone) throw new InvalidArgumentError('tap a card (--card) or a phone (--phone), not both');
-  if (options.phone) {
+async function cardInField(given: { card?: string; phone?: string | boolean } & Omit<PhoneFileOptions, 'phone'>): Promise<{ card: ContactlessCard; save(): void }> {
+  // `--phone` alone means the phone in the data folder, as every `mipay phone` command does.
+  const options = { ...given, phone: given.phone === true ? undefined : given.phone || undefined };
+  if (given.card && given.phone) throw new InvalidArgumentError('tap a card (--card) or a phone (--phone), not both');
+  if (given.phone) {
     const phone = await openPhone(options);
     // The applet writes the state file itself, before each answer that spends a key.
     return { card: phone.paymentApplet(), save: () => undefined };
@@ -160,7 +162,7 @@ export function registerPosCommands(program: Command): void {
     .description('tap a loaded card, or an armed Mi phone, for a purchase and print the receipt')
     .argument('<amount>', 'in yuan, e.g. 23.50', yuanToFen)
     .option('--card <card-number>', 'the bank card number (all digits) of a card loaded with `npx mipay pos load-card`')
-    .option('--phone <file>', 'tap a Mi phone instead: its state file (armed first with `npx mipay phone pay`)')
+    .option('--phone [file]', 'tap a Mi phone instead: its state file (default: phone.se.json in MIPAY_DATA_DIR), armed first with `npx mipay phone pay`')
     .option('--passphrase <text>', 'the phone\'s passphrase (default: MIPAY_PHONE_PASSPHRASE)')
     .option('--pin <pin>', 'the PIN the cardholder types when one is asked for')
     .option('--auth-only', 'a pre-authorization (0100, a hold) instead of a sale (0200)', false)
@@ -181,7 +183,7 @@ export function registerPosCommands(program: Command): void {
     .description('refund (part of) an earlier sale by its RRN; the same card is tapped')
     .argument('<amount>', 'in yuan', yuanToFen)
     .option('--card <card-number>', 'the bank card number (all digits) of the original sale')
-    .option('--phone <file>', 'or the Mi phone of the original sale: its state file (armed first with `npx mipay phone pay`)')
+    .option('--phone [file]', 'or the Mi phone of the original sale: its state file (default: phone.se.json in MIPAY_DATA_DIR), armed first with `npx mipay phone pay`')
     .option('--passphrase <text>', 'the phone\'s passphrase (default: MIPAY_PHONE_PASSPHRASE)')
     .requiredOption('--rrn <rrn>', 'the RRN printed on the sale\'s receipt')
     .action(async (amountFen: bigint, options: { card?: string; rrn: string } & PhoneFileOptions) => {
