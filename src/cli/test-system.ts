@@ -79,6 +79,10 @@ export async function startTestSystem(options: { bankOverHttp?: boolean; network
       },
     },
     async close() {
+      // Every refusal a test provoked must be one its route declares (docs/api.md, "adding a route").
+      for (const app of [system.platform.app, system.bank.app]) {
+        assert.deepEqual(app.errorContract.violations, [], 'routes raised errors outside their declared contract');
+      }
       await system.platform.app.close();
       await system.bank.app.close();
       await system.network.close();

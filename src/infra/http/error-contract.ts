@@ -32,8 +32,11 @@ export interface RouteSchemaLike {
   hide?: boolean;
 }
 
-/** The errors a route can raise: its declared ones and those its shape implies. */
-export function routeErrors(schema: RouteSchemaLike | undefined): ErrorFactory[] {
+/**
+ * The errors a route can raise: its declared ones and those its shape implies. `credentialsError`
+ * is what the party answers to missing credentials on a route with `security`.
+ */
+export function routeErrors(schema: RouteSchemaLike | undefined, credentialsError: ErrorFactory = commonErrors.authentication_required): ErrorFactory[] {
   const out = new Map<string, ErrorFactory>();
   const add = (factory: ErrorFactory) => out.set(factory.code, factory);
   if (schema?.body || schema?.querystring || schema?.params || schema?.headers) add(commonErrors.parameter_invalid);
@@ -41,7 +44,7 @@ export function routeErrors(schema: RouteSchemaLike | undefined): ErrorFactory[]
     add(commonErrors.body_invalid);
     add(commonErrors.unsupported_media_type);
   }
-  if (schema?.security && schema.security.length > 0) add(commonErrors.authentication_required);
+  if (schema?.security && schema.security.length > 0) add(credentialsError);
   for (const factory of schema?.errors ?? []) add(factory);
   add(commonErrors.internal_error);
   return [...out.values()];
@@ -60,10 +63,14 @@ const violationsMax = 1_000;
 /** What the error handler saw a route raise outside its contract. Bounded; read by tests. */
 export class ContractRecorder {
   readonly violations: ContractViolation[] = [];
+  /** Documented routes (`METHOD /path`) registered without an `errors` declaration. */
+  readonly undeclaredRoutes: string[] = [];
+
+  constructor(private readonly credentialsError: ErrorFactory = commonErrors.authentication_required) {}
 
   /** Checks one refusal of a matched route against that route's contract. */
   check(method: string, route: string, schema: RouteSchemaLike | undefined, code: string, param: string | undefined): void {
-    if (!routeErrors(schema).some((f) => f.code === code)) this.#record({ method, route, kind: 'undeclared_code', code });
+    if (!routeErrors(schema, this.credentialsError).some((f) => f.code === code)) this.#record({ method, route, kind: 'undeclared_code', code });
     if (param !== undefined && !requestFields(schema).has(param.split('.')[0]!.toLowerCase())) {
       this.#record({ method, route, kind: 'param_not_a_field', code, param });
     }

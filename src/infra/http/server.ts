@@ -32,6 +32,8 @@ export interface HttpAppOptions {
   bodySizeMax?: number;
   /** The OpenAPI security schemes this party's routes name; default: session, merchant and bank keys. */
   securitySchemes?: Record<string, { type: 'http'; scheme: 'bearer'; description: string }>;
+  /** The error this party answers to missing or wrong credentials (default `authentication_required`). */
+  credentialsError?: ErrorFactory;
 }
 
 /** The credentials the platform's routes take, as OpenAPI security schemes. */
@@ -67,14 +69,17 @@ export async function createHttpApp(options: HttpAppOptions): Promise<App> {
   app.removeContentTypeParser('text/plain');
 
   // Every route's methods (for 405 + Allow) and error contract (for the document and the run-time check).
+  const contract = new ContractRecorder(options.credentialsError);
   const routes = new RouteTable();
   const errorsByOperation = new Map<string, readonly ErrorFactory[]>();
   app.addHook('onRoute', (route) => {
     routes.add(route.method, route.url);
     const schema = route.schema as RouteSchemaLike | undefined;
-    for (const method of [route.method].flat()) errorsByOperation.set(`${method} ${openApiPath(route.url)}`, routeErrors(schema));
+    for (const method of [route.method].flat()) {
+      errorsByOperation.set(`${method} ${openApiPath(route.url)}`, routeErrors(schema, options.credentialsError));
+      if (schema && !schema.hide && !schema.errors && method !== 'HEAD') contract.undeclaredRoutes.push(`${method} ${route.url}`);
+    }
   });
-  const contract = new ContractRecorder();
   app.decorate('errorContract', contract);
 
   await app.register(fastifySwagger, {

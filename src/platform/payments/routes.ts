@@ -7,6 +7,7 @@ import { caller, requireSession } from '../auth.ts';
 import type { Idempotency } from '../idempotency/idempotency.ts';
 import { callingMerchant, orderSchema, orderToWire, requireMerchant } from '../merchants/routes.ts';
 import type { MerchantService } from '../merchants/service.ts';
+import { errors, idempotencyErrors, paymentVerificationErrors } from '../errors.ts';
 import type { OrderPayments } from './orders.ts';
 import { transactionsToCsv, type TransactionHistory } from './history.ts';
 import { paymentAmountFenMax, walletMovementFenMax, type Transaction } from './service.ts';
@@ -78,7 +79,9 @@ export function registerPaymentRoutes(app: App, deps: PaymentRouteDeps): void {
 
   app.get('/v1/balance', {
     preHandler: session,
-    schema: { security, tags, summary: 'The payment account balance', response: { 200: z.object({ available_fen: z.number(), pending_out_fen: z.number(), currency: z.literal('CNY') }) } },
+    schema: { security, tags, summary: 'The payment account balance',
+      description: '`available_fen` can be spent; `pending_out_fen` is held by payments the bank has not settled yet.',
+      errors: [errors.payment_account_not_found], response: { 200: z.object({ available_fen: z.number(), pending_out_fen: z.number(), currency: z.literal('CNY') }) } },
   }, async (request) => {
     const balance = await deps.wallet.balance(caller(request).user.id);
     return { available_fen: Number(balance.availableFen), pending_out_fen: Number(balance.pendingOutFen), currency: 'CNY' as const };
@@ -88,6 +91,11 @@ export function registerPaymentRoutes(app: App, deps: PaymentRouteDeps): void {
     preHandler: moneyMoving,
     schema: {
       security, tags, headers: idempotencyHeader, summary: 'Top up the balance from a bound card',
+      description: 'The bank debits the bound card into the platform\'s settlement account, then the ledger credits the '
+        + 'balance. Not a balance payment: the class and daily limits do not apply. When the bank does not answer '
+        + 'the transaction is `pending` (202) and settles when it does.',
+      errors: [...idempotencyErrors, ...paymentVerificationErrors, errors.not_found, errors.card_declined,
+        errors.bank_unavailable],
       body: cardMovementBody,
       response: { 201: transactionSchema, 202: transactionSchema.describe('The bank has not answered yet: the transaction is pending and settles when it does') },
     },
@@ -102,6 +110,10 @@ export function registerPaymentRoutes(app: App, deps: PaymentRouteDeps): void {
     preHandler: moneyMoving,
     schema: {
       security, tags, headers: idempotencyHeader, summary: 'Withdraw from the balance to a bound card (not counted towards the limits)',
+      description: 'A ledger hold on the balance, the bank credits the bound card, the hold posts (or is voided when the '
+        + 'bank refuses). To the holder\'s own card, so not counted towards the limits.',
+      errors: [...idempotencyErrors, ...paymentVerificationErrors, errors.not_found, errors.insufficient_balance,
+        errors.card_declined, errors.bank_unavailable],
       body: cardMovementBody,
       response: { 201: transactionSchema, 202: transactionSchema },
     },
@@ -116,6 +128,10 @@ export function registerPaymentRoutes(app: App, deps: PaymentRouteDeps): void {
     preHandler: moneyMoving,
     schema: {
       security, tags, headers: idempotencyHeader, summary: 'Transfer from the balance to another Mi account (a balance payment, counted towards the limits)',
+      description: 'To the payment account of the Mi account with that phone number. Reserved against the class and daily '
+        + 'limits in the same transaction that records it; at most ¥50,000 at once.',
+      errors: [...idempotencyErrors, ...paymentVerificationErrors, errors.payee_not_found, errors.payee_is_payer,
+        errors.insufficient_balance, errors.limit_exceeded],
       body: z.object({ payee_phone: mobilePhone, amount_fen: amountFen, note: z.string().trim().max(64).optional(), ...verification }),
       response: { 201: transactionSchema },
     },
@@ -130,6 +146,10 @@ export function registerPaymentRoutes(app: App, deps: PaymentRouteDeps): void {
     preHandler: moneyMoving,
     schema: {
       security, tags, headers: idempotencyHeader, summary: 'Pay a merchant order with the balance (no card_id) or a bound card',
+      description: 'With the balance (counted towards the limits) or a bound card (`card_id`: the bank is debited; the '
+        + 'limits do not apply). The merchant is told by an `order.paid` webhook.',
+      errors: [...idempotencyErrors, ...paymentVerificationErrors, errors.not_found, errors.order_not_payable,
+        errors.insufficient_balance, errors.limit_exceeded, errors.card_declined, errors.bank_unavailable],
       params: z.object({ id: z.string().min(1).max(64) }),
       body: z.object({ card_id: z.string().min(1).max(64).optional(), ...verification }),
       response: { 201: z.object({ order: orderSchema, transaction: transactionSchema }), 202: z.object({ order: orderSchema, transaction: transactionSchema }) },
@@ -148,6 +168,10 @@ export function registerPaymentRoutes(app: App, deps: PaymentRouteDeps): void {
     preHandler: [requireMerchant(deps.merchants), deps.idempotency.preHandler],
     schema: {
       security: [{ merchant: [] }], tags: ['merchants'], headers: idempotencyHeader, summary: 'Refund all or part of a paid order, to where the money came from',
+        description: 'All or part of what was paid, back to where it came from (the balance, or the card through its bank), '
+          + 'at most the amount paid in all. The merchant\'s balance must cover it.',
+        errors: [...idempotencyErrors, errors.not_found, errors.order_not_payable, errors.refund_exceeds_payment,
+          errors.merchant_balance_insufficient, errors.card_declined, errors.bank_unavailable],
       params: z.object({ id: z.string().min(1).max(64) }),
       body: z.object({ amount_fen: amountFen, reason: z.string().trim().min(1).max(128) }),
       response: { 201: z.object({ order: orderSchema, transaction: transactionSchema }), 202: z.object({ order: orderSchema, transaction: transactionSchema }) },
@@ -164,6 +188,9 @@ export function registerPaymentRoutes(app: App, deps: PaymentRouteDeps): void {
     preHandler: session,
     schema: {
       security, tags, summary: 'The account\'s transactions, newest first, by cursor',
+      description: 'Cursor pagination: pass the last `id` of a page as `starting_after` for the next while `has_more` is '
+        + 'true.',
+      errors: [errors.not_found],
       querystring: z.object({ limit: z.coerce.number().int().min(1).max(100).default(20), starting_after: z.string().max(64).optional() }),
       response: { 200: z.object({ data: z.array(transactionSchema), has_more: z.boolean() }) },
     },
@@ -177,6 +204,9 @@ export function registerPaymentRoutes(app: App, deps: PaymentRouteDeps): void {
     preHandler: session,
     schema: {
       security, tags, summary: 'The account\'s transactions as CSV (UTF-8 with BOM, newest first, at most 10,000 rows)',
+      description: '`from` and `to` are Beijing-time dates, both included. Money in yuan with two decimals; accounts masked '
+        + 'as in the JSON.',
+      errors: [],
       querystring: z.object({ from: z.iso.date().optional(), to: z.iso.date().optional() }),
     },
   }, async (request, reply) => {
@@ -188,7 +218,9 @@ export function registerPaymentRoutes(app: App, deps: PaymentRouteDeps): void {
 
   app.get('/v1/transactions/:id', {
     preHandler: session,
-    schema: { security, tags, summary: 'One transaction', params: z.object({ id: z.string().min(1).max(64) }), response: { 200: transactionSchema } },
+    schema: { security, tags, summary: 'One transaction',
+      description: 'One transaction of the account (as payer or payee) by its id (`txn_…`).',
+      errors: [errors.not_found], params: z.object({ id: z.string().min(1).max(64) }), response: { 200: transactionSchema } },
   }, async (request) => {
     const userId = caller(request).user.id;
     return transactionToWire(await deps.history.get(userId, request.params.id), userId);
