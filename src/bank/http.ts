@@ -111,7 +111,7 @@ export function registerBankRoutes(app: App, service: BankService, options: Bank
         errors: [bankErrors.verification_not_found, bankErrors.code_wrong, bankErrors.code_expired,
           bankErrors.code_used, bankErrors.code_burned],
         params: z.object({ id: z.string().min(1).max(64) }),
-        body: z.object({ code: z.string().regex(/^[0-9]{6}$/, '6 digits'), requester: z.string().min(1).max(64) }),
+        body: z.object({ code: z.string().regex(/^[0-9]{6}$/, '6 digits').describe('The 6-digit code the bank texted'), requester: z.string().min(1).max(64) }),
       },
     }, async (request) => {
       const v = await service.confirmVerification({ verificationId: request.params.id, code: request.body.code, requester: request.body.requester });

@@ -13,6 +13,7 @@ import { Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Logger } from '../log/logger.ts';
 import { addErrorResponses, ContractRecorder, openApiPath, routeErrors, type RouteSchemaLike } from './error-contract.ts';
 import { ApiError, commonErrors, type ErrorFactory } from './errors.ts';
+import { describeFields } from './field-glossary.ts';
 import { RouteTable } from './route-table.ts';
 import { localeOf, validationMessage, type Locale } from './validation-message.ts';
 
@@ -92,6 +93,7 @@ export async function createHttpApp(options: HttpAppOptions): Promise<App> {
     transformObject: (documentObject) => {
       const { openapiObject } = documentObject as { openapiObject: Parameters<typeof addErrorResponses>[0] };
       addErrorResponses(openapiObject, errorsByOperation);
+      describeFields(openapiObject as Parameters<typeof describeFields>[0]);
       return openapiObject as never;
     },
   });

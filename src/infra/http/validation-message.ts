@@ -45,6 +45,12 @@ export const patternMessagesZh: Record<string, string> = {
   '6 digits': '6 位数字',
   'a mainland China mobile number: 11 digits starting with 13 to 19': '中国大陆手机号：以 13 至 19 开头的 11 位数字',
   '13 to 19 digits': '13 至 19 位数字',
+  '18 characters: 17 digits and a digit or X': '18 位：17 位数字加一位数字或 X',
+  'YYMM': 'YYMM（年月）',
+  'a 4-digit merchant category code (ISO 18245)': '4 位商户类别码（ISO 18245）',
+  'an ISO 3166-1 alpha-3 code, e.g. CHN': 'ISO 3166-1 三字母代码，如 CHN',
+  '4 to 12 digits': '4 至 12 位数字',
+  '8 to 64 letters, digits or _.:-': '8 至 64 个字母、数字或 _.:-',
 };
 
 const typeNames: Record<string, [string, string]> = {

@@ -96,7 +96,7 @@ export function registerAccountRoutes(app: App, accounts: AccountService, codes:
         + 'hour (`login_locked`); the answer never says whether the phone or the password was wrong.',
       errors: [errors.login_failed, errors.login_locked],
       body: z.object({ phone: mobilePhone, password: z.string().min(1).max(128) }),
-      response: { 201: z.object({ token: z.string(), session: sessionSchema, user: userSchema }) },
+      response: { 201: z.object({ token: z.string().describe('The session token, for `Authorization: Bearer`; shown only here'), session: sessionSchema, user: userSchema }) },
     },
   }, async (request, reply) => {
     const { token, session } = await accounts.logIn({

@@ -53,7 +53,7 @@ export function orderToWire(order: Order): z.infer<typeof orderSchema> {
   };
 }
 
-const merchantSchema = z.object({ id: z.string(), name: z.string(), code: z.string(), mcc: z.string(), webhook_url: z.string().nullable(), api_key_last4: z.string(), created_at: z.string() });
+const merchantSchema = z.object({ id: z.string(), name: z.string(), code: z.string().describe('The merchant\'s code on receipts and statements'), mcc: z.string(), webhook_url: z.string().nullable(), api_key_last4: z.string(), created_at: z.string() });
 function merchantToWire(m: Merchant): z.infer<typeof merchantSchema> {
   return { id: m.id, name: m.name, code: m.code, mcc: m.mcc, webhook_url: m.webhook_url, api_key_last4: m.api_key_last4, created_at: m.created_at.toISOString() };
 }

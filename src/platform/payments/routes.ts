@@ -34,7 +34,7 @@ export const transactionSchema = z.object({
   interface_type: z.string(),
   payer: z.object({ name: z.string(), account: z.string() }),
   payee: z.object({ name: z.string(), account: z.string() }),
-  merchant: z.object({ name: z.string(), code: z.string(), mcc: z.string() }).nullable(),
+  merchant: z.object({ name: z.string(), code: z.string().describe('The merchant\'s code'), mcc: z.string() }).nullable(),
   order_id: z.string().nullable(),
   refund_of: z.string().nullable(),
   authorization: z.object({ method: z.string(), factors: z.number(), reference: z.string().nullable() }),

@@ -31,7 +31,7 @@ const lukBatchSchema = z.object({
   key_count: z.number().int(),
   expires_at: z.string(),
   algorithm: z.string(),
-  keys: z.array(z.object({ atc: z.number().int(), key: z.string() })).describe('One limited-use key (hex) per ATC; sent once, never stored by the platform'),
+  keys: z.array(z.object({ atc: z.number().int(), key: z.string().describe('The limited-use key for this ATC (hex)') })).describe('One limited-use key (hex) per ATC; sent once, never stored by the platform'),
 });
 
 export function deviceCardToWire(card: DeviceCard): z.infer<typeof deviceCardSchema> {
