@@ -15,6 +15,7 @@ import { createPlatform, type Platform } from '../platform/app.ts';
 import { platformMigrations, platformSchema } from '../platform/migrations/index.ts';
 import { TokenAuthorizer } from '../platform/tokens/authorization.ts';
 import { SandboxSmsGateway, smsMigrations, smsSchema, type SmsTables } from '../sms/client.ts';
+import { OperatorSignals } from './operator-signals.ts';
 import { version } from './config.ts';
 
 /**
@@ -64,7 +65,8 @@ export interface SystemOptions {
 /** Platform + banks + sandbox SMS carrier in one process, one database (what `mipay up` runs). */
 export async function createSystem(options: SystemOptions): Promise<System> {
   await migrateAll(options.database);
-  const sms = new SandboxSmsGateway(options.database.forSchema<SmsTables>(smsSchema));
+  const signals = new OperatorSignals();
+  const sms = signals.countingSms(new SandboxSmsGateway(options.database.forSchema<SmsTables>(smsSchema)));
   const bankPartnerKey = `bpk_${randomBytes(24).toString('base64url')}`;
   const clock = options.clock ? { clock: options.clock } : {};
   const bank = await createBankParty({
@@ -86,8 +88,12 @@ export async function createSystem(options: SystemOptions): Promise<System> {
     db: options.database.forSchema(platformSchema) as Kysely<any>, schema: platformSchema, keys: platform.tokens.keys,
     logger: options.logger.child({ party: 'platform', component: 'tsp' }), ...clock,
   });
-  const { bankAuthorization, network } = await createPaymentPath({ ...options, tokenService });
+  const { bankAuthorization, network } = await createPaymentPath({ ...options, tokenService }, signals);
   bankAuthorization.registerSandboxRoutes(bank.app);
+  // The operator's signals of every party, on the platform's /metrics (docs/operations.md).
+  signals.watchLedger(platform.ledger.stats);
+  signals.watchDatabase(options.database.root);
+  signals.attach(platform.app.metricsRegistry);
   return { platform, bank, bankAuthorization, network, sms, bankPartnerKey, platformBankKeys };
 }
 
@@ -98,7 +104,7 @@ export async function createSystem(options: SystemOptions): Promise<System> {
  * handed over as a key ceremony would. The bank endpoint must `listen` before the network
  * forwards anything; its port is read when the network first connects.
  */
-async function createPaymentPath(options: SystemOptions): Promise<{ bankAuthorization: BankAuthorization; network: Network }> {
+async function createPaymentPath(options: SystemOptions, signals?: OperatorSignals): Promise<{ bankAuthorization: BankAuthorization; network: Network }> {
   const clock = options.clock ? { clock: options.clock } : {};
   const bankAuthorization = createBankAuthorization({
     db: options.database.forSchema(bankSchema), logger: options.logger.child({ party: 'bank' }), ...clock,
@@ -117,6 +123,7 @@ async function createPaymentPath(options: SystemOptions): Promise<{ bankAuthoriz
     ...(options.networkBankTimeoutMs ? { bankTimeoutMs: options.networkBankTimeoutMs } : {}),
     ...(options.networkReversalIntervalMs ? { reversalIntervalMs: options.networkReversalIntervalMs } : {}),
     ...(options.tokenService ? { tokenService: options.tokenService } : {}),
+    ...(signals ? { observe: signals.observeAuthorizations(options.logger.child({ party: 'network', component: 'authorizations' })) } : {}),
     ...clock,
   });
   return { bankAuthorization, network };
