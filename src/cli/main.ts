@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
@@ -12,7 +13,8 @@ import { SandboxSmsGateway, smsMigrations, smsSchema, type SmsTables } from '../
 import { databaseConfig, dataDir, defaultPorts, describeDatabase, portFromEnv, version } from './config.ts';
 import { createSystem, migrateAll } from './system.ts';
 import { registerPhoneCommands } from './phone-command.ts';
-import { paymentRuntime, registerPosCommands, startPaymentPath } from './pos-command.ts';
+import { paymentRuntime, registerClearingRoute, registerPosCommands, startPaymentPath } from './pos-command.ts';
+import { acquireDataFolderLock } from './data-folder-lock.ts';
 
 const program = new Command();
 program.name('mipay').description('Mi Pay Open: a self-hostable mobile NFC payment platform').version(version);
@@ -41,17 +43,22 @@ program
   .action(async () => {
     const logger = createLogger({ name: 'mipay' });
     const config = databaseConfig();
+    // One writer per PGlite folder: a second `mipay up` stops here, before it opens anything.
+    const lock = config.kind === 'pglite' ? acquireDataFolderLock(dataDir(), 'up') : undefined;
     const database = await openDatabase(config);
     const system = await createSystem({ database, logger });
+    const adminToken = randomBytes(24).toString('base64url');
+    registerClearingRoute(system.platform.app, system.network, adminToken);
     const platformUrl = await system.platform.app.listen({ host: host(), port: portFromEnv('MIPAY_PLATFORM_PORT', defaultPorts.platform) });
     const bankUrl = await system.bank.app.listen({ host: host(), port: portFromEnv('MIPAY_BANK_PORT', defaultPorts.bank) });
     system.platform.startJobs();
     mkdirSync(dataDir(), { recursive: true });
     const paymentPath = await startPaymentPath(system, host());
-    writeFileSync(join(dataDir(), 'runtime.json'), JSON.stringify({ platform_url: platformUrl, bank_url: bankUrl, ...paymentRuntime(paymentPath.network), pid: process.pid }, null, 2));
+    writeFileSync(join(dataDir(), 'runtime.json'), JSON.stringify({ platform_url: platformUrl, bank_url: bankUrl, ...paymentRuntime(paymentPath.network), pid: process.pid, admin_token: adminToken }, null, 2), { mode: 0o600 });
     closeOnSignal(logger, async () => {
       await Promise.all([system.platform.app.close(), system.bank.app.close(), paymentPath.close()]);
       await database.close();
+      lock?.release();
     });
     process.stdout.write([
       '',
@@ -73,6 +80,8 @@ program
   .argument('<party>', 'platform | bank')
   .action(async (party: string) => {
     const logger = createLogger({ name: `mipay-${party}` });
+    const lock = databaseConfig().kind === 'pglite' ? acquireDataFolderLock(dataDir(), `serve ${party}`) : undefined;
+    process.once('exit', () => lock?.release());
     const database = await openDatabase(databaseConfig());
     await migrateSchema(database, smsSchema, smsMigrations);
     const sms = new SandboxSmsGateway(database.forSchema<SmsTables>(smsSchema));
@@ -106,12 +115,14 @@ program
   .description('bring every party\'s schema up to date, then exit')
   .action(async () => {
     const config = databaseConfig();
+    const lock = config.kind === 'pglite' ? acquireDataFolderLock(dataDir(), 'migrate') : undefined;
     const database: Database = await openDatabase(config);
     try {
       const ran = await migrateAll(database);
       process.stdout.write(`${describeDatabase(config)}: ${ran.length === 0 ? 'already up to date' : `ran ${ran.join(', ')}`}\n`);
     } finally {
       await database.close();
+      lock?.release();
     }
   });
 

@@ -3,16 +3,22 @@
 // the network (its ids and PIN key kept in the data folder, as a terminal keeps them in its
 // secure memory), and emulated contactless cards kept there too, each with its ATC.
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { timingSafeEqual } from 'node:crypto';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
+import { z } from 'zod';
 import type { CardPersonalization } from '../bank/client.ts';
 import { openDatabase } from '../infra/db/database.ts';
+import { commonErrors } from '../infra/http/errors.ts';
+import type { App } from '../infra/http/server.ts';
 import { produceClearingFile } from '../network/clearing.ts';
 import { createTcpNetworkClient } from '../network/client.ts';
 import { networkSchema } from '../network/migrations/index.ts';
+import type { Network } from '../network/party.ts';
 import { CardReadError, ContactlessCardEmulator, formatReceipt, PosError, PosTerminal, type ContactlessCard } from '../terminal/client.ts';
 import { databaseConfig, dataDir, portFromEnv } from './config.ts';
+import { acquireDataFolderLock, lockOwner } from './data-folder-lock.ts';
 import { openPhone, type PhoneFileOptions } from './phone-command.ts';
 import { migrateAll, type System } from './system.ts';
 
@@ -211,18 +217,63 @@ export function registerPosCommands(program: Command): void {
     .option('--out <file>', 'write to a file instead of standard output')
     .action(async (options: { date?: string; out?: string }) => {
       const date = options.date ?? new Date(Date.now() + 8 * 3_600_000).toISOString().slice(0, 10);
+      if (!/^[0-9]{4}-[0-9]{2}-[0-9]{2}$/.test(date)) throw new InvalidArgumentError('--date takes a day as YYYY-MM-DD');
       const config = databaseConfig();
+      const write = (file: string) => (options.out ? writeFileSync(options.out, file) : process.stdout.write(file));
+      // PGlite has one writer: while `mipay up` runs on the folder, ask it; open the folder only when none runs.
+      const owner = config.kind === 'pglite' ? lockOwner(dataDir()) : undefined;
+      if (owner) {
+        write(await clearingFromRunningServer(date, owner.pid));
+        return;
+      }
       if (config.kind === 'pglite' && config.dataDir && !existsSync(config.dataDir)) throw new Error(`no database in ${config.dataDir}`);
+      const lock = config.kind === 'pglite' ? acquireDataFolderLock(dataDir(), 'network clearing') : undefined;
       const database = await openDatabase(config);
       try {
         await migrateAll(database);
-        const file = await produceClearingFile(database.forSchema(networkSchema), { businessDate: date, acquirerId: '49990000' });
-        if (options.out) writeFileSync(options.out, file);
-        else process.stdout.write(file);
+        write(await produceClearingFile(database.forSchema(networkSchema), { businessDate: date, acquirerId: '49990000' }));
       } finally {
         await database.close();
+        lock?.release();
       }
     });
+}
+
+/**
+ * `GET /internal/network/clearing?date=`: the clearing file from the running `mipay up`, for
+ * `mipay network clearing` while the server holds the data folder. Loopback callers only, with
+ * the token `mipay up` wrote to its runtime file (mode 0600); not part of the public API.
+ */
+export function registerClearingRoute(app: App, network: Pick<Network, 'clearingFile'>, adminToken: string): void {
+  const expected = Buffer.from(`Bearer ${adminToken}`);
+  app.get('/internal/network/clearing', {
+    schema: {
+      hide: true, summary: 'The network\'s clearing file for a business day (loopback only, with the runtime file\'s token)',
+      querystring: z.object({ date: z.iso.date().describe('Business day, YYYY-MM-DD (China time)') }),
+      errors: [commonErrors.authentication_required],
+    },
+  }, async (request, reply) => {
+    const given = Buffer.from(request.headers.authorization ?? '');
+    const loopback = ['127.0.0.1', '::1', '::ffff:127.0.0.1'].includes(request.socket.remoteAddress ?? '');
+    if (!loopback || given.length !== expected.length || !timingSafeEqual(given, expected)) {
+      throw commonErrors.authentication_required('Only `mipay network clearing` on this machine, with the runtime file\'s token, may ask.');
+    }
+    void reply.header('content-type', 'text/plain; charset=utf-8');
+    return network.clearingFile(request.query.date);
+  });
+}
+
+async function clearingFromRunningServer(date: string, pid: number): Promise<string> {
+  const runtime = readJson<RuntimeFile & { platform_url?: string; admin_token?: string }>(join(dataDir(), 'runtime.json'));
+  if (!runtime?.platform_url || !runtime.admin_token) {
+    throw new Error(`\`mipay up\` (pid ${pid}) holds ${dataDir()} but has not written its runtime file yet: try again in a moment`);
+  }
+  const url = new URL(`/internal/network/clearing?date=${date}`, runtime.platform_url);
+  const response = await fetch(url, { headers: { authorization: `Bearer ${runtime.admin_token}` } }).catch((error: Error) => {
+    throw new Error(`\`mipay up\` (pid ${pid}) holds ${dataDir()} but does not answer at ${runtime.platform_url}: ${error.message}`);
+  });
+  if (!response.ok) throw new Error(`the running \`mipay up\` (pid ${pid}) refused the clearing file: HTTP ${response.status}`);
+  return response.text();
 }
 
 /** What `mipay up` adds to its runtime file so `mipay pos` finds the network. */
