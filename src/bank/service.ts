@@ -149,7 +149,7 @@ export class BankService {
     const issuer = findBin(request.cardNumber);
     if (!issuer) throw new BankError('card_unknown_bin', 'No bank of this network issues cards with this BIN.', { param: 'card_number' });
     return this.#sendVerificationCode(request.cardNumber, request.requester, request.purpose, (card) => {
-      if (card.holder_name !== request.holderName.trim()) return new BankError('holder_name_mismatch', 'The name does not match the card holder the bank knows.', { param: 'name' });
+      if (card.holder_name !== request.holderName.trim()) return new BankError('holder_name_mismatch', 'The name does not match the card holder the bank knows.', { param: 'holder_name' });
       if (card.id_number !== request.idNumber.trim().toUpperCase()) return new BankError('id_number_mismatch', 'The ID number does not match the card holder the bank knows.', { param: 'id_number' });
       if (card.reserved_phone !== request.reservedPhone) return new BankError('reserved_phone_mismatch', 'The phone number is not the one reserved with the bank for this card.', { param: 'reserved_phone' });
       return undefined;

@@ -29,6 +29,7 @@ export function registerSettlementRoutes(app: App, settlement: SettlementService
       schema: {
         tags: ['partner'], security: [{ partner_key: [] }],
         summary: 'Debit the card into the partner\'s settlement account, or credit it back; once per reference',
+        errorParams: ['agreement_id'],
         errors: [bankErrors.agreement_not_found, bankErrors.reference_conflict],
         description: 'A decline (insufficient funds, card not active, …) is answered with `status: declined` and kept: the same reference answers the same outcome.',
         params: z.object({ id: z.string().min(1).max(64) }),

@@ -25,7 +25,7 @@ describe('mipay up, as a process', () => {
     child = spawn(process.execPath, [bin, 'up'], { env });
     child.stderr.on('data', (chunk) => { stdout += String(chunk); });
     await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`mipay up did not start:\n${stdout}`)), 60_000);
+      const timer = setTimeout(() => reject(new Error(`mipay up did not start:\n${stdout}`)), 150_000);
       child.stdout.on('data', (chunk) => {
         stdout += String(chunk);
         const platform = stdout.match(/platform API\s+(http:\/\/\S+)\/v1/);

@@ -37,6 +37,7 @@ export function registerCardRoutes(app: App, accounts: AccountService, cards: Ca
       summary: 'Bind a card for quick pay, step 1: the bank checks it is the holder\'s and texts a code to its reserved phone',
       description: 'The card must be the payment account holder\'s (the bank checks the name and ID number the platform '
         + 'holds) and of a supported bank; the bank texts a code to the card\'s reserved phone.',
+      errorParams: ['name'],
       errors: [errors.payment_account_not_found, errors.card_number_invalid, errors.card_already_bound,
         errors.bound_cards_limit, ...bankCardErrors],
       body: z.object({ card_number: z.string().regex(/^[0-9]{13,19}$/, '13 to 19 digits'), reserved_phone: mobilePhone }),

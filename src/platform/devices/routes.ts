@@ -77,6 +77,7 @@ export function registerDeviceRoutes(app: App, accounts: AccountService, devices
     preHandler,
     schema: { security, tags, summary: 'One device',
       description: 'One of the account\'s devices by its id (`dev_…`).',
+      errorParams: ['device_id'],
       errors: [errors.not_found], params, response: { 200: deviceSchema } },
   }, async (request) => deviceToWire(await devices.get(caller(request).user.id, request.params.id)));
 
@@ -87,6 +88,7 @@ export function registerDeviceRoutes(app: App, accounts: AccountService, devices
       summary: 'The phone reports changed settings; turning find-device off deletes its bank device cards (transit cards stay)',
       description: 'Only the fields sent change. A MIUI version that is no longer eligible, or a fingerprint no longer '
         + 'enrolled, keeps the device registered but unable to add cards.',
+      errorParams: ['device_id'],
       errors: [errors.not_found, errors.device_not_active, errors.device_not_eligible],
       body: z.object({ fingerprint_enrolled: z.boolean().optional(), find_device_on: z.boolean().optional(), os_version: z.string().min(1).max(64).optional() }),
       response: { 200: deviceSchema },
@@ -100,6 +102,7 @@ export function registerDeviceRoutes(app: App, accounts: AccountService, devices
     schema: { security, tags, params, summary: 'Report a device lost (user center): it is disabled and all its device cards suspended at once',
       description: 'From the user center when a phone is lost: the device is disabled and every device card on it suspended '
         + 'in the same transaction, so no tap is approved after the answer.',
+      errorParams: ['device_id'],
       errors: [errors.not_found, errors.device_not_active], response: { 200: deviceSchema } },
   }, async (request) => deviceToWire(await devices.disable(caller(request).user.id, request.params.id)));
 
@@ -108,6 +111,7 @@ export function registerDeviceRoutes(app: App, accounts: AccountService, devices
     schema: {
       security, tags, params,
       summary: 'The lost device was found: with the account password, it is active again and the device cards its loss suspended resume',
+      errorParams: ['device_id'],
       errors: [errors.not_found, errors.device_not_disabled, errors.password_wrong, errors.login_locked],
       description: 'Cards suspended for another reason (the bank reported the card lost, the user suspended it) stay suspended. Every limited-use key the device held is retired: it pays again after a sync brings new keys. A wrong password counts toward the login lock.',
       body: z.object({ password: z.string().min(1).max(128) }),
@@ -125,6 +129,7 @@ export function registerDeviceRoutes(app: App, accounts: AccountService, devices
     preHandler,
     schema: { security, tags, params, summary: 'Delete a device: every device card on it is deleted',
       description: 'The device and every device card on it are deleted (final).',
+      errorParams: ['device_id'],
       errors: [errors.not_found], response: { 200: deviceSchema } },
   }, async (request) => deviceToWire(await devices.delete(caller(request).user.id, request.params.id)));
 
@@ -134,6 +139,7 @@ export function registerDeviceRoutes(app: App, accounts: AccountService, devices
       security, tags, params, summary: 'A single-use nonce (valid 2 minutes) for the phone to sign with a biometric result',
       description: 'The phone signs the nonce with its device key after a fingerprint check and sends the statement to '
         + '`…/biometric-verifications`.',
+      errorParams: ['device_id'],
       errors: [errors.not_found, errors.device_not_active, errors.device_not_ready],
       response: { 201: z.object({ nonce: z.string(), expires_at: z.string() }) },
     },
@@ -148,6 +154,7 @@ export function registerDeviceRoutes(app: App, accounts: AccountService, devices
     schema: {
       security, tags, params,
       summary: 'Check a biometric result the phone signed with its device key (the platform never sees a fingerprint)',
+      errorParams: ['device_id'],
       errors: [errors.not_found, errors.device_not_active, errors.biometric_challenge_invalid,
         errors.biometric_statement_stale, errors.biometric_signature_invalid],
       description: 'The signed bytes are the lines `mipay-biometric-v1`, the device id (`dev_…`), the nonce, the timestamp and the result, '

@@ -118,6 +118,7 @@ export function registerPaymentAccountRoutes(app: App, accounts: AccountService,
       summary: 'Upgrade, step 1: verify a card of another bank in the holder\'s name (one more verification channel)',
       description: 'A card of another bank in the holder\'s name counts as one more external verification channel once its '
         + 'bank has checked the four elements and the holder has confirmed its code (step 2).',
+      errorParams: ['name'],
       errors: [errors.payment_account_not_found, errors.channel_already_verified, errors.card_number_invalid,
         ...bankCardErrors],
       body: z.object({ card_number: cardNumber, reserved_phone: mobilePhone }),

@@ -148,6 +148,7 @@ export function registerPaymentRoutes(app: App, deps: PaymentRouteDeps): void {
       security, tags, headers: idempotencyHeader, summary: 'Pay a merchant order with the balance (no card_id) or a bound card',
       description: 'With the balance (counted towards the limits) or a bound card (`card_id`: the bank is debited; the '
         + 'limits do not apply). The merchant is told by an `order.paid` webhook.',
+      errorParams: ['order_id'],
       errors: [...idempotencyErrors, ...paymentVerificationErrors, errors.not_found, errors.order_not_payable,
         errors.insufficient_balance, errors.limit_exceeded, errors.card_declined, errors.bank_unavailable],
       params: z.object({ id: z.string().min(1).max(64) }),

@@ -74,6 +74,7 @@ export function registerTokenRoutes(app: App, accounts: AccountService, tokens: 
     schema: {
       security, tags,
       summary: 'Add a bound card to a device, step 1: eligibility and limits, then the bank texts a code to the card\'s reserved phone (ID&V)',
+      errorParams: ['fingerprint_enrolled', 'find_device_on'],
       errors: [errors.not_found, errors.device_not_active, errors.device_not_ready,
         errors.biometric_verification_required, errors.card_brand_not_supported, errors.card_kind_not_supported,
         errors.device_card_exists, errors.device_cards_per_device_limit, errors.card_devices_limit,
@@ -169,6 +170,7 @@ export function registerTokenRoutes(app: App, accounts: AccountService, tokens: 
       schema: {
         security, tags, params, summary, description, response: { 200: deviceCardSchema },
         errors: [errors.not_found, errors.device_card_transition_invalid, errors.device_not_active],
+        errorParams: ['status', 'device_id'],
       },
     }, async (request) => deviceCardToWire(await tokens.changeByUser(caller(request).user.id, request.params.id, to)));
   }
@@ -178,6 +180,7 @@ export function registerTokenRoutes(app: App, accounts: AccountService, tokens: 
     schema: { security, tags, params, summary: 'Delete a device card (final)',
       description: 'The device card is deleted (final): no tap with it is approved after the answer, and the phone wipes it '
         + 'at its next sync.',
+      errorParams: ['status', 'device_id'],
       errors: [errors.not_found, errors.device_card_transition_invalid], response: { 200: deviceCardSchema } },
   }, async (request) => deviceCardToWire(await tokens.changeByUser(caller(request).user.id, request.params.id, 'deleted')));
 
@@ -185,6 +188,7 @@ export function registerTokenRoutes(app: App, accounts: AccountService, tokens: 
     preHandler,
     schema: {
       security, tags, params, summary: 'Replenish limited-use keys (the phone is online): a new batch of keys with an expiry',
+      errorParams: ['status', 'device_id'],
       errors: [errors.not_found, errors.device_not_active, errors.device_card_transition_invalid, errors.rate_limited],
       description: 'At most 5 unexpired batches with unspent keys per device card (429 rate_limited past that). A batch whose every ATC has been seen in an authorization is superseded when the next one is issued.',
       body: z.object({ count: z.number().int().min(1).max(lukBatchSizeMax).optional() }),
