@@ -1,6 +1,7 @@
 // The operator's signals after real traffic: N authorizations over TCP (POS → network → bank)
 // show as N in the counters of a /metrics scrape, and each wrote one log line with a masked PAN.
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { after, before, test } from 'node:test';
 import { findCardNumbers } from '../infra/log/captured-logs.ts';
 import { createTcpNetworkClient, type NetworkClient } from '../network/client.ts';
@@ -58,6 +59,13 @@ test('a scrape of /metrics after N authorizations shows N; one log line each, it
   for (const [name, labels] of [['mipay_lockouts_active', { lock: 'login' }], ['mipay_ledger_batches_total', {}],
     ['mipay_ledger_batched_transfers_total', {}], ['mipay_webhook_events', { status: 'delivered' }], ['mipay_webhook_delivery_attempts', { outcome: 'failed' }]] as const) {
     assert.ok(metrics.split('\n').some((l) => l.startsWith(`${name}{`) && Object.entries(labels).every(([k, v]) => l.includes(`${k}="${v}"`))), `${name} is exported`);
+  }
+
+  // The dashboard charts only names the server exports.
+  const dashboard = readFileSync(new URL('../../docs/grafana-dashboard.json', import.meta.url), 'utf8');
+  for (const [name] of dashboard.matchAll(/\b(mipay|http)_[a-z_]+/g)) {
+    const base = name.replace(/_(bucket|count|sum)$/, '');
+    assert.match(metrics, new RegExp(`^# TYPE ${base} `, 'm'), `the dashboard's ${name} is exported`);
   }
 
   const lines = system.logs.map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l.msg === 'authorization' && l.terminal_id === 'POS00009');
