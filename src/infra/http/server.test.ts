@@ -103,3 +103,17 @@ test('a body that is not JSON is 415 naming application/json; validation speaks 
   assert.match(noBody.json().error.message, /needs a JSON body/);
   await app.close();
 });
+
+test('the error contract: a refusal a route did not declare, or a param that is not its field, is recorded', async () => {
+  const app = await makeApp();
+  await app.inject({ method: 'GET', url: '/v1/limited' });
+  assert.deepEqual(app.errorContract.violations, [
+    { method: 'GET', route: '/v1/limited', kind: 'undeclared_code', code: 'rate_limited' },
+    { method: 'GET', route: '/v1/limited', kind: 'param_not_a_field', code: 'rate_limited', param: 'phone' },
+  ]);
+  const before = app.errorContract.violations.length;
+  await app.inject({ method: 'POST', url: '/v1/echo', payload: { amount_fen: 0 } });
+  assert.equal(app.errorContract.violations.length, before, 'parameter_invalid on amount_fen is implied by the body schema');
+  assert.ok(app.errorContract.undeclaredRoutes.includes('POST /v1/echo'), 'a documented route without `errors` is listed');
+  await app.close();
+});
