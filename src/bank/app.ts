@@ -3,7 +3,7 @@ import { createHttpApp, type App } from '../infra/http/server.ts';
 import type { Logger } from '../infra/log/logger.ts';
 import type { SandboxOutbox, SmsGateway } from '../sms/client.ts';
 import { registerSandboxSmsRoutes } from '../sms/routes.ts';
-import { registerBankRoutes } from './http.ts';
+import { bankErrors, registerBankRoutes } from './http.ts';
 import { BankService, type BankTables } from './service.ts';
 import { SettlementService } from './settlement.ts';
 import { registerSettlementRoutes } from './settlement-http.ts';
@@ -37,6 +37,8 @@ export async function createBankParty(options: BankPartyOptions): Promise<BankPa
     version: options.version,
     logger: options.logger,
     healthChecks: { database: () => service.ping() },
+    securitySchemes: { partner_key: { type: 'http', scheme: 'bearer', description: 'A partner key (the platform\'s), one of MIPAY_BANK_PARTNER_KEYS' } },
+    credentialsError: bankErrors.unauthorized,
   });
   registerBankRoutes(app, service, { partnerKeys: options.partnerKeys, sandbox: options.sandboxOutbox !== undefined });
   registerSettlementRoutes(app, settlement, options.partnerKeys);

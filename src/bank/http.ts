@@ -31,7 +31,7 @@ export const bankErrorSpecs = {
   unavailable: { status: 503, type: 'api_error', raisedWhen: 'the bank cannot answer now' },
 } as const satisfies Record<BankErrorCode, ErrorSpec>;
 
-const bankErrors = defineErrors(bankErrorSpecs);
+export const bankErrors = defineErrors(bankErrorSpecs);
 
 function toApiError(error: BankError): ApiError {
   const { param, ...details } = error.details as { param?: string } & Record<string, unknown>;
@@ -68,7 +68,10 @@ export function registerBankRoutes(app: App, service: BankService, options: Bank
 
     partner.post('/v1/card-lookups', {
       schema: {
-        tags: ['partner'], summary: 'Which bank issues a card number (by BIN)',
+        tags: ['partner'], security: [{ partner_key: [] }], summary: 'Which bank issues a card number (by BIN)',
+        description: 'Partner key required. Answers the issuing bank and whether Mi Pay accepts its cards of that kind and '
+          + 'brand, or `card: null` when no sandbox bank issues the BIN.',
+        errors: [bankErrors.bad_request],
         body: z.object({ card_number: cardNumber }),
       },
     }, async (request) => {
@@ -78,7 +81,12 @@ export function registerBankRoutes(app: App, service: BankService, options: Bank
 
     partner.post('/v1/card-verifications', {
       schema: {
-        tags: ['partner'], summary: 'Verify name, ID number, card number and reserved phone; text a code to the phone',
+        tags: ['partner'], security: [{ partner_key: [] }], summary: 'Verify name, ID number, card number and reserved phone; text a code to the phone',
+        description: 'Partner key required. The bank checks the four elements against its card account and texts a 6-digit '
+          + 'code to the reserved phone (at most 1 a minute and 10 an hour per card). A mismatch names the element.',
+        errors: [bankErrors.card_unknown_bin, bankErrors.card_not_found, bankErrors.card_not_active,
+          bankErrors.card_expired, bankErrors.holder_name_mismatch, bankErrors.id_number_mismatch,
+          bankErrors.reserved_phone_mismatch, bankErrors.rate_limited, bankErrors.bad_request],
         body: z.object({
           card_number: cardNumber, holder_name: z.string().min(1).max(64), id_number: z.string().min(1).max(32),
           reserved_phone: mobilePhone, requester: z.string().min(1).max(64),
@@ -97,9 +105,13 @@ export function registerBankRoutes(app: App, service: BankService, options: Bank
 
     partner.post('/v1/card-verifications/:id/confirm', {
       schema: {
-        tags: ['partner'], summary: 'Confirm a verification with the SMS code; returns a quick-pay agreement',
+        tags: ['partner'], security: [{ partner_key: [] }], summary: 'Confirm a verification with the SMS code; returns a quick-pay agreement',
+        description: 'Partner key required. A right code (single use, 5 minutes, 5 tries) makes a quick-pay agreement for '
+          + 'the requester; the answer carries the holder\'s details the partner verified.',
+        errors: [bankErrors.verification_not_found, bankErrors.code_wrong, bankErrors.code_expired,
+          bankErrors.code_used, bankErrors.code_burned],
         params: z.object({ id: z.string().min(1).max(64) }),
-        body: z.object({ code: z.string().regex(/^[0-9]{6}$/, '6 digits'), requester: z.string().min(1).max(64) }),
+        body: z.object({ code: z.string().regex(/^[0-9]{6}$/, '6 digits').describe('The 6-digit code the bank texted'), requester: z.string().min(1).max(64) }),
       },
     }, async (request) => {
       const v = await service.confirmVerification({ verificationId: request.params.id, code: request.body.code, requester: request.body.requester });
@@ -111,7 +123,11 @@ export function registerBankRoutes(app: App, service: BankService, options: Bank
 
     partner.post('/v1/agreements/:id/verifications', {
       schema: {
-        tags: ['partner'], summary: 'ID&V on an agreement\'s card (tokenization): text a code to its reserved phone',
+        tags: ['partner'], security: [{ partner_key: [] }], summary: 'ID&V on an agreement\'s card (tokenization): text a code to its reserved phone',
+        description: 'Partner key required. Identification and verification before a card becomes a device card: a code to '
+          + 'the reserved phone of the agreement\'s card.',
+        errors: [bankErrors.agreement_not_found, bankErrors.card_not_active, bankErrors.card_expired,
+          bankErrors.rate_limited],
         params: z.object({ id: z.string().min(1).max(64) }),
         body: z.object({ requester: z.string().min(1).max(64), purpose: z.enum(['tokenization']) }),
       },
@@ -125,7 +141,10 @@ export function registerBankRoutes(app: App, service: BankService, options: Bank
     // is partner-only and its body is never logged.
     partner.post('/v1/agreements/:id/tokenization-data', {
       schema: {
-        tags: ['partner'], summary: 'The card number, expiry and PAN sequence number behind a live agreement, for tokenization',
+        tags: ['partner'], security: [{ partner_key: [] }], summary: 'The card number, expiry and PAN sequence number behind a live agreement, for tokenization',
+        description: 'Partner key required. For the partner\'s token vault only: the answer carries the card number, so it '
+          + 'is a POST, never cached or logged.',
+        errors: [bankErrors.agreement_not_found, bankErrors.card_not_active],
         params: z.object({ id: z.string().min(1).max(64) }),
       },
     }, async (request) => {
@@ -134,7 +153,14 @@ export function registerBankRoutes(app: App, service: BankService, options: Bank
     });
   });
 
-  app.get('/v1/banks', { schema: { tags: ['reference'], summary: 'The sandbox banks and the BINs they issue from' } }, async () => ({
+  app.get('/v1/banks', {
+    schema: {
+      tags: ['reference'], summary: 'The sandbox banks and the BINs they issue from',
+      description: 'The banks of the sandbox, each with its BIN ranges (kind, brand, card number length) and which of its '
+        + 'cards Mi Pay accepts.',
+      errors: [],
+    },
+  }, async () => ({
     data: banks.map((bank) => ({
       code: bank.code, name: bank.nameZh, name_en: bank.nameEn, mi_pay: bank.miPay,
       bins: bank.bins.map((r) => ({ bin: r.bin, kind: r.kind, brand: r.brand, pan_length: r.panLength })),
@@ -147,6 +173,9 @@ export function registerBankRoutes(app: App, service: BankService, options: Bank
   app.post('/v1/sandbox/cards', {
     schema: {
       tags: ['sandbox'], summary: 'Issue a test card to a person; answers with the card number',
+      description: 'Sandbox only. A card account with a Luhn-valid number from the bank\'s BIN range for the kind and brand, '
+        + 'in the person\'s name and with their reserved phone.',
+      errors: [bankErrors.bad_request],
       body: z.object({
         bank_code: z.string().min(2).max(8),
         kind: z.enum(['debit', 'credit']),
@@ -178,6 +207,7 @@ export function registerBankRoutes(app: App, service: BankService, options: Bank
   app.post('/v1/sandbox/cards/account', {
     schema: {
       tags: ['sandbox'], summary: 'A test card\'s account as its holder sees it in the bank\'s app: balance, credit limit, status',
+      errors: [bankErrors.card_not_found],
       description: 'A POST so that the card number travels in the body, never in a URL that proxies and access logs keep.',
       body: z.object({ card_number: cardNumber }),
       response: {
@@ -199,6 +229,8 @@ export function registerBankRoutes(app: App, service: BankService, options: Bank
   app.post('/v1/sandbox/cards/status', {
     schema: {
       tags: ['sandbox'], summary: 'Change a test card\'s status (report it lost, freeze, close, reactivate)',
+      description: 'Sandbox only. A lost, frozen or closed card is refused by every later verification and authorization.',
+      errors: [bankErrors.card_not_found],
       body: z.object({ card_number: cardNumber, status: z.enum(['active', 'lost', 'frozen', 'closed']) }),
     },
   }, async (request) => {

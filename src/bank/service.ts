@@ -2,6 +2,7 @@ import { randomInt } from 'node:crypto';
 import { sql, type Kysely } from 'kysely';
 import { transactionWithRetry } from '../infra/db/database.ts';
 import { newId } from '../infra/ids.ts';
+import { triesLeft } from '../infra/http/validation-message.ts';
 import { checkOtp, generateOtp, hashOtp, otpPolicy } from '../infra/otp.ts';
 import { maskPhone } from '../infra/validation/phone.ts';
 import { isLuhnValid, luhnCheckDigit, maskCardNumber } from '../protocols/luhn.ts';
@@ -152,7 +153,7 @@ export class BankService {
     const issuer = findBin(request.cardNumber);
     if (!issuer) throw new BankError('card_unknown_bin', 'No bank of this network issues cards with this BIN.', { param: 'card_number' });
     return this.#sendVerificationCode(request.cardNumber, request.requester, request.purpose, (card) => {
-      if (card.holder_name !== request.holderName.trim()) return new BankError('holder_name_mismatch', 'The name does not match the card holder the bank knows.', { param: 'name' });
+      if (card.holder_name !== request.holderName.trim()) return new BankError('holder_name_mismatch', 'The name does not match the card holder the bank knows.', { param: 'holder_name' });
       if (card.id_number !== request.idNumber.trim().toUpperCase()) return new BankError('id_number_mismatch', 'The ID number does not match the card holder the bank knows.', { param: 'id_number' });
       if (card.reserved_phone !== request.reservedPhone) return new BankError('reserved_phone_mismatch', 'The phone number is not the one reserved with the bank for this card.', { param: 'reserved_phone' });
       return undefined;
@@ -246,7 +247,7 @@ export class BankService {
           await trx.updateTable('verifications').set({ wrong_tries: verification.wrong_tries + 1 }).where('id', '=', verification.id).execute();
         }
         return check.outcome === 'wrong'
-          ? { error: new BankError('code_wrong', `The code is wrong; ${check.triesLeft} tries left.`, { param: 'code', tries_left: check.triesLeft }) }
+          ? { error: new BankError('code_wrong', `The code is wrong; ${triesLeft(check.triesLeft)}.`, { param: 'code', tries_left: check.triesLeft }) }
           : { error: new BankError('code_burned', 'Too many wrong codes; ask for a new one.', { param: 'code' }) };
       }
       if (check.outcome === 'expired') return { error: new BankError('code_expired', 'The code has expired; ask for a new one.', { param: 'code' }) };

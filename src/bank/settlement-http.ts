@@ -2,7 +2,7 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { App } from '../infra/http/server.ts';
 import { BankError, type AgreementTransfer } from './client.ts';
-import { partnerAuthentication } from './http.ts';
+import { bankErrors, partnerAuthentication } from './http.ts';
 import type { SettlementService } from './settlement.ts';
 
 const transferSchema = z.object({
@@ -29,8 +29,10 @@ export function registerSettlementRoutes(app: App, settlement: SettlementService
 
     partner.post('/v1/agreements/:id/transfers', {
       schema: {
-        tags: ['partner'],
+        tags: ['partner'], security: [{ partner_key: [] }],
         summary: 'Debit the card into the partner\'s settlement account, or credit it back; once per reference',
+        errorParams: ['agreement_id'],
+        errors: [bankErrors.agreement_not_found, bankErrors.reference_conflict],
         description: 'Debits are held to the bank\'s quick-pay limits per agreement (single and per Beijing day; `GET /v1/banks`). '
           + 'A decline (insufficient funds, card not active, a quick-pay limit, …) is answered with `status: declined` and kept: the same reference answers the same outcome.',
         params: z.object({ id: z.string().min(1).max(64) }),
@@ -42,7 +44,10 @@ export function registerSettlementRoutes(app: App, settlement: SettlementService
     })));
 
     partner.get('/v1/agreement-transfers/:reference', {
-      schema: { tags: ['partner'], summary: 'The outcome of a movement by its reference', params: z.object({ reference }), response: { 200: transferSchema } },
+      schema: { tags: ['partner'], security: [{ partner_key: [] }], summary: 'The outcome of a movement by its reference',
+        description: 'Partner key required. What a partner asks when its movement\'s answer was lost: the same outcome as '
+          + 'the first answer.',
+        errors: [bankErrors.reference_unknown], params: z.object({ reference }), response: { 200: transferSchema } },
     }, async (request) => {
       const transfer = await settlement.findTransfer(request.params.reference);
       if (!transfer) throw new BankError('reference_unknown', 'No movement was made with this reference.', { param: 'reference' });
@@ -50,7 +55,10 @@ export function registerSettlementRoutes(app: App, settlement: SettlementService
     });
 
     partner.post('/v1/agreements/:id/revoke', {
-      schema: { tags: ['partner'], summary: 'End a quick-pay agreement (the card was unbound)', params: z.object({ id: z.string().min(1).max(64) }), response: { 200: z.object({ revoked: z.literal(true) }) } },
+      schema: { tags: ['partner'], security: [{ partner_key: [] }], summary: 'End a quick-pay agreement (the card was unbound)',
+        description: 'Partner key required. The card was unbound: the agreement ends and later movements on it are refused. '
+          + 'Revoking twice is harmless.',
+        errors: [bankErrors.agreement_not_found], params: z.object({ id: z.string().min(1).max(64) }), response: { 200: z.object({ revoked: z.literal(true) }) } },
     }, async (request) => {
       await settlement.revokeAgreement(request.params.id);
       return { revoked: true as const };

@@ -25,7 +25,7 @@ describe('mipay up, as a process', () => {
     child = spawn(process.execPath, [bin, 'up'], { env });
     child.stderr.on('data', (chunk) => { stdout += String(chunk); });
     await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`mipay up did not start:\n${stdout}`)), 60_000);
+      const timer = setTimeout(() => reject(new Error(`mipay up did not start:\n${stdout}`)), 150_000);
       child.stdout.on('data', (chunk) => {
         stdout += String(chunk);
         const platform = stdout.match(/platform API\s+(http:\/\/\S+)\/v1/);
@@ -70,6 +70,22 @@ describe('mipay up, as a process', () => {
     assert.match(refused.stderr, /No sandbox bank has code NOPE.*\(bank_code\)/);
   });
 
+  test('one writer per data folder: a second `mipay up` stops at once naming the first\'s pid; `network clearing` asks the running server', () => {
+    const env: NodeJS.ProcessEnv = { ...process.env, MIPAY_DATA_DIR: dataDir, MIPAY_PLATFORM_PORT: '0', MIPAY_BANK_PORT: '0', MIPAY_BANK_ISO_PORT: '0', MIPAY_NETWORK_PORT: '0' };
+    delete env.DATABASE_URL;
+    const second = spawnSync(process.execPath, [bin, 'up'], { env, encoding: 'utf8', timeout: 60_000 });
+    assert.equal(second.status, 1, second.stdout);
+    assert.match(second.stderr, new RegExp(`in use by \`mipay up\` \\(pid ${child.pid},.*stop it first`));
+    assert.equal(second.stdout.includes('is up'), false);
+    const migrate = spawnSync(process.execPath, [bin, 'migrate'], { env, encoding: 'utf8', timeout: 60_000 });
+    assert.equal(migrate.status, 1);
+    assert.match(migrate.stderr, new RegExp(`pid ${child.pid}`));
+    const clearing = spawnSync(process.execPath, [bin, 'network', 'clearing', '--date', '2026-11-30'], { env, encoding: 'utf8', timeout: 60_000 });
+    assert.equal(clearing.status, 0, clearing.stderr);
+    assert.match(clearing.stdout, /^H,MIPAYNET,49990000,2026-11-30,/);
+    assert.match(clearing.stdout, /\nT,0,0,0,0,0,0/);
+  });
+
   test('stops gracefully on SIGTERM', async () => {
     const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
     child.kill('SIGTERM');
@@ -82,5 +98,9 @@ describe('mipay up, as a process', () => {
     const result = spawnSync(process.execPath, [bin, 'migrate'], { env, encoding: 'utf8' });
     assert.equal(result.status, 0, result.stderr);
     assert.match(result.stdout, /already up to date/);
+    // With no server on the folder, the clearing file is read offline.
+    const clearing = spawnSync(process.execPath, [bin, 'network', 'clearing', '--date', '2026-11-30'], { env, encoding: 'utf8' });
+    assert.equal(clearing.status, 0, clearing.stderr);
+    assert.match(clearing.stdout, /^H,MIPAYNET,49990000,2026-11-30,/);
   });
 });

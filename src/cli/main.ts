@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
@@ -22,7 +23,8 @@ import { registerKeysCommands } from './keys-command.ts';
 import { registerPhoneCommands } from './phone-command.ts';
 import { registerTransitCommands } from './transit-command.ts';
 import { registerDoorCommands } from './door-command.ts';
-import { paymentRuntime, registerPosCommands, startPaymentPath } from './pos-command.ts';
+import { paymentRuntime, registerClearingRoute, registerPosCommands, startPaymentPath } from './pos-command.ts';
+import { acquireDataFolderLock } from './data-folder-lock.ts';
 
 const program = new Command();
 program.name('mipay').description('Mi Pay Open: a self-hostable mobile NFC payment platform').version(version);
@@ -83,6 +85,8 @@ program
     const dependencies = modeDependencies(mode);
     const logger = createLogger({ name: 'mipay' });
     const config = databaseConfig();
+    // One writer per PGlite folder: a second `mipay up` stops here, before it opens anything.
+    const lock = config.kind === 'pglite' ? acquireDataFolderLock(dataDir(), 'up') : undefined;
     assertKeyringOutsideDataFolder(keyringPath(), dataDir());
     const database = await openSecuredDatabase(config);
     const { keyring, ...smsGateway } = dependencies;
@@ -90,16 +94,22 @@ program
       database, keyring, logger, mode, ...smsGateway, ...(await rateLimitStoreFromEnv()),
       webhookAllowLoopback: mode === 'sandbox' && process.env.MIPAY_WEBHOOK_ALLOW_LOOPBACK === '1',
     });
+    const adminToken = randomBytes(24).toString('base64url');
+    registerClearingRoute(system.platform.app, system.network, adminToken);
     const platformUrl = await system.platform.app.listen({ host, port: portFromEnv('MIPAY_PLATFORM_PORT', defaultPorts.platform) });
     const bankUrl = await system.bank.app.listen({ host, port: portFromEnv('MIPAY_BANK_PORT', defaultPorts.bank) });
     const transitUrl = await system.transit.app.listen({ host, port: portFromEnv('MIPAY_TRANSIT_PORT', defaultPorts.transit) });
     system.platform.startJobs();
     mkdirSync(dataDir(), { recursive: true });
     const paymentPath = await startPaymentPath(system, host);
-    writeFileSync(join(dataDir(), 'runtime.json'), JSON.stringify({ platform_url: platformUrl, bank_url: bankUrl, transit_url: transitUrl, ...paymentRuntime(paymentPath.network), pid: process.pid }, null, 2));
+    writeFileSync(join(dataDir(), 'runtime.json'), JSON.stringify({
+      platform_url: platformUrl, bank_url: bankUrl, transit_url: transitUrl, ...paymentRuntime(paymentPath.network), pid: process.pid,
+      admin_token: adminToken,
+    }, null, 2), { mode: 0o600 });
     closeOnSignal(logger, async () => {
       await Promise.all([system.platform.app.close(), system.bank.app.close(), system.transit.app.close(), paymentPath.close()]);
       await database.close();
+      lock?.release();
     });
     process.stdout.write([
       '',
@@ -111,8 +121,8 @@ program
       `  platform API  ${platformUrl}/v1     docs ${platformUrl}/docs   OpenAPI ${platformUrl}/openapi.json`,
       ...(mode === 'sandbox' ? [`  sandbox SMS   ${platformUrl}/v1/sandbox/sms?phone=<phone>`] : []),
       `  banks         ${bankUrl}/v1/banks   docs ${bankUrl}/docs   ISO 8583 ${paymentPath.bankIso}`,
-      `  network       ISO 8583 (TCP, 2-byte length) ${paymentPath.network}   try: mipay pos charge 23.50 --card <number>`,
-      `  transit       operators ${transitUrl}/v1/brands   docs ${transitUrl}/docs   try: mipay demo --transit`,
+      `  network       ISO 8583 (TCP, 2-byte length) ${paymentPath.network}   try: npx mipay pos charge 23.50 --card <card-number>`,
+      `  transit       operators ${transitUrl}/v1/brands   docs ${transitUrl}/docs   try: npx mipay demo --transit`,
       `  health        ${platformUrl}/healthz   metrics ${platformUrl}/metrics`,
       'Press Ctrl+C to stop.',
       '',
@@ -131,6 +141,8 @@ program
     const host = () => listenOn;
     const { smsGateway, keyring } = modeDependencies(mode);
     const logger = createLogger({ name: `mipay-${party}` });
+    const lock = databaseConfig().kind === 'pglite' ? acquireDataFolderLock(dataDir(), `serve ${party}`) : undefined;
+    process.once('exit', () => lock?.release());
     assertKeyringOutsideDataFolder(keyringPath(), dataDir());
     const database = await openSecuredDatabase(databaseConfig());
     await moveDatabaseKeysToKeyring(database, keyring, logger);
@@ -172,12 +184,14 @@ program
   .description('bring every party\'s schema up to date, then exit')
   .action(async () => {
     const config = databaseConfig();
+    const lock = config.kind === 'pglite' ? acquireDataFolderLock(dataDir(), 'migrate') : undefined;
     const database: Database = await openSecuredDatabase(config);
     try {
       const ran = await migrateAll(database);
       process.stdout.write(`${describeDatabase(config)}: ${ran.length === 0 ? 'already up to date' : `ran ${ran.join(', ')}`}\n`);
     } finally {
       await database.close();
+      lock?.release();
     }
   });
 
@@ -210,7 +224,7 @@ bank
   .option('--balance <yuan>', 'opening balance of a debit card, in yuan', yuanToFen)
   .option('--credit-limit <yuan>', 'credit limit of a credit card, in yuan', yuanToFen)
   .option('--expiry <YYMM>', 'expiry month')
-  .option('--bank-url <url>', 'the bank server (default: from the running `mipay up`)')
+  .option('--bank-url <url>', 'the bank server (default: from the running `npx mipay up`)')
   .action(async (options: { bank: string; name: string; idNumber: string; phone: string; kind: string; brand: string; balance?: bigint; creditLimit?: bigint; expiry?: string; bankUrl?: string }) => {
     const url = options.bankUrl ?? runtimeUrl('bank_url', portFromEnv('MIPAY_BANK_PORT', defaultPorts.bank));
     const response = await fetch(new URL('/v1/sandbox/cards', url), {
@@ -224,7 +238,7 @@ bank
         ...(options.expiry ? { expiry: options.expiry } : {}),
       }),
     }).catch((error: Error) => {
-      throw new Error(`cannot reach the bank at ${url} (is \`mipay up\` running?): ${error.message}`);
+      throw new Error(`cannot reach the bank at ${url} (is \`npx mipay up\` running?): ${error.message}`);
     });
     const body = (await response.json()) as Record<string, any>;
     if (!response.ok) {

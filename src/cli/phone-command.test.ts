@@ -80,7 +80,7 @@ describe('mipay phone, as processes against a running platform', () => {
 
     const wrongFinger = await mipay('phone', 'add-card', '--card', holder.cardNumber.slice(-4), '--finger', 'left-index');
     assert.equal(wrongFinger.status, 1);
-    assert.match(wrongFinger.stderr, /Fingerprint not recognized \(4 tries left\)\. \[fingerprint_not_recognized, param finger\]/);
+    assert.match(wrongFinger.stderr, /Fingerprint not recognized \(4 tries left\)\. \[fingerprint_not_recognized, flag --finger\]/);
 
     // The bank sent this card a code when the payment account opened: one a minute per card.
     system.clock.advance(61_000);
@@ -90,7 +90,7 @@ describe('mipay phone, as processes against a running platform', () => {
     const code = await latestSmsCode(system.platform.app, holder.reservedPhone);
     const wrongCode = await mipay('phone', 'add-card', '--sms-code', String((Number(code) + 1) % 1_000_000).padStart(6, '0'));
     assert.equal(wrongCode.status, 1);
-    assert.match(wrongCode.stderr, /The code is wrong; 4 tries left\. \[sms_code_wrong, param sms_code\]/);
+    assert.match(wrongCode.stderr, /The code is wrong; 4 tries left\. \[sms_code_wrong, flag --sms-code\]/);
     const added = await mipay('phone', 'add-card', '--sms-code', code);
     assert.equal(added.status, 0, added.stderr);
     const match = /added 招商银行 debit card as device card (dc_\S+): \*\*\*\* ([0-9]{4}), 10 payment keys for offline use/.exec(added.stdout);
@@ -127,12 +127,12 @@ describe('mipay phone, as processes against a running platform', () => {
     assert.match((await mipay('phone', 'cards')).stdout, new RegExp(`${tokenLast4}  active  9 payment keys`));
     const unarmed = await mipay('pos', 'charge', '1.00', '--phone', phoneFile);
     assert.equal(unarmed.status, 1);
-    assert.match(unarmed.stderr, /the phone refused the tap \(GET PROCESSING OPTIONS: conditions of use not satisfied\): arm it first with `mipay phone pay/);
+    assert.match(unarmed.stderr, /the phone refused the tap \(GET PROCESSING OPTIONS: conditions of use not satisfied\): arm it first with `npx mipay phone pay/);
     assert.match((await mipay('phone', 'cards')).stdout, /9 payment keys/, 'a refused tap spends nothing');
 
     // The refund taps the same phone, armed again — for a refund only.
     const armed = await mipay('phone', 'pay', '--card', tokenLast4, '--finger', 'right-thumb', '--refund');
-    assert.match(armed.stdout, /armed for a refund: .* \(mipay pos refund <amount> --rrn <rrn> --phone /);
+    assert.match(armed.stdout, /armed for a refund: .* \(npx mipay pos refund <amount> --rrn <rrn> --phone /);
     const refund = await mipay('pos', 'refund', '23.50', '--phone', phoneFile, '--rrn', rrn);
     assert.match(refund.stdout, new RegExp(`\\*\\*\\*\\* ${tokenLast4} \\(C\\)`));
     assert.match(refund.stdout, /TYPE {6}REFUND/);
@@ -158,9 +158,9 @@ describe('mipay phone, as processes against a running platform', () => {
     assert.ok(tokenLast4, 'the first test added a card');
     for (let i = 0; i < 4; i++) assert.match((await mipay('phone', 'pay', '--card', tokenLast4, '--finger', 'left-index')).stderr, /fingerprint_not_recognized/);
     const locked = await mipay('phone', 'pay', '--card', tokenLast4, '--finger', 'left-index');
-    assert.match(locked.stderr, /locked after 5 wrong tries: unlock with the device passcode\. \[fingerprint_locked, param finger\]/);
+    assert.match(locked.stderr, /locked after 5 wrong tries: unlock with the device passcode\. \[fingerprint_locked, flag --finger\]/);
     assert.match((await mipay('phone', 'pay', '--card', tokenLast4, '--finger', 'right-thumb')).stderr, /fingerprint_locked/);
-    assert.match((await mipay('phone', 'unlock', '--passcode', '000000')).stderr, /Wrong device passcode\. \[passcode_wrong, param passcode\]/);
+    assert.match((await mipay('phone', 'unlock', '--passcode', '000000')).stderr, /Wrong device passcode\. \[passcode_wrong, flag --passcode\]/);
     assert.match((await mipay('phone', 'unlock', '--passcode', '246810')).stdout, /fingerprint unlocked/);
     assert.equal((await mipay('phone', 'pay', '--card', tokenLast4, '--finger', 'right-thumb')).status, 0);
 
@@ -174,7 +174,7 @@ describe('mipay phone, as processes against a running platform', () => {
     const logout = await mipay('phone', 'logout');
     assert.equal(logout.status, 0, logout.stderr);
     assert.match(logout.stdout, /logged out; 0 bank cards wiped/);
-    assert.match((await mipay('phone', 'sync')).stderr, /Log in first: `mipay phone login`\. \[not_logged_in\]/);
+    assert.match((await mipay('phone', 'sync')).stderr, /Log in first: `npx mipay phone login`\. \[not_logged_in\]/);
   });
 
   test('`mipay pos charge` taps a card or a phone, never both, and says when the state file is missing', async () => {

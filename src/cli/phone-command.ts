@@ -53,9 +53,24 @@ async function run(work: () => Promise<void>): Promise<void> {
   try {
     await work();
   } catch (error) {
-    if (error instanceof PhoneError) throw new Error(`${error.message} [${error.code}${error.param ? `, param ${error.param}` : ''}]`);
+    if (error instanceof PhoneError) throw new Error(`${error.message} [${error.code}${error.param ? `, ${flagOf(error.param)}` : ''}]`);
     throw error;
   }
+}
+
+/**
+ * The flag the user typed for a refused input: the phone library names its own arguments
+ * (`deviceCardId`), the platform its request fields (`card_id`); the user typed `--card`.
+ */
+const flagsByParam: Record<string, string> = {
+  deviceCardId: '--card', card: '--card', card_id: '--card', finger: '--finger', sms_code: '--sms-code', smsCode: '--sms-code',
+  passcode: '--passcode', password: '--password', phone: '--account-phone', accountPhone: '--account-phone',
+  find_device_on: '--find-device', os_version: '--os-version',
+};
+
+export function flagOf(param: string): string {
+  const flag = flagsByParam[param];
+  return flag ? `flag ${flag}` : `param ${param}`;
 }
 
 const out = (line: string) => process.stdout.write(`${line}\n`);
@@ -86,7 +101,7 @@ export function registerPhoneCommands(program: Command): void {
   const command = (name: string, description: string) => phone.command(name).description(description)
     .option('--phone <file>', 'the phone\'s state file (default: phone.se.json in MIPAY_DATA_DIR)')
     .option('--passphrase <text>', 'the state file\'s passphrase (default: MIPAY_PHONE_PASSPHRASE)')
-    .option('--platform-url <url>', 'the platform, kept in the phone (default: the one it has; at create, the running `mipay up`)');
+    .option('--platform-url <url>', 'the platform, kept in the phone (default: the one it has; at create, the running `npx mipay up`)');
 
   command('create', 'make a new phone: its P-256 device key, settings, enrolled finger and passcode, in a new state file')
     .requiredOption('--passcode <digits>', 'the device passcode (4–16 digits): unlocks the fingerprint after 5 wrong tries')
@@ -99,7 +114,7 @@ export function registerPhoneCommands(program: Command): void {
         passcode: options.passcode, enrolledFinger: options.finger, device: { model: options.model, osVersion: options.osVersion },
       });
       out(`phone created in ${made.path}: ${made.state.device.model}, MIUI ${made.state.device.osVersion}, device id ${made.state.device.hardwareId}, finger ${options.finger} enrolled`);
-      out('next: mipay phone login --account-phone <phone> --password <password>');
+      out('next: npx mipay phone login --account-phone <phone> --password <password>');
     }));
 
   command('login', 'log in to the Mi account on this phone; the first login registers the phone with its public key')
@@ -112,7 +127,7 @@ export function registerPhoneCommands(program: Command): void {
     }));
 
   command('add-card', 'add a bound bank card to the phone: --card and --finger (the bank texts a code), then --sms-code')
-    .option('--card <card>', 'the bound card: its id, or its last 4 digits (step 1)')
+    .option('--card <bound-card>', 'the bound bank card: its id (card_…) or the last 4 digits of the bank card number (step 1)')
     .option('--finger <name>', 'the finger on the sensor (step 1)')
     .option('--sms-code <code>', 'the code the bank texted to the card\'s reserved phone (step 2)')
     .action((options: PhoneFileOptions & { card?: string; finger?: string; smsCode?: string }) => run(async () => {
@@ -122,11 +137,11 @@ export function registerPhoneCommands(program: Command): void {
         const pending = await p.applyForCard({ card: options.card, finger: options.finger });
         out(`fingerprint verified; ${pending.bankName} texted a code to ${pending.phoneMasked} (valid until ${pending.expiresAt.slice(11, 19)} UTC)`);
         if (!options.smsCode) {
-          out('next: mipay phone add-card --sms-code <code>');
+          out('next: npx mipay phone add-card --sms-code <code>');
           return;
         }
       }
-      if (!options.smsCode) throw new InvalidArgumentError('--card <card> --finger <name> to start, or --sms-code <code> to finish');
+      if (!options.smsCode) throw new InvalidArgumentError('--card <bound-card> --finger <name> to start, or --sms-code <code> to finish');
       const card = await p.confirmCard({ smsCode: options.smsCode });
       out(`added ${card.bankName} ${card.cardKind} card as device card ${card.id}: **** ${card.tokenLast4}, ${card.luks.length} payment keys for offline use`);
     }));
@@ -149,15 +164,15 @@ export function registerPhoneCommands(program: Command): void {
     }));
 
   command('pay', 'pick a card and verify the fingerprint: the phone is armed for one tap within 60 s (offline)')
-    .requiredOption('--card <card>', 'the device card: its id or its last 4 digits (there is no default card)')
+    .requiredOption('--card <device-card>', 'the device card: its id or the last 4 digits of the device card number (the token, as `npx mipay phone cards` shows; not the bank card\'s); there is no default card')
     .requiredOption('--finger <name>', 'the finger on the sensor')
     .option('--refund', 'armed to take back a refund only (a suspended card may still do that)')
     .action((options: PhoneFileOptions & { card: string; finger: string; refund?: boolean }) => run(async () => {
       const p = await openPhone(options);
       const { card, armedUntil } = p.pay({ deviceCardId: options.card, finger: options.finger, refund: options.refund === true });
       const until = armedUntil.toISOString().slice(11, 19);
-      if (options.refund) out(`armed for a refund: ${card.bankName} **** ${card.tokenLast4} until ${until} UTC; hold the phone to the POS (mipay pos refund <amount> --rrn <rrn> --phone ${p.path})`);
-      else out(`armed: ${card.bankName} **** ${card.tokenLast4} until ${until} UTC; hold the phone to the POS (mipay pos charge <amount> --phone ${p.path})`);
+      if (options.refund) out(`armed for a refund: ${card.bankName} **** ${card.tokenLast4} until ${until} UTC; hold the phone to the POS (npx mipay pos refund <amount> --rrn <rrn> --phone ${p.path})`);
+      else out(`armed: ${card.bankName} **** ${card.tokenLast4} until ${until} UTC; hold the phone to the POS (npx mipay pos charge <amount> --phone ${p.path})`);
     }));
 
   command('unlock', 'unlock the fingerprint sensor with the device passcode')

@@ -22,6 +22,7 @@ import { createHttpTransitClient, type TransitOperatorClient } from '../transit/
 import { BRANDS, createTransitParty, operatorKeyNames, transitMigrations, transitSchema, type TransitParty } from '../transit/party.ts';
 import { version, type RunMode } from './config.ts';
 import { moveDatabaseKeysToKeyring, platformKeysFrom } from './keyring-contents.ts';
+import { OperatorSignals } from './operator-signals.ts';
 
 /**
  * The only place that wires parties together (DESIGN section 1): each party gets its own schema
@@ -97,8 +98,9 @@ export async function createSystem(options: SystemOptions): Promise<System> {
   const mode = options.mode ?? 'sandbox';
   assert.ok(mode === 'sandbox' || options.smsGateway, 'production mode needs a real SMS gateway');
   assert.ok(mode === 'sandbox' || !options.webhookAllowLoopback, 'loopback webhooks are a sandbox allowance');
+  const signals = new OperatorSignals();
   const sms = new SandboxSmsGateway(options.database.forSchema<SmsTables>(smsSchema));
-  const carrier: SmsGateway = mode === 'production' ? options.smsGateway! : sms;
+  const carrier: SmsGateway = signals.countingSms(mode === 'production' ? options.smsGateway! : sms);
   const sandboxOutbox = mode === 'sandbox' ? { sandboxOutbox: sms } : {};
   const bankPartnerKey = `bpk_${randomBytes(24).toString('base64url')}`;
   const clock = options.clock ? { clock: options.clock } : {};
@@ -130,16 +132,15 @@ export async function createSystem(options: SystemOptions): Promise<System> {
     db: options.database.forSchema(platformSchema) as Kysely<any>, schema: platformSchema, keys: platform.tokens.keys,
     logger: options.logger.child({ party: 'platform', component: 'tsp' }), ...clock,
   });
-  const { bankAuthorization, network } = await createPaymentPath({ ...options, tokenService });
+  const { bankAuthorization, network } = await createPaymentPath({ ...options, tokenService }, signals);
   if (mode === 'sandbox') bankAuthorization.registerSandboxRoutes(bank.app);
+  // The operator's signals of every party, on the platform's /metrics (docs/operations.md).
+  signals.watchLedger(platform.ledger.stats);
+  signals.watchDatabase(options.database.root);
+  signals.attach(platform.app.metricsRegistry);
   return { platform, bank, bankAuthorization, network, sms, carrier, mode, keyring: options.keyring, bankPartnerKey, platformBankKeys, transit };
 }
 
-/**
- * The payment certificate CA's key, made for this process like the other sandbox keys (the bank
- * partner key, the banks' platform keys), so certificates enrolled before a restart are refused
- * until enrolled again. It never goes into the database; to be taken from the keyring once it lands.
- */
 /**
  * The payment-certificate CA's ECDSA P-256 private key, from the keyring entry
  * `platform.payment-ca` (the 32-byte private scalar): the same key on every start, so
@@ -161,7 +162,7 @@ export function paymentCaKey(keyring: Keyring): KeyObject {
  * handed over as a key ceremony would. The bank endpoint must `listen` before the network
  * forwards anything; its port is read when the network first connects.
  */
-async function createPaymentPath(options: SystemOptions): Promise<{ bankAuthorization: BankAuthorization; network: Network }> {
+async function createPaymentPath(options: SystemOptions, signals?: OperatorSignals): Promise<{ bankAuthorization: BankAuthorization; network: Network }> {
   const clock = options.clock ? { clock: options.clock } : {};
   // Key ceremonies: the zone MAC key is read by both the network and the bank; the CVK by the bank alone.
   const zoneMacKeys = new Map(banks.map((bank) => [bank.code, options.keyring.key(`zone.${bank.code.toLowerCase()}.mak`, 16)]));
@@ -185,6 +186,7 @@ async function createPaymentPath(options: SystemOptions): Promise<{ bankAuthoriz
     ...(options.networkBankTimeoutMs ? { bankTimeoutMs: options.networkBankTimeoutMs } : {}),
     ...(options.networkReversalIntervalMs ? { reversalIntervalMs: options.networkReversalIntervalMs } : {}),
     ...(options.tokenService ? { tokenService: options.tokenService } : {}),
+    ...(signals ? { observe: signals.observeAuthorizations(options.logger.child({ party: 'network', component: 'authorizations' })) } : {}),
     ...clock,
   });
   return { bankAuthorization, network };

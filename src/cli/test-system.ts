@@ -88,12 +88,15 @@ export async function startTestSystem(options: { bankOverHttp?: boolean; network
       },
     },
     async close() {
+      const violations = [...system.platform.app.errorContract.violations, ...system.bank.app.errorContract.violations];
       await system.platform.app.close();
       await system.bank.app.close();
       await system.transit.app.close();
       await system.network.close();
       await system.bankAuthorization.endpoint.close();
       await database.close();
+      // Every refusal a test provoked must be one its route declares (docs/api.md, "adding a route").
+      assert.deepEqual(violations, [], 'routes raised errors outside their declared contract');
     },
   };
 }

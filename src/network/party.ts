@@ -1,6 +1,7 @@
 import type { Kysely } from 'kysely';
 import type { Logger } from '../infra/log/logger.ts';
 import { createIso8583Server, type Iso8583Server } from '../infra/net/iso8583-channel.ts';
+import type { Iso8583Message } from '../protocols/iso8583/codec.ts';
 import { produceClearingFile } from './clearing.ts';
 import { TERMINAL_SPEC, type RegisteredTerminal } from './client.ts';
 import { ReversalWorker } from './reversals.ts';
@@ -27,6 +28,8 @@ export interface NetworkOptions {
   workingKeyLifetimeMs?: number;
   reversalIntervalMs?: number;
   clock?: () => Date;
+  /** Sees each terminal message and its answer (metrics, the per-authorization log line). */
+  observe?: (request: Iso8583Message, handle: () => Promise<Iso8583Message>) => Promise<Iso8583Message>;
 }
 
 export interface Network {
@@ -59,7 +62,8 @@ export function createNetwork(options: NetworkOptions): Network {
     db, logger: options.logger, terminals, routes, issuers, tokenService, reversals, acquirerId, bankTimeoutMs,
     workingKeyLifetimeMs: options.workingKeyLifetimeMs ?? 24 * 3_600_000, ...clock,
   });
-  const server = createIso8583Server({ name: 'network', logger: options.logger, spec: TERMINAL_SPEC, handler: (request) => networkSwitch.handle(request) });
+  const server = createIso8583Server({ name: 'network', logger: options.logger, spec: TERMINAL_SPEC, handler: (request) => (options.observe
+    ? options.observe(request, () => networkSwitch.handle(request)) : networkSwitch.handle(request)) });
   reversals.start();
   return {
     switch: networkSwitch, terminals, reversals, server,

@@ -42,7 +42,7 @@ export function verifyFinger(state: FingerprintState, finger: string, now: Date)
     state.lockedAt = now.toISOString();
     throw new PhoneError('fingerprint_locked', `Fingerprint not recognized; locked after ${fingerprintAttemptsMax} wrong tries: unlock with the device passcode.`, 'finger');
   }
-  throw new PhoneError('fingerprint_not_recognized', `Fingerprint not recognized (${fingerprintAttemptsMax - state.failedAttempts} tries left).`, 'finger');
+  throw new PhoneError('fingerprint_not_recognized', `Fingerprint not recognized (${fingerprintAttemptsMax - state.failedAttempts === 1 ? '1 try' : `${fingerprintAttemptsMax - state.failedAttempts} tries`} left).`, 'finger');
 }
 
 /** The device passcode opens a locked sensor. Changes `state` in place. */

@@ -246,8 +246,8 @@ export class MiPhone {
 
   #card(deviceCardId: string): StoredDeviceCard {
     const matches = this.mutableState.cards.filter((c) => c.id === deviceCardId || (/^[0-9]{4}$/.test(deviceCardId) && c.tokenLast4 === deviceCardId));
-    if (matches.length > 1) throw new PhoneError('card_not_found', `Several device cards end in ${deviceCardId}: pick one by its id (\`mipay phone cards\`).`, 'deviceCardId');
-    if (!matches[0]) throw new PhoneError('card_not_found', `No device card ${deviceCardId} on this phone; see \`mipay phone cards\`.`, 'deviceCardId');
+    if (matches.length > 1) throw new PhoneError('card_not_found', `Several device cards end in ${deviceCardId}: pick one by its id (\`npx mipay phone cards\`).`, 'deviceCardId');
+    if (!matches[0]) throw new PhoneError('card_not_found', `No device card ${deviceCardId} on this phone; see \`npx mipay phone cards\`.`, 'deviceCardId');
     return matches[0];
   }
 

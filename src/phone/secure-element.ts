@@ -175,7 +175,7 @@ export class SecureElementFile<T> {
     try {
       fd = openSync(path, 'r');
     } catch (error) {
-      if ((error as { code?: string }).code === 'ENOENT') throw new SecureElementError('not_found', `No phone state file at ${path}: run \`mipay phone create\` first.`);
+      if ((error as { code?: string }).code === 'ENOENT') throw new SecureElementError('not_found', `No phone state file at ${path}: run \`npx mipay phone create\` first.`);
       throw error;
     }
     try {

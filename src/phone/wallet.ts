@@ -44,7 +44,7 @@ function client(phone: MiPhone): PlatformClient {
 
 function session(phone: MiPhone): string {
   const token = phone.state.session?.token;
-  if (!token) throw new PhoneError('not_logged_in', 'Log in first: `mipay phone login`.');
+  if (!token) throw new PhoneError('not_logged_in', 'Log in first: `npx mipay phone login`.');
   return token;
 }
 
@@ -165,7 +165,7 @@ export async function applyForCard(phone: MiPhone, input: { card: string; finger
 /** Adding a card, step 2: the bank's SMS code; the device card and its first keys go into the secure element. */
 export async function confirmCard(phone: MiPhone, input: { smsCode: string }): Promise<StoredDeviceCard> {
   const pending = phone.state.pendingCard;
-  if (!pending) throw new PhoneError('no_pending_card', 'No card is being added: run `mipay phone add-card --card <id>` first.', 'sms_code');
+  if (!pending) throw new PhoneError('no_pending_card', 'No card is being added: run `npx mipay phone add-card --card <bound-card> --finger <name>` first.', 'sms_code');
   const made = await client(phone).call<{
     device_card: WireDeviceCard; token_number: string; token_expiry: string; token_sequence: string; luk_batch: WireLukBatch;
   }>({

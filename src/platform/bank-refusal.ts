@@ -11,7 +11,7 @@ export function bankRefusal(error: unknown): Error {
     case 'card_not_found': return errors.card_not_found(error.message, 'card_number');
     case 'card_not_active': return errors.card_not_active(error.message, 'card_number', details);
     case 'card_expired': return errors.card_expired(error.message, 'card_number');
-    case 'holder_name_mismatch': return errors.holder_name_mismatch(error.message, 'name');
+    case 'holder_name_mismatch': return errors.holder_name_mismatch(error.message, param === 'holder_name' ? 'name' : param);
     case 'id_number_mismatch': return errors.id_number_mismatch(error.message, 'id_number');
     case 'reserved_phone_mismatch': return errors.reserved_phone_mismatch(error.message, 'reserved_phone');
     case 'verification_not_found': return errors.verification_not_found(error.message, 'verification_id');

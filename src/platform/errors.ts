@@ -105,3 +105,16 @@ export const platformErrorSpecs = {
 } as const satisfies Record<string, ErrorSpec>;
 
 export const errors = defineErrors(platformErrorSpecs);
+
+// Groups of errors several routes declare together (see src/infra/http/error-contract.ts).
+/** The refusals of an SMS code check. */
+export const smsCodeErrors = [errors.sms_code_not_requested, errors.sms_code_wrong, errors.sms_code_expired, errors.sms_code_used, errors.sms_code_burned];
+/** The refusals of the `Idempotency-Key` check on money-moving POSTs. */
+export const idempotencyErrors = [errors.idempotency_key_reused, errors.idempotency_request_in_progress];
+/** The issuing bank's refusals of a card check, in the platform's words (bank-refusal.ts). */
+export const bankCardErrors = [
+  errors.card_bin_unknown, errors.card_not_found, errors.card_not_active, errors.card_expired, errors.holder_name_mismatch,
+  errors.id_number_mismatch, errors.reserved_phone_mismatch, errors.rate_limited, errors.bank_unavailable,
+];
+/** The payment password and second-factor refusals of a money-moving request. */
+export const paymentVerificationErrors = [errors.payment_account_not_found, errors.payment_password_wrong, errors.payment_password_locked, ...smsCodeErrors];

@@ -160,7 +160,7 @@ export function describeStatusWord(sw: number): string {
   if (sw1 === 0x61) return `${sw2 === 0 ? 256 : sw2} more response bytes available`;
   if (sw1 === 0x6c) return `wrong Le: ${sw2 === 0 ? 256 : sw2} bytes available`;
   const retries = retriesLeft(sw);
-  if (retries !== undefined) return `verification failed, ${retries} tries left`;
+  if (retries !== undefined) return `verification failed, ${retries} ${retries === 1 ? 'try' : 'tries'} left`;
   return `status ${sw.toString(16).toUpperCase().padStart(4, '0')}`;
 }
 

@@ -20,6 +20,8 @@ export function registerSandboxSmsRoutes(app: App, outbox: SandboxOutbox): void 
     schema: {
       tags: ['sandbox'],
       summary: 'Read the SMS messages the sandbox carrier kept for a phone number',
+      description: 'Sandbox only: no SMS leaves the machine; read the codes here instead.',
+      errors: [],
       querystring: z.object({ phone: mobilePhone, limit: z.coerce.number().int().min(1).max(100).default(10) }),
       response: { 200: z.object({ data: z.array(messageSchema) }) },
     },

@@ -4,6 +4,7 @@ import type { App } from '../../infra/http/server.ts';
 import type { Logger } from '../../infra/log/logger.ts';
 import type { Keyring } from '../../infra/keys/keyring.ts';
 import type { Iso8583Server } from '../../infra/net/iso8583-channel.ts';
+import { bankErrors } from '../http.ts';
 import { IssuerAuthorizer } from './authorizer.ts';
 import type { CardVerificationKeys } from './card-verification.ts';
 import { createBankIsoEndpoint, SandboxFaults } from './endpoint.ts';
@@ -51,6 +52,9 @@ export function createBankAuthorization(options: BankAuthorizationOptions): Bank
       app.post('/v1/sandbox/cards/personalization', {
         schema: {
           tags: ['sandbox'], summary: 'The chip data of a test card (keys included) so a contactless card can be emulated; optionally sets its PIN',
+          description: 'Sandbox only. What a card personalisation bureau writes into the chip: PAN, sequence number, expiry, '
+            + 'the card master key for cryptograms (SM4 or 3DES) and the ATC.',
+          errors: [bankErrors.card_not_found],
           body: z.object({
             card_number: z.string().regex(/^[0-9]{13,19}$/, '13 to 19 digits'),
             pin: z.string().regex(/^[0-9]{4,12}$/, '4 to 12 digits').optional(),

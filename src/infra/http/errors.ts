@@ -27,6 +27,8 @@ export class ApiError extends Error {
   readonly param: string | undefined;
   /** Extra, non-secret facts for the client, e.g. `{ retry_after_s: 42 }`. */
   readonly details: Record<string, unknown> | undefined;
+  /** The message in Chinese, sent instead of `message` to a caller asking `Accept-Language: zh`. */
+  messageZh: string | undefined;
 
   constructor(code: string, spec: ErrorSpec, message: string, param?: string, details?: Record<string, unknown>) {
     super(message);
@@ -38,12 +40,18 @@ export class ApiError extends Error {
     this.details = details;
   }
 
-  toWire(): { error: Record<string, unknown> } {
+  /** Gives the error its Chinese message; returns the error, for `throw errors.x('…').inChinese('…')`. */
+  inChinese(message: string): this {
+    this.messageZh = message;
+    return this;
+  }
+
+  toWire(locale: 'en' | 'zh' = 'en'): { error: Record<string, unknown> } {
     return {
       error: {
         type: this.type,
         code: this.code,
-        message: this.message,
+        message: locale === 'zh' && this.messageZh ? this.messageZh : this.message,
         ...(this.param !== undefined ? { param: this.param } : {}),
         ...this.details,
       },
@@ -71,6 +79,7 @@ export function defineErrors<const C extends Record<string, ErrorSpec>>(catalogu
 export const commonErrorSpecs = {
   parameter_invalid: { status: 400, type: 'invalid_request_error', raisedWhen: 'a request field is missing, of the wrong type or out of its allowed range; `param` names it' },
   body_invalid: { status: 400, type: 'invalid_request_error', raisedWhen: 'the request body is not valid JSON or is larger than the server accepts' },
+  unsupported_media_type: { status: 415, type: 'invalid_request_error', raisedWhen: 'the request has a body that is not sent as `Content-Type: application/json`' },
   authentication_required: { status: 401, type: 'authentication_error', raisedWhen: 'the request has no valid credentials (session token or API key), or they expired or were revoked' },
   not_found: { status: 404, type: 'invalid_request_error', raisedWhen: 'the path, or the object it names, does not exist for this caller' },
   method_not_allowed: { status: 405, type: 'invalid_request_error', raisedWhen: 'the path exists but not with this HTTP method' },

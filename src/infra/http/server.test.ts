@@ -69,3 +69,51 @@ test('/healthz, /metrics, /openapi.json and /docs', async () => {
   assert.deepEqual([failing.statusCode, failing.json().checks.database], [503, 'failing']);
   await sick.close();
 });
+
+test('a wrong method on a path that exists is 405 with Allow; the right method still works', async () => {
+  const app = await makeApp();
+  const wrong = await app.inject({ method: 'PUT', url: '/v1/echo' });
+  assert.equal(wrong.statusCode, 405);
+  assert.equal(wrong.headers.allow, 'POST');
+  assert.equal(wrong.json().error.code, 'method_not_allowed');
+  assert.match(wrong.json().error.message, /takes POST/);
+  const zh = await app.inject({ method: 'DELETE', url: '/v1/limited', headers: { 'accept-language': 'zh-CN,zh;q=0.9' } });
+  assert.deepEqual([zh.statusCode, zh.headers.allow], [405, 'GET, HEAD']);
+  assert.match(zh.json().error.message, /不支持 DELETE/);
+  assert.equal((await app.inject({ method: 'GET', url: '/v1/nowhere' })).statusCode, 404);
+  await app.close();
+});
+
+test('a body that is not JSON is 415 naming application/json; validation speaks in fen and yuan, in English or Chinese', async () => {
+  const app = await makeApp();
+  const plain = await app.inject({ method: 'POST', url: '/v1/echo', headers: { 'content-type': 'text/plain' }, payload: 'amount=5' });
+  assert.equal(plain.statusCode, 415);
+  assert.equal(plain.json().error.code, 'unsupported_media_type');
+  assert.match(plain.json().error.message, /Content-Type: application\/json/);
+  const fraction = await app.inject({ method: 'POST', url: '/v1/echo', payload: { amount_fen: 23.5 } });
+  assert.deepEqual([fraction.json().error.param, fraction.json().error.message],
+    ['amount_fen', '`amount_fen` must be a whole number of fen (1 yuan = 100 fen), e.g. 2350 for ¥23.50.']);
+  const zero = await app.inject({ method: 'POST', url: '/v1/echo', payload: { amount_fen: 0 } });
+  assert.equal(zero.json().error.message, '`amount_fen` must be at least ¥0.01 (1 fen).');
+  const missing = await app.inject({ method: 'POST', url: '/v1/echo', payload: {}, headers: { 'accept-language': 'zh' } });
+  assert.equal(missing.json().error.message, '缺少必填字段 `amount_fen`。');
+  const long = await app.inject({ method: 'POST', url: '/v1/echo', payload: { amount_fen: 1, note: 'far too long' } });
+  assert.equal(long.json().error.message, '`note` must be at most 5 characters.');
+  const noBody = await app.inject({ method: 'POST', url: '/v1/echo' });
+  assert.match(noBody.json().error.message, /needs a JSON body/);
+  await app.close();
+});
+
+test('the error contract: a refusal a route did not declare, or a param that is not its field, is recorded', async () => {
+  const app = await makeApp();
+  await app.inject({ method: 'GET', url: '/v1/limited' });
+  assert.deepEqual(app.errorContract.violations, [
+    { method: 'GET', route: '/v1/limited', kind: 'undeclared_code', code: 'rate_limited' },
+    { method: 'GET', route: '/v1/limited', kind: 'param_not_a_field', code: 'rate_limited', param: 'phone' },
+  ]);
+  const before = app.errorContract.violations.length;
+  await app.inject({ method: 'POST', url: '/v1/echo', payload: { amount_fen: 0 } });
+  assert.equal(app.errorContract.violations.length, before, 'parameter_invalid on amount_fen is implied by the body schema');
+  assert.ok(app.errorContract.undeclaredRoutes.includes('POST /v1/echo'), 'a documented route without `errors` is listed');
+  await app.close();
+});

@@ -332,6 +332,9 @@ export function createIso8583Client(options: Iso8583ClientOptions): Iso8583Clien
       const answered = new Promise<Iso8583Message>((resolve, reject) => {
         settle = { resolve, reject };
       });
+      // A refused connect rejects both `connect()` (thrown below) and, when the socket then closes,
+      // `answered`, which nobody awaits in that case: observed here so it cannot crash the process.
+      answered.catch(() => undefined);
       const timer = setTimeout(() => {
         pending.delete(key);
         settle.reject(new ChannelError('timeout', `no answer within ${timeoutMs} ms`));

@@ -3,7 +3,7 @@ import { platformRateLimits, type RateLimiter } from '../../infra/http/rate-limi
 import type { App } from '../../infra/http/server.ts';
 import { mobilePhone } from '../../infra/validation/phone.ts';
 import { caller, requireSession } from '../auth.ts';
-import { errors } from '../errors.ts';
+import { errors, smsCodeErrors } from '../errors.ts';
 import type { AccountService, Session, User } from './service.ts';
 import type { SmsCodes } from './sms-codes.ts';
 
@@ -47,6 +47,7 @@ export function registerAccountRoutes(app: App, accounts: AccountService, codes:
     schema: {
       tags: ['accounts'],
       summary: 'Text a 6-digit code to a phone (valid 5 minutes; 1 a minute, 10 an hour per phone)',
+      errors: [errors.phone_not_account_phone, errors.authentication_required, errors.rate_limited],
       description: '`sign_up` is answered alike for every phone: a phone that already has a Mi account gets a text saying so instead of a code. '
         + '`payment_password_reset`, `payment` (the second factor of a balance payment) and `payment_certificate` (enrolling a payment certificate) need a session and the account\'s own phone. '
         + 'Also limited per client address and subnet (429 `rate_limited`).',
@@ -72,6 +73,10 @@ export function registerAccountRoutes(app: App, accounts: AccountService, codes:
     schema: {
       tags: ['accounts'],
       summary: 'Sign up for a Mi account with a phone number verified by SMS',
+      description: 'The code must be one texted for `sign_up` to this phone in the last 5 minutes. The password needs 8 or '
+        + 'more characters with a letter and a digit; it is stored as an argon2id hash. Sign-up does not log in: '
+        + '`POST /v1/sessions` does.',
+      errors: [errors.phone_already_registered, errors.password_too_weak, ...smsCodeErrors],
       body: z.object({
         phone: mobilePhone,
         sms_code: smsCode,
@@ -93,8 +98,11 @@ export function registerAccountRoutes(app: App, accounts: AccountService, codes:
     schema: {
       tags: ['accounts'],
       summary: 'Log in: answers a session token for `Authorization: Bearer`',
+      description: 'The token is shown once and stored only as a hash. 10 wrong passwords in a row lock logging in for an '
+        + 'hour (`login_locked`); the answer never says whether the phone or the password was wrong.',
+      errors: [errors.login_failed, errors.login_locked],
       body: z.object({ phone: mobilePhone, password: z.string().min(1).max(128) }),
-      response: { 201: z.object({ token: z.string(), session: sessionSchema, user: userSchema }) },
+      response: { 201: z.object({ token: z.string().describe('The session token, for `Authorization: Bearer`; shown only here'), session: sessionSchema, user: userSchema }) },
     },
   }, async (request, reply) => {
     const { token, session } = await accounts.logIn({
@@ -107,7 +115,9 @@ export function registerAccountRoutes(app: App, accounts: AccountService, codes:
 
   app.get('/v1/sessions', {
     ...authed,
-    schema: { ...authed.schema, tags: ['accounts'], summary: 'The account\'s live sessions', response: { 200: z.object({ data: z.array(sessionSchema) }) } },
+    schema: { ...authed.schema, tags: ['accounts'], summary: 'The account\'s live sessions',
+      description: 'Each session with where and when it was last used; `current` marks the one making this request.',
+      errors: [], response: { 200: z.object({ data: z.array(sessionSchema) }) } },
   }, async (request) => {
     const { user, session } = caller(request);
     return { data: (await accounts.listSessions(user.id)).map((s) => sessionToWire(s, session.id)) };
@@ -115,7 +125,10 @@ export function registerAccountRoutes(app: App, accounts: AccountService, codes:
 
   app.delete('/v1/sessions/current', {
     ...authed,
-    schema: { ...authed.schema, tags: ['accounts'], summary: 'Log out: ends this session and deletes the bank device cards on the account\'s devices (transit cards stay)', response: { 204: z.null() } },
+    schema: { ...authed.schema, tags: ['accounts'], summary: 'Log out: ends this session and deletes the bank device cards on the account\'s devices (transit cards stay)',
+      description: 'Ends the session making the request. Logging the phone out of the Mi account removes its bank device '
+        + 'cards, as Mi Pay does; transit and door cards stay.',
+      errors: [], response: { 204: z.null() } },
   }, async (request, reply) => {
     const { user, session } = caller(request);
     await accounts.logOut(user.id, session.id);
@@ -127,6 +140,9 @@ export function registerAccountRoutes(app: App, accounts: AccountService, codes:
     ...authed,
     schema: {
       ...authed.schema, tags: ['accounts'], summary: 'End another session of this account',
+      description: 'Ends one of the account\'s other sessions (e.g. a lost laptop). Deleting a session that is not the '
+        + 'account\'s, or already ended, is `not_found`.',
+      errors: [errors.not_found],
       params: z.object({ id: z.string().min(1).max(64) }), response: { 204: z.null() },
     },
   }, async (request, reply) => {
@@ -137,6 +153,8 @@ export function registerAccountRoutes(app: App, accounts: AccountService, codes:
 
   app.get('/v1/account', {
     ...authed,
-    schema: { ...authed.schema, tags: ['accounts'], summary: 'The logged-in Mi account', response: { 200: userSchema } },
+    schema: { ...authed.schema, tags: ['accounts'], summary: 'The logged-in Mi account',
+      description: 'The Mi account of the session: id, phone, nickname, avatar.',
+      errors: [], response: { 200: userSchema } },
   }, async (request) => userToWire(caller(request).user));
 }

@@ -1,5 +1,6 @@
 import { sql, type Kysely } from 'kysely';
 import { transactionWithRetry } from '../../infra/db/database.ts';
+import { triesLeft } from '../../infra/http/validation-message.ts';
 import { newId } from '../../infra/ids.ts';
 import { checkOtp, generateOtp, hashOtp, otpPolicy } from '../../infra/otp.ts';
 import type { SmsGateway } from '../../sms/client.ts';
@@ -119,7 +120,8 @@ export class SmsCodes {
           await trx.updateTable('sms_codes').set({ wrong_tries: record.wrong_tries + 1 }).where('id', '=', record.id).execute();
         }
         return check.outcome === 'wrong'
-          ? { error: errors.sms_code_wrong(`The code is wrong; ${check.triesLeft} tries left.`, param, { tries_left: check.triesLeft }) }
+          ? { error: errors.sms_code_wrong(`The code is wrong; ${triesLeft(check.triesLeft)}.`, param, { tries_left: check.triesLeft })
+            .inChinese(`验证码错误，${triesLeft(check.triesLeft, 'zh')}。`) }
           : { error: errors.sms_code_burned('Too many wrong tries burned this code; ask for a new one.', param) };
       case 'expired':
         return { error: errors.sms_code_expired('The code has expired; ask for a new one.', param) };

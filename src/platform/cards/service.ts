@@ -63,14 +63,14 @@ export class CardService {
     const account = await this.#paymentAccounts.requireByUser(input.userId);
     const verified = await callBank(() => this.#bank.confirmVerification({ verificationId: input.verificationId, code: input.smsCode, requester: input.userId }));
     if (verified.purpose !== 'card_binding') throw errors.verification_not_found('This verification was not started to bind a card.', 'verification_id');
-    if (verified.idNumber !== this.#paymentAccounts.idNumberOf(account)) throw errors.identity_mismatch('The card belongs to someone else.', 'card_number');
+    if (verified.idNumber !== this.#paymentAccounts.idNumberOf(account)) throw errors.identity_mismatch('The card belongs to someone else.', 'verification_id');
     try {
       return await this.#db.transaction().execute((trx) => recordBoundCard(trx, { userId: input.userId, accountId: account.id, verified, now: this.#clock() }));
     } catch (error) {
       if ((error as { code?: string }).code !== '23505') throw error;
       // Already bound: the fresh agreement is not needed, so the bank is told to end it.
       await callBank(() => this.#bank.revokeAgreement(verified.agreementId));
-      throw errors.card_already_bound('This card is already bound to your account.', 'card_number');
+      throw errors.card_already_bound('This card is already bound to your account.', 'verification_id');
     }
   }
 
@@ -79,10 +79,11 @@ export class CardService {
       .orderBy('bound_at', 'desc').orderBy('id', 'desc').limit(boundCardsPerUserMax).execute();
   }
 
-  async get(userId: string, cardId: string): Promise<BoundCard> {
+  /** `param` is the request field that carried the id: `id` in a path, `card_id` in a payment's body. */
+  async get(userId: string, cardId: string, param = 'id'): Promise<BoundCard> {
     const card = await this.#db.selectFrom('bound_cards').selectAll().where('id', '=', cardId).where('user_id', '=', userId)
       .where('status', '=', 'active').executeTakeFirst();
-    if (!card) throw errors.not_found('No bound card with this id on this account.', 'id');
+    if (!card) throw errors.not_found('No bound card with this id on this account.', param);
     return card;
   }
 

@@ -41,6 +41,11 @@ export function registerDeviceRoutes(app: App, accounts: AccountService, devices
     schema: {
       security, tags,
       summary: 'Register a phone: eligible models and MIUI versions only; the phone\'s ECDSA P-256 public key signs its biometric results',
+      description: 'Eligibility is data: models Mi 5, 5s, 5s Plus, Note 2, MIX, MIX 2, MIX 2s, MIX 3, Mi 6, Mi 8, Mi 9, Mi 9 '
+        + 'SE, Note 3; MIUI stable 8.0.6.0 or later or developer 6.8.23 or later; NFC and a secure element. '
+        + '`public_key` is the phone\'s own ECDSA P-256 key.',
+      errors: [errors.device_not_eligible, errors.devices_per_user_limit, errors.device_already_registered,
+        errors.device_public_key_invalid],
       body: z.object({
         device_id: z.string().min(1).max(128),
         model: z.string().min(1).max(64),
@@ -65,12 +70,17 @@ export function registerDeviceRoutes(app: App, accounts: AccountService, devices
 
   app.get('/v1/devices', {
     preHandler,
-    schema: { security, tags, summary: 'The account\'s devices (active and disabled), newest first', response: { 200: z.object({ data: z.array(deviceSchema) }) } },
+    schema: { security, tags, summary: 'The account\'s devices (active and disabled), newest first',
+      description: 'Every device of the account that is not deleted, with its settings and status.',
+      errors: [], response: { 200: z.object({ data: z.array(deviceSchema) }) } },
   }, async (request) => ({ data: (await devices.list(caller(request).user.id)).map(deviceToWire) }));
 
   app.get('/v1/devices/:id', {
     preHandler,
-    schema: { security, tags, summary: 'One device', params, response: { 200: deviceSchema } },
+    schema: { security, tags, summary: 'One device',
+      description: 'One of the account\'s devices by its id (`dev_…`).',
+      errorParams: ['device_id'],
+      errors: [errors.not_found], params, response: { 200: deviceSchema } },
   }, async (request) => deviceToWire(await devices.get(caller(request).user.id, request.params.id)));
 
   app.patch('/v1/devices/:id', {
@@ -78,6 +88,10 @@ export function registerDeviceRoutes(app: App, accounts: AccountService, devices
     schema: {
       security, tags, params,
       summary: 'The phone reports changed settings; turning find-device off deletes its bank device cards (transit cards stay)',
+      description: 'Only the fields sent change. A MIUI version that is no longer eligible, or a fingerprint no longer '
+        + 'enrolled, keeps the device registered but unable to add cards.',
+      errorParams: ['device_id'],
+      errors: [errors.not_found, errors.device_not_active, errors.device_not_eligible],
       body: z.object({ fingerprint_enrolled: z.boolean().optional(), find_device_on: z.boolean().optional(), os_version: z.string().min(1).max(64).optional() }),
       response: { 200: deviceSchema },
     },
@@ -87,7 +101,11 @@ export function registerDeviceRoutes(app: App, accounts: AccountService, devices
 
   app.post('/v1/devices/:id/disable', {
     preHandler,
-    schema: { security, tags, params, summary: 'Report a device lost (user center): it is disabled and all its device cards suspended at once', response: { 200: deviceSchema } },
+    schema: { security, tags, params, summary: 'Report a device lost (user center): it is disabled and all its device cards suspended at once',
+      description: 'From the user center when a phone is lost: the device is disabled and every device card on it suspended '
+        + 'in the same transaction, so no tap is approved after the answer.',
+      errorParams: ['device_id'],
+      errors: [errors.not_found, errors.device_not_active], response: { 200: deviceSchema } },
   }, async (request) => deviceToWire(await devices.disable(caller(request).user.id, request.params.id)));
 
   app.post('/v1/devices/:id/enable', {
@@ -95,6 +113,8 @@ export function registerDeviceRoutes(app: App, accounts: AccountService, devices
     schema: {
       security, tags, params,
       summary: 'The lost device was found: with the account password, it is active again and the device cards its loss suspended resume',
+      errorParams: ['device_id'],
+      errors: [errors.not_found, errors.device_not_disabled, errors.password_wrong, errors.login_locked],
       description: 'Cards suspended for another reason (the bank reported the card lost, the user suspended it) stay suspended. Every limited-use key the device held is retired: it pays again after a sync brings new keys. A wrong password counts toward the login lock.',
       body: z.object({ password: z.string().min(1).max(128) }),
       response: { 200: deviceSchema },
@@ -109,13 +129,20 @@ export function registerDeviceRoutes(app: App, accounts: AccountService, devices
 
   app.delete('/v1/devices/:id', {
     preHandler,
-    schema: { security, tags, params, summary: 'Delete a device: every device card on it is deleted', response: { 200: deviceSchema } },
+    schema: { security, tags, params, summary: 'Delete a device: every device card on it is deleted',
+      description: 'The device and every device card on it are deleted (final).',
+      errorParams: ['device_id'],
+      errors: [errors.not_found], response: { 200: deviceSchema } },
   }, async (request) => deviceToWire(await devices.delete(caller(request).user.id, request.params.id)));
 
   app.post('/v1/devices/:id/challenges', {
     preHandler,
     schema: {
       security, tags, params, summary: 'A single-use nonce (valid 2 minutes) for the phone to sign with a biometric result',
+      description: 'The phone signs the nonce with its device key after a fingerprint check and sends the statement to '
+        + '`…/biometric-verifications`.',
+      errorParams: ['device_id'],
+      errors: [errors.not_found, errors.device_not_active, errors.device_not_ready],
       response: { 201: z.object({ nonce: z.string(), expires_at: z.string() }) },
     },
   }, async (request, reply) => {
@@ -129,6 +156,9 @@ export function registerDeviceRoutes(app: App, accounts: AccountService, devices
     schema: {
       security, tags, params,
       summary: 'Check a biometric result the phone signed with its device key (the platform never sees a fingerprint)',
+      errorParams: ['device_id'],
+      errors: [errors.not_found, errors.device_not_active, errors.biometric_challenge_invalid,
+        errors.biometric_statement_stale, errors.biometric_signature_invalid],
       description: 'The signed bytes are the lines `mipay-biometric-v1`, the device id (`dev_…`), the nonce, the timestamp and the result, '
         + 'joined with `\\n`; the signature is ECDSA P-256 with SHA-256, DER, base64. The timestamp must be within 5 minutes of the platform\'s clock.',
       body: z.object({

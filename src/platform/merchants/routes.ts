@@ -53,7 +53,7 @@ export function orderToWire(order: Order): z.infer<typeof orderSchema> {
   };
 }
 
-const merchantSchema = z.object({ id: z.string(), name: z.string(), code: z.string(), mcc: z.string(), webhook_url: z.string().nullable(), api_key_last4: z.string(), created_at: z.string() });
+const merchantSchema = z.object({ id: z.string(), name: z.string(), code: z.string().describe('The merchant\'s code on receipts and statements'), mcc: z.string(), webhook_url: z.string().nullable(), api_key_last4: z.string(), created_at: z.string() });
 function merchantToWire(m: Merchant): z.infer<typeof merchantSchema> {
   return { id: m.id, name: m.name, code: m.code, mcc: m.mcc, webhook_url: m.webhook_url, api_key_last4: m.api_key_last4, created_at: m.created_at.toISOString() };
 }
@@ -67,6 +67,9 @@ export function registerMerchantRoutes(app: App, accounts: AccountService, merch
     app.post('/v1/sandbox/merchants', {
       schema: {
         tags: ['sandbox'], summary: 'Onboard a test merchant; the API key and webhook secret are shown only here',
+        description: 'Sandbox only. The answer is the only time the API key and the webhook secret are shown; the platform '
+          + 'keeps a hash of the key.',
+        errors: [],
         body: z.object({ name: z.string().trim().min(1).max(40), mcc: z.string().regex(/^[0-9]{4}$/, 'a 4-digit merchant category code (ISO 18245)'), webhook_url: webhookUrl.optional() }),
         response: { 201: merchantSchema.extend({ api_key: z.string(), webhook_secret: z.string() }) },
       },
@@ -100,12 +103,17 @@ export function registerMerchantRoutes(app: App, accounts: AccountService, merch
 
   app.get('/v1/merchant', {
     preHandler: merchantAuth,
-    schema: { tags, security, summary: 'The calling merchant', response: { 200: merchantSchema } },
+    schema: { tags, security, summary: 'The calling merchant',
+      description: 'The merchant whose API key made the request: name, MCC, webhook endpoint, key\'s last 4.',
+      errors: [], response: { 200: merchantSchema } },
   }, async (request) => merchantToWire(callingMerchant(request)));
 
   app.put('/v1/merchant/webhook', {
     preHandler: merchantAuth,
-    schema: { tags, security, summary: 'Set (or clear, with null) the webhook endpoint', body: z.object({ url: webhookUrl.nullable() }), response: { 200: merchantSchema } },
+    schema: { tags, security, summary: 'Set (or clear, with null) the webhook endpoint',
+      description: 'Where `order.paid` and `order.refunded` events are POSTed, signed with the webhook secret '
+        + '(`Mipay-Signature`); `null` stops deliveries.',
+      errors: [], body: z.object({ url: webhookUrl.nullable() }), response: { 200: merchantSchema } },
   }, async (request) => merchantToWire(await merchants.setWebhookUrl(callingMerchant(request).id, request.body.url)));
 
   app.post('/v1/merchant/orders', {
@@ -113,6 +121,9 @@ export function registerMerchantRoutes(app: App, accounts: AccountService, merch
     schema: {
       tags, security,
       summary: 'Create an order for a customer to pay; repeating the same out_trade_no answers the same order',
+      description: 'The same `out_trade_no` with the same amount and description answers the existing order (safe to retry); '
+        + 'with another amount or description it is `order_conflict`. An unpaid order expires after `expires_in_s`.',
+      errors: [errors.order_conflict],
       body: z.object({
         out_trade_no: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, '1 to 64 letters, digits, _ or -'),
         amount_fen: z.number().int().positive().max(Number(orderLimits.amountFenMax)),
@@ -132,13 +143,17 @@ export function registerMerchantRoutes(app: App, accounts: AccountService, merch
 
   app.get('/v1/merchant/orders/:id', {
     preHandler: merchantAuth,
-    schema: { tags, security, summary: 'One of the merchant\'s orders', params: z.object({ id: z.string().min(1).max(64) }), response: { 200: orderSchema } },
+    schema: { tags, security, summary: 'One of the merchant\'s orders',
+      description: 'One order of the calling merchant by its id (`ord_…`), with what is paid and refunded.',
+      errors: [errors.not_found], params: z.object({ id: z.string().min(1).max(64) }), response: { 200: orderSchema } },
   }, async (request) => orderToWire(await merchants.getOrderForMerchant(callingMerchant(request).id, request.params.id)));
 
   app.get('/v1/merchant/events', {
     preHandler: merchantAuth,
     schema: {
       tags, security, summary: 'Webhook events sent (or still to send) to this merchant, newest first',
+      description: 'Each event with its delivery status, attempts and the last HTTP status the endpoint answered.',
+      errors: [],
       querystring: z.object({ limit: z.coerce.number().int().min(1).max(100).default(20) }),
       response: { 200: z.object({ data: z.array(z.object({ id: z.string(), type: z.string(), status: z.string(), attempts: z.number(), last_response_status: z.number().nullable(), created_at: z.string(), payload: z.string() })) }) },
     },
@@ -152,6 +167,8 @@ export function registerMerchantRoutes(app: App, accounts: AccountService, merch
     preHandler: requireSession(accounts),
     schema: {
       tags: ['payments'], security: [{ session: [] }], summary: 'An order to pay: merchant, amount, status',
+        description: 'What the customer sees before paying: the merchant, the amount, the description and the status.',
+        errors: [errors.not_found],
       params: z.object({ id: z.string().min(1).max(64) }),
       response: { 200: orderSchema.extend({ merchant_name: z.string(), merchant_code: z.string(), mcc: z.string() }) },
     },

@@ -3,7 +3,7 @@ import type { AccountService } from '../accounts/service.ts';
 import type { App } from '../../infra/http/server.ts';
 import { mobilePhone } from '../../infra/validation/phone.ts';
 import { caller, requireSession } from '../auth.ts';
-import { errors } from '../errors.ts';
+import { errors, bankCardErrors, smsCodeErrors } from '../errors.ts';
 import { classRules, dailyLimitsFen } from './classes.ts';
 import { maskName } from './identity.ts';
 import type { PaymentAccountService, PaymentAccountView } from './service.ts';
@@ -71,6 +71,8 @@ export function registerPaymentAccountRoutes(app: App, accounts: AccountService,
     schema: {
       security, tags,
       summary: 'Open a payment account, step 1: the bank verifies name, ID number, card and reserved phone and texts a code',
+      errors: [errors.payment_account_exists, errors.identity_already_registered, errors.id_number_invalid,
+        errors.applicant_under_18, errors.card_number_invalid, ...bankCardErrors],
       description: 'Applicants under 18 are refused before anything is sent to the bank, and nothing about them is kept.',
       body: z.object({ name: z.string().trim().min(1).max(64), id_number: idNumber, card_number: cardNumber, reserved_phone: mobilePhone }),
       response: { 201: verificationStarted },
@@ -87,6 +89,11 @@ export function registerPaymentAccountRoutes(app: App, accounts: AccountService,
     schema: {
       security, tags,
       summary: 'Open a payment account, step 2: the bank\'s SMS code and a 6-digit payment password',
+      description: 'Opens the real-name payment account (Class I: one verification channel) with the verification of step 1, '
+        + 'the code the bank texted and a 6-digit payment password (not one digit repeated, not a run like 123456). '
+        + 'The card becomes a bound quick-pay card.',
+      errors: [errors.payment_account_exists, errors.identity_already_registered, errors.verification_not_found,
+        errors.payment_password_too_weak, ...smsCodeErrors, errors.bank_unavailable],
       body: z.object({ verification_id: z.string().min(1).max(64), sms_code: smsCode, payment_password: z.string().max(32) }),
       response: { 201: paymentAccountSchema },
     },
@@ -99,7 +106,10 @@ export function registerPaymentAccountRoutes(app: App, accounts: AccountService,
 
   app.get('/v1/payment-account', {
     preHandler,
-    schema: { security, tags, summary: 'The payment account: class, channels, limits', response: { 200: paymentAccountSchema } },
+    schema: { security, tags, summary: 'The payment account: class, channels, limits',
+      description: 'The holder (masked), the class that applies and the one the channels reach, the verification channels, '
+        + 'and the limits with what is used of them (PBOC Announcement [2015] No. 43).',
+      errors: [errors.payment_account_not_found], response: { 200: paymentAccountSchema } },
   }, async (request) => toWire(await service.view(caller(request).user.id), clock()));
 
   app.post('/v1/payment-account/channels/applications', {
@@ -107,6 +117,11 @@ export function registerPaymentAccountRoutes(app: App, accounts: AccountService,
     schema: {
       security, tags,
       summary: 'Upgrade, step 1: verify a card of another bank in the holder\'s name (one more verification channel)',
+      description: 'A card of another bank in the holder\'s name counts as one more external verification channel once its '
+        + 'bank has checked the four elements and the holder has confirmed its code (step 2).',
+      errorParams: ['name'],
+      errors: [errors.payment_account_not_found, errors.channel_already_verified, errors.card_number_invalid,
+        ...bankCardErrors],
       body: z.object({ card_number: cardNumber, reserved_phone: mobilePhone }),
       response: { 201: verificationStarted },
     },
@@ -121,6 +136,10 @@ export function registerPaymentAccountRoutes(app: App, accounts: AccountService,
     schema: {
       security, tags,
       summary: 'Upgrade, step 2: confirm with the bank\'s SMS code; 3 channels reach Class II, 5 Class III',
+      description: 'Confirms the channel with the bank\'s code; the card is bound for quick pay too. The class rises with '
+        + 'the channels (3: Class II, 5: Class III) once the AML data is complete.',
+      errors: [errors.payment_account_not_found, errors.verification_not_found, errors.channel_already_verified,
+        ...smsCodeErrors, errors.bank_unavailable],
       body: z.object({ verification_id: z.string().min(1).max(64), sms_code: smsCode }),
       response: { 201: paymentAccountSchema },
     },
@@ -136,6 +155,9 @@ export function registerPaymentAccountRoutes(app: App, accounts: AccountService,
     schema: {
       security, tags,
       summary: 'Record the AML supplementary data (needed before Class II/III limits apply)',
+      description: 'Gender (must match the ID number), occupation, nationality, ID type and expiry (not past), an ID photo '
+        + '(JPEG or PNG, at most 2 MiB) and an address. The photo and the address are stored sealed (AES-256-GCM).',
+      errors: [errors.payment_account_not_found],
       body: z.object({
         gender: z.enum(['male', 'female']),
         occupation: z.string().trim().min(1).max(64),
@@ -169,6 +191,9 @@ export function registerPaymentAccountRoutes(app: App, accounts: AccountService,
     schema: {
       security, tags,
       summary: 'Check the payment password (5 wrong tries lock payment for 3 hours)',
+      description: 'Answers whether the password is right. Five wrong tries in a row lock payment for 3 hours; during the '
+        + 'lock every try is refused without being counted.',
+      errors: [errors.payment_account_not_found, errors.payment_password_wrong, errors.payment_password_locked],
       body: z.object({ payment_password: z.string().max(32) }),
       response: { 200: z.object({ verified: z.literal(true) }) },
     },
@@ -185,6 +210,8 @@ export function registerPaymentAccountRoutes(app: App, accounts: AccountService,
       summary: 'Reset the payment password with an SMS code (purpose payment_password_reset) and the holder\'s ID number',
       description: 'The code and the ID number are checked together: if either is wrong the answer is one `password_reset_failed`, '
         + 'the code is spent if it was right, and the failure counts; 5 failures lock resetting for 24 hours (`password_reset_locked`).',
+      errors: [errors.payment_account_not_found, errors.password_reset_failed, errors.password_reset_locked,
+        errors.payment_password_too_weak, ...smsCodeErrors],
       body: z.object({ sms_code: smsCode, id_number: idNumber, new_payment_password: z.string().max(32) }),
       response: { 200: z.object({ reset: z.literal(true) }) },
     },

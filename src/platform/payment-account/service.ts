@@ -3,6 +3,7 @@ import type { BankClient, VerifiedCard } from '../../bank/client.ts';
 import { callBank } from '../bank-refusal.ts';
 import { transactionWithRetry } from '../../infra/db/database.ts';
 import { newId } from '../../infra/ids.ts';
+import { triesLeft } from '../../infra/http/validation-message.ts';
 import { parseResidentId } from '../../protocols/resident-id.ts';
 import type { SmsCodes } from '../accounts/sms-codes.ts';
 import { errors } from '../errors.ts';
@@ -243,7 +244,8 @@ export class PaymentAccountService {
     if (!(await verifyPassword(account.password_hash, password))) {
       const after = await recordFailure(this.#db, paymentPasswordLockout, account.id, now);
       if (after.locked) throw lockedError(after.lockedUntil);
-      throw errors.payment_password_wrong(`The payment password is wrong; ${after.triesLeft} tries left before payment is locked for 3 hours.`, 'payment_password', { tries_left: after.triesLeft });
+      throw errors.payment_password_wrong(`The payment password is wrong; ${triesLeft(after.triesLeft)} before payment is locked for 3 hours.`, 'payment_password', { tries_left: after.triesLeft })
+        .inChinese(`支付密码错误，${triesLeft(after.triesLeft, 'zh')}，用完后支付将锁定 3 小时。`);
     }
     if (!(await recordSuccess(this.#db, paymentPasswordLockout, account.id, now))) {
       const current = await this.requireByUser(userId);

@@ -39,7 +39,7 @@ export class OrderPayments {
     const { order, merchant } = await this.#merchants.getOrder(input.orderId);
     if (order.status !== 'open') throw errors.order_not_payable(`The order is ${order.status}.`, 'order_id', { status: order.status });
     const payer = await core.activeAccount(context.userId);
-    const card = input.source.kind === 'card' ? await core.deps.cards.get(context.userId, input.source.cardId) : undefined;
+    const card = input.source.kind === 'card' ? await core.deps.cards.get(context.userId, input.source.cardId, 'card_id') : undefined;
     const verified = await core.deps.verifier.check(context.userId, input.verification, { amountFen: order.amount_fen, payee: `order:${order.id}` });
     const now = core.now();
     const txn = await core.begin({

@@ -3,12 +3,12 @@ import { z } from 'zod';
 import type { App } from '../../infra/http/server.ts';
 import { mobilePhone } from '../../infra/validation/phone.ts';
 import { miNumberPattern } from '../accounts/mi-number.ts';
-import { errors } from '../errors.ts';
 import type { AccountService } from '../accounts/service.ts';
 import { caller, requireSession } from '../auth.ts';
 import type { Idempotency } from '../idempotency/idempotency.ts';
 import { callingMerchant, orderSchema, orderToWire, requireMerchant } from '../merchants/routes.ts';
 import type { MerchantService } from '../merchants/service.ts';
+import { errors, idempotencyErrors, paymentVerificationErrors } from '../errors.ts';
 import type { OrderPayments } from './orders.ts';
 import { transactionsToCsv, type TransactionHistory } from './history.ts';
 import type { PaymentAccountService } from '../payment-account/service.ts';
@@ -64,7 +64,7 @@ export const transactionSchema = z.object({
   interface_type: z.string(),
   payer: z.object({ name: z.string(), account: z.string() }),
   payee: z.object({ name: z.string(), account: z.string() }),
-  merchant: z.object({ name: z.string(), code: z.string(), mcc: z.string() }).nullable(),
+  merchant: z.object({ name: z.string(), code: z.string().describe('The merchant\'s code'), mcc: z.string() }).nullable(),
   order_id: z.string().nullable(),
   refund_of: z.string().nullable(),
   authorization: z.object({ method: z.string(), factors: z.number(), reference: z.string().nullable() }),
@@ -112,7 +112,9 @@ export function registerPaymentRoutes(app: App, deps: PaymentRouteDeps): void {
 
   app.get('/v1/balance', {
     preHandler: session,
-    schema: { security, tags, summary: 'The payment account balance', response: { 200: z.object({ available_fen: z.number(), pending_out_fen: z.number(), currency: z.literal('CNY') }) } },
+    schema: { security, tags, summary: 'The payment account balance',
+      description: '`available_fen` can be spent; `pending_out_fen` is held by payments the bank has not settled yet.',
+      errors: [errors.payment_account_not_found], response: { 200: z.object({ available_fen: z.number(), pending_out_fen: z.number(), currency: z.literal('CNY') }) } },
   }, async (request) => {
     const balance = await deps.wallet.balance(caller(request).user.id);
     return { available_fen: Number(balance.availableFen), pending_out_fen: Number(balance.pendingOutFen), currency: 'CNY' as const };
@@ -122,6 +124,11 @@ export function registerPaymentRoutes(app: App, deps: PaymentRouteDeps): void {
     preHandler: moneyMoving,
     schema: {
       security, tags, headers: idempotencyHeader, summary: 'Top up the balance from a bound card',
+      description: 'The bank debits the bound card into the platform\'s settlement account, then the ledger credits the '
+        + 'balance. Not a balance payment: the class and daily limits do not apply. When the bank does not answer '
+        + 'the transaction is `pending` (202) and settles when it does.',
+      errors: [...idempotencyErrors, ...paymentVerificationErrors, errors.not_found, errors.card_declined,
+        errors.bank_unavailable],
       body: cardMovementBody,
       response: { 201: transactionSchema, 202: transactionSchema.describe('The bank has not answered yet: the transaction is pending and settles when it does') },
     },
@@ -136,6 +143,10 @@ export function registerPaymentRoutes(app: App, deps: PaymentRouteDeps): void {
     preHandler: moneyMoving,
     schema: {
       security, tags, headers: idempotencyHeader, summary: 'Withdraw from the balance to a bound card (not counted towards the limits)',
+      description: 'A ledger hold on the balance, the bank credits the bound card, the hold posts (or is voided when the '
+        + 'bank refuses). To the holder\'s own card, so not counted towards the limits.',
+      errors: [...idempotencyErrors, ...paymentVerificationErrors, errors.not_found, errors.insufficient_balance,
+        errors.card_declined, errors.bank_unavailable],
       body: cardMovementBody,
       response: { 201: transactionSchema, 202: transactionSchema },
     },
@@ -188,6 +199,8 @@ export function registerPaymentRoutes(app: App, deps: PaymentRouteDeps): void {
       description: 'From the balance (no `card_id`) it is a balance payment, counted towards the class and daily limits. With `card_id` the bank '
         + 'debits the card into the platform\'s settlement account under its own quick-pay limits (single and daily, per card; a refusal names '
         + 'the limit) and the ledger credits the payee.',
+      errors: [...idempotencyErrors, ...paymentVerificationErrors, errors.payee_confirmation_invalid, errors.payee_is_payer,
+        errors.insufficient_balance, errors.limit_exceeded, errors.not_found, errors.card_declined, errors.bank_unavailable],
       body: z.object({
         payee_confirmation: z.string().min(1).max(64).describe('From `POST /v1/payee-lookups`, once the payer confirmed the masked name'),
         amount_fen: amountFen, card_id: z.string().min(1).max(64).optional().describe('Fund the transfer from this bound card'),
@@ -208,6 +221,11 @@ export function registerPaymentRoutes(app: App, deps: PaymentRouteDeps): void {
     preHandler: moneyMoving,
     schema: {
       security, tags, headers: idempotencyHeader, summary: 'Pay a merchant order with the balance (no card_id) or a bound card',
+      description: 'With the balance (counted towards the limits) or a bound card (`card_id`: the bank is debited; the '
+        + 'limits do not apply). The merchant is told by an `order.paid` webhook.',
+      errorParams: ['order_id'],
+      errors: [...idempotencyErrors, ...paymentVerificationErrors, errors.not_found, errors.order_not_payable,
+        errors.insufficient_balance, errors.limit_exceeded, errors.card_declined, errors.bank_unavailable],
       params: z.object({ id: z.string().min(1).max(64) }),
       body: z.object({ card_id: z.string().min(1).max(64).optional(), ...paymentVerification }),
       response: { 201: z.object({ order: orderSchema, transaction: transactionSchema }), 202: z.object({ order: orderSchema, transaction: transactionSchema }) },
@@ -226,6 +244,10 @@ export function registerPaymentRoutes(app: App, deps: PaymentRouteDeps): void {
     preHandler: [requireMerchant(deps.merchants), deps.idempotency.preHandler],
     schema: {
       security: [{ merchant: [] }], tags: ['merchants'], headers: idempotencyHeader, summary: 'Refund all or part of a paid order, to where the money came from',
+        description: 'All or part of what was paid, back to where it came from (the balance, or the card through its bank), '
+          + 'at most the amount paid in all. The merchant\'s balance must cover it.',
+        errors: [...idempotencyErrors, errors.not_found, errors.order_not_payable, errors.refund_exceeds_payment,
+          errors.merchant_balance_insufficient, errors.card_declined, errors.bank_unavailable],
       params: z.object({ id: z.string().min(1).max(64) }),
       body: z.object({ amount_fen: amountFen, reason: z.string().trim().min(1).max(128) }),
       response: { 201: z.object({ order: orderSchema, transaction: transactionSchema }), 202: z.object({ order: orderSchema, transaction: transactionSchema }) },
@@ -242,6 +264,9 @@ export function registerPaymentRoutes(app: App, deps: PaymentRouteDeps): void {
     preHandler: session,
     schema: {
       security, tags, summary: 'The account\'s transactions, newest first, by cursor',
+      description: 'Cursor pagination: pass the last `id` of a page as `starting_after` for the next while `has_more` is '
+        + 'true.',
+      errors: [errors.not_found],
       querystring: z.object({ limit: z.coerce.number().int().min(1).max(100).default(20), starting_after: z.string().max(64).optional() }),
       response: { 200: z.object({ data: z.array(transactionSchema), has_more: z.boolean() }) },
     },
@@ -255,6 +280,9 @@ export function registerPaymentRoutes(app: App, deps: PaymentRouteDeps): void {
     preHandler: session,
     schema: {
       security, tags, summary: 'The account\'s transactions as CSV (UTF-8 with BOM, newest first, at most 10,000 rows)',
+      description: '`from` and `to` are Beijing-time dates, both included. Money in yuan with two decimals; accounts masked '
+        + 'as in the JSON.',
+      errors: [],
       querystring: z.object({ from: z.iso.date().optional(), to: z.iso.date().optional() }),
     },
   }, async (request, reply) => {
@@ -266,7 +294,9 @@ export function registerPaymentRoutes(app: App, deps: PaymentRouteDeps): void {
 
   app.get('/v1/transactions/:id', {
     preHandler: session,
-    schema: { security, tags, summary: 'One transaction', params: z.object({ id: z.string().min(1).max(64) }), response: { 200: transactionSchema } },
+    schema: { security, tags, summary: 'One transaction',
+      description: 'One transaction of the account (as payer or payee) by its id (`txn_…`).',
+      errors: [errors.not_found], params: z.object({ id: z.string().min(1).max(64) }), response: { 200: transactionSchema } },
   }, async (request) => {
     const userId = caller(request).user.id;
     return transactionToWire(await deps.history.get(userId, request.params.id), userId);

@@ -38,7 +38,7 @@ export class WalletPayments {
     const core = this.#core;
     core.requireAmount(input.amountFen, walletMovementFenMax);
     const payer = await core.activeAccount(context.userId);
-    const card = await core.deps.cards.get(context.userId, input.cardId);
+    const card = await core.deps.cards.get(context.userId, input.cardId, 'card_id');
     const verified = await core.deps.verifier.check(context.userId, input.verification, undefined);
     const [from, to] = type === 'top_up' ? [cardLabel(card), walletLabel(payer.phone)] : [walletLabel(payer.phone), cardLabel(card)];
     const txn = await core.begin({

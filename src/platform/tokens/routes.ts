@@ -5,7 +5,7 @@ import { authenticationHook, type App } from '../../infra/http/server.ts';
 import type { AccountService } from '../accounts/service.ts';
 import { caller, requireSession } from '../auth.ts';
 import { keepRawBody, signedRequestOf } from '../devices/signed-request.ts';
-import { errors } from '../errors.ts';
+import { errors, bankCardErrors, smsCodeErrors } from '../errors.ts';
 import type { DeviceCard } from './lifecycle.ts';
 import { lukBatchSizeMax, type IssuedLukBatch, type TokenService } from './service.ts';
 
@@ -91,6 +91,11 @@ export function registerTokenRoutes(app: App, accounts: AccountService, tokens: 
     schema: {
       security, tags,
       summary: 'Add a bound card to a device, step 1: eligibility and limits, then the bank texts a code to the card\'s reserved phone (ID&V)',
+      errorParams: ['fingerprint_enrolled', 'find_device_on'],
+      errors: [errors.not_found, errors.device_not_active, errors.device_not_ready,
+        errors.biometric_verification_required, errors.card_brand_not_supported, errors.card_kind_not_supported,
+        errors.device_card_exists, errors.device_cards_per_device_limit, errors.card_devices_limit,
+        ...bankCardErrors],
       description: 'Online only: provisioning and key replenishment are API calls to the platform, which calls the bank. '
         + '`biometric_nonce` is the nonce of a challenge of this device whose signed fingerprint statement verified '
         + '(`POST /v1/devices/{id}/biometric-verifications`) in the last 5 minutes; each verification adds one card.',
@@ -110,6 +115,9 @@ export function registerTokenRoutes(app: App, accounts: AccountService, tokens: 
       summary: 'Add a bound card to a device, step 2: the bank\'s SMS code; answers the active device card and its first limited-use keys',
       description: 'Signed by the device key of `device_id` (header `Mipay-Device-Signature`); the keys come sealed to that key.',
       headers: deviceSignatureHeaders,
+      errors: [errors.not_found, errors.verification_not_found, errors.device_not_active, errors.device_card_exists,
+        errors.device_cards_per_device_limit, errors.card_devices_limit, ...smsCodeErrors,
+        errors.bank_unavailable, errors.device_signature_required, errors.device_signature_invalid, errors.device_signature_replayed],
       body: z.object({ ...target, verification_id: z.string().min(1).max(64), sms_code: z.string().regex(/^[0-9]{6}$/, '6 digits') }),
       response: { 201: z.object({ device_card: deviceCardSchema, token_number: z.string().describe('The full device card number, for the phone\'s secure element'), token_expiry: z.string(), token_sequence: z.string(), key_check_value: z.string(), luk_batch: lukBatchSchema }) },
     },
@@ -130,6 +138,9 @@ export function registerTokenRoutes(app: App, accounts: AccountService, tokens: 
     preHandler,
     schema: {
       security, tags, summary: 'The account\'s device cards that are not deleted, newest first',
+      description: 'Optionally of one device (`device_id`): what the phone\'s sync compares with its secure element, with '
+        + 'the key batches still live.',
+      errors: [],
       querystring: z.object({ device_id: z.string().min(1).max(64).optional() }),
       response: {
         200: z.object({
@@ -147,13 +158,18 @@ export function registerTokenRoutes(app: App, accounts: AccountService, tokens: 
 
   app.get('/v1/device-cards/:id', {
     preHandler,
-    schema: { security, tags, params, summary: 'One device card', response: { 200: deviceCardSchema } },
+    schema: { security, tags, params, summary: 'One device card',
+      description: 'One device card by its id (`dc_…`); never its token or card number in full.',
+      errors: [errors.not_found], response: { 200: deviceCardSchema } },
   }, async (request) => deviceCardToWire(await tokens.get(caller(request).user.id, request.params.id)));
 
   app.get('/v1/device-cards/:id/events', {
     preHandler,
     schema: {
       security, tags, params, summary: 'Every lifecycle change of a device card, with its reason and who asked',
+      description: 'Oldest first: each change of status with the reason and the actor (user, device lost, bank, account '
+        + 'logout, card replaced).',
+      errors: [errors.not_found],
       response: { 200: z.object({ data: z.array(z.object({ from_status: z.string().nullable(), to_status: z.string(), reason: z.string(), actor: z.string(), created_at: z.string() })) }) },
     },
   }, async (request) => ({
@@ -162,19 +178,29 @@ export function registerTokenRoutes(app: App, accounts: AccountService, tokens: 
     })),
   }));
 
-  for (const [action, to, summary] of [
-    ['suspend', 'suspended', 'Suspend a device card'],
-    ['resume', 'active', 'Resume a suspended device card (its device must be active)'],
+  for (const [action, to, summary, description] of [
+    ['suspend', 'suspended', 'Suspend a device card',
+      'No tap with it is approved until it is resumed; it can still take back a refund. Recorded with the user as actor.'],
+    ['resume', 'active', 'Resume a suspended device card (its device must be active)',
+      'Active again: taps with it are approved again. Recorded with the user as actor.'],
   ] as const) {
     app.post(`/v1/device-cards/:id/${action}`, {
       preHandler,
-      schema: { security, tags, params, summary, response: { 200: deviceCardSchema } },
+      schema: {
+        security, tags, params, summary, description, response: { 200: deviceCardSchema },
+        errors: [errors.not_found, errors.device_card_transition_invalid, errors.device_not_active],
+        errorParams: ['status', 'device_id'],
+      },
     }, async (request) => deviceCardToWire(await tokens.changeByUser(caller(request).user.id, request.params.id, to)));
   }
 
   app.delete('/v1/device-cards/:id', {
     preHandler,
-    schema: { security, tags, params, summary: 'Delete a device card (final)', response: { 200: deviceCardSchema } },
+    schema: { security, tags, params, summary: 'Delete a device card (final)',
+      description: 'The device card is deleted (final): no tap with it is approved after the answer, and the phone wipes it '
+        + 'at its next sync.',
+      errorParams: ['status', 'device_id'],
+      errors: [errors.not_found, errors.device_card_transition_invalid], response: { 200: deviceCardSchema } },
   }, async (request) => deviceCardToWire(await tokens.changeByUser(caller(request).user.id, request.params.id, 'deleted')));
 
   app.post('/v1/device-cards/:id/key-batches', {
@@ -184,6 +210,9 @@ export function registerTokenRoutes(app: App, accounts: AccountService, tokens: 
       description: 'Signed by the key of the device that owns the card (header `Mipay-Device-Signature`); the keys come sealed to that key. '
         + 'At most 5 unexpired batches with unspent keys per device card (429 rate_limited past that). A batch whose every ATC has been seen in an authorization is superseded when the next one is issued.',
       headers: deviceSignatureHeaders,
+      errorParams: ['status', 'device_id', 'mipay-device-signature'],
+      errors: [errors.not_found, errors.device_not_active, errors.device_card_transition_invalid, errors.rate_limited,
+        errors.device_signature_required, errors.device_signature_invalid, errors.device_signature_replayed],
       body: z.object({ count: z.number().int().min(1).max(lukBatchSizeMax).optional() }),
       response: { 201: lukBatchSchema },
     },
@@ -199,6 +228,7 @@ export function registerTokenRoutes(app: App, accounts: AccountService, tokens: 
     schema: {
       tags: ['banks'], security: [{ bank_key: [] }],
       summary: 'For issuing banks: suspend, resume or delete every device card of a card number (card lost, found, replaced, closed)',
+      errors: [],
       description: 'Authenticated with the bank\'s platform key. Only device cards of the calling bank are touched; the answer never contains the card number.',
       body: z.object({
         pan: z.string().regex(/^[0-9]{13,19}$/, '13 to 19 digits'),

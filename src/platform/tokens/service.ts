@@ -66,7 +66,7 @@ export class TokenService {
   /** Eligibility of the card and device, and the three limits; refusals name the field at fault. */
   async #checkEligibility(input: { userId: string; deviceId: string; cardId: string }) {
     const device = await this.#devices.requireReadyToPay(input.userId, input.deviceId);
-    const card = await this.#cards.get(input.userId, input.cardId);
+    const card = await this.#cards.get(input.userId, input.cardId, 'card_id');
     // The bank finds the issuer and its Mi Pay rule by BIN (the first 6 digits); the platform
     // keeps no card number, so the masked number's BIN is padded out to a lookup-able length.
     const issuer = await callBank(() => this.#bank.lookupCard(card.masked_number.slice(0, 6).padEnd(16, '0')));
