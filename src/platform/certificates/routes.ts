@@ -2,6 +2,7 @@ import { z } from 'zod';
 import type { App } from '../../infra/http/server.ts';
 import type { AccountService } from '../accounts/service.ts';
 import { caller, requireSession } from '../auth.ts';
+import { errors, smsCodeErrors } from '../errors.ts';
 import {
   certificateDailyLimitFenMax, certificateValidityDaysMax, revocationReasons, type PaymentCertificate, type PaymentCertificates,
 } from './service.ts';
@@ -38,6 +39,8 @@ export function registerPaymentCertificateRoutes(app: App, accounts: AccountServ
 
   app.get('/v1/payment-certificates/ca', {
     schema: { tags, summary: 'The platform CA\'s certificate (PEM), which issues payment certificates',
+      description: 'Public: anyone may check a payment certificate\'s chain against it.',
+      errors: [],
       response: { 200: z.object({ certificate_pem: z.string() }) } },
   }, async () => ({ certificate_pem: await certificates.caCertificatePem() }));
 
@@ -60,6 +63,8 @@ export function registerPaymentCertificateRoutes(app: App, accounts: AccountServ
         sms_code: z.string().regex(/^[0-9]{6}$/, '6 digits'),
       }),
       response: { 201: paymentCertificateSchema },
+      errors: [errors.certificate_request_invalid, errors.payment_account_not_found, errors.payment_password_wrong,
+        errors.payment_password_locked, ...smsCodeErrors, errors.payment_certificates_limit],
     },
   }, async (request, reply) => {
     const b = request.body;
@@ -73,6 +78,8 @@ export function registerPaymentCertificateRoutes(app: App, accounts: AccountServ
   app.get('/v1/payment-certificates', {
     preHandler,
     schema: { security, tags, summary: 'The account\'s payment certificates, newest first',
+      description: 'At most 50, revoked and expired ones included (`status` says which).',
+      errors: [],
       response: { 200: z.object({ data: z.array(paymentCertificateSchema) }) } },
   }, async (request) => ({ data: (await certificates.list(caller(request).user.id)).map((row) => certificateToWire(row,
     clock())) }));
@@ -81,6 +88,9 @@ export function registerPaymentCertificateRoutes(app: App, accounts: AccountServ
     preHandler,
     schema: {
       security, tags, params, summary: 'Revoke a payment certificate; payments signed with it are refused with the reason',
+      description: 'From now on a payment signed with it is refused (`payment_certificate_revoked`, naming the reason). Revoking '
+        + 'a revoked certificate answers it unchanged: the first reason stays.',
+      errors: [errors.not_found],
       body: z.object({ reason: z.enum(revocationReasons).default('user_request') }),
       response: { 200: paymentCertificateSchema },
     },
@@ -95,6 +105,7 @@ export function registerPaymentCertificateRoutes(app: App, accounts: AccountServ
       description: 'The signed bytes are the lines `mipay-certificate-payment-v1`, the serial number, the nonce, the timestamp (ISO 8601, '
         + 'within 5 minutes of the platform\'s clock), the amount in fen and the payee (`mi:<Mi account number>` or `order:<order id>`), '
         + 'joined with `\\n`; ECDSA P-256 with SHA-256, DER, base64.',
+      errors: [errors.not_found, errors.payment_certificate_revoked, errors.payment_certificate_expired],
       response: { 201: z.object({ nonce: z.string(), expires_at: z.string() }) },
     },
   }, async (request, reply) => {

@@ -111,10 +111,11 @@ export class PaymentCertificates {
       .orderBy('created_at', 'desc').orderBy('id', 'desc').limit(50).execute();
   }
 
-  async get(userId: string, id: string): Promise<PaymentCertificate> {
+  /** `param` is the request field that named the certificate (the path's `id`, or a payment's `certificate.certificate_id`). */
+  async get(userId: string, id: string, param = 'id'): Promise<PaymentCertificate> {
     const row = await this.#db.selectFrom('payment_certificates').selectAll().where('id', '=', id).where('user_id',
       '=', userId).executeTakeFirst();
-    if (!row) throw errors.not_found('No payment certificate with this id on this account.', 'certificate_id');
+    if (!row) throw errors.not_found('No payment certificate with this id on this account.', param);
     return row;
   }
 
@@ -131,7 +132,7 @@ export class PaymentCertificates {
 
   /** A single-use nonce (2 minutes) for the phone to sign a payment with this certificate. */
   async createChallenge(userId: string, id: string): Promise<{ nonce: string; expiresAt: Date }> {
-    const row = this.#requireUsable(await this.get(userId, id));
+    const row = this.#requireUsable(await this.get(userId, id), 'id');
     const now = this.#clock();
     const challenge = { nonce: randomBytes(16).toString('base64url'), certificate_id: row.id,
       expires_at: new Date(now.getTime() + certificateChallengeLifetimeMs), used_at: null, created_at: now };
@@ -147,7 +148,8 @@ export class PaymentCertificates {
    */
   async verifyPaymentSignature(userId: string,
     statement: { certificateId: string; nonce: string; timestamp: string; signature: string }, payment: PaymentBinding): Promise<PaymentCertificate> {
-    const row = this.#requireUsable(await this.get(userId, statement.certificateId));
+    const param = 'certificate.certificate_id';
+    const row = this.#requireUsable(await this.get(userId, statement.certificateId, param), param);
     const now = this.#clock();
     const stated = new Date(statement.timestamp);
     if (Number.isNaN(stated.getTime())) throw errors.parameter_invalid('The timestamp is not an ISO 8601 time.',
@@ -171,16 +173,16 @@ export class PaymentCertificates {
     return row;
   }
 
-  #requireUsable(row: PaymentCertificate): PaymentCertificate {
+  #requireUsable(row: PaymentCertificate, param: string): PaymentCertificate {
     const now = this.#clock();
     if (row.status === 'revoked') {
       throw errors.payment_certificate_revoked(`The payment certificate was revoked (${row.revocation_reason}).`,
-        'certificate.certificate_id', {
+        param, {
         reason: row.revocation_reason, revoked_at: row.revoked_at?.toISOString() ?? null,
       });
     }
     if (row.not_after <= now) {
-      throw errors.payment_certificate_expired(`The payment certificate expired at ${row.not_after.toISOString()}; enrol a new one.`, 'certificate.certificate_id', {
+      throw errors.payment_certificate_expired(`The payment certificate expired at ${row.not_after.toISOString()}; enrol a new one.`, param, {
         not_after: row.not_after.toISOString(),
       });
     }

@@ -180,6 +180,9 @@ export function registerDeviceRoutes(app: App, accounts: AccountService, devices
         + 'bound to the payment — instead of the payment password, as one verification factor. Turning it off needs no password.',
       body: z.object({ enabled: z.boolean(), payment_password: z.string().max(32).optional().describe('Required to turn it on') }),
       response: { 200: deviceSchema },
+      errorParams: ['device_id', 'fingerprint_enrolled', 'find_device_on'],
+      errors: [errors.not_found, errors.device_not_active, errors.device_not_ready, errors.payment_account_not_found,
+        errors.payment_password_wrong, errors.payment_password_locked],
     },
   }, async (request) => {
     const userId = caller(request).user.id;

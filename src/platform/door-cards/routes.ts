@@ -2,6 +2,7 @@ import { z } from 'zod';
 import type { App } from '../../infra/http/server.ts';
 import type { AccountService } from '../accounts/service.ts';
 import { caller, requireSession } from '../auth.ts';
+import { errors } from '../errors.ts';
 import type { DoorCardBackup, DoorCardBackupService } from './service.ts';
 
 export const doorCardBackupSchema = z.object({
@@ -55,6 +56,7 @@ export function registerDoorCardRoutes(app: App, accounts: AccountService, backu
           card_type: z.enum(['mifare_classic_1k', 'mifare_classic_4k']),
         }),
         response: { 201: doorCardBackupSchema },
+        errors: [errors.door_card_backups_limit],
       },
     },
     async (request, reply) => {
@@ -78,6 +80,8 @@ export function registerDoorCardRoutes(app: App, accounts: AccountService, backu
         security,
         tags,
         summary: "The account's door card backups (for the user center), newest first",
+        description: 'Names and masked UIDs only: the cards and their keys stay on the phones.',
+        errors: [],
         response: { 200: z.object({ data: z.array(doorCardBackupSchema) }) },
       },
     },
@@ -92,6 +96,8 @@ export function registerDoorCardRoutes(app: App, accounts: AccountService, backu
         security,
         tags,
         summary: 'Delete a door card backup (the card on the phone stays)',
+        description: 'Deletes the backup with this id if this account owns it; answers the deleted backup.',
+        errors: [errors.not_found],
         params: z.object({ id: z.string().min(1).max(64) }),
         response: { 200: doorCardBackupSchema },
       },

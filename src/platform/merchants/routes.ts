@@ -69,7 +69,7 @@ export function registerMerchantRoutes(app: App, accounts: AccountService, merch
         tags: ['sandbox'], summary: 'Onboard a test merchant; the API key and webhook secret are shown only here',
         description: 'Sandbox only. The answer is the only time the API key and the webhook secret are shown; the platform '
           + 'keeps a hash of the key.',
-        errors: [],
+        errors: [errors.webhook_url_forbidden],
         body: z.object({ name: z.string().trim().min(1).max(40), mcc: z.string().regex(/^[0-9]{4}$/, 'a 4-digit merchant category code (ISO 18245)'), webhook_url: webhookUrl.optional() }),
         response: { 201: merchantSchema.extend({ api_key: z.string(), webhook_secret: z.string() }) },
       },
@@ -92,6 +92,7 @@ export function registerMerchantRoutes(app: App, accounts: AccountService, merch
         webhook_url: webhookUrl.optional().describe('Where order events are POSTed, signed'),
       }),
       response: { 201: merchantSchema.extend({ api_key: z.string(), webhook_secret: z.string() }) },
+      errors: [errors.merchants_limit, errors.webhook_url_forbidden],
     },
   }, async (request, reply) => {
     const { merchant, apiKey } = await merchants.create({
@@ -113,7 +114,7 @@ export function registerMerchantRoutes(app: App, accounts: AccountService, merch
     schema: { tags, security, summary: 'Set (or clear, with null) the webhook endpoint',
       description: 'Where `order.paid` and `order.refunded` events are POSTed, signed with the webhook secret '
         + '(`Mipay-Signature`); `null` stops deliveries.',
-      errors: [], body: z.object({ url: webhookUrl.nullable() }), response: { 200: merchantSchema } },
+      errors: [errors.webhook_url_forbidden], body: z.object({ url: webhookUrl.nullable() }), response: { 200: merchantSchema } },
   }, async (request) => merchantToWire(await merchants.setWebhookUrl(callingMerchant(request).id, request.body.url)));
 
   app.post('/v1/merchant/orders', {

@@ -57,7 +57,7 @@ describe('transfers to a Mi account number, confirmed by masked name; card-funde
     const self = await lookUp(a.token, { mi_number: numberA });
     assert.deepEqual([self.status, self.body.error.code], [422, 'payee_is_payer']);
     const unknown = await lookUp(a.token, { mi_number: numberB === '1000000000' ? '1000000001' : '1000000000' });
-    assert.deepEqual([unknown.status, unknown.body.error.code, unknown.body.error.param], [404, 'payee_not_found', 'payee_mi_number']);
+    assert.deepEqual([unknown.status, unknown.body.error.code, unknown.body.error.param], [404, 'payee_not_found', 'mi_number']);
     const both = await lookUp(a.token, { mi_number: numberB, phone: b.phone });
     assert.deepEqual([both.status, both.body.error.code], [400, 'parameter_invalid']);
     const noAccount = await signUpAndLogIn(system);

@@ -42,7 +42,7 @@ export class PayeeDirectory {
   /** Looks a payee up for `payerUserId` (whose payment account the caller checked is active). */
   async lookUp(payerUserId: string, reference: PayeeReference): Promise<PayeeConfirmation> {
     const now = this.#clock();
-    const param = 'miNumber' in reference ? 'payee_mi_number' : 'payee_phone';
+    const param = 'miNumber' in reference ? 'mi_number' : 'phone';
     const hourAgo = new Date(now.getTime() - 3_600_000);
     const recent = await this.#db.selectFrom('payee_confirmations').select(['created_at'])
       .where('payer_user_id', '=', payerUserId).where('created_at', '>', hourAgo).orderBy('created_at')

@@ -120,7 +120,7 @@ describe('payments: top-up, withdrawal, transfer, merchant orders, limits', () =
     const self = await api('POST', '/v1/payee-lookups', { token: a.token, body: { phone: a.phone } });
     assert.deepEqual([self.status, self.body.error.code], [422, 'payee_is_payer']);
     const nobody = await api('POST', '/v1/payee-lookups', { token: a.token, body: { phone: newPhone() } });
-    assert.deepEqual([nobody.status, nobody.body.error.code, nobody.body.error.param], [404, 'payee_not_found', 'payee_phone']);
+    assert.deepEqual([nobody.status, nobody.body.error.code, nobody.body.error.param], [404, 'payee_not_found', 'phone']);
   });
 
   test('Class II: ¥1,000 a day with one factor, ¥5,000 with an SMS code as the second', async () => {

@@ -163,6 +163,7 @@ export function registerPaymentRoutes(app: App, deps: PaymentRouteDeps): void {
       security, tags, summary: 'Look up a transfer payee by Mi account number or phone: the masked real name to confirm, and a confirmation',
       description: 'Needs an active payment account. The answer shows the payee\'s masked real name (`*三`); the transfer carries `confirmation` '
         + '(single use, valid 5 minutes). At most 30 look-ups an hour per account, found or not (429 `rate_limited`).',
+      errors: [errors.payment_account_not_found, errors.payee_not_found, errors.payee_is_payer, errors.rate_limited],
       body: z.object({
         mi_number: z.string().regex(miNumberPattern, '10 digits').optional().describe('The payee\'s Mi account number (小米账号)'),
         phone: mobilePhone.optional().describe('Or the payee\'s phone number'),

@@ -6,6 +6,7 @@ import { z } from 'zod';
 import type { App } from '../../infra/http/server.ts';
 import type { AccountService } from '../accounts/service.ts';
 import { caller, requireSession } from '../auth.ts';
+import { errors, idempotencyErrors } from '../errors.ts';
 import type { Idempotency } from '../idempotency/idempotency.ts';
 import type { TransitCard, TransitLoad, TransitService } from './service.ts';
 
@@ -41,19 +42,42 @@ export function registerTransitRoutes(app: App, deps: { accounts: AccountService
   const context = (request: FastifyRequest) => ({ userId: caller(request).user.id, traceId: request.id });
   const cardParams = z.object({ card_id: z.string().min(1).max(64) });
   const loadParams = z.object({ top_up_id: z.string().min(1).max(64) });
+  const idempotencyHeader = z.object({ 'idempotency-key': z.string().optional().describe('Required. Unique per operation (e.g. a UUID); a retry with the same key and body gets the same answer') });
+  // The operator's refusals that are not the caller's: it cannot be reached, or it refused the platform's own request.
+  const operatorErrors = [errors.transit_operator_unavailable, errors.transit_load_refused];
+  // Paying the operator (an order paid from the balance or a bound card, verified by the payment password).
+  const payingErrors = [...idempotencyErrors, errors.payment_account_not_found, errors.payment_password_wrong, errors.payment_password_locked,
+    errors.not_found, errors.insufficient_balance, errors.limit_exceeded, errors.card_declined, errors.bank_unavailable];
 
   app.get('/v1/transit/brands', {
     preHandler: session,
-    schema: { security, tags, summary: 'Transit brands: AID, issue fee, deposit, top-up limits, balance cap, fares, status and replacement' },
+    schema: {
+      security, tags, summary: 'Transit brands: AID, issue fee, deposit, top-up limits, balance cap, fares, status and replacement',
+      description: 'As the operators publish them (cached a minute). A retired brand names its replacement; it is no longer issued.',
+      errors: operatorErrors,
+    },
   }, async () => ({ data: plain(await deps.transit.brands()) }));
 
-  app.get('/v1/transit/cards', { preHandler: session, schema: { security, tags, summary: 'The caller\'s live transit cards', response: { 200: z.object({ data: z.array(cardSchema) }) } } },
+  app.get('/v1/transit/cards', {
+    preHandler: session,
+    schema: {
+      security, tags, summary: 'The caller\'s live transit cards',
+      description: 'Active cards only, oldest first, with their automatic top-up and low-balance alert settings.',
+      errors: [], response: { 200: z.object({ data: z.array(cardSchema) }) },
+    },
+  },
     async (request) => ({ data: (await deps.transit.list(caller(request).user.id)).map(cardToWire) }));
 
   app.post('/v1/transit/cards', {
     preHandler: moneyMoving,
     schema: {
       security, tags, summary: 'Issue a transit card onto a device (fee and deposit paid to the operator; refunded if issuance fails)',
+      description: 'Refused for a retired brand (naming its replacement), for a second T-Union card or a second card of one brand on '
+        + 'the device. The fee and deposit are paid to the operator first, from the balance or a bound card, and refunded if it fails to '
+        + 'issue. The answer carries the card\'s personalisation for the phone\'s secure element.',
+      headers: idempotencyHeader,
+      errors: [...payingErrors, errors.device_not_active, errors.transit_brand_unknown, errors.transit_brand_retired,
+        errors.transit_tunion_present, errors.transit_brand_present, ...operatorErrors],
       body: z.object({ device_id: z.string().min(1).max(64), brand: z.string().min(1).max(40).describe('Brand code from GET /v1/transit/brands'), ...payment }),
     },
   }, async (request, reply) => {
@@ -70,6 +94,10 @@ export function registerTransitRoutes(app: App, deps: { accounts: AccountService
     preHandler: moneyMoving,
     schema: {
       security, tags, summary: 'Top up a transit card, step 1: pay the operator. The phone then loads online (sign, confirm).',
+      description: 'Takes the money (an order paid to the operator, from the balance or a bound card) within the brand\'s top-up '
+        + 'limits. The top-up is then `paid`; the phone signs it (step 2) and confirms it (step 3) to put it on the card.',
+      headers: idempotencyHeader,
+      errors: [...payingErrors, errors.transit_card_not_active, errors.transit_top_up_out_of_limits, ...operatorErrors],
       params: cardParams, body: z.object({ amount_fen: fen('The top-up'), ...payment }), response: { 201: loadSchema },
     },
   }, async (request, reply) => {
@@ -82,13 +110,25 @@ export function registerTransitRoutes(app: App, deps: { accounts: AccountService
   });
 
   app.get('/v1/transit/cards/:card_id/top-ups', {
-    preHandler: session, schema: { security, tags, summary: 'Top-ups paid but not yet on the card (to finish after a tear)', params: cardParams, response: { 200: z.object({ data: z.array(loadSchema) }) } },
+    preHandler: session,
+    schema: {
+      security, tags, summary: 'Top-ups paid but not yet on the card (to finish after a tear)',
+      description: 'The caller\'s `paid` or `signed` top-ups of this card, oldest first (at most 20): the phone signs or confirms '
+        + 'each to finish it.',
+      errors: [], params: cardParams, response: { 200: z.object({ data: z.array(loadSchema) }) },
+    },
   }, async (request) => ({ data: (await deps.transit.unfinishedTopUps(caller(request).user.id, request.params.card_id)).map(loadToWire) }));
 
   app.post('/v1/transit/top-ups/:top_up_id/sign', {
     preHandler: session,
     schema: {
       security, tags, summary: 'Top-up step 2: the card\'s INITIALIZE FOR LOAD answer; the operator verifies MAC1 and answers MAC2',
+      description: 'The card number and amount are the platform\'s, not the phone\'s. A top-up the operator refuses before it '
+        + 'ever signed it (limits, blacklisted or closed card) is refunded; a second signature for a moved counter is refused.',
+      // The operator's refusals name the top-up's card and amount.
+      errorParams: ['card_id', 'amount_fen'],
+      errors: [errors.not_found, errors.transit_load_state, errors.transit_card_not_active, errors.transit_top_up_out_of_limits,
+        ...operatorErrors],
       params: loadParams,
       body: z.object({ balance_fen: fen('The card\'s balance'), online_seq: z.number().int().min(0).max(0xffff), random: hexOf(4), mac1: hexOf(4), terminal_id: hexOf(6) }),
       response: { 200: z.object({ top_up: loadSchema, mac2: z.string(), date: z.string(), time: z.string() }) },
@@ -103,17 +143,29 @@ export function registerTransitRoutes(app: App, deps: { accounts: AccountService
 
   app.post('/v1/transit/top-ups/:top_up_id/confirm', {
     preHandler: session,
-    schema: { security, tags, summary: 'Top-up step 3: the card\'s TAC after CREDIT FOR LOAD (or GET TRANSACTION PROVE)', params: loadParams, body: z.object({ tac: hexOf(4) }), response: { 200: loadSchema } },
+    schema: {
+      security, tags, summary: 'Top-up step 3: the card\'s TAC after CREDIT FOR LOAD (or GET TRANSACTION PROVE)',
+      description: 'The operator verifies the TAC and the top-up is `loaded`: on the card. Confirming a loaded top-up again answers it.',
+      errors: [errors.not_found, errors.transit_load_state, ...operatorErrors],
+      params: loadParams, body: z.object({ tac: hexOf(4) }), response: { 200: loadSchema },
+    },
   }, async (request) => loadToWire(await deps.transit.confirmTopUp(context(request), { loadId: request.params.top_up_id, tac: request.body.tac })));
 
   app.get('/v1/transit/cards/:card_id/history', {
-    preHandler: session, schema: { security, tags, summary: 'The operator\'s settled records of the card (gate taps uploaded, loads confirmed)', params: cardParams },
+    preHandler: session,
+    schema: {
+      security, tags, summary: 'The operator\'s settled records of the card (gate taps uploaded, loads confirmed)',
+      description: 'As the operator settled them: taps the gates uploaded and loads confirmed. A card not yet issued has none.',
+      errors: [errors.not_found, ...operatorErrors], params: cardParams,
+    },
   }, async (request) => ({ data: plain(await deps.transit.history(caller(request).user.id, request.params.card_id)) }));
 
   app.put('/v1/transit/cards/:card_id/settings', {
     preHandler: session,
     schema: {
       security, tags, summary: 'Automatic top-up below a threshold, and the low-balance alert (null turns off)', params: cardParams,
+      description: 'The automatic top-up amount must be within the brand\'s top-up limits. Either setting is turned off with null.',
+      errors: [errors.not_found, errors.transit_top_up_out_of_limits, ...operatorErrors],
       body: z.object({
         auto_top_up: z.object({ below_fen: fen('Top up when the balance falls below'), amount_fen: fen('Top up by') }).nullable(),
         low_balance_alert_fen: fen('Alert when the balance falls below').nullable(),

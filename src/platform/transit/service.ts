@@ -5,6 +5,7 @@
 // else: the operator signs it for the card's counter, a tear is resolved by the card's own
 // proof (GET TRANSACTION PROVE), and a second signature for a moved counter is refused.
 import { type Kysely } from 'kysely';
+import { ApiError } from '../../infra/http/errors.ts';
 import { newId } from '../../infra/ids.ts';
 import { TransitError, type BrandWire, type IssuedCard, type SettledRecord, type SignedLoad, type TransitOperatorClient } from '../../transit/client.ts';
 import type { DeviceService } from '../devices/service.ts';
@@ -31,6 +32,20 @@ function operatorRefusal(error: unknown): Error {
     case 'unavailable': return errors.transit_operator_unavailable(error.message);
     default: return errors.transit_load_refused(error.message);
   }
+}
+
+/**
+ * An order payment's refusal in the words of the transit request that made it: the bound card is
+ * the caller's `source.card_id`, and the order (made by the platform) is no field of theirs.
+ */
+function asTransitPayment(error: unknown, amountParam: string): unknown {
+  if (!(error instanceof ApiError) || error.param === undefined) return error;
+  const params: Record<string, string> = { card_id: 'source.card_id', order_id: 'source', amount_fen: amountParam };
+  const param = params[error.param];
+  if (param === undefined || param === error.param) return error;
+  const renamed = new ApiError(error.code, { status: error.status, type: error.type, raisedWhen: '' }, error.message, param, error.details);
+  renamed.messageZh = error.messageZh;
+  return renamed;
 }
 
 export class TransitService {
@@ -82,10 +97,19 @@ export class TransitService {
   }
 
   /** Pays the operator: an order in its name, paid from the balance or a bound card. */
-  async #pay(context: PaymentContext, brand: BrandWire, input: { outTradeNo: string; amountFen: bigint; description: string; source: PaySource; verification: Verification }) {
+  async #pay(context: PaymentContext, brand: BrandWire, input: {
+    outTradeNo: string; amountFen: bigint; description: string; source: PaySource; verification: Verification;
+    /** The request field that set the amount (a top-up's `amount_fen`; the brand's fee for an issue). */
+    amountParam: string;
+  }) {
     const merchantId = await this.#merchantOf(brand);
     const { order } = await this.#merchants.createOrder(merchantId, { outTradeNo: input.outTradeNo, amountFen: input.amountFen, description: input.description });
-    const paid = await this.#orders.pay(context, { orderId: order.id, source: input.source, verification: input.verification });
+    let paid: Awaited<ReturnType<OrderPayments['pay']>>;
+    try {
+      paid = await this.#orders.pay(context, { orderId: order.id, source: input.source, verification: input.verification });
+    } catch (error) {
+      throw asTransitPayment(error, input.amountParam);
+    }
     if (paid.transaction.status !== 'succeeded') {
       throw errors.bank_unavailable('The bank has not confirmed the card payment yet; try again when it has.', 'source', { transaction_id: paid.transaction.id });
     }
@@ -137,7 +161,7 @@ export class TransitService {
     let paid: { merchantId: string; orderId: string } | undefined;
     try {
       if (feeFen > 0n) {
-        paid = await this.#pay(context, brand, { outTradeNo: `${card.id}:issue`, amountFen: feeFen, description: `${brand.name} card fee and deposit`, source: input.source, verification: input.verification });
+        paid = await this.#pay(context, brand, { outTradeNo: `${card.id}:issue`, amountFen: feeFen, description: `${brand.name} card fee and deposit`, source: input.source, verification: input.verification, amountParam: 'brand' });
       }
       const issued = await this.#operator.issueCard({ brandCode: brand.code, requestId: card.id });
       const active = await this.#db.updateTable('transit_cards').set({ status: 'active', card_number: issued.cardNumber, issue_order_id: paid?.orderId ?? null })
@@ -159,7 +183,7 @@ export class TransitService {
       throw errors.transit_top_up_out_of_limits(`A ${brand.name} top-up is between ${brand.topUpMinFen} and ${brand.topUpMaxFen} fen.`, 'amount_fen');
     }
     const id = newId('tl');
-    const { orderId } = await this.#pay(context, brand, { outTradeNo: `${id}:load`, amountFen: input.amountFen, description: `${brand.name} top-up`, source: input.source, verification: input.verification });
+    const { orderId } = await this.#pay(context, brand, { outTradeNo: `${id}:load`, amountFen: input.amountFen, description: `${brand.name} top-up`, source: input.source, verification: input.verification, amountParam: 'amount_fen' });
     const load: TransitLoad = { id, card_id: card.id, user_id: context.userId, amount_fen: input.amountFen, order_id: orderId, status: 'paid', online_seq: null, created_at: this.#clock(), loaded_at: null };
     await this.#db.insertInto('transit_loads').values(load).execute();
     return load;
