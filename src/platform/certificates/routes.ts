@@ -9,14 +9,14 @@ import {
 
 export const paymentCertificateSchema = z.object({
   id: z.string(),
-  serial_number: z.string(),
-  subject: z.string(),
+  serial_number: z.string().describe('The certificate\'s serial number (hex), as the CA issued it'),
+  subject: z.string().describe('The certificate\'s subject (CN = the holder\'s Mi account number)'),
   status: z.enum(['active', 'revoked', 'expired']).describe('`expired` once past `not_after`'),
   daily_limit_fen: z.number().describe('The daily limit the holder agreed for payments signed with this certificate'),
-  not_before: z.string(),
-  not_after: z.string(),
-  revoked_at: z.string().nullable(),
-  revocation_reason: z.string().nullable(),
+  not_before: z.string().describe('Valid from (ISO 8601, UTC)'),
+  not_after: z.string().describe('Valid until (ISO 8601, UTC); payments signed after it are refused'),
+  revoked_at: z.string().nullable().describe('When it was revoked, or null (ISO 8601, UTC)'),
+  revocation_reason: z.string().nullable().describe('Why it was revoked, or null'),
   certificate_pem: z.string().describe('The X.509 certificate the platform CA issued'),
   created_at: z.string(),
 });
@@ -41,7 +41,7 @@ export function registerPaymentCertificateRoutes(app: App, accounts: AccountServ
     schema: { tags, summary: 'The platform CA\'s certificate (PEM), which issues payment certificates',
       description: 'Public: anyone may check a payment certificate\'s chain against it.',
       errors: [],
-      response: { 200: z.object({ certificate_pem: z.string() }) } },
+      response: { 200: z.object({ certificate_pem: z.string().describe('The CA\'s X.509 certificate, PEM') }) } },
   }, async () => ({ certificate_pem: await certificates.caCertificatePem() }));
 
   app.post('/v1/payment-certificates', {

@@ -178,7 +178,7 @@ export function registerDeviceRoutes(app: App, accounts: AccountService, devices
       summary: 'Turn fingerprint payment on (with the payment password) or off for this phone',
       description: 'With it on, a payment may carry `fingerprint` — the phone\'s statement, signed with its device key after a fingerprint check, '
         + 'bound to the payment — instead of the payment password, as one verification factor. Turning it off needs no password.',
-      body: z.object({ enabled: z.boolean(), payment_password: z.string().max(32).optional().describe('Required to turn it on') }),
+      body: z.object({ enabled: z.boolean().describe('true turns fingerprint payment on, false off'), payment_password: z.string().max(32).optional().describe('Required to turn it on') }),
       response: { 200: deviceSchema },
       errorParams: ['device_id', 'fingerprint_enrolled', 'find_device_on'],
       errors: [errors.not_found, errors.device_not_active, errors.device_not_ready, errors.payment_account_not_found,

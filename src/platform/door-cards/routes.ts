@@ -10,7 +10,7 @@ export const doorCardBackupSchema = z.object({
   card_ref: z.string().describe("The phone's own id of the door card (door_…)"),
   name: z.string(),
   uid_masked: z.string().describe('First and last byte of the UID; the full UID stays on the phone'),
-  card_type: z.enum(['mifare_classic_1k', 'mifare_classic_4k']),
+  card_type: z.enum(['mifare_classic_1k', 'mifare_classic_4k']).describe('The chip: MIFARE Classic 1K or 4K'),
   created_at: z.string(),
   updated_at: z.string(),
 });
@@ -53,7 +53,7 @@ export function registerDoorCardRoutes(app: App, accounts: AccountService, backu
             .min(11)
             .max(20)
             .describe('Masked UID, e.g. 04:**:**:A1 (4 bytes) or 04:**:**:**:**:**:80 (7 bytes)'),
-          card_type: z.enum(['mifare_classic_1k', 'mifare_classic_4k']),
+          card_type: z.enum(['mifare_classic_1k', 'mifare_classic_4k']).describe('The chip: MIFARE Classic 1K or 4K'),
         }),
         response: { 201: doorCardBackupSchema },
         errors: [errors.door_card_backups_limit],

@@ -33,7 +33,7 @@ const paymentVerification = {
     'One factor instead of the password, on a phone with fingerprint payment on: a nonce from `POST /v1/devices/{id}/challenges`, and the '
     + 'signature of the lines `mipay-payment-v1`, device id, nonce, timestamp, `fingerprint_verified`, amount in fen, payee (`mi:<Mi account '
     + 'number>` or `order:<order id>`), joined with `\\n`, by the device key after a fingerprint check'),
-  certificate: z.object({ certificate_id: z.string().min(1).max(64), ...signedStatement }).optional().describe(
+  certificate: z.object({ certificate_id: z.string().min(1).max(64).describe('The payment certificate\'s id (pcert_…)'), ...signedStatement }).optional().describe(
     'A payment certificate\'s signature over this payment (`POST /v1/payment-certificates/{id}/challenges` says what is signed); with one more '
     + 'factor the certificate\'s agreed daily limit applies'),
   sms_code: smsCode,

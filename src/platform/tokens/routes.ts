@@ -33,9 +33,10 @@ const lukBatchSchema = z.object({
   expires_at: z.string(),
   algorithm: z.string(),
   sealed_keys: z.object({
-    scheme: z.literal('ecdh-p256-hkdf-sha256-aes-256-gcm'),
+    scheme: z.literal('ecdh-p256-hkdf-sha256-aes-256-gcm').describe('How the keys are sealed (the only scheme)'),
     ephemeral_public_key: z.string().describe('The ephemeral P-256 public key, SPKI DER base64'),
-    iv: z.string(), ciphertext: z.string(), tag: z.string(),
+    iv: z.string().describe('AES-GCM IV, base64'), ciphertext: z.string().describe('The sealed keys, base64'),
+    tag: z.string().describe('AES-GCM authentication tag, base64'),
   }).describe('The keys, sealed to the device\'s own P-256 key: ECDH(ephemeral, device key) → HKDF-SHA256 '
     + '(salt = ephemeral SPKI ‖ device SPKI, info = "mipay-sealed-for-device-v1\\n" ‖ AAD) → AES-256-GCM with '
     + 'AAD = "mipay-luk-batch-v1\\n<device card id>\\n<batch id>". Plaintext: JSON {"keys":[{"atc":1,"key":"<hex>"}]}, '

@@ -21,7 +21,9 @@ const toSource = (s: z.infer<typeof source>) => (s.kind === 'card' ? { kind: 'ca
 
 const cardSchema = z.object({
   id: z.string(), brand: z.string(), kind: z.enum(['city', 'tunion']), card_number: z.string().nullable(), device_id: z.string(), status: z.string(),
-  auto_top_up: z.object({ below_fen: z.number(), amount_fen: z.number() }).nullable(), low_balance_alert_fen: z.number().nullable(),
+  auto_top_up: z.object({ below_fen: z.number().describe('Top up when the balance falls below this, in fen'), amount_fen: z.number() })
+    .nullable().describe('The automatic top-up, or null when it is off'),
+  low_balance_alert_fen: z.number().nullable().describe('Alert when the balance falls below this (fen), or null when it is off'),
 });
 const cardToWire = (c: TransitCard): z.infer<typeof cardSchema> => ({
   id: c.id, brand: c.brand_code, kind: c.brand_kind, card_number: c.card_number, device_id: c.device_id, status: c.status,
@@ -29,7 +31,8 @@ const cardToWire = (c: TransitCard): z.infer<typeof cardSchema> => ({
     ? { below_fen: Number(c.auto_top_up_below_fen), amount_fen: Number(c.auto_top_up_amount_fen) } : null,
   low_balance_alert_fen: c.low_balance_alert_fen === null ? null : Number(c.low_balance_alert_fen),
 });
-const loadSchema = z.object({ id: z.string(), card_id: z.string(), amount_fen: z.number(), status: z.string(), online_seq: z.number().nullable() });
+const loadSchema = z.object({ id: z.string(), card_id: z.string(), amount_fen: z.number(), status: z.string(),
+  online_seq: z.number().nullable().describe('The card\'s online transaction counter the load was signed for, or null before signing') });
 const loadToWire = (l: TransitLoad): z.infer<typeof loadSchema> => ({ id: l.id, card_id: l.card_id, amount_fen: Number(l.amount_fen), status: l.status, online_seq: l.online_seq });
 /** bigint fields of operator objects become numbers on the platform's API, as its other amounts are. */
 const plain = (value: unknown): unknown => JSON.parse(JSON.stringify(value, (_k, v) => (typeof v === 'bigint' ? Number(v) : v)));
@@ -41,7 +44,7 @@ export function registerTransitRoutes(app: App, deps: { accounts: AccountService
   const tags = ['transit'];
   const context = (request: FastifyRequest) => ({ userId: caller(request).user.id, traceId: request.id });
   const cardParams = z.object({ card_id: z.string().min(1).max(64) });
-  const loadParams = z.object({ top_up_id: z.string().min(1).max(64) });
+  const loadParams = z.object({ top_up_id: z.string().min(1).max(64).describe('The top-up\'s id (tl_…)') });
   const idempotencyHeader = z.object({ 'idempotency-key': z.string().optional().describe('Required. Unique per operation (e.g. a UUID); a retry with the same key and body gets the same answer') });
   // The operator's refusals that are not the caller's: it cannot be reached, or it refused the platform's own request.
   const operatorErrors = [errors.transit_operator_unavailable, errors.transit_load_refused];
@@ -130,8 +133,19 @@ export function registerTransitRoutes(app: App, deps: { accounts: AccountService
       errors: [errors.not_found, errors.transit_load_state, errors.transit_card_not_active, errors.transit_top_up_out_of_limits,
         ...operatorErrors],
       params: loadParams,
-      body: z.object({ balance_fen: fen('The card\'s balance'), online_seq: z.number().int().min(0).max(0xffff), random: hexOf(4), mac1: hexOf(4), terminal_id: hexOf(6) }),
-      response: { 200: z.object({ top_up: loadSchema, mac2: z.string(), date: z.string(), time: z.string() }) },
+      body: z.object({
+        balance_fen: fen('The card\'s balance'),
+        online_seq: z.number().int().min(0).max(0xffff).describe('The card\'s online transaction counter, from INITIALIZE FOR LOAD'),
+        random: hexOf(4).describe('The card\'s pseudo-random number, from INITIALIZE FOR LOAD'),
+        mac1: hexOf(4).describe('MAC1 from INITIALIZE FOR LOAD'),
+        terminal_id: hexOf(6).describe('The terminal id the phone sent in INITIALIZE FOR LOAD'),
+      }),
+      response: {
+        200: z.object({
+          top_up: loadSchema.describe('The top-up, now signed'), mac2: z.string().describe('MAC2 for CREDIT FOR LOAD (hex)'),
+          date: z.string().describe('The load date for CREDIT FOR LOAD (YYYYMMDD, China Standard Time)'), time: z.string().describe('The load time for CREDIT FOR LOAD (HHMMSS, China Standard Time)'),
+        }),
+      },
     },
   }, async (request) => {
     const b = request.body;
@@ -147,7 +161,7 @@ export function registerTransitRoutes(app: App, deps: { accounts: AccountService
       security, tags, summary: 'Top-up step 3: the card\'s TAC after CREDIT FOR LOAD (or GET TRANSACTION PROVE)',
       description: 'The operator verifies the TAC and the top-up is `loaded`: on the card. Confirming a loaded top-up again answers it.',
       errors: [errors.not_found, errors.transit_load_state, ...operatorErrors],
-      params: loadParams, body: z.object({ tac: hexOf(4) }), response: { 200: loadSchema },
+      params: loadParams, body: z.object({ tac: hexOf(4).describe('The TAC the card answered to CREDIT FOR LOAD or GET TRANSACTION PROVE') }), response: { 200: loadSchema },
     },
   }, async (request) => loadToWire(await deps.transit.confirmTopUp(context(request), { loadId: request.params.top_up_id, tac: request.body.tac })));
 
@@ -167,8 +181,9 @@ export function registerTransitRoutes(app: App, deps: { accounts: AccountService
       description: 'The automatic top-up amount must be within the brand\'s top-up limits. Either setting is turned off with null.',
       errors: [errors.not_found, errors.transit_top_up_out_of_limits, ...operatorErrors],
       body: z.object({
-        auto_top_up: z.object({ below_fen: fen('Top up when the balance falls below'), amount_fen: fen('Top up by') }).nullable(),
-        low_balance_alert_fen: fen('Alert when the balance falls below').nullable(),
+        auto_top_up: z.object({ below_fen: fen('Top up when the balance falls below'), amount_fen: fen('Top up by') }).nullable()
+          .describe('The automatic top-up, or null to turn it off'),
+        low_balance_alert_fen: fen('Alert when the balance falls below').nullable().describe('The alert threshold in fen, or null to turn it off'),
       }),
       response: { 200: cardSchema },
     },
