@@ -13,7 +13,9 @@ before(async () => {
   system = await startTestSystem();
   const holder = await openPaymentAccount(system);
   const { apiKey } = await system.platform.merchants.create({ name: 'Edge Cases Cafe', mcc: '5812' });
-  credentials = { session: holder.token, merchant: apiKey, bank_key: Object.values(system.platformBankKeys)[0]!, partner: system.bankPartnerKey };
+  credentials = { session: holder.token, merchant: apiKey, bank_key: Object.values(system.platformBankKeys)[0]!, partner: system.bankPartnerKey,
+    // The bank's routes name their scheme `partner_key` in its document.
+    partner_key: system.bankPartnerKey };
 });
 after(() => system.close());
 

@@ -97,10 +97,11 @@ export class DeviceService {
   }
 
   /** A device of this user that is not deleted (a disabled one is still listed, for the user center). */
-  async get(userId: string, deviceId: string): Promise<Device> {
+  /** `param` is the request field that named the device (a payment names it as `fingerprint.device_id`). */
+  async get(userId: string, deviceId: string, param = 'device_id'): Promise<Device> {
     const device = await this.#db.selectFrom('devices').selectAll().where('id', '=', deviceId).where('user_id', '=', userId)
       .where('status', '<>', 'deleted').executeTakeFirst();
-    if (!device) throw errors.not_found('No device with this id on this account.', 'device_id');
+    if (!device) throw errors.not_found('No device with this id on this account.', param);
     return device;
   }
 
@@ -247,14 +248,14 @@ export class DeviceService {
    * fingerprint payment turned on.
    */
   async verifyPaymentStatement(userId: string, statement: { deviceId: string; nonce: string; timestamp: string; signature: string }, payment: PaymentBinding): Promise<Device> {
-    const device = await this.get(userId, statement.deviceId);
+    const device = await this.get(userId, statement.deviceId, 'fingerprint.device_id');
     if (!device.fingerprint_payment_enabled_at) {
       throw errors.fingerprint_payment_off(
         'Fingerprint payment is not turned on for this device; pay with the payment password or turn it on.', 'fingerprint.device_id');
     }
     // A phone that reported its fingerprint removed has no sensor result to sign.
-    if (!device.fingerprint_enrolled) throw errors.device_not_ready('Enroll a fingerprint on the phone first.', 'fingerprint_enrolled');
-    const now = await this.#checkStatement(device, { ...statement, result: 'fingerprint_verified' }, payment);
+    if (!device.fingerprint_enrolled) throw errors.device_not_ready('Enroll a fingerprint on the phone first.', 'fingerprint.device_id');
+    const now = await this.#checkStatement(device, { ...statement, result: 'fingerprint_verified' }, payment, 'fingerprint.');
     await this.#db.updateTable('device_challenges').set({ verified_at: now, spent_at: now, spent_for: 'payment', payment_binding: describeBinding(payment) })
       .where('nonce', '=', statement.nonce).execute();
     return device;
@@ -268,22 +269,26 @@ export class DeviceService {
     return { ...device, fingerprint_payment_enabled_at: at };
   }
 
-  /** The checks every signed statement passes: active device, live unused nonce (used up now), fresh timestamp, signature. */
-  async #checkStatement(device: Device, statement: { nonce: string; timestamp: string; result: BiometricResult; signature: string }, payment: PaymentBinding | undefined): Promise<Date> {
-    if (device.status !== 'active') throw errors.device_not_active('This device was disabled as lost.', 'device_id');
+  /**
+   * The checks every signed statement passes: active device, live unused nonce (used up now), fresh timestamp, signature.
+   * `at` prefixes the params of refusals: the request object holding the statement (`fingerprint.` in a payment).
+   */
+  async #checkStatement(device: Device, statement: { nonce: string; timestamp: string; result: BiometricResult; signature: string },
+    payment: PaymentBinding | undefined, at = ''): Promise<Date> {
+    if (device.status !== 'active') throw errors.device_not_active('This device was disabled as lost.', `${at}device_id`);
     const now = this.#clock();
     const stated = new Date(statement.timestamp);
-    if (Number.isNaN(stated.getTime())) throw errors.parameter_invalid('The timestamp is not an ISO 8601 time.', 'timestamp');
+    if (Number.isNaN(stated.getTime())) throw errors.parameter_invalid('The timestamp is not an ISO 8601 time.', `${at}timestamp`);
     const used = await this.#db.updateTable('device_challenges').set({ used_at: now })
       .where('nonce', '=', statement.nonce).where('device_id', '=', device.id).where('used_at', 'is', null).where('expires_at', '>', now)
       .executeTakeFirst();
-    if (used.numUpdatedRows === 0n) throw errors.biometric_challenge_invalid('The challenge is unknown, already used or expired; ask for a new one.', 'nonce');
+    if (used.numUpdatedRows === 0n) throw errors.biometric_challenge_invalid('The challenge is unknown, already used or expired; ask for a new one.', `${at}nonce`);
     if (Math.abs(stated.getTime() - now.getTime()) > statementClockSkewMaxMs) {
-      throw errors.biometric_statement_stale('The statement\'s timestamp is too far from now.', 'timestamp');
+      throw errors.biometric_statement_stale('The statement\'s timestamp is too far from now.', `${at}timestamp`);
     }
     const message = biometricStatementMessage({ deviceId: device.id, nonce: statement.nonce, timestamp: statement.timestamp, result: statement.result, payment });
     if (!verifyDeviceSignature(device.public_key, message, statement.signature)) {
-      throw errors.biometric_signature_invalid('The signature does not verify under this device\'s key.', 'signature');
+      throw errors.biometric_signature_invalid('The signature does not verify under this device\'s key.', `${at}signature`);
     }
     return now;
   }

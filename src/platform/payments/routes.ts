@@ -26,6 +26,12 @@ const signedStatement = {
 };
 /** Money between the holder's own card and balance: the payment password (+ an optional SMS code). */
 const passwordVerification = { payment_password: z.string().max(32).describe('The 6-digit payment password'), sms_code: smsCode };
+/** The refusals of the fingerprint and certificate factors of `paymentVerification`. */
+const signedFactorErrors = [
+  errors.fingerprint_payment_off, errors.device_not_ready, errors.device_not_active, errors.biometric_challenge_invalid,
+  errors.biometric_statement_stale, errors.biometric_signature_invalid, errors.payment_challenge_invalid, errors.payment_signature_invalid,
+  errors.payment_certificate_revoked, errors.payment_certificate_expired,
+];
 /** A payment to someone else: the password or a fingerprint, optionally a certificate and an SMS code. */
 const paymentVerification = {
   payment_password: z.string().max(32).optional().describe('The 6-digit payment password: one factor (the password always remains; `fingerprint` may stand in for it)'),
@@ -200,7 +206,8 @@ export function registerPaymentRoutes(app: App, deps: PaymentRouteDeps): void {
       description: 'From the balance (no `card_id`) it is a balance payment, counted towards the class and daily limits. With `card_id` the bank '
         + 'debits the card into the platform\'s settlement account under its own quick-pay limits (single and daily, per card; a refusal names '
         + 'the limit) and the ledger credits the payee.',
-      errors: [...idempotencyErrors, ...paymentVerificationErrors, errors.payee_confirmation_invalid, errors.payee_is_payer,
+      errors: [...idempotencyErrors, ...paymentVerificationErrors, ...signedFactorErrors, errors.payee_confirmation_invalid,
+        errors.payee_is_payer,
         errors.insufficient_balance, errors.limit_exceeded, errors.not_found, errors.card_declined, errors.bank_unavailable],
       body: z.object({
         payee_confirmation: z.string().min(1).max(64).describe('From `POST /v1/payee-lookups`, once the payer confirmed the masked name'),
@@ -225,7 +232,7 @@ export function registerPaymentRoutes(app: App, deps: PaymentRouteDeps): void {
       description: 'With the balance (counted towards the limits) or a bound card (`card_id`: the bank is debited; the '
         + 'limits do not apply). The merchant is told by an `order.paid` webhook.',
       errorParams: ['order_id'],
-      errors: [...idempotencyErrors, ...paymentVerificationErrors, errors.not_found, errors.order_not_payable,
+      errors: [...idempotencyErrors, ...paymentVerificationErrors, ...signedFactorErrors, errors.not_found, errors.order_not_payable,
         errors.insufficient_balance, errors.limit_exceeded, errors.card_declined, errors.bank_unavailable],
       params: z.object({ id: z.string().min(1).max(64) }),
       body: z.object({ card_id: z.string().min(1).max(64).optional(), ...paymentVerification }),
