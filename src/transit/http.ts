@@ -22,6 +22,7 @@ export const transitErrorSpecs = {
   unavailable: { status: 503, type: 'api_error', raisedWhen: 'the operator cannot answer now' },
 } as const satisfies Record<TransitErrorCode, ErrorSpec>;
 const transitErrors = defineErrors(transitErrorSpecs);
+const e = transitErrors;
 
 const hexOf = (bytes: number) => z.string().regex(new RegExp(`^[0-9a-fA-F]{${bytes * 2}}$`), `${bytes} bytes of hex`);
 const fen = z.string().regex(/^[0-9]{1,12}$/, 'fen as a decimal string');
@@ -59,28 +60,48 @@ export function registerTransitRoutes(app: App, operators: TransitOperatorClient
   const send = (value: unknown) => JSON.parse(toWireJson(value)) as unknown;
   const bigints = <T>(value: unknown): T => fromWireJson<T>(JSON.stringify(value));
 
-  app.get('/v1/brands', { schema: { description: 'Transit brands as data: AID, fees, top-up limits, cap, fares, status.' } },
+  // Every /v1/ route answers `unauthorized` without an operator key (the onRequest hook above).
+  app.get('/v1/brands', { schema: { description: 'Transit brands as data: AID, fees, top-up limits, cap, fares, status.', errors: [e.unauthorized] } },
     async () => send({ data: await operators.brands() }));
   app.post('/v1/cards', {
-    schema: { description: 'Personalise a new card of a brand (idempotent by requestId).', body: z.object({ brandCode: z.string().min(1).max(40), requestId: z.string().min(1).max(64) }) },
+    schema: { description: 'Personalise a new card of a brand (idempotent by requestId).',
+      errors: [e.unauthorized, e.brand_unknown, e.brand_retired, e.bad_request], body: z.object({ brandCode: z.string().min(1).max(40), requestId: z.string().min(1).max(64) }) },
   }, async (request) => send(await operators.issueCard(request.body)));
-  app.post('/v1/loads', { schema: { description: 'Verify a card\'s MAC1 and sign the load (MAC2).', body: loadBody } },
+  app.post('/v1/loads', {
+    schema: {
+      description: 'Verify a card\'s MAC1 and sign the load (MAC2).', body: loadBody,
+      errors: [e.unauthorized, e.bad_request, e.card_unknown, e.card_closed, e.card_blocked, e.load_out_of_limits, e.load_mac_invalid,
+        e.load_counter_moved],
+    },
+  },
     async (request) => send(await operators.signLoad(bigints(request.body))));
   app.post('/v1/loads/:loadId/confirm', {
-    schema: { description: 'The card\'s TAC after CREDIT FOR LOAD.', params: z.object({ loadId: z.string().max(64) }), body: z.object({ tac: hexOf(4) }) },
+    schema: { description: 'The card\'s TAC after CREDIT FOR LOAD.', errors: [e.unauthorized, e.bad_request, e.load_not_found, e.load_tac_invalid], params: z.object({ loadId: z.string().max(64) }), body: z.object({ tac: hexOf(4) }) },
   }, async (request) => operators.confirmLoad({ loadId: request.params.loadId, tac: request.body.tac }));
   app.post('/v1/loads/:loadId/void', {
-    schema: { description: 'The card never credited this load: void it.', params: z.object({ loadId: z.string().max(64) }), body: z.object({}) },
+    schema: { description: 'The card never credited this load: void it.', errors: [e.unauthorized, e.load_not_found, e.load_counter_moved], params: z.object({ loadId: z.string().max(64) }), body: z.object({}) },
   }, async (request) => operators.voidLoad({ loadId: request.params.loadId }));
-  app.post('/v1/uploads', { schema: { description: 'A gate\'s batch of offline taps: every TAC verified, each (card, ATC) settled once.', body: uploadBody } },
+  app.post('/v1/uploads', { schema: { description: 'A gate\'s batch of offline taps: every TAC verified, each (card, ATC) settled once.', body: uploadBody,
+    errors: [e.unauthorized, e.bad_request, e.brand_unknown] } },
     async (request) => operators.upload(bigints(request.body)));
-  app.get('/v1/blacklist', { schema: { description: 'Blacklisted card numbers of a brand.', querystring: z.object({ brand: z.string().max(40) }) } },
-    async (request) => ({ data: await operators.blacklist(request.query.brand) }));
-  app.post('/v1/blacklist', { schema: { description: 'Blacklist a card.', body: z.object({ cardNumber, reason: z.string().min(1).max(100) }) } },
+  app.get('/v1/blacklist', { schema: { description: 'Blacklisted card numbers of a brand.', errors: [e.unauthorized, e.brand_unknown],
+    querystring: z.object({ brand: z.string().max(40) }) } },
+    async (request) => {
+      try {
+        return { data: await operators.blacklist(request.query.brand) };
+      } catch (error) {
+        // The operators call it `brandCode`; this caller sent `brand`.
+        if (error instanceof TransitError && error.code === 'brand_unknown') throw new TransitError('brand_unknown', error.message, 'brand');
+        throw error;
+      }
+    });
+  app.post('/v1/blacklist', { schema: { description: 'Blacklist a card.', errors: [e.unauthorized, e.bad_request, e.card_unknown], body: z.object({ cardNumber, reason: z.string().min(1).max(100) }) } },
     async (request) => { await operators.block(request.body); return { blocked: true }; });
-  app.get('/v1/cards/:cardNumber/records', { schema: { description: 'Settled taps and confirmed loads of a card.', params: z.object({ cardNumber }) } },
+  app.get('/v1/cards/:cardNumber/records', { schema: { description: 'Settled taps and confirmed loads of a card.',
+    errors: [e.unauthorized, e.bad_request, e.card_unknown], params: z.object({ cardNumber }) } },
     async (request) => send({ data: await operators.records(request.params.cardNumber) }));
   app.post('/v1/cards/:cardNumber/close', {
-    schema: { description: 'Close a moved or returned card (blacklisted): answers the settled balance.', params: z.object({ cardNumber }), body: z.object({ reason: z.enum(['moved', 'returned']) }) },
+    schema: { description: 'Close a moved or returned card (blacklisted): answers the settled balance.',
+      errors: [e.unauthorized, e.bad_request, e.card_unknown], params: z.object({ cardNumber }), body: z.object({ reason: z.enum(['moved', 'returned']) }) },
   }, async (request) => send(await operators.closeCard({ cardNumber: request.params.cardNumber, reason: request.body.reason })));
 }
