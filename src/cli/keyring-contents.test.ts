@@ -23,9 +23,13 @@ const dir = mkdtempSync(join(tmpdir(), 'mipay-keyring-contents-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 const logger = createLogger({ name: 'test', level: 'silent' });
 
+/** Everything a system started (its servers, the network's workers and links), the database aside. */
 async function closeApps(system: System): Promise<void> {
   await system.platform.app.close();
   await system.bank.app.close();
+  await system.transit.app.close();
+  await system.network.close();
+  await system.bankAuthorization.endpoint.close();
 }
 
 describe('the keyring\'s contents', () => {
@@ -50,10 +54,7 @@ describe('the keyring\'s contents', () => {
     const holder = await openPaymentAccount(system, { bank: 'CCB', name: '孙二' });
     const made = await provisionDeviceCard(system, holder, await registerDevice(system, holder.token), holder.cardId);
     assert.equal(made.status, 201);
-    await system.platform.app.close();
-    await system.bank.app.close();
-    await system.network.close();
-    await system.bankAuthorization.endpoint.close();
+    await closeApps(system);
 
     // Turn the database back into what the sandbox wrote before the keyring: the keys in two tables,
     // the personal-data KEK called pii-kek-1, the PIN as HMAC-SHA256(old PVK, "PAN:PIN"), and the

@@ -180,6 +180,10 @@ export async function migrateSchema(database: Database, schema: string, migratio
     db: database.root,
     provider,
     migrationTableSchema: schema,
+    // Features land from parallel branches: a database that already ran a later-named migration
+    // (a developer's sandbox, a staging server) still takes an earlier-named one that lands after
+    // it. Each migration is written to stand on its own, not on the ones named after it.
+    allowUnorderedMigrations: true,
   });
   const { error, results } = await migrator.migrateToLatest();
   if (error) throw error;
