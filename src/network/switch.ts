@@ -12,6 +12,7 @@ import { hasValidMessageMac, withMessageMac } from '../protocols/iso8583/message
 import {
   NETWORK_MANAGEMENT_CODE, parseAmount, parseOriginalData, POS_CONDITION_CODE, PROCESSING_CODE, responseMti,
 } from '../protocols/iso8583/spec.ts';
+import { cardNumberAtRest, cardNumberHash, tokenAtRest, unsealCardNumber, unsealToken, type CardKeys } from './card-number.ts';
 import { isTokenPan, type TokenService } from './token-service.ts';
 import type { BinRoutingTable, IssuerLink } from './routing.ts';
 import type { KnownTerminal, TerminalRegistry } from './terminals.ts';
@@ -22,6 +23,8 @@ import type { ReversalWorker } from './reversals.ts';
 
 type Db = Kysely<NetworkTables>;
 type Fields = Record<number, string | Buffer | undefined>;
+/** What a log row keeps of the card once the request is routed (see card-number.ts). */
+type CardColumns = ReturnType<typeof cardNumberAtRest> & ReturnType<typeof tokenAtRest>;
 
 export interface SwitchOptions {
   db: Db;
@@ -37,6 +40,8 @@ export interface SwitchOptions {
   bankTimeoutMs: number;
   /** Working keys older than this are refused (A0, field 44 KEYS_EXPIRED): the terminal must sign on again. */
   workingKeyLifetimeMs: number;
+  /** The keyring's `network.pan-hash` and `network.pan-seal`: the log keeps no full card number. */
+  cardKeys: CardKeys;
   clock?: () => Date;
 }
 
@@ -162,7 +167,8 @@ export class NetworkSwitch {
     const key = `${terminalId}|${stan}|${date}|${request.mti}`;
     const insertedId = await this.#log.insert({
       terminal_id: terminalId, terminal_stan: stan, pos_date: date, pos_time: time, pos_mti: request.mti, kind, processing_code: processingCode,
-      merchant_id: merchantId, pan, token: null, amount_fen: parseAmount(amount), transmission, business_date: businessDate(now),
+      merchant_id: merchantId, ...cardNumberAtRest(this.#o.cardKeys, pan), ...tokenAtRest(this.#o.cardKeys, null),
+      amount_fen: parseAmount(amount), transmission, business_date: businessDate(now),
       original_rrn: textField(request, 61)?.slice(0, 12) ?? null, created_at: now,
     });
     if (insertedId === undefined) return this.#duplicate(request, key);
@@ -229,7 +235,8 @@ export class NetworkSwitch {
         43: textField(request, 43), 48: textField(request, 48), 49: '156', 52: pinBlock, 55: icc, 60: token && !completed ? 'TSPV' : undefined, 61: textField(request, 61),
       },
     };
-    const route = { issuer_code: issuerCode, pan, token };
+    const card: CardColumns = { ...cardNumberAtRest(this.#o.cardKeys, pan), ...tokenAtRest(this.#o.cardKeys, token) };
+    const route = { issuer_code: issuerCode, card };
     try {
       const response = await issuer.client.send(toIssuer, this.#o.bankTimeoutMs);
       return this.#finish(id, request, {
@@ -250,14 +257,14 @@ export class NetworkSwitch {
     id: bigint, request: Iso8583Message,
     outcome: { responseCode: string; authCode?: string | undefined; reason?: string | undefined; icc?: Buffer | undefined },
     status: 'answered' | 'timed_out' = 'answered',
-    route: { issuer_code: string; pan: string; token: string | null } | undefined = undefined,
+    route: { issuer_code: string; card: CardColumns } | undefined = undefined,
   ): Promise<Iso8583Message> {
     const reply = answer(request, outcome.responseCode, {
       37: retrievalReference(id), 38: outcome.authCode, 44: outcome.reason?.slice(0, 25), 55: outcome.icc,
     });
     await this.#log.finish(id, {
-      status, response_code: outcome.responseCode, auth_code: outcome.authCode ?? null, response_fields: serializeFields(reply.fields),
-      issuer_code: route?.issuer_code ?? null, pan: route?.pan ?? null, token: route?.token ?? null,
+      status, response_code: outcome.responseCode, auth_code: outcome.authCode ?? null, response_fields: serializeFields({ ...reply.fields, 2: undefined }),
+      issuer_code: route?.issuer_code ?? null, card: route?.card ?? null,
       reversal_next_at: status === 'timed_out' ? this.#clock() : null,
     });
     return reply;
@@ -265,20 +272,21 @@ export class NetworkSwitch {
 
   /** The card of an approved, unreversed pre-authorization this terminal made, by its RRN (the log row id). */
   async #openAuthorization(id: bigint, terminalId: string, merchantId: string): Promise<{ pan: string; token: string | null } | undefined> {
-    const row = await this.#o.db.selectFrom('transactions').select(['pan', 'token']).where('id', '=', id)
+    const row = await this.#o.db.selectFrom('transactions').select(['pan_sealed', 'pan_hash', 'token_sealed', 'token_hash']).where('id', '=', id)
       .where('terminal_id', '=', terminalId).where('merchant_id', '=', merchantId).where('kind', '=', 'authorization')
       .where('status', '=', 'answered').where('response_code', '=', '00').where('reversal_status', '=', 'none')
       .executeTakeFirst();
-    return row ? { pan: row.pan, token: row.token } : undefined;
+    const pan = row ? unsealCardNumber(this.#o.cardKeys, row) : undefined;
+    return row && pan ? { pan, token: unsealToken(this.#o.cardKeys, row) ?? null } : undefined;
   }
 
   /** True when `id` is an approved, unreversed sale (or completion) of this terminal and merchant, on this card (or token). */
   async #ownSale(id: bigint, terminalId: string, merchantId: string, card: string): Promise<boolean> {
-    const row = await this.#o.db.selectFrom('transactions').select(['pan', 'token']).where('id', '=', id)
+    const row = await this.#o.db.selectFrom('transactions').select(['pan_hash', 'token_hash']).where('id', '=', id)
       .where('terminal_id', '=', terminalId).where('merchant_id', '=', merchantId).where('kind', 'in', ['purchase', 'completion'])
       .where('status', '=', 'answered').where('response_code', '=', '00').where('reversal_status', '=', 'none')
       .executeTakeFirst();
-    return row !== undefined && (row.token ?? row.pan) === card;
+    return row !== undefined && (row.token_hash ?? row.pan_hash) === cardNumberHash(this.#o.cardKeys, card);
   }
 
   /** A terminal sent the same request again (same terminal, STAN, date, MTI): the first answer, never a second debit. */
@@ -291,7 +299,10 @@ export class NetworkSwitch {
       const row = await this.#o.db.selectFrom('transactions').select(['status', 'response_fields'])
         .where('terminal_id', '=', terminalId).where('terminal_stan', '=', stan).where('pos_date', '=', date).where('pos_mti', '=', mti)
         .executeTakeFirst();
-      if (row && row.status !== 'pending' && row.response_fields) return { mti: responseMti(request.mti), fields: deserializeFields(row.response_fields) };
+      // The stored answer keeps no card number (field 2): the request being answered carries it.
+      if (row && row.status !== 'pending' && row.response_fields) {
+        return { mti: responseMti(request.mti), fields: { ...deserializeFields(row.response_fields), 2: request.fields[2] } };
+      }
       if (Date.now() > deadline) return answer(request, '91');
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
