@@ -45,6 +45,8 @@ export interface SwitchOptions {
   clock?: () => Date;
 }
 
+/** A sign-on's field 7 must be within this of the network's clock. */
+const signOnWindowMs = 5 * 60_000;
 const echoedToTerminal = [2, 3, 4, 7, 11, 12, 13, 14, 22, 23, 25, 41, 42, 49];
 /** Requests being processed, so a duplicate arriving meanwhile waits for the first answer. */
 const inFlightMax = 50_000;
@@ -117,11 +119,20 @@ export class NetworkSwitch {
     const terminal = typeof terminalId === 'string' ? await this.#o.terminals.find(terminalId) : undefined;
     const tmk = terminal?.terminalMasterKey;
     if (!terminal || !tmk || terminal.merchantId !== request.fields[42]) return answer(request, '03', { 70: code });
-    if (!hasValidMessageMac(signOnMacKey(tmk), request)) {
-      this.#o.logger.warn({ terminal: terminal.terminalId }, 'sign-on refused: MAC failure');
-      return answer(request, 'A0', { 70: code, 44: 'MAC' });
-    }
-    const keys = await this.#o.terminals.issueWorkingKeys(terminal.terminalId, this.#clock());
+    const refuse = (reason: string) => {
+      this.#o.logger.warn({ terminal: terminal.terminalId, reason }, 'sign-on refused');
+      return answer(request, 'A0', { 70: code, 44: reason });
+    };
+    if (!hasValidMessageMac(signOnMacKey(tmk), request)) return refuse('MAC');
+    // A captured sign-on sent again: outside the time window (field 7), or a STAN (field 11) not
+    // newer than the last accepted sign-on's. Either way refused, and no key changes.
+    const now = this.#clock();
+    const sentAt = textField(request, 7);
+    if (!sentAt || !withinWindow(sentAt, now, signOnWindowMs)) return refuse('STALE');
+    const stan = textField(request, 11);
+    if (!stan || !/^[0-9]{6}$/.test(stan) || stan === '000000') return refuse('STAN');
+    const keys = await this.#o.terminals.issueWorkingKeys(terminal.terminalId, now, stan);
+    if (!keys) return refuse('REPLAY');
     this.#o.logger.info({ terminal: terminal.terminalId, code }, 'terminal signed on: new working keys');
     return withMessageMac(keys.terminalMacKey, answer(request, '00', { 70: code, 62: formatWorkingKeys(tmk, keys) }));
   }
@@ -335,6 +346,18 @@ export class NetworkSwitch {
     const known = await same(this.#o.db.selectFrom('transactions').select('id')).executeTakeFirst();
     return known ? answer(request, '00') : answer(request, '25', { 44: 'NO_ORIGINAL' });
   }
+}
+
+/** True when field 7 (MMDDhhmmss, UTC, no year) names a moment within `windowMs` of `now` (the nearest year's). */
+export function withinWindow(mmddhhmmss: string, now: Date, windowMs: number): boolean {
+  const m = /^([0-9]{2})([0-9]{2})([0-9]{2})([0-9]{2})([0-9]{2})$/.exec(mmddhhmmss);
+  if (!m) return false;
+  const [month, day, hour, minute, second] = m.slice(1).map(Number) as [number, number, number, number, number];
+  if (month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 || minute > 59 || second > 59) return false;
+  return [-1, 0, 1].some((offset) => {
+    const at = Date.UTC(now.getUTCFullYear() + offset, month - 1, day, hour, minute, second);
+    return new Date(at).getUTCDate() === day && Math.abs(at - now.getTime()) <= windowMs;
+  });
 }
 
 function answer(request: Iso8583Message, responseCode: string, extra: Fields = {}): Iso8583Message {

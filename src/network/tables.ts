@@ -4,6 +4,8 @@ export interface NetworkTables {
   terminals: {
     terminal_id: string; merchant_id: string; merchant_name: string; mcc: string; created_at: Date;
     tmk_wrapped: string | null; tpk_wrapped: string | null; tak_wrapped: string | null; keys_issued_at: Date | null; key_generation: Generated<number>;
+    /** STAN (field 11) of the last accepted sign-on or key change: a replayed 0800 carries one not newer. */
+    sign_on_stan: string | null;
   };
   transactions: {
     id: Generated<bigint>;

@@ -6,6 +6,7 @@ import { pendingRequestsIndex } from './2026-11-22T0820-pending-requests-index.t
 import { preauthCompletion } from './2026-11-29T2000-preauth-completion.ts';
 import { terminalKeys } from './2026-11-30T0100-terminal-keys.ts';
 import { cardNumbersAtRest } from './2026-11-30T0900-card-numbers-at-rest.ts';
+import { signOnStan } from './2026-11-30T0901-sign-on-stan.ts';
 
 export const networkSchema = 'network';
 
@@ -17,4 +18,5 @@ export const networkMigrations: SchemaMigrations = {
   '2026-11-29T2000-preauth-completion': preauthCompletion,
   '2026-11-30T0100-terminal-keys': terminalKeys,
   '2026-11-30T0900-card-numbers-at-rest': cardNumbersAtRest,
+  '2026-11-30T0901-sign-on-stan': signOnStan,
 };
