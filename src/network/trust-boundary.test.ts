@@ -298,7 +298,10 @@ describe('working keys', () => {
 
   it('refuses working keys past their lifetime (A0 KEYS_EXPIRED); a POS rolls its keys (0800, 101) before that', async () => {
     const card = await newCard();
-    const lazy = new PosTerminal({ ...b, network: networkLine(), networkTimeoutMs: 10_000, clock: system.clock.now, keyRollMs: 48 * 3_600_000 });
+    // Another POS for terminal b: its STAN counter continues b's (a sign-on's STAN must be newer than the last one's).
+    const lazy = new PosTerminal({
+      ...b, network: networkLine(), networkTimeoutMs: 10_000, clock: system.clock.now, keyRollMs: 48 * 3_600_000, lastStan: posB.lastStan,
+    });
     await lazy.signOn();
     system.clock.advance(25 * 3_600_000);
     const before = await snapshot(card.pan);
