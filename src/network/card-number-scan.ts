@@ -8,20 +8,26 @@ import { isLuhnValid } from '../protocols/luhn.ts';
  * a value, as `table.column: number`. Merchant ids (field 42, 15 digits) are Luhn-valid one time
  * in ten by chance: the ids in the schema's `terminals` table, if it has one, are not card numbers.
  */
-export async function storedCardNumbers(root: Kysely<any>, schema: string, known: readonly string[] = []): Promise<string[]> {
+export async function storedCardNumbers(
+  root: Kysely<any>, schema: string, known: readonly string[] = [],
+): Promise<string[]> {
   const tables = await sql<{ table_name: string }>`select table_name from information_schema.tables
     where table_type = 'BASE TABLE' and table_schema = ${schema}`.execute(root);
   const found: string[] = [];
   const merchants = tables.rows.some((t) => t.table_name === 'terminals')
-    ? new Set((await sql<{ merchant_id: string }>`select merchant_id from ${sql.table(`${schema}.terminals`)}`.execute(root)).rows.map((r) => r.merchant_id))
+    ? new Set((await sql<{ merchant_id: string }>`select merchant_id from ${sql.table(`${schema}.terminals`)}`.execute(root)).rows
+      .map((r) => r.merchant_id))
     : new Set<string>();
   for (const { table_name: table } of tables.rows) {
-    const rows = (await sql<Record<string, unknown>>`select * from ${sql.table(`${schema}.${table}`)}`.execute(root)).rows;
+    const rows = (await sql<Record<string, unknown>>`select * from ${sql.table(`${schema}.${table}`)}`.execute(root))
+      .rows;
     for (const row of rows) {
       for (const [column, value] of Object.entries(row)) {
         if (value === null || value instanceof Date) continue;
-        const text = Buffer.isBuffer(value) || value instanceof Uint8Array ? Buffer.from(value).toString('latin1') : String(value);
-        for (const match of text.matchAll(/(?<![0-9])[0-9]{13,19}(?![0-9])/g)) if (isLuhnValid(match[0]) && !merchants.has(match[0])) found.push(`${table}.${column}: ${match[0]}`);
+        const text = value instanceof Uint8Array ? Buffer.from(value).toString('latin1') : String(value);
+        for (const [number] of text.matchAll(/(?<![0-9])[0-9]{13,19}(?![0-9])/g)) {
+          if (isLuhnValid(number) && !merchants.has(number)) found.push(`${table}.${column}: ${number}`);
+        }
         for (const number of known) if (text.includes(number)) found.push(`${table}.${column}: ${number}`);
       }
     }
