@@ -13,6 +13,7 @@ import { sql } from 'kysely';
 import { after, before, describe, test } from 'node:test';
 import { IssuerKeyStore, pinMatches } from '../bank/authorization/issuer-keys.ts';
 import { openFileKeyring, type Keyring } from '../infra/keys/keyring.ts';
+import { storedCardNumbers } from '../network/card-number-scan.ts';
 import { createTcpNetworkClient, type NetworkClient } from '../network/client.ts';
 import { MiPhone } from '../phone/phone.ts';
 import { ibm3624OffsetMatches, IBM_3624_DECIMALIZATION_TABLE } from '../protocols/crypto/index.ts';
@@ -207,6 +208,13 @@ describe('a copy of the database opens nothing', () => {
     const hash = (pepper: Buffer) => createHmac('sha256', pepper).update([code.id, code.phone, code.purpose, outstanding.code].join('|')).digest('hex');
     assert.equal(hash(keyring.key('platform.otp-pepper', 32)), code.code_hash, 'control: the pepper tests it');
     for (const candidate of [Buffer.alloc(0), ...candidates]) assert.notEqual(hash(candidate), code.code_hash);
+  });
+
+  test('the network schema holds no full card or token number after the device card tap (first 6 + last 4 + keyed hash)', async () => {
+    assert.deepEqual(await storedCardNumbers(system.database.root, 'network', [holderCard]), []);
+    const rows = await sql<{ n: number }>`select count(*)::int as n from network.transactions where token_hash is not null
+      and pan_last4 = ${holderCard.slice(-4)}`.execute(system.database.root);
+    assert.equal(rows.rows[0]!.n, 1, 'the tap is logged with the card\'s last 4 and the token\'s hash');
   });
 
   test('the keyring file is mode 0600 and sits outside the database', () => {

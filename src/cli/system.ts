@@ -183,6 +183,7 @@ async function createPaymentPath(options: SystemOptions, signals?: OperatorSigna
     db: options.database.forSchema(networkSchema), logger: options.logger.child({ party: 'network' }),
     routes: banks.flatMap((bank) => bank.bins.map((range) => ({ prefix: range.bin, issuerCode: bank.code }))),
     issuers, terminalKek: options.keyring.key('network.terminal-kek', 32),
+    cardKeys: { hashKey: options.keyring.key('network.pan-hash', 32), sealKey: options.keyring.key('network.pan-seal', 32) },
     ...(options.networkBankTimeoutMs ? { bankTimeoutMs: options.networkBankTimeoutMs } : {}),
     ...(options.networkReversalIntervalMs ? { reversalIntervalMs: options.networkReversalIntervalMs } : {}),
     ...(options.tokenService ? { tokenService: options.tokenService } : {}),

@@ -1,5 +1,4 @@
 import type { Kysely } from 'kysely';
-import { maskCardNumber } from '../protocols/luhn.ts';
 import { networkStan, retrievalReference, type NetworkTables } from './tables.ts';
 
 /**
@@ -14,7 +13,7 @@ import { networkStan, retrievalReference, type NetworkTables } from './tables.ts
  *
  * Amounts are integer fen; the net is sales minus refunds, completions counting as sales.
  * Pre-authorizations (0100) are holds, not money movements, so they are not cleared; their
- * completions are. Card numbers are masked: settlement matches on
+ * completions are. Card numbers are masked (the log keeps only first 6 + last 4): settlement matches on
  * RRN and STAN.
  */
 export async function produceClearingFile(db: Kysely<NetworkTables>, options: { businessDate: string; acquirerId: string; now?: Date }): Promise<string> {
@@ -38,7 +37,7 @@ export async function produceClearingFile(db: Kysely<NetworkTables>, options: { 
     }
     lines.push([
       'D', retrievalReference(row.id), networkStan(row.id), row.pos_date, row.pos_time, row.terminal_id.trim(), row.merchant_id.trim(),
-      row.issuer_code ?? '', maskCardNumber(row.pan), row.kind === 'refund' ? 'REFUND' : row.kind === 'completion' ? 'COMPLETION' : 'SALE', row.amount_fen.toString(), '156', row.auth_code ?? '',
+      row.issuer_code ?? '', `${row.pan_first6}******${row.pan_last4}`, row.kind === 'refund' ? 'REFUND' : row.kind === 'completion' ? 'COMPLETION' : 'SALE', row.amount_fen.toString(), '156', row.auth_code ?? '',
     ].join(','));
   }
   lines.push(`T,${rows.length},${saleCount},${saleFen},${refundCount},${refundFen},${saleFen - refundFen}`);

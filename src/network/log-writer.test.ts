@@ -22,10 +22,11 @@ after(() => database.close());
 
 const request = (stan: string, overrides: Partial<LoggedRequest> = {}): LoggedRequest => ({
   terminal_id: 'LOGTEST1', terminal_stan: stan, pos_date: '1122', pos_time: '101010', pos_mti: '0200', kind: 'purchase', processing_code: '000000',
-  merchant_id: '898110000000001', pan: '6222000000000001', token: null, amount_fen: 1_234n, transmission: '1122101010', business_date: '2026-11-22',
+  merchant_id: '898110000000001', pan_first6: '622200', pan_last4: '0001', pan_hash: 'h1', pan_sealed: 's1', token_last4: null,
+  token_hash: null, token_sealed: null, amount_fen: 1_234n, transmission: '1122101010', business_date: '2026-11-22',
   original_rrn: null, created_at: new Date(), ...overrides,
 });
-const answer = { status: 'answered' as const, response_code: '00', auth_code: '123456', response_fields: '{"39":"00"}', issuer_code: 'CCB', pan: null, token: null, reversal_next_at: null };
+const answer = { status: 'answered' as const, response_code: '00', auth_code: '123456', response_fields: '{"39":"00"}', issuer_code: 'CCB', card: null, reversal_next_at: null };
 
 describe('TransactionLogWriter', () => {
   it('logs requests and answers together, and answers a request logged twice (also in one batch) with undefined', async () => {
@@ -41,8 +42,19 @@ describe('TransactionLogWriter', () => {
     assert.equal(row.status, 'answered');
     assert.equal(row.response_code, '00');
     assert.equal(row.issuer_code, 'CCB');
-    assert.equal(row.pan, '6222000000000001', 'an answer without a PAN keeps the logged one');
+    assert.deepEqual([row.pan_last4, row.pan_hash, row.pan_sealed], ['0001', 'h1', 's1'], 'an answer without a card keeps the logged one');
     assert.equal(row.reversal_status, 'none');
+  });
+
+  it('drops the sealed card number of a declined request, and takes the routed card of an answered one', async () => {
+    const declined = await writer.insert(request('000030'));
+    await writer.finish(declined!, { ...answer, response_code: '51', auth_code: null });
+    const approved = await writer.insert(request('000031'));
+    const card = { pan_first6: '621700', pan_last4: '0123', pan_hash: 'h2', pan_sealed: 's2', token_last4: '9999', token_hash: 't2', token_sealed: 'ts2' };
+    await writer.finish(approved!, { ...answer, card });
+    const rows = await db.selectFrom('transactions').select(['id', 'pan_last4', 'pan_hash', 'pan_sealed', 'token_hash'])
+      .where('id', 'in', [declined!, approved!]).orderBy('id').execute();
+    assert.deepEqual(rows.map((r) => [r.pan_last4, r.pan_hash, r.pan_sealed, r.token_hash]), [['0001', 'h1', null, null], ['0123', 'h2', 's2', 't2']]);
   });
 
   it('marks a timed-out request for reversal', async () => {

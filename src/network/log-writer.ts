@@ -13,7 +13,7 @@ type Row = NetworkTables['transactions'];
 
 /** A request as it arrives: logged as pending, with no issuer, answer or reversal yet. */
 export type LoggedRequest = Pick<Row, 'terminal_id' | 'terminal_stan' | 'pos_date' | 'pos_time' | 'pos_mti' | 'kind' | 'processing_code'
-  | 'merchant_id' | 'pan' | 'token' | 'amount_fen' | 'transmission' | 'business_date' | 'original_rrn' | 'created_at'>;
+  | 'merchant_id' | 'pan_first6' | 'pan_last4' | 'pan_hash' | 'pan_sealed' | 'token_last4' | 'token_hash' | 'token_sealed' | 'amount_fen' | 'transmission' | 'business_date' | 'original_rrn' | 'created_at'>;
 
 export interface FinishValues {
   status: 'answered' | 'timed_out';
@@ -21,8 +21,8 @@ export interface FinishValues {
   auth_code: string | null;
   response_fields: string;
   issuer_code: string | null;
-  pan: string | null;
-  token: string | null;
+  /** The routed card (for a device card, the card behind the token), or null to keep what the request logged. */
+  card: Pick<Row, 'pan_first6' | 'pan_last4' | 'pan_hash' | 'pan_sealed' | 'token_last4' | 'token_hash' | 'token_sealed'> | null;
   /** Set when the request timed out: a reversal is due from then on. */
   reversal_next_at: Date | null;
 }
@@ -60,13 +60,21 @@ export class TransactionLogWriter {
     const table = sql.table(`${schema}.transactions`);
     this.#finishes = new StatementBatcher<{ id: bigint; values: FinishValues }, void>(async (items) => {
       const values = sql.join(items.map(({ id, values: v }) => sql`(${id}::bigint, ${v.status}, ${v.response_code}, ${v.auth_code}, ${v.response_fields},
-        ${v.issuer_code}, ${v.pan}, ${v.token}, ${v.reversal_next_at}::timestamptz)`));
+        ${v.issuer_code}, ${v.card?.pan_first6 ?? null}, ${v.card?.pan_last4 ?? null}, ${v.card?.pan_hash ?? null},
+        ${v.card?.pan_sealed ?? null}, ${v.card?.token_last4 ?? null}, ${v.card?.token_hash ?? null},
+        ${v.card?.token_sealed ?? null}, ${v.reversal_next_at}::timestamptz)`));
       await sql`
         update ${table} t set status = v.status, response_code = v.response_code, auth_code = v.auth_code, response_fields = v.response_fields,
-          issuer_code = coalesce(v.issuer_code, t.issuer_code), pan = coalesce(v.pan, t.pan), token = coalesce(v.token, t.token),
+          issuer_code = coalesce(v.issuer_code, t.issuer_code), pan_first6 = coalesce(v.pan_first6, t.pan_first6),
+          pan_last4 = coalesce(v.pan_last4, t.pan_last4), pan_hash = coalesce(v.pan_hash, t.pan_hash),
+          -- A declined request is never reversed nor completed: its sealed card number goes.
+          pan_sealed = case when v.status = 'answered' and v.response_code <> '00' then null else coalesce(v.pan_sealed, t.pan_sealed) end,
+          token_last4 = coalesce(v.token_last4, t.token_last4), token_hash = coalesce(v.token_hash, t.token_hash),
+          token_sealed = case when v.status = 'answered' and v.response_code <> '00' then null else coalesce(v.token_sealed, t.token_sealed) end,
           reversal_status = case when v.reversal_next_at is null then t.reversal_status else 'pending' end,
           reversal_next_at = coalesce(v.reversal_next_at, t.reversal_next_at)
-        from (values ${values}) as v(id, status, response_code, auth_code, response_fields, issuer_code, pan, token, reversal_next_at)
+        from (values ${values}) as v(id, status, response_code, auth_code, response_fields, issuer_code, pan_first6, pan_last4, pan_hash,
+          pan_sealed, token_last4, token_hash, token_sealed, reversal_next_at)
         where t.id = v.id`.execute(db);
       return items.map(() => undefined);
     }, { batchSizeMax: rowsPerStatementMax, isolateFailures: true });

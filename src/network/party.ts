@@ -2,6 +2,7 @@ import type { Kysely } from 'kysely';
 import type { Logger } from '../infra/log/logger.ts';
 import { createIso8583Server, type Iso8583Server } from '../infra/net/iso8583-channel.ts';
 import type { Iso8583Message } from '../protocols/iso8583/codec.ts';
+import type { CardKeys } from './card-number.ts';
 import { produceClearingFile } from './clearing.ts';
 import { TERMINAL_SPEC, type RegisteredTerminal } from './client.ts';
 import { ReversalWorker } from './reversals.ts';
@@ -24,6 +25,8 @@ export interface NetworkOptions {
   bankTimeoutMs?: number;
   /** Wraps terminal keys at rest (32 bytes, the keyring's `network.terminal-kek`). */
   terminalKek: Buffer;
+  /** The keyring's `network.pan-hash` and `network.pan-seal` (32 bytes each): the log keeps no full card number. */
+  cardKeys: CardKeys;
   /** How long a sign-on's working keys are honoured (default 24 h; terminals roll theirs sooner). */
   workingKeyLifetimeMs?: number;
   reversalIntervalMs?: number;
@@ -55,12 +58,12 @@ export function createNetwork(options: NetworkOptions): Network {
   const routes = new BinRoutingTable(options.routes);
   const tokenService = options.tokenService ?? refusingTokenService;
   const reversals = new ReversalWorker({
-    db, logger: options.logger, issuers, routes, tokenService, acquirerId, bankTimeoutMs,
+    db, logger: options.logger, issuers, routes, tokenService, acquirerId, bankTimeoutMs, cardKeys: options.cardKeys,
     ...(options.reversalIntervalMs ? { intervalMs: options.reversalIntervalMs } : {}), ...clock,
   });
   const networkSwitch = new NetworkSwitch({
     db, logger: options.logger, terminals, routes, issuers, tokenService, reversals, acquirerId, bankTimeoutMs,
-    workingKeyLifetimeMs: options.workingKeyLifetimeMs ?? 24 * 3_600_000, ...clock,
+    workingKeyLifetimeMs: options.workingKeyLifetimeMs ?? 24 * 3_600_000, cardKeys: options.cardKeys, ...clock,
   });
   const server = createIso8583Server({ name: 'network', logger: options.logger, spec: TERMINAL_SPEC, handler: (request) => (options.observe
     ? options.observe(request, () => networkSwitch.handle(request)) : networkSwitch.handle(request)) });

@@ -3,6 +3,7 @@ import type { Logger } from '../infra/log/logger.ts';
 import type { Iso8583Message } from '../protocols/iso8583/codec.ts';
 import { formatAmount, formatOriginalData } from '../protocols/iso8583/spec.ts';
 import type { BinRoutingTable, IssuerLink } from './routing.ts';
+import { cardNumberAtRest, tokenAtRest, unsealCardNumber, type CardKeys } from './card-number.ts';
 import { isTokenPan, type TokenService } from './token-service.ts';
 import { networkStan, retrievalReference, transmissionDateTime, type NetworkTables } from './tables.ts';
 
@@ -14,6 +15,8 @@ export interface ReversalWorkerOptions {
   routes: BinRoutingTable;
   tokenService: TokenService;
   acquirerId: string;
+  /** The log keeps card numbers sealed under these (card-number.ts); a reversal opens the one it sends. */
+  cardKeys: CardKeys;
   bankTimeoutMs: number;
   /** How often pending reversals are looked at when nothing kicks the worker. */
   intervalMs?: number;
@@ -85,15 +88,17 @@ export class ReversalWorker {
    */
   async recoverAbandoned(): Promise<number> {
     const now = this.#clock();
-    const abandoned = await this.#o.db.selectFrom('transactions').select(['id', 'pan']).where('status', '=', 'pending')
+    const abandoned = await this.#o.db.selectFrom('transactions').select(['id', 'pan_sealed', 'pan_hash']).where('status', '=', 'pending')
       .where('created_at', '<', new Date(now.getTime() - (this.#o.bankTimeoutMs * 2 + abandonedMarginMs)))
       .orderBy('id').limit(batchSizeMax).execute();
     for (const row of abandoned) {
-      const token = isTokenPan(row.pan) ? row.pan : null;
-      const pan = token ? await this.#o.tokenService.cardNumberForReversal(token) : row.pan;
+      const logged = unsealCardNumber(this.#o.cardKeys, row);
+      const token = logged && isTokenPan(logged) ? logged : null;
+      const pan = token ? await this.#o.tokenService.cardNumberForReversal(token) : logged;
       const issuerCode = pan ? this.#o.routes.route(pan) ?? null : null;
       await this.#o.db.updateTable('transactions').set({
-        status: 'timed_out', response_code: '91', issuer_code: issuerCode, pan: pan ?? row.pan, token,
+        status: 'timed_out', response_code: '91', issuer_code: issuerCode,
+        ...(pan && token ? { ...cardNumberAtRest(this.#o.cardKeys, pan), ...tokenAtRest(this.#o.cardKeys, token) } : {}),
         reversal_status: 'pending', reversal_next_at: now,
       }).where('id', '=', row.id).where('status', '=', 'pending').where('reversal_status', 'in', ['none', 'pending']).execute();
       this.#o.logger.warn({ rrn: retrievalReference(row.id), issuer: issuerCode }, 'request abandoned without a recorded answer; reversing');
@@ -112,11 +117,14 @@ export class ReversalWorker {
   }
 
   async #reverse(row: Selectable<NetworkTables['transactions']>): Promise<void> {
-    const done = (status: 'done' | 'failed') => this.#o.db.updateTable('transactions').set({ reversal_status: status, reversal_next_at: null }).where('id', '=', row.id).execute();
+    // Once reversed, nothing will send this card number again: its sealed copy goes.
+    const done = (status: 'done' | 'failed') => this.#o.db.updateTable('transactions')
+      .set({ reversal_status: status, reversal_next_at: null, ...(status === 'done' ? { pan_sealed: null, token_sealed: null } : {}) }).where('id', '=', row.id).execute();
     // Declined requests moved no money; only approvals and unanswered requests are reversed.
     if (row.status === 'answered' && row.response_code !== '00') return void (await done('done'));
     const issuer = row.issuer_code ? this.#o.issuers.get(row.issuer_code) : undefined;
-    if (!issuer) return void (await done('done'));
+    const pan = issuer ? unsealCardNumber(this.#o.cardKeys, row) : undefined;
+    if (!issuer || !pan) return void (await done('done'));
     let transmission = row.reversal_transmission;
     if (!transmission) {
       transmission = transmissionDateTime(this.#clock());
@@ -126,7 +134,7 @@ export class ReversalWorker {
     const reversal: Iso8583Message = {
       mti: '0400',
       fields: {
-        2: row.pan, 3: row.processing_code, 4: formatAmount(row.amount_fen), 7: transmission, 11: stan, 32: this.#o.acquirerId,
+        2: pan, 3: row.processing_code, 4: formatAmount(row.amount_fen), 7: transmission, 11: stan, 32: this.#o.acquirerId,
         33: this.#o.acquirerId, 37: retrievalReference(row.id), 41: row.terminal_id, 42: row.merchant_id, 49: '156',
         90: formatOriginalData({ mti: row.pos_mti, stan, transmissionDateTime: row.transmission, acquirerId: this.#o.acquirerId, forwarderId: this.#o.acquirerId }),
       },

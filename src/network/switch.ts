@@ -12,6 +12,7 @@ import { hasValidMessageMac, withMessageMac } from '../protocols/iso8583/message
 import {
   NETWORK_MANAGEMENT_CODE, parseAmount, parseOriginalData, POS_CONDITION_CODE, PROCESSING_CODE, responseMti,
 } from '../protocols/iso8583/spec.ts';
+import { cardNumberAtRest, cardNumberHash, tokenAtRest, unsealCardNumber, unsealToken, type CardKeys } from './card-number.ts';
 import { isTokenPan, type TokenService } from './token-service.ts';
 import type { BinRoutingTable, IssuerLink } from './routing.ts';
 import type { KnownTerminal, TerminalRegistry } from './terminals.ts';
@@ -22,6 +23,8 @@ import type { ReversalWorker } from './reversals.ts';
 
 type Db = Kysely<NetworkTables>;
 type Fields = Record<number, string | Buffer | undefined>;
+/** What a log row keeps of the card once the request is routed (see card-number.ts). */
+type CardColumns = ReturnType<typeof cardNumberAtRest> & ReturnType<typeof tokenAtRest>;
 
 export interface SwitchOptions {
   db: Db;
@@ -37,9 +40,13 @@ export interface SwitchOptions {
   bankTimeoutMs: number;
   /** Working keys older than this are refused (A0, field 44 KEYS_EXPIRED): the terminal must sign on again. */
   workingKeyLifetimeMs: number;
+  /** The keyring's `network.pan-hash` and `network.pan-seal`: the log keeps no full card number. */
+  cardKeys: CardKeys;
   clock?: () => Date;
 }
 
+/** A sign-on's field 7 must be within this of the network's clock. */
+const signOnWindowMs = 5 * 60_000;
 const echoedToTerminal = [2, 3, 4, 7, 11, 12, 13, 14, 22, 23, 25, 41, 42, 49];
 /** Requests being processed, so a duplicate arriving meanwhile waits for the first answer. */
 const inFlightMax = 50_000;
@@ -112,11 +119,20 @@ export class NetworkSwitch {
     const terminal = typeof terminalId === 'string' ? await this.#o.terminals.find(terminalId) : undefined;
     const tmk = terminal?.terminalMasterKey;
     if (!terminal || !tmk || terminal.merchantId !== request.fields[42]) return answer(request, '03', { 70: code });
-    if (!hasValidMessageMac(signOnMacKey(tmk), request)) {
-      this.#o.logger.warn({ terminal: terminal.terminalId }, 'sign-on refused: MAC failure');
-      return answer(request, 'A0', { 70: code, 44: 'MAC' });
-    }
-    const keys = await this.#o.terminals.issueWorkingKeys(terminal.terminalId, this.#clock());
+    const refuse = (reason: string) => {
+      this.#o.logger.warn({ terminal: terminal.terminalId, reason }, 'sign-on refused');
+      return answer(request, 'A0', { 70: code, 44: reason });
+    };
+    if (!hasValidMessageMac(signOnMacKey(tmk), request)) return refuse('MAC');
+    // A captured sign-on sent again: outside the time window (field 7), or a STAN (field 11) not
+    // newer than the last accepted sign-on's. Either way refused, and no key changes.
+    const now = this.#clock();
+    const sentAt = textField(request, 7);
+    if (!sentAt || !withinWindow(sentAt, now, signOnWindowMs)) return refuse('STALE');
+    const stan = textField(request, 11);
+    if (!stan || !/^[0-9]{6}$/.test(stan) || stan === '000000') return refuse('STAN');
+    const keys = await this.#o.terminals.issueWorkingKeys(terminal.terminalId, now, stan);
+    if (!keys) return refuse('REPLAY');
     this.#o.logger.info({ terminal: terminal.terminalId, code }, 'terminal signed on: new working keys');
     return withMessageMac(keys.terminalMacKey, answer(request, '00', { 70: code, 62: formatWorkingKeys(tmk, keys) }));
   }
@@ -162,7 +178,8 @@ export class NetworkSwitch {
     const key = `${terminalId}|${stan}|${date}|${request.mti}`;
     const insertedId = await this.#log.insert({
       terminal_id: terminalId, terminal_stan: stan, pos_date: date, pos_time: time, pos_mti: request.mti, kind, processing_code: processingCode,
-      merchant_id: merchantId, pan, token: null, amount_fen: parseAmount(amount), transmission, business_date: businessDate(now),
+      merchant_id: merchantId, ...cardNumberAtRest(this.#o.cardKeys, pan), ...tokenAtRest(this.#o.cardKeys, null),
+      amount_fen: parseAmount(amount), transmission, business_date: businessDate(now),
       original_rrn: textField(request, 61)?.slice(0, 12) ?? null, created_at: now,
     });
     if (insertedId === undefined) return this.#duplicate(request, key);
@@ -229,7 +246,8 @@ export class NetworkSwitch {
         43: textField(request, 43), 48: textField(request, 48), 49: '156', 52: pinBlock, 55: icc, 60: token && !completed ? 'TSPV' : undefined, 61: textField(request, 61),
       },
     };
-    const route = { issuer_code: issuerCode, pan, token };
+    const card: CardColumns = { ...cardNumberAtRest(this.#o.cardKeys, pan), ...tokenAtRest(this.#o.cardKeys, token) };
+    const route = { issuer_code: issuerCode, card };
     try {
       const response = await issuer.client.send(toIssuer, this.#o.bankTimeoutMs);
       return this.#finish(id, request, {
@@ -250,14 +268,14 @@ export class NetworkSwitch {
     id: bigint, request: Iso8583Message,
     outcome: { responseCode: string; authCode?: string | undefined; reason?: string | undefined; icc?: Buffer | undefined },
     status: 'answered' | 'timed_out' = 'answered',
-    route: { issuer_code: string; pan: string; token: string | null } | undefined = undefined,
+    route: { issuer_code: string; card: CardColumns } | undefined = undefined,
   ): Promise<Iso8583Message> {
     const reply = answer(request, outcome.responseCode, {
       37: retrievalReference(id), 38: outcome.authCode, 44: outcome.reason?.slice(0, 25), 55: outcome.icc,
     });
     await this.#log.finish(id, {
-      status, response_code: outcome.responseCode, auth_code: outcome.authCode ?? null, response_fields: serializeFields(reply.fields),
-      issuer_code: route?.issuer_code ?? null, pan: route?.pan ?? null, token: route?.token ?? null,
+      status, response_code: outcome.responseCode, auth_code: outcome.authCode ?? null, response_fields: serializeFields({ ...reply.fields, 2: undefined }),
+      issuer_code: route?.issuer_code ?? null, card: route?.card ?? null,
       reversal_next_at: status === 'timed_out' ? this.#clock() : null,
     });
     return reply;
@@ -265,20 +283,21 @@ export class NetworkSwitch {
 
   /** The card of an approved, unreversed pre-authorization this terminal made, by its RRN (the log row id). */
   async #openAuthorization(id: bigint, terminalId: string, merchantId: string): Promise<{ pan: string; token: string | null } | undefined> {
-    const row = await this.#o.db.selectFrom('transactions').select(['pan', 'token']).where('id', '=', id)
+    const row = await this.#o.db.selectFrom('transactions').select(['pan_sealed', 'pan_hash', 'token_sealed', 'token_hash']).where('id', '=', id)
       .where('terminal_id', '=', terminalId).where('merchant_id', '=', merchantId).where('kind', '=', 'authorization')
       .where('status', '=', 'answered').where('response_code', '=', '00').where('reversal_status', '=', 'none')
       .executeTakeFirst();
-    return row ? { pan: row.pan, token: row.token } : undefined;
+    const pan = row ? unsealCardNumber(this.#o.cardKeys, row) : undefined;
+    return row && pan ? { pan, token: unsealToken(this.#o.cardKeys, row) ?? null } : undefined;
   }
 
   /** True when `id` is an approved, unreversed sale (or completion) of this terminal and merchant, on this card (or token). */
   async #ownSale(id: bigint, terminalId: string, merchantId: string, card: string): Promise<boolean> {
-    const row = await this.#o.db.selectFrom('transactions').select(['pan', 'token']).where('id', '=', id)
+    const row = await this.#o.db.selectFrom('transactions').select(['pan_hash', 'token_hash']).where('id', '=', id)
       .where('terminal_id', '=', terminalId).where('merchant_id', '=', merchantId).where('kind', 'in', ['purchase', 'completion'])
       .where('status', '=', 'answered').where('response_code', '=', '00').where('reversal_status', '=', 'none')
       .executeTakeFirst();
-    return row !== undefined && (row.token ?? row.pan) === card;
+    return row !== undefined && (row.token_hash ?? row.pan_hash) === cardNumberHash(this.#o.cardKeys, card);
   }
 
   /** A terminal sent the same request again (same terminal, STAN, date, MTI): the first answer, never a second debit. */
@@ -291,7 +310,10 @@ export class NetworkSwitch {
       const row = await this.#o.db.selectFrom('transactions').select(['status', 'response_fields'])
         .where('terminal_id', '=', terminalId).where('terminal_stan', '=', stan).where('pos_date', '=', date).where('pos_mti', '=', mti)
         .executeTakeFirst();
-      if (row && row.status !== 'pending' && row.response_fields) return { mti: responseMti(request.mti), fields: deserializeFields(row.response_fields) };
+      // The stored answer keeps no card number (field 2): the request being answered carries it.
+      if (row && row.status !== 'pending' && row.response_fields) {
+        return { mti: responseMti(request.mti), fields: { ...deserializeFields(row.response_fields), 2: request.fields[2] } };
+      }
       if (Date.now() > deadline) return answer(request, '91');
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
@@ -324,6 +346,18 @@ export class NetworkSwitch {
     const known = await same(this.#o.db.selectFrom('transactions').select('id')).executeTakeFirst();
     return known ? answer(request, '00') : answer(request, '25', { 44: 'NO_ORIGINAL' });
   }
+}
+
+/** True when field 7 (MMDDhhmmss, UTC, no year) names a moment within `windowMs` of `now` (the nearest year's). */
+export function withinWindow(mmddhhmmss: string, now: Date, windowMs: number): boolean {
+  const m = /^([0-9]{2})([0-9]{2})([0-9]{2})([0-9]{2})([0-9]{2})$/.exec(mmddhhmmss);
+  if (!m) return false;
+  const [month, day, hour, minute, second] = m.slice(1).map(Number) as [number, number, number, number, number];
+  if (month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 || minute > 59 || second > 59) return false;
+  return [-1, 0, 1].some((offset) => {
+    const at = Date.UTC(now.getUTCFullYear() + offset, month - 1, day, hour, minute, second);
+    return new Date(at).getUTCDate() === day && Math.abs(at - now.getTime()) <= windowMs;
+  });
 }
 
 function answer(request: Iso8583Message, responseCode: string, extra: Fields = {}): Iso8583Message {

@@ -4,12 +4,16 @@ export interface NetworkTables {
   terminals: {
     terminal_id: string; merchant_id: string; merchant_name: string; mcc: string; created_at: Date;
     tmk_wrapped: string | null; tpk_wrapped: string | null; tak_wrapped: string | null; keys_issued_at: Date | null; key_generation: Generated<number>;
+    /** STAN (field 11) of the last accepted sign-on or key change: a replayed 0800 carries one not newer. */
+    sign_on_stan: string | null;
   };
   transactions: {
     id: Generated<bigint>;
     terminal_id: string; terminal_stan: string; pos_date: string; pos_time: string; pos_mti: string;
     kind: 'authorization' | 'purchase' | 'refund' | 'completion'; processing_code: string; merchant_id: string;
-    pan: string; token: string | null; amount_fen: bigint; issuer_code: string | null;
+    /** No full card or token number: first 6 + last 4, a keyed hash, and the number sealed while a reversal or completion may need it. */
+    pan_first6: string; pan_last4: string; pan_hash: string | null; pan_sealed: string | null;
+    token_last4: string | null; token_hash: string | null; token_sealed: string | null; amount_fen: bigint; issuer_code: string | null;
     transmission: string; business_date: string;
     status: 'pending' | 'answered' | 'timed_out';
     response_code: string | null; auth_code: string | null; response_fields: string | null; original_rrn: string | null;

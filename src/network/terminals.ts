@@ -37,7 +37,7 @@ export class TerminalRegistry {
     const tmk = generateKey('tdes');
     const tmkWrapped = wrapKey(this.#kek, tmk, `terminal:${terminal.terminalId}:tmk`);
     // A new TMK voids the working keys issued under the old one: the terminal signs on again.
-    const keys = { tmk_wrapped: tmkWrapped, tpk_wrapped: null, tak_wrapped: null, keys_issued_at: null };
+    const keys = { tmk_wrapped: tmkWrapped, tpk_wrapped: null, tak_wrapped: null, keys_issued_at: null, sign_on_stan: null };
     await this.#db.insertInto('terminals').values({
       terminal_id: terminal.terminalId, merchant_id: terminal.merchantId, merchant_name: terminal.merchantName, mcc: terminal.mcc,
       created_at: new Date(), ...keys,
@@ -66,19 +66,24 @@ export class TerminalRegistry {
     return terminal;
   }
 
-  /** New working keys for a terminal that signed on; the previous ones are retired by the same write. */
-  async issueWorkingKeys(terminalId: string, now: Date): Promise<WorkingKeys> {
+  /**
+   * New working keys for a terminal that signed on with STAN `stan`; the previous ones are
+   * retired by the same write. Undefined (nothing changed) when `stan` is not newer than the last
+   * accepted sign-on's: a captured 0800 sent again would otherwise roll the keys under the terminal.
+   */
+  async issueWorkingKeys(terminalId: string, now: Date, stan: string): Promise<WorkingKeys | undefined> {
     const keys: WorkingKeys = { terminalPinKey: generateKey('tdes'), terminalMacKey: generateKey('tdes') };
     // The generation is part of each wrapped key's label, so an old wrapped key put back cannot open
     // as the current one. Two sign-ons at once: the second's write finds the generation moved and goes again.
     for (;;) {
-      const { key_generation: current } = await this.#db.selectFrom('terminals').select('key_generation').where('terminal_id', '=', terminalId)
-        .executeTakeFirstOrThrow();
+      const { key_generation: current, sign_on_stan: lastStan } = await this.#db.selectFrom('terminals').select(['key_generation', 'sign_on_stan'])
+        .where('terminal_id', '=', terminalId).executeTakeFirstOrThrow();
+      if (!isNewerStan(stan, lastStan)) return undefined;
       const next = current + 1;
       const label = (what: string) => `terminal:${terminalId}:${what}:${next}`;
       const written = await this.#db.updateTable('terminals').set({
         tpk_wrapped: wrapKey(this.#kek, keys.terminalPinKey, label('tpk')), tak_wrapped: wrapKey(this.#kek, keys.terminalMacKey, label('tak')),
-        keys_issued_at: now, key_generation: next,
+        keys_issued_at: now, key_generation: next, sign_on_stan: stan,
       }).where('terminal_id', '=', terminalId).where('key_generation', '=', current).executeTakeFirst();
       if (written.numUpdatedRows === 1n) break;
     }
@@ -91,4 +96,14 @@ export class TerminalRegistry {
     await this.#db.updateTable('terminals').set({ tpk_wrapped: null, tak_wrapped: null, keys_issued_at: null }).where('terminal_id', '=', terminalId).execute();
     this.#cache.delete(terminalId);
   }
+}
+
+/**
+ * True when STAN `stan` comes after `last` in a terminal's sequence (000001–999999, wrapping):
+ * ahead by less than half the cycle. Equal or behind is a replay.
+ */
+export function isNewerStan(stan: string, last: string | null): boolean {
+  if (last === null) return true;
+  const ahead = (Number(stan) - Number(last) + 999_999) % 999_999;
+  return ahead > 0 && ahead < 500_000;
 }

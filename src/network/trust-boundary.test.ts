@@ -14,6 +14,7 @@ import { issueCard, residentIdFor, startTestSystem, type TestSystem } from '../c
 import { createIso8583Server, type Iso8583Server } from '../infra/net/iso8583-channel.ts';
 import type { Iso8583Message } from '../protocols/iso8583/codec.ts';
 import { withMessageMac } from '../protocols/iso8583/message-mac.ts';
+import { signOnMacKey } from './working-keys.ts';
 import { ContactlessCardEmulator } from '../terminal/card-emulator/contactless-card.ts';
 import { readContactlessCard } from '../terminal/pos/kernel.ts';
 import { PosTerminal } from '../terminal/pos/pos-terminal.ts';
@@ -246,6 +247,30 @@ describe('working keys', () => {
     assert.deepEqual(code(await raw.send(stale, 5_000)), ['A0', 'MAC'], 'MACed with a retired key');
   });
 
+  it('refuses a replayed sign-on (same or older STAN, or field 7 outside ±5 minutes) with A0, and changes no key', async () => {
+    const c = await system.network.registerTerminal({ terminalId: 'POSREPLY', merchantId: '898110000000099', merchantName: 'REPLAY', mcc: '5812' });
+    const keysOf = async () => await system.database.forSchema<any>('network').selectFrom('terminals')
+      .select(['key_generation', 'tak_wrapped', 'sign_on_stan']).where('terminal_id', '=', c.terminalId).executeTakeFirstOrThrow();
+    const signOn = (stan: string, f7 = times().f7) => withMessageMac(signOnMacKey(c.terminalMasterKey), {
+      mti: '0800', fields: { 7: f7, 11: stan, 41: c.terminalId, 42: c.merchantId, 70: '001' },
+    });
+    const captured = signOn('000100');
+    assert.deepEqual(code(await raw.send(captured, 5_000)), ['00', undefined], 'the genuine sign-on');
+    const signedOn = await keysOf();
+    assert.equal(signedOn.sign_on_stan, '000100');
+    assert.deepEqual(code(await raw.send(captured, 5_000)), ['A0', 'REPLAY'], 'the same 0800 again');
+    assert.deepEqual(code(await raw.send(signOn('000099'), 5_000)), ['A0', 'REPLAY'], 'an older STAN, freshly timed');
+    const sixMinutesAgo = new Date(system.clock.now().getTime() - 6 * 60_000).toISOString();
+    const oldF7 = sixMinutesAgo.slice(5, 7) + sixMinutesAgo.slice(8, 10) + sixMinutesAgo.slice(11, 13) + sixMinutesAgo.slice(14, 16) + sixMinutesAgo.slice(17, 19);
+    assert.deepEqual(code(await raw.send(signOn('000101', oldF7), 5_000)), ['A0', 'STALE'], 'a newer STAN sent six minutes ago');
+    assert.deepEqual(code(await raw.send(signOn('000102', '1332250000'), 5_000)), ['A0', 'STALE'], 'an impossible field 7');
+    system.clock.advance(6 * 60_000);
+    assert.deepEqual(code(await raw.send(captured, 5_000)), ['A0', 'STALE'], 'the captured 0800 later');
+    assert.deepEqual(await keysOf(), signedOn, 'no refused sign-on changed a key');
+    assert.deepEqual(code(await raw.send(signOn('000103'), 5_000)), ['00', undefined], 'the terminal\'s next real sign-on');
+    assert.equal((await keysOf()).key_generation, signedOn.key_generation + 1);
+  });
+
   it('the POS answers a tampered answer (bad MAC) by reversing the sale', async () => {
     const card = await newCard();
     const upstream = networkLine();
@@ -273,7 +298,10 @@ describe('working keys', () => {
 
   it('refuses working keys past their lifetime (A0 KEYS_EXPIRED); a POS rolls its keys (0800, 101) before that', async () => {
     const card = await newCard();
-    const lazy = new PosTerminal({ ...b, network: networkLine(), networkTimeoutMs: 10_000, clock: system.clock.now, keyRollMs: 48 * 3_600_000 });
+    // Another POS for terminal b: its STAN counter continues b's (a sign-on's STAN must be newer than the last one's).
+    const lazy = new PosTerminal({
+      ...b, network: networkLine(), networkTimeoutMs: 10_000, clock: system.clock.now, keyRollMs: 48 * 3_600_000, lastStan: posB.lastStan,
+    });
     await lazy.signOn();
     system.clock.advance(25 * 3_600_000);
     const before = await snapshot(card.pan);

@@ -5,6 +5,8 @@ import { dropLogWrites } from './2026-11-22T0810-drop-log-writes.ts';
 import { pendingRequestsIndex } from './2026-11-22T0820-pending-requests-index.ts';
 import { preauthCompletion } from './2026-11-29T2000-preauth-completion.ts';
 import { terminalKeys } from './2026-11-30T0100-terminal-keys.ts';
+import { cardNumbersAtRest } from './2026-11-30T0900-card-numbers-at-rest.ts';
+import { signOnStan } from './2026-11-30T0901-sign-on-stan.ts';
 
 export const networkSchema = 'network';
 
@@ -15,4 +17,6 @@ export const networkMigrations: SchemaMigrations = {
   '2026-11-22T0820-pending-requests-index': pendingRequestsIndex,
   '2026-11-29T2000-preauth-completion': preauthCompletion,
   '2026-11-30T0100-terminal-keys': terminalKeys,
+  '2026-11-30T0900-card-numbers-at-rest': cardNumbersAtRest,
+  '2026-11-30T0901-sign-on-stan': signOnStan,
 };

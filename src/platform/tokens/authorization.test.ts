@@ -7,6 +7,8 @@ import { after, before, describe, it } from 'node:test';
 import {
   apiClient, openPaymentAccount, provisionDeviceCard, registerDevice, replenishKeys, startTestSystem, type AccountHolder, type TestSystem,
 } from '../../cli/test-system.ts';
+import { cardNumberAtRest, cardNumberHash, tokenAtRest } from '../../network/card-number.ts';
+import { storedCardNumbers } from '../../network/card-number-scan.ts';
 import { createTcpNetworkClient, type NetworkClient } from '../../network/client.ts';
 import { generateArpcMethod1 } from '../../protocols/crypto/index.ts';
 import type { Iso8583Message } from '../../protocols/iso8583/codec.ts';
@@ -125,15 +127,19 @@ describe('device card payments through the TSP', () => {
     assert.deepEqual(tlvOf(exchanges.at(-1)!.answer.fields[55]).get('91')!.subarray(8), Buffer.from('51'));
     assert.equal(await balanceOf(pan), before - 2_350n - 150_000n);
 
-    // The network's log keeps the token with the row; the answer it stored holds no PAN.
-    const rows = await system.database.forSchema<any>('network').selectFrom('transactions').select(['token', 'pan', 'response_code', 'response_fields'])
-      .where('token', '=', w.tokenNumber).orderBy('id').execute();
+    // The network's log keeps the token's hash with the row, and of the PAN only first 6, last 4 and a keyed hash.
+    const hash = (number: string) => cardNumberHash({ hashKey: system.keyring.key('network.pan-hash', 32), sealKey: Buffer.alloc(0) }, number);
+    const rows = await system.database.forSchema<any>('network').selectFrom('transactions').selectAll()
+      .where('token_hash', '=', hash(w.tokenNumber)).orderBy('id').execute();
     assert.deepEqual(rows.map((r) => r.response_code), ['00', '00', '51']);
     for (const row of rows) {
-      assert.equal(row.pan, pan, 'the network routes and clears by the PAN');
+      assert.deepEqual([row.pan_first6, row.pan_last4, row.pan_hash, row.token_last4], [pan.slice(0, 6), pan.slice(-4), hash(pan), w.tokenNumber.slice(-4)],
+        'the network routes and clears by the PAN');
       assert.equal(row.response_fields.includes(pan), false);
-      assert.equal(JSON.parse(row.response_fields)['2'], w.tokenNumber);
+      assert.equal(JSON.parse(row.response_fields)['2'], undefined, 'the stored answer holds no card number at all');
     }
+    assert.deepEqual(await storedCardNumbers(system.database.root, 'network', [pan, w.tokenNumber]), [],
+      'no full card or token number in any network table after device card taps');
   });
 
   it('reverses a device card tap whose answer the network never recorded: the token service names the card for the reversal', async () => {
@@ -144,16 +150,22 @@ describe('device card payments through the TSP', () => {
     assert.equal(sale.responseCode, '00');
     // What a crash after forwarding leaves: the request logged under the token, pending, no route, no answer.
     const log = system.database.forSchema<any>('network');
-    await log.updateTable('transactions').set({ status: 'pending', pan: w.tokenNumber, token: null, issuer_code: null, response_code: null, response_fields: null, auth_code: null })
-      .where('token', '=', w.tokenNumber).execute();
+    const keys = { hashKey: system.keyring.key('network.pan-hash', 32), sealKey: system.keyring.key('network.pan-seal', 32) };
+    const mine = (q: any) => q.where('id', '=', BigInt(sale.rrn!));
+    await mine(log.updateTable('transactions').set({
+      status: 'pending', ...cardNumberAtRest(keys, w.tokenNumber), ...tokenAtRest(keys, null),
+      issuer_code: null, response_code: null, response_fields: null, auth_code: null,
+    })).execute();
     system.clock.advance(2 * 2_000 + 6_000);
     // The issuer puts the money back before it acknowledges, and the network records the acknowledgement after: wait for both.
-    const reversalStatus = async () => (await log.selectFrom('transactions').select('reversal_status').where('token', '=', w.tokenNumber).executeTakeFirst())?.reversal_status;
+    const reversalStatus = async () => (await mine(log.selectFrom('transactions').select('reversal_status')).executeTakeFirst())?.reversal_status;
     const deadline = Date.now() + 10_000;
     while ((await balanceOf(pan) !== before || await reversalStatus() !== 'done') && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
     assert.equal(await balanceOf(pan), before, 'reversed at the issuer with the card number behind the token');
-    const row = await log.selectFrom('transactions').selectAll().where('token', '=', w.tokenNumber).executeTakeFirstOrThrow();
-    assert.deepEqual([row.status, row.pan, row.issuer_code, row.reversal_status], ['timed_out', pan, 'CCB', 'done']);
+    const row = await mine(log.selectFrom('transactions').selectAll()).executeTakeFirstOrThrow();
+    assert.deepEqual([row.status, row.pan_hash, row.token_hash, row.issuer_code, row.reversal_status],
+      ['timed_out', cardNumberHash(keys, pan), cardNumberHash(keys, w.tokenNumber), 'CCB', 'done']);
+    assert.deepEqual([row.pan_sealed, row.token_sealed], [null, null], 'once reversed, the sealed numbers are gone');
   });
 
   it('declines a replayed cryptogram (the same field 55 under a new STAN, or two copies racing), an ATC outside every key batch and a forged ARQC; debits only the genuine taps', async () => {
@@ -255,9 +267,9 @@ describe('device card payments through the TSP', () => {
     assert.deepEqual([done.responseCode, done.cardLast4], ['00', w.tokenNumber.slice(-4)]);
     assert.equal(exchanges.at(-1)!.answer.fields[2], w.tokenNumber, 'the answer names the token, never the PAN');
     assert.equal(await balanceOf(pan), before - 18_800n);
-    const row = await system.database.forSchema<any>('network').selectFrom('transactions').select(['kind', 'pan', 'token'])
+    const row = await system.database.forSchema<any>('network').selectFrom('transactions').select(['kind', 'pan_last4', 'token_last4'])
       .where('id', '=', BigInt(done.rrn!)).executeTakeFirstOrThrow();
-    assert.deepEqual(row, { kind: 'completion', pan, token: w.tokenNumber });
+    assert.deepEqual(row, { kind: 'completion', pan_last4: pan.slice(-4), token_last4: w.tokenNumber.slice(-4) });
   });
 
   it('declines a suspended token, a lost (disabled) phone\'s taps and a card the bank reported lost, each with its own reason', async () => {

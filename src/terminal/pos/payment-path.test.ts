@@ -6,6 +6,8 @@ import { sql } from 'kysely';
 import type { CardPersonalization } from '../../bank/client.ts';
 import { apiClient, issueCard, residentIdFor, startTestSystem, type TestSystem } from '../../cli/test-system.ts';
 import { findCardNumbers } from '../../infra/log/captured-logs.ts';
+import { cardNumberHash } from '../../network/card-number.ts';
+import { storedCardNumbers } from '../../network/card-number-scan.ts';
 import { createTcpNetworkClient, type NetworkClient } from '../../network/client.ts';
 import type { Iso8583Message } from '../../protocols/iso8583/codec.ts';
 import { ContactlessCardEmulator } from '../card-emulator/contactless-card.ts';
@@ -19,6 +21,8 @@ let network: NetworkClient;
 let line: NetworkClient;
 let pos: PosTerminal;
 let phoneSequence = 0;
+/** Every card number this file used, to look for in the network's tables. */
+const cardNumbers: string[] = [];
 
 const pinPad = (pin: string) => ({ enterPin: async () => pin });
 
@@ -33,10 +37,16 @@ async function newCard(options: { bank?: string; kind?: 'debit' | 'credit'; bala
   });
   assert.equal(response.status, 200, JSON.stringify(response.body));
   const b = response.body;
+  cardNumbers.push(b.pan);
   return {
     pan: b.pan, panSequence: b.pan_sequence, expiryYymm: b.expiry, holderName: b.holder_name, acAlgorithm: b.ac_algorithm,
     cryptogramVersion: b.cryptogram_version, cardMasterKeyAcHex: b.card_master_key_ac, atc: b.atc, onlinePinAlways: b.online_pin_always,
   };
+}
+
+/** The network log's keyed hash of a card number (card-number.ts). */
+function panHash(pan: string): string {
+  return cardNumberHash({ hashKey: system.keyring.key('network.pan-hash', 32), sealKey: Buffer.alloc(0) }, pan);
 }
 
 async function balanceOf(pan: string): Promise<bigint> {
@@ -168,7 +178,7 @@ describe('POS → network → bank over TCP', () => {
     assert.equal(receipt.responseCode, '91');
     const log = system.database.forSchema<any>('network');
     await waitFor(async () => {
-      const pending = await log.selectFrom('transactions').select(['reversal_status']).where('pan', '=', card.pan).executeTakeFirstOrThrow();
+      const pending = await log.selectFrom('transactions').select(['reversal_status']).where('pan_hash', '=', panHash(card.pan)).executeTakeFirstOrThrow();
       return pending.reversal_status === 'done';
     }, 'the reversal to be acknowledged');
     // The bank processed the original (the answer was only delayed) and the reversal undid it once.
@@ -189,7 +199,7 @@ describe('POS → network → bank over TCP', () => {
     assert.equal(receipt.approved, false);
     const log = system.database.forSchema<any>('network');
     await waitFor(async () => {
-      const row = await log.selectFrom('transactions').select('reversal_status').where('pan', '=', card.pan).where('terminal_id', '=', 'POS00002').executeTakeFirst();
+      const row = await log.selectFrom('transactions').select('reversal_status').where('pan_hash', '=', panHash(card.pan)).where('terminal_id', '=', 'POS00002').executeTakeFirst();
       return row?.reversal_status === 'done';
     }, 'the terminal\'s reversal to reach the bank');
     assert.equal(await balanceOf(card.pan), 500_000n);
@@ -389,5 +399,18 @@ describe('network duplicates and reversals', () => {
     assert.deepEqual(findCardNumbers(text), [], 'no full card number in logs');
     const rows = await sql<{ n: number }>`select count(*)::int as n from network.transactions`.execute(system.database.root);
     assert.ok(rows.rows[0]!.n > 0);
+  });
+
+  it('keeps no full card or token number in any network table after sales, refunds, reversals, timeouts and completions', async () => {
+    const kinds = await sql<{ kind: string; reversal_status: string; status: string }>`select distinct kind, reversal_status, status
+      from network.transactions`.execute(system.database.root);
+    const seen = new Set(kinds.rows.map((r) => `${r.kind}/${r.status}/${r.reversal_status}`));
+    for (const journey of ['purchase/answered/none', 'refund/answered/none', 'completion/answered/none', 'purchase/timed_out/done', 'authorization/answered/done']) {
+      assert.ok(seen.has(journey), `the file logged a ${journey} request`);
+    }
+    assert.deepEqual(await storedCardNumbers(system.database.root, 'network', [...cardNumbers, '6299900000000001']), []);
+    const masked = await sql<{ n: number }>`select count(*)::int as n from network.transactions where pan_hash is not null and length(pan_last4) = 4`
+      .execute(system.database.root);
+    assert.ok(masked.rows[0]!.n > 0, 'rows keep first 6, last 4 and a keyed hash');
   });
 });
