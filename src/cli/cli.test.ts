@@ -19,7 +19,7 @@ describe('mipay up, as a process', () => {
     dataDir = mkdtempSync(join(tmpdir(), 'mipay-cli-'));
     const env: NodeJS.ProcessEnv = {
       ...process.env, MIPAY_DATA_DIR: dataDir, MIPAY_LOG_LEVEL: 'warn',
-      MIPAY_PLATFORM_PORT: '0', MIPAY_BANK_PORT: '0', MIPAY_BANK_ISO_PORT: '0', MIPAY_NETWORK_PORT: '0',
+      MIPAY_PLATFORM_PORT: '0', MIPAY_BANK_PORT: '0', MIPAY_BANK_ISO_PORT: '0', MIPAY_NETWORK_PORT: '0', MIPAY_TRANSIT_PORT: '0',
     };
     delete env.DATABASE_URL;
     child = spawn(process.execPath, [bin, 'up'], { env });
@@ -71,7 +71,7 @@ describe('mipay up, as a process', () => {
   });
 
   test('one writer per data folder: a second `mipay up` stops at once naming the first\'s pid; `network clearing` asks the running server', () => {
-    const env: NodeJS.ProcessEnv = { ...process.env, MIPAY_DATA_DIR: dataDir, MIPAY_PLATFORM_PORT: '0', MIPAY_BANK_PORT: '0', MIPAY_BANK_ISO_PORT: '0', MIPAY_NETWORK_PORT: '0' };
+    const env: NodeJS.ProcessEnv = { ...process.env, MIPAY_DATA_DIR: dataDir, MIPAY_PLATFORM_PORT: '0', MIPAY_BANK_PORT: '0', MIPAY_BANK_ISO_PORT: '0', MIPAY_NETWORK_PORT: '0', MIPAY_TRANSIT_PORT: '0' };
     delete env.DATABASE_URL;
     const second = spawnSync(process.execPath, [bin, 'up'], { env, encoding: 'utf8', timeout: 60_000 });
     assert.equal(second.status, 1, second.stdout);

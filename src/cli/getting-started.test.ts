@@ -47,7 +47,7 @@ describe('docs/getting-started.md, run as written against a fresh `mipay up`', {
     dataDir = mkdtempSync(join(tmpdir(), 'mipay-docs-'));
     const env: NodeJS.ProcessEnv = {
       ...process.env, MIPAY_DATA_DIR: dataDir, MIPAY_LOG_LEVEL: 'warn',
-      MIPAY_PLATFORM_PORT: '0', MIPAY_BANK_PORT: '0', MIPAY_BANK_ISO_PORT: '0', MIPAY_NETWORK_PORT: '0',
+      MIPAY_PLATFORM_PORT: '0', MIPAY_BANK_PORT: '0', MIPAY_BANK_ISO_PORT: '0', MIPAY_NETWORK_PORT: '0', MIPAY_TRANSIT_PORT: '0',
     };
     delete env.DATABASE_URL;
     child = spawn(process.execPath, [bin, 'up'], { env });
@@ -68,6 +68,7 @@ describe('docs/getting-started.md, run as written against a fresh `mipay up`', {
     ports.set('7301', find(/banks\s+http:\/\/127\.0\.0\.1:([0-9]+)/));
     ports.set('7302', find(/ISO 8583 127\.0\.0\.1:([0-9]+)/));
     ports.set('7303', find(/network\s+ISO 8583 \(TCP, 2-byte length\) 127\.0\.0\.1:([0-9]+)/));
+    ports.set('7304', find(/transit\s+operators http:\/\/127\.0\.0\.1:([0-9]+)/));
   });
 
   after(() => {
@@ -76,7 +77,7 @@ describe('docs/getting-started.md, run as written against a fresh `mipay up`', {
   });
 
   /** The documented default ports, replaced by the ones this server got. */
-  const onThisServer = (text: string) => text.replace(/127\.0\.0\.1:(730[0-3])/g, (_all, port: string) => `127.0.0.1:${ports.get(port)}`);
+  const onThisServer = (text: string) => text.replace(/127\.0\.0\.1:(730[0-4])/g, (_all, port: string) => `127.0.0.1:${ports.get(port)}`);
 
   test('the start banner in the guide and in the README is what `mipay up` prints', () => {
     const guide = fencedBlocks(readFileSync(join(root, 'docs/getting-started.md'), 'utf8'));

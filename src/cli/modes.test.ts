@@ -15,7 +15,7 @@ const templates = { verification_code: 'SMS_200001', account_exists: 'SMS_200002
 function baseEnv(dir: string): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {
     ...process.env, MIPAY_DATA_DIR: join(dir, 'data'), MIPAY_KEYRING: join(dir, 'keyring.json'), MIPAY_LOG_LEVEL: 'warn',
-    MIPAY_PLATFORM_PORT: '0', MIPAY_BANK_PORT: '0', MIPAY_BANK_ISO_PORT: '0', MIPAY_NETWORK_PORT: '0',
+    MIPAY_PLATFORM_PORT: '0', MIPAY_BANK_PORT: '0', MIPAY_BANK_ISO_PORT: '0', MIPAY_NETWORK_PORT: '0', MIPAY_TRANSIT_PORT: '0',
   };
   for (const name of ['DATABASE_URL', 'REDIS_URL', 'MIPAY_MODE', 'MIPAY_HOST', 'MIPAY_ALLOW_REMOTE_SANDBOX', 'ALIBABA_CLOUD_ACCESS_KEY_ID',
     'ALIBABA_CLOUD_ACCESS_KEY_SECRET', 'MIPAY_SMS_SIGN_NAME', 'MIPAY_SMS_TEMPLATES', 'MIPAY_SMS_ENDPOINT']) delete env[name];
