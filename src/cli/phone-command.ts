@@ -4,7 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
-import { PhoneError } from '../phone/errors.ts';
+import { PhoneError, PlatformError } from '../phone/errors.ts';
 import { MiPhone, type CardSummary } from '../phone/phone.ts';
 import type { SyncResult } from '../phone/wallet.ts';
 import { dataDir, defaultPorts } from './config.ts';
@@ -54,6 +54,10 @@ async function run(work: () => Promise<void>): Promise<void> {
     await work();
   } catch (error) {
     if (error instanceof PhoneError) throw new Error(`${error.message} [${error.code}${error.param ? `, ${flagOf(error.param)}` : ''}]`);
+    // The platform names its request field; the user typed a flag: name that instead.
+    if (error instanceof PlatformError && error.param && flagsByParam[error.param]) {
+      throw new Error(error.message.replace(`, param ${error.param}]`, `, ${flagOf(error.param)}]`));
+    }
     throw error;
   }
 }

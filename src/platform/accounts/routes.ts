@@ -76,7 +76,7 @@ export function registerAccountRoutes(app: App, accounts: AccountService, codes:
       description: 'The code must be one texted for `sign_up` to this phone in the last 5 minutes. The password needs 8 or '
         + 'more characters with a letter and a digit; it is stored as an argon2id hash. Sign-up does not log in: '
         + '`POST /v1/sessions` does.',
-      errors: [errors.phone_already_registered, errors.password_too_weak, ...smsCodeErrors],
+      errors: [errors.phone_already_registered, errors.password_too_weak, ...smsCodeErrors, errors.rate_limited],
       body: z.object({
         phone: mobilePhone,
         sms_code: smsCode,
@@ -100,7 +100,7 @@ export function registerAccountRoutes(app: App, accounts: AccountService, codes:
       summary: 'Log in: answers a session token for `Authorization: Bearer`',
       description: 'The token is shown once and stored only as a hash. 10 wrong passwords in a row lock logging in for an '
         + 'hour (`login_locked`); the answer never says whether the phone or the password was wrong.',
-      errors: [errors.login_failed, errors.login_locked],
+      errors: [errors.login_failed, errors.login_locked, errors.rate_limited],
       body: z.object({ phone: mobilePhone, password: z.string().min(1).max(128) }),
       response: { 201: z.object({ token: z.string().describe('The session token, for `Authorization: Bearer`; shown only here'), session: sessionSchema, user: userSchema }) },
     },

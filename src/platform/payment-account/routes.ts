@@ -211,7 +211,7 @@ export function registerPaymentAccountRoutes(app: App, accounts: AccountService,
       description: 'The code and the ID number are checked together: if either is wrong the answer is one `password_reset_failed`, '
         + 'the code is spent if it was right, and the failure counts; 5 failures lock resetting for 24 hours (`password_reset_locked`).',
       errors: [errors.payment_account_not_found, errors.password_reset_failed, errors.password_reset_locked,
-        errors.payment_password_too_weak, ...smsCodeErrors],
+        errors.payment_password_too_weak, ...smsCodeErrors, errors.rate_limited],
       body: z.object({ sms_code: smsCode, id_number: idNumber, new_payment_password: z.string().max(32) }),
       response: { 200: z.object({ reset: z.literal(true) }) },
     },
