@@ -87,10 +87,34 @@ export function encodeMessage(message: Iso8583Message, spec: MessageSpec = CUPS_
   const bitmap = Buffer.alloc(secondary ? 16 : 8);
   if (secondary) setBit(bitmap, 1);
   for (const field of present) setBit(bitmap, field);
-  const mti = spec.mtiEncoding === 'bcd' ? Buffer.from(message.mti, 'hex') : Buffer.from(message.mti, 'latin1');
-  const parts: Buffer[] = [mti, bitmap];
-  for (const field of present) parts.push(encodeField(field, spec.fields.get(field)!, message.fields[field]!));
-  return Buffer.concat(parts);
+  // Every field is checked and sized first, then written into one buffer: a message is encoded
+  // several times per authorization (the wire, and the canonical form each MAC is computed over).
+  const pieces: WirePiece[] = [];
+  let total = (spec.mtiEncoding === 'bcd' ? 2 : 4) + bitmap.length;
+  for (const field of present) {
+    const piece = encodeField(field, spec.fields.get(field)!, message.fields[field]!);
+    total += piece.prefixBytes + piece.bodyBytes;
+    pieces.push(piece);
+  }
+  const out = Buffer.allocUnsafe(total);
+  let offset = out.write(message.mti, 0, spec.mtiEncoding === 'bcd' ? 'hex' : 'latin1');
+  offset += bitmap.copy(out, offset);
+  for (const piece of pieces) {
+    if (piece.prefix !== undefined) offset += out.write(piece.prefix, offset, piece.prefixEncoding);
+    offset += typeof piece.body === 'string' ? out.write(piece.body, offset, piece.bodyEncoding) : piece.body.copy(out, offset);
+  }
+  assert.equal(offset, total, 'encoded length');
+  return out;
+}
+
+/** One field's wire form, not yet written: a length prefix (none for fixed fields) and the value. */
+interface WirePiece {
+  prefix: string | undefined;
+  prefixEncoding: 'hex' | 'latin1';
+  prefixBytes: number;
+  body: string | Buffer;
+  bodyEncoding: 'hex' | 'latin1';
+  bodyBytes: number;
 }
 
 function setBit(bitmap: Buffer, bit: number): void {
@@ -102,8 +126,9 @@ function isBitSet(bitmap: Buffer, bit: number): boolean {
   return (bitmap[(bit - 1) >> 3]! & (0x80 >> ((bit - 1) & 7))) !== 0;
 }
 
-function encodeField(field: number, spec: FieldSpec, value: FieldValue): Buffer {
-  let body: Buffer;
+function encodeField(field: number, spec: FieldSpec, value: FieldValue): WirePiece {
+  let body: string | Buffer;
+  let bodyEncoding: 'hex' | 'latin1' = 'latin1';
   let length: number;
   if (spec.type === 'b') {
     if (!Buffer.isBuffer(value)) throw new Iso8583Error('wrong_value_type', 'b field needs a Buffer', field);
@@ -115,30 +140,31 @@ function encodeField(field: number, spec: FieldSpec, value: FieldValue): Buffer 
       throw new Iso8583Error(spec.type === 'n' ? 'non_numeric' : 'bad_characters', `characters outside ${spec.type}`, field);
     }
     length = value.length;
-    body = packText(value, spec);
+    ({ text: body, encoding: bodyEncoding } = packText(value, spec));
   }
   if (spec.length === 'fixed' && length !== spec.lengthMax) {
     throw new Iso8583Error('length_mismatch', `length ${length}, fixed length is ${spec.lengthMax}`, field);
   }
   if (length > spec.lengthMax) throw new Iso8583Error('length_over_max', `length ${length} over ${spec.lengthMax}`, field);
-  if (spec.length === 'fixed') return body;
+  const bodyBytes = typeof body === 'string' ? (bodyEncoding === 'hex' ? body.length / 2 : body.length) : body.length;
+  if (spec.length === 'fixed') return { prefix: undefined, prefixEncoding: 'latin1', prefixBytes: 0, body, bodyEncoding, bodyBytes };
   const digits = spec.length === 'LLVAR' ? 2 : 3;
-  const prefix =
-    spec.encoding === 'bcd'
-      ? Buffer.from(String(length).padStart(digits === 2 ? 2 : 4, '0'), 'hex')
-      : Buffer.from(String(length).padStart(digits, '0'), 'latin1');
-  return Buffer.concat([prefix, body]);
+  const bcd = spec.encoding === 'bcd';
+  const prefix = String(length).padStart(bcd ? (digits === 2 ? 2 : 4) : digits, '0');
+  return {
+    prefix, prefixEncoding: bcd ? 'hex' : 'latin1', prefixBytes: bcd ? prefix.length / 2 : prefix.length, body, bodyEncoding, bodyBytes,
+  };
 }
 
 // Text value to wire bytes; the BCD padding rules are documented on `Encoding` in spec.ts.
-function packText(value: string, spec: FieldSpec): Buffer {
-  if (spec.encoding === 'ascii' || (spec.type !== 'n' && spec.type !== 'z')) return Buffer.from(value, 'latin1');
+function packText(value: string, spec: FieldSpec): { text: string; encoding: 'hex' | 'latin1' } {
+  if (spec.encoding === 'ascii' || (spec.type !== 'n' && spec.type !== 'z')) return { text: value, encoding: 'latin1' };
   if (spec.type === 'z') {
     const nibbles = value.replaceAll('=', 'D');
-    return Buffer.from(nibbles.length % 2 === 0 ? nibbles : `${nibbles}F`, 'hex');
+    return { text: nibbles.length % 2 === 0 ? nibbles : `${nibbles}F`, encoding: 'hex' };
   }
-  if (value.length % 2 === 0) return Buffer.from(value, 'hex');
-  return Buffer.from(spec.length === 'fixed' ? `0${value}` : `${value}0`, 'hex');
+  if (value.length % 2 === 0) return { text: value, encoding: 'hex' };
+  return { text: spec.length === 'fixed' ? `0${value}` : `${value}0`, encoding: 'hex' };
 }
 
 /**

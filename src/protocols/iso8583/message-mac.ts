@@ -4,9 +4,12 @@
 // spec with the MAC field present and set to eight zero bytes — so that the same message has the
 // same MAC whatever encoding its link uses (the terminal link is BCD, the bank link ASCII).
 import { timingSafeEqual } from 'node:crypto';
-import { retailMac } from '../crypto/index.ts';
+import { RetailMacContexts } from '../crypto/retail-mac-context.ts';
 import { encodeMessage, type Iso8583Message } from './codec.ts';
 import { CUPS_SPEC } from './spec.ts';
+
+/** Link keys' MAC ciphers, set up once per key rather than once per message (retail-mac-context.ts). */
+const macContexts = new RetailMacContexts();
 
 /** Bytes of fields 64 and 128. */
 export const MESSAGE_MAC_BYTES = 8;
@@ -32,13 +35,13 @@ function canonicalBytes(message: Iso8583Message, macField: 64 | 128): Buffer {
  * encoding. Every key on these links is 3DES, so there is no SM4 variant.
  */
 export function computeMessageMac(key: Buffer, message: Iso8583Message): Buffer {
-  return retailMac(key, canonicalBytes(message, macFieldOf(message)), 1);
+  return macContexts.of(key).mac(canonicalBytes(message, macFieldOf(message)), 1);
 }
 
 /** The message with its MAC in field 64 or 128 (whichever its bitmap calls for; the other is removed). */
 export function withMessageMac(key: Buffer, message: Iso8583Message): Iso8583Message {
   const macField = macFieldOf(message);
-  const mac = retailMac(key, canonicalBytes(message, macField), 1);
+  const mac = macContexts.of(key).mac(canonicalBytes(message, macField), 1);
   return { mti: message.mti, fields: { ...message.fields, 64: undefined, 128: undefined, [macField]: mac } };
 }
 
@@ -48,5 +51,5 @@ export function hasValidMessageMac(key: Buffer, message: Iso8583Message): boolea
   const other = macField === 64 ? 128 : 64;
   const given = message.fields[macField];
   if (!Buffer.isBuffer(given) || given.length !== MESSAGE_MAC_BYTES || message.fields[other] !== undefined) return false;
-  return timingSafeEqual(given, retailMac(key, canonicalBytes(message, macField), 1));
+  return timingSafeEqual(given, macContexts.of(key).mac(canonicalBytes(message, macField), 1));
 }
