@@ -128,6 +128,8 @@ export function registerBankRoutes(app: App, service: BankService, options: Bank
           + 'the reserved phone of the agreement\'s card.',
         errors: [bankErrors.agreement_not_found, bankErrors.card_not_active, bankErrors.card_expired,
           bankErrors.rate_limited],
+        // agreement_not_found names the agreement as agreement_id (found by the HTTP fuzz, src/fuzz).
+        errorParams: ['agreement_id'],
         params: z.object({ id: z.string().min(1).max(64) }),
         body: z.object({ requester: z.string().min(1).max(64), purpose: z.enum(['tokenization']) }),
       },

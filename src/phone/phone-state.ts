@@ -200,7 +200,7 @@ function groupByBatch(luks: readonly StoredLuk[]): StoredLukBatch[] {
 function ungroup(batches: readonly StoredLukBatch[], malformed: (what: string) => Error): StoredLuk[] {
   const luks: StoredLuk[] = [];
   for (const batch of batches) {
-    if (typeof batch.batchId !== 'string' || typeof batch.expiresAt !== 'string' || !Array.isArray(batch.atcs) || !Array.isArray(batch.keys)
+    if (typeof batch !== 'object' || batch === null || typeof batch.batchId !== 'string' || typeof batch.expiresAt !== 'string' || !Array.isArray(batch.atcs) || !Array.isArray(batch.keys)
       || batch.atcs.length !== batch.keys.length) throw malformed('lukBatches');
     for (let i = 0; i < batch.atcs.length; i++) {
       const atc = batch.atcs[i];
@@ -228,7 +228,10 @@ export const phoneStateCodec = {
     const { stateVersion: _, cards, ...rest } = value as SerializedState;
     return {
       ...rest,
-      cards: cards.map(({ lukBatches, ...card }) => {
+      cards: cards.map((stored) => {
+        // Found by the fuzzer (src/fuzz): a null card or batch was a TypeError, not 'malformed'.
+        if (typeof stored !== 'object' || stored === null) throw malformed('cards');
+        const { lukBatches, ...card } = stored;
         if (!Array.isArray(lukBatches)) throw malformed('lukBatches');
         return { ...card, luks: ungroup(lukBatches, malformed) };
       }),

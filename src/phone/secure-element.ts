@@ -55,7 +55,7 @@ export interface StateCodec<T> {
 
 const asIs: StateCodec<any> = { encode: (state) => state, decode: (value) => value };
 
-interface Envelope {
+export interface Envelope {
   format: string;
   version: number;
   kdf: { name: 'scrypt'; n: number; r: number; p: number; salt: string; key_length: number };
@@ -203,13 +203,7 @@ export class SecureElementFile<T> {
     } catch {
       throw new SecureElementError('tampered', `${path} was altered or damaged: its contents fail authentication. Restore it from a backup.`);
     }
-    let contents: unknown;
-    try {
-      contents = JSON.parse(plaintext.toString('utf8'));
-    } catch {
-      throw new SecureElementError('malformed', `${path} holds no readable state.`);
-    }
-    return new SecureElementFile<T>(path, key, envelope.kdf, codec, codec.decode(contents), version);
+    return new SecureElementFile<T>(path, key, envelope.kdf, codec, decodeContents(path, plaintext, codec), version);
   }
 
   get state(): T {
@@ -277,7 +271,19 @@ export function scryptCostProblem(cost: { n: unknown; r: unknown; p: unknown }):
   return undefined;
 }
 
-function parseEnvelope(path: string, raw: Buffer): Envelope {
+/** The decrypted contents of a state file, through its codec; throws SecureElementError ('malformed', 'unsupported_version'). */
+export function decodeContents<T>(path: string, plaintext: Buffer, codec: StateCodec<T>): T {
+  let contents: unknown;
+  try {
+    contents = JSON.parse(plaintext.toString('utf8'));
+  } catch {
+    throw new SecureElementError('malformed', `${path} holds no readable state.`);
+  }
+  return codec.decode(contents);
+}
+
+/** A state file's envelope (format, KDF and its cost, cipher); throws SecureElementError for anything else. */
+export function parseEnvelope(path: string, raw: Buffer): Envelope {
   const malformed = (what: string) => new SecureElementError('malformed', `${path} is not a phone state file (${what}).`);
   let value: any;
   try {

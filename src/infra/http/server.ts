@@ -105,6 +105,16 @@ export async function createHttpApp(options: HttpAppOptions): Promise<App> {
     },
     return503OnClosing: true,
     forceCloseConnections: 'idle',
+    // A path Fastify's router refuses before any route runs (a parameter over 100 characters, a
+    // bad percent-escape) gets the one error shape too, not Fastify's own body (found by src/fuzz).
+    frameworkErrors: (error, request, reply) => {
+      const path = request.url.split('?')[0]!.slice(0, 200);
+      const apiError = commonErrors.not_found(`No route ${request.method} ${path}: ${error.code === 'FST_ERR_MAX_PARAM_LENGTH'
+        ? 'a path segment is longer than any id' : 'the path is not a valid URL'}.`)
+        .inChinese(`没有 ${request.method} ${path} 这个接口：路径不合法。`);
+      const answer = reply as unknown as { code(status: number): { send(body: unknown): unknown } };
+      void answer.code(apiError.status).send(apiError.toWire(localeOf(request.headers['accept-language'])));
+    },
   }).withTypeProvider<ZodTypeProvider>();
 
   app.addHook('onRoute', (route) => {
