@@ -17,7 +17,7 @@ import { storedCardNumbers } from '../network/card-number-scan.ts';
 import { createTcpNetworkClient, type NetworkClient } from '../network/client.ts';
 import { MiPhone } from '../phone/phone.ts';
 import { ibm3624OffsetMatches, IBM_3624_DECIMALIZATION_TABLE } from '../protocols/crypto/index.ts';
-import { PosTerminal } from '../terminal/client.ts';
+import { PosTerminal } from '../terminal/party.ts';
 import { apiClient, latestSmsCode, newPhone, openPaymentAccount, startTestSystem, type TestSystem } from './test-system.ts';
 
 type Row = Record<string, unknown>;
