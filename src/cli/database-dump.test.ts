@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sql } from 'kysely';
 import { after, before, describe, test } from 'node:test';
-import { IssuerKeyStore, pinMatches } from '../bank/authorization/issuer-keys.ts';
+import { IssuerKeyStore, pinMatches } from '../bank/party.ts';
 import { openFileKeyring, type Keyring } from '../infra/keys/keyring.ts';
 import { storedCardNumbers } from '../network/card-number-scan.ts';
 import { createTcpNetworkClient, type NetworkClient } from '../network/client.ts';

@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
 import { createPrivateKey, randomBytes, type KeyObject } from 'node:crypto';
 import type { Kysely } from 'kysely';
-import { createBankParty, type BankParty } from '../bank/app.ts';
-import { createBankAuthorization, type BankAuthorization } from '../bank/authorization/party.ts';
-import { banks } from '../bank/banks.ts';
-import { createHttpBankClient, createInProcessBankClient, createTcpBankIso8583Client, type BankClient } from '../bank/client.ts';
-import { bankMigrations, bankSchema } from '../bank/migrations/index.ts';
+import { createBankParty, type BankParty } from '../bank/party.ts';
+import { createBankAuthorization, type BankAuthorization } from '../bank/party.ts';
+import { banks } from '../bank/party.ts';
+import { createHttpBankClient, createTcpBankIso8583Client, type BankClient } from '../bank/client.ts';
+import { createInProcessBankClient } from '../bank/party.ts';
+import { bankMigrations, bankSchema } from '../bank/party.ts';
 import { migrateSchema, type Database } from '../infra/db/database.ts';
 import type { Keyring } from '../infra/keys/keyring.ts';
 import type { Logger } from '../infra/log/logger.ts';
