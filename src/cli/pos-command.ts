@@ -20,7 +20,7 @@ import { CardReadError, ContactlessCardEmulator, formatReceipt, PosError, PosTer
 import { databaseConfig, dataDir, portFromEnv } from './config.ts';
 import { openSecuredDatabase } from './data-folder.ts';
 import { acquireDataFolderLock, lockOwner } from './data-folder-lock.ts';
-import { openPhone, type PhoneFileOptions } from './phone-command.ts';
+import { openPhone, type PhoneFileOptions } from './phone-file.ts';
 import { migrateAll, type System } from './system.ts';
 
 export const paymentPorts = { bankIso: 7302, network: 7303 } as const;
