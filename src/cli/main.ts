@@ -13,8 +13,8 @@ import { platformMigrations, platformSchema } from '../platform/migrations/index
 import { RedisRateLimitStore } from '../infra/http/redis-rate-limit-store.ts';
 import type { RateLimitStore } from '../infra/http/rate-limit.ts';
 import type { Keyring } from '../infra/keys/keyring.ts';
-import { aliyunSmsFromEnv } from '../sms/aliyun-gateway.ts';
-import { SandboxSmsGateway, smsMigrations, smsSchema, type SmsGateway, type SmsTables } from '../sms/client.ts';
+import { aliyunSmsFromEnv } from '../sms/party.ts';
+import { SandboxSmsGateway, smsMigrations, smsSchema, type SmsGateway, type SmsTables } from '../sms/party.ts';
 import { databaseConfig, dataDir, defaultPorts, describeDatabase, keyringPath, listenHost, portFromEnv, runMode, version, type RunMode } from './config.ts';
 import { createSystem, migrateAll, paymentCaKey } from './system.ts';
 import { moveDatabaseKeysToKeyring, platformKeysFrom } from './keyring-contents.ts';

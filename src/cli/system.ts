@@ -18,7 +18,7 @@ import { createPlatform, type Platform } from '../platform/app.ts';
 import { platformMigrations, platformSchema } from '../platform/migrations/index.ts';
 import { TokenAuthorizer } from '../platform/tokens/authorization.ts';
 import type { RateLimitStore } from '../infra/http/rate-limit.ts';
-import { SandboxSmsGateway, smsMigrations, smsSchema, type SmsGateway, type SmsTables } from '../sms/client.ts';
+import { SandboxSmsGateway, smsMigrations, smsSchema, type SmsGateway, type SmsTables } from '../sms/party.ts';
 import { createHttpTransitClient, type TransitOperatorClient } from '../transit/client.ts';
 import { BRANDS, createTransitParty, operatorKeyNames, transitMigrations, transitSchema, type TransitParty } from '../transit/party.ts';
 import { version, type RunMode } from './config.ts';
