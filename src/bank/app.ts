@@ -2,7 +2,7 @@ import type { Kysely } from 'kysely';
 import { createHttpApp, type App } from '../infra/http/server.ts';
 import type { Logger } from '../infra/log/logger.ts';
 import type { SandboxOutbox, SmsGateway } from '../sms/client.ts';
-import { registerSandboxSmsRoutes } from '../sms/routes.ts';
+import { registerSandboxSmsRoutes } from '../sms/client.ts';
 import { bankErrors, registerBankRoutes } from './http.ts';
 import { BankService, type BankTables } from './service.ts';
 import { SettlementService } from './settlement.ts';

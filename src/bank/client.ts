@@ -2,10 +2,12 @@
  * The bank party's interface for the platform (DESIGN section 1): look up a card's issuer,
  * verify the four elements of a card (name, ID number, card number, reserved phone) with an
  * SMS code sent by the bank to the reserved phone. The platform imports this file and nothing
- * else of the bank. Two implementations: in process (one `mipay up`), and over HTTP.
+ * else of the bank, and this file imports nothing else of the bank. Two implementations: over HTTP
+ * (below) and in process (one `mipay up`, built by ./party.ts).
  */
-import type { BankService } from './service.ts';
-import type { SettlementService } from './settlement.ts';
+import type { Logger } from '../infra/log/logger.ts';
+import { createIso8583Client } from '../infra/net/iso8583-channel.ts';
+import type { Iso8583Message } from '../protocols/iso8583/codec.ts';
 
 export type CardKind = 'debit' | 'credit';
 export type CardBrand = 'unionpay' | 'visa';
@@ -147,20 +149,6 @@ export interface BankClient {
   getCardForTokenization(agreementId: string): Promise<TokenizationCardData>;
 }
 
-/** The bank in this process: calls go straight to its service. */
-export function createInProcessBankClient(service: BankService, settlement: SettlementService): BankClient {
-  return {
-    lookupCard: (cardNumber) => service.lookupCard(cardNumber),
-    startVerification: (request) => service.startVerification(request),
-    confirmVerification: (request) => service.confirmVerification(request),
-    transferOnAgreement: (request) => settlement.transfer(request),
-    findAgreementTransfer: (reference) => settlement.findTransfer(reference),
-    revokeAgreement: (agreementId) => settlement.revokeAgreement(agreementId),
-    startAgreementVerification: (request) => service.startAgreementVerification(request),
-    getCardForTokenization: (agreementId) => service.getCardForTokenization(agreementId),
-  };
-}
-
 interface AgreementTransferWire {
   id: string; reference: string; agreement_id: string; direction: 'debit' | 'credit'; amount_fen: number;
   status: 'succeeded' | 'declined'; decline_code: AgreementTransfer['declineCode']; created_at: string; limit_fen?: number | null;
@@ -266,4 +254,38 @@ export function createHttpBankClient(options: HttpBankClientOptions): BankClient
 }
 
 // Card payments: the ISO 8583 endpoint the network calls and the chip data of issued cards.
-export * from './authorization/client.ts';
+export { ChannelError } from '../infra/net/iso8583-channel.ts';
+
+/** What the bank writes into a card's chip at issuance (sandbox: handed out so the card can be emulated). */
+export interface CardPersonalization {
+  pan: string;
+  panSequence: string;
+  expiryYymm: string;
+  holderName: string;
+  /** The cryptogram family of this card's keys: 3DES (EMV) or SM4 (PBOC 3.0). */
+  acAlgorithm: 'tdes' | 'sm4';
+  /** Cryptogram version number written into 9F10 byte 3. */
+  cryptogramVersion: number;
+  /** MK-AC, derived from the issuer master key by EMV Option A. */
+  cardMasterKeyAcHex: string;
+  /** The last ATC the bank has seen; the card continues from here. */
+  atc: number;
+  /** CTQ byte 1 bit 8: the card asks for online PIN whatever the amount. */
+  onlinePinAlways: boolean;
+}
+
+/** The bank's ISO 8583 endpoint as the network sees it. */
+export interface BankIso8583Client {
+  /** Sends one request; rejects with ChannelError('timeout' | 'unreachable' | …) when no answer comes. */
+  send(request: Iso8583Message, timeoutMs: number): Promise<Iso8583Message>;
+  close(): Promise<void>;
+}
+
+/** The bank over TCP (2-byte length prefix, CUPS ASCII encoding); `keepAliveMs`: 0800 echoes on a quiet link. */
+export function createTcpBankIso8583Client(options: {
+  host: string | (() => string); port: number | (() => number); logger?: Logger; keepAliveMs?: number;
+}): BankIso8583Client {
+  const client = createIso8583Client(options);
+  return { send: (request, timeoutMs) => client.request(request, timeoutMs), close: () => client.close() };
+}
+export { ResponseCode, type ResponseCodeValue } from '../protocols/iso8583/response-codes.ts';

@@ -3,7 +3,8 @@ import { transactionWithRetry } from '../infra/db/database.ts';
 import { newId } from '../infra/ids.ts';
 import { BankError, type AgreementTransfer, type AgreementTransferRequest } from './client.ts';
 import { findBank } from './banks.ts';
-import type { BankTables } from './service.ts';
+import { isExpired } from './card-expiry.ts';
+import type { BankTables } from './tables.ts';
 
 export interface SettlementTables {
   partner_accounts: { partner: string; balance_fen: bigint };
@@ -134,11 +135,4 @@ function toTransfer(row: SettlementTables['agreement_transfers']): AgreementTran
 export function beijingDayStart(at: Date): Date {
   const beijingMs = at.getTime() + 8 * 3_600_000;
   return new Date(beijingMs - (beijingMs % 86_400_000) - 8 * 3_600_000);
-}
-
-/** A card is valid through the last day of its expiry month (ISO/IEC 7813). */
-export function isExpired(expiryYymm: string, now: Date): boolean {
-  const year = 2000 + Number(expiryYymm.slice(0, 2));
-  const month = Number(expiryYymm.slice(2, 4));
-  return now.getTime() >= Date.UTC(year, month, 1);
 }

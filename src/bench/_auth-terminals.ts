@@ -3,7 +3,7 @@
 // measures (in life they are different machines). Started by auth.ts; talks to the network over
 // TCP like any terminal.
 import type { CardPersonalization } from '../bank/client.ts';
-import { ContactlessCardEmulator } from '../terminal/client.ts';
+import { ContactlessCardEmulator } from '../terminal/party.ts';
 import { driveTerminals, fromPool, outcomeOf, serveBenchWorker, type TerminalsLoad, type TerminalsOutput } from './_terminals.ts';
 
 

@@ -1,7 +1,7 @@
 // The benches' pool of cards or phones and their load loops: what the figures rely on.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import type { PosTerminal } from '../terminal/client.ts';
+import type { PosTerminal } from '../terminal/party.ts';
 import { closedLoop } from './_load.ts';
 import { fromPool } from './_terminals.ts';
 

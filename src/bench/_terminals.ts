@@ -3,7 +3,7 @@
 // taking a free card (or phone) from a pool — a card is never in two payments at once.
 import { parentPort, workerData } from 'node:worker_threads';
 import { createTcpNetworkClient, type NetworkClient } from '../network/client.ts';
-import { PosTerminal, type Receipt } from '../terminal/client.ts';
+import { PosTerminal, type Receipt } from '../terminal/party.ts';
 import { closedLoop, emptyFigures, openLoop, type Attempt, type Figures } from './_load.ts';
 
 export interface TerminalsLoad {

@@ -38,7 +38,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { MiPhone } from '../phone/phone.ts';
 import { addCard, logIn, sync } from '../phone/wallet.ts';
-import { readContactlessCard } from '../terminal/client.ts';
+import { readContactlessCard } from '../terminal/party.ts';
 import { SandboxJourney, sandboxResidentId } from '../cli/sandbox-journey.ts';
 import { createSystem } from '../cli/system.ts';
 import { openBenchDatabase } from './_database.ts';

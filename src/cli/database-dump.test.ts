@@ -11,13 +11,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sql } from 'kysely';
 import { after, before, describe, test } from 'node:test';
-import { IssuerKeyStore, pinMatches } from '../bank/authorization/issuer-keys.ts';
+import { IssuerKeyStore, pinMatches } from '../bank/party.ts';
 import { openFileKeyring, type Keyring } from '../infra/keys/keyring.ts';
 import { storedCardNumbers } from '../network/card-number-scan.ts';
 import { createTcpNetworkClient, type NetworkClient } from '../network/client.ts';
 import { MiPhone } from '../phone/phone.ts';
 import { ibm3624OffsetMatches, IBM_3624_DECIMALIZATION_TABLE } from '../protocols/crypto/index.ts';
-import { PosTerminal } from '../terminal/client.ts';
+import { PosTerminal } from '../terminal/party.ts';
 import { apiClient, latestSmsCode, newPhone, openPaymentAccount, startTestSystem, type TestSystem } from './test-system.ts';
 
 type Row = Record<string, unknown>;

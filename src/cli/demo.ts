@@ -12,7 +12,7 @@ import { createLogger } from '../infra/log/logger.ts';
 import { createTcpNetworkClient } from '../network/client.ts';
 import { MiPhone } from '../phone/phone.ts';
 import { addCard, logIn } from '../phone/wallet.ts';
-import { formatReceipt, PosTerminal, type Receipt } from '../terminal/client.ts';
+import { formatReceipt, PosTerminal, type Receipt } from '../terminal/party.ts';
 import { SandboxJourney, sandboxResidentId } from './sandbox-journey.ts';
 import { createSystem } from './system.ts';
 import { createMemoryKeyring } from '../infra/keys/keyring.ts';

@@ -14,10 +14,10 @@ import {
   imageToProxmarkBin,
   imageToProxmarkJson,
 } from '../terminal/card-emulator/mifare-classic-card.ts';
-import { DoorReader, DoorReaderError, loadDoorReader, saveDoorReader, type DoorEvent } from '../terminal/client.ts';
+import { DoorReader, DoorReaderError, loadDoorReader, saveDoorReader, type DoorEvent } from '../terminal/party.ts';
 import { dataDir } from './config.ts';
 import { readDumpArgument } from './phone-door-card-command.ts';
-import { phoneStatePath } from './phone-command.ts';
+import { phoneStatePath } from './phone-file.ts';
 
 interface DoorFileOptions {
   door?: string;

@@ -9,7 +9,7 @@ import { PhoneError } from '../phone/errors.ts';
 import { MiPhone } from '../phone/phone.ts';
 import { CpuCardEmulator } from '../terminal/card-emulator/cpu-card.ts';
 import { generateClassicCard } from '../terminal/card-emulator/mifare-classic-card.ts';
-import { DoorReader, type DoorEvent } from '../terminal/client.ts';
+import { DoorReader, type DoorEvent } from '../terminal/party.ts';
 
 export interface DoorDemoOptions {
   keep?: boolean;

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sql } from 'kysely';
 import { after, describe, test } from 'node:test';
-import { IssuerKeyStore, pinMatches } from '../bank/authorization/issuer-keys.ts';
+import { IssuerKeyStore, pinMatches } from '../bank/party.ts';
 import { openTestDatabase } from '../infra/db/test-database.ts';
 import { initKeyringFile } from '../infra/keys/keyring-admin.ts';
 import { createMemoryKeyring, openFileKeyring, type Keyring } from '../infra/keys/keyring.ts';

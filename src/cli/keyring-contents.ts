@@ -1,8 +1,8 @@
 import { createHmac } from 'node:crypto';
 import { sql, type Kysely } from 'kysely';
-import { IssuerKeyStore, pinVerificationValue } from '../bank/authorization/issuer-keys.ts';
-import { banks, findBin } from '../bank/banks.ts';
-import { bankSchema } from '../bank/migrations/index.ts';
+import { IssuerKeyStore, pinVerificationValue } from '../bank/party.ts';
+import { banks, findBin } from '../bank/party.ts';
+import { bankSchema } from '../bank/party.ts';
 import type { Database } from '../infra/db/database.ts';
 import type { KeySpec } from '../infra/keys/keyring-admin.ts';
 import { kekEntryName, KeyringError, type Keyring } from '../infra/keys/keyring.ts';

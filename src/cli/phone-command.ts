@@ -9,34 +9,10 @@ import { MiPhone, type CardSummary } from '../phone/phone.ts';
 import type { SyncResult } from '../phone/wallet.ts';
 import { dataDir, defaultPorts } from './config.ts';
 import { registerPhoneDoorCardCommands } from './phone-door-card-command.ts';
+import { openPhone, passphraseOf, phoneStatePath, type PhoneFileOptions } from './phone-file.ts';
 import { registerPhonePaymentCommands } from './phone-payment-command.ts';
 
-export interface PhoneFileOptions {
-  phone?: string;
-  passphrase?: string;
-  platformUrl?: string;
-}
-
-/** The state file: `--phone`, default `phone.se.json` in the data folder. */
-export function phoneStatePath(options: PhoneFileOptions): string {
-  return options.phone ?? join(dataDir(), 'phone.se.json');
-}
-
-function passphraseOf(options: PhoneFileOptions): string {
-  const passphrase = options.passphrase ?? process.env.MIPAY_PHONE_PASSPHRASE;
-  if (!passphrase) throw new InvalidArgumentError('the phone\'s passphrase is needed: --passphrase <text> or MIPAY_PHONE_PASSPHRASE');
-  return passphrase;
-}
-
-/** Opens the phone of `--phone` with its passphrase; `--platform-url`, when given, is kept as the phone's platform. */
-export async function openPhone(options: PhoneFileOptions): Promise<MiPhone> {
-  const phone = await MiPhone.open(phoneStatePath(options), passphraseOf(options));
-  if (options.platformUrl && options.platformUrl !== phone.state.platformUrl) {
-    phone.mutableState.platformUrl = options.platformUrl;
-    phone.save();
-  }
-  return phone;
-}
+export { openPhone, phoneStatePath, type PhoneFileOptions } from './phone-file.ts';
 
 function runtimePlatformUrl(): string {
   try {

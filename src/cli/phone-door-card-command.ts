@@ -9,7 +9,7 @@ import { PhoneError } from '../phone/errors.ts';
 import { dumpFileBytesMax } from '../protocols/mifare/dump-file.ts';
 import { MifareError } from '../protocols/mifare/errors.ts';
 import { cardFromDumpFile } from '../terminal/card-emulator/mifare-classic-card.ts';
-import { openPhone, type PhoneFileOptions } from './phone-command.ts';
+import { openPhone, type PhoneFileOptions } from './phone-file.ts';
 
 const out = (line: string) => process.stdout.write(`${line}\n`);
 

@@ -5,7 +5,7 @@ import { type Command, InvalidArgumentError } from 'commander';
 import { PhoneError } from '../phone/errors.ts';
 import * as payments from '../phone/payments.ts';
 import { yuanToFen } from './pos-command.ts';
-import type { PhoneFileOptions } from './phone-command.ts';
+import type { PhoneFileOptions } from './phone-file.ts';
 
 type CommandFactory = (name: string, description: string) => Command;
 type Open = (options: PhoneFileOptions) => Promise<Parameters<typeof payments.transfer>[0]>;

@@ -16,11 +16,11 @@ import { produceClearingFile } from '../network/clearing.ts';
 import { createTcpNetworkClient } from '../network/client.ts';
 import { networkSchema } from '../network/migrations/index.ts';
 import type { Network } from '../network/party.ts';
-import { CardReadError, ContactlessCardEmulator, formatReceipt, PosError, PosTerminal, type ContactlessCard } from '../terminal/client.ts';
+import { CardReadError, ContactlessCardEmulator, formatReceipt, PosError, PosTerminal, type ContactlessCard } from '../terminal/party.ts';
 import { databaseConfig, dataDir, portFromEnv } from './config.ts';
 import { openSecuredDatabase } from './data-folder.ts';
 import { acquireDataFolderLock, lockOwner } from './data-folder-lock.ts';
-import { openPhone, type PhoneFileOptions } from './phone-command.ts';
+import { openPhone, type PhoneFileOptions } from './phone-file.ts';
 import { migrateAll, type System } from './system.ts';
 
 export const paymentPorts = { bankIso: 7302, network: 7303 } as const;

@@ -16,7 +16,7 @@ import { createTransitGate } from '../terminal/gate/setup.ts';
 import { BRANDS, brandByCode } from '../transit/brands.ts';
 import { createHttpTransitClient } from '../transit/client.ts';
 import { dataDir, defaultPorts, keyringPath } from './config.ts';
-import { openPhone, type PhoneFileOptions } from './phone-command.ts';
+import { openPhone, type PhoneFileOptions } from './phone-file.ts';
 import { transitApiKey, transitOperatorKeys } from './system.ts';
 
 const out = (line: string) => process.stdout.write(`${line}\n`);

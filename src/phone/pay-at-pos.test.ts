@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { apiClient, latestSmsCode, openPaymentAccount, startTestSystem, type AccountHolder, type TestSystem } from '../cli/test-system.ts';
 import { createTcpNetworkClient, type NetworkClient } from '../network/client.ts';
-import { formatReceipt, PosTerminal } from '../terminal/client.ts';
+import { formatReceipt, PosTerminal } from '../terminal/party.ts';
 import { PhoneError } from './errors.ts';
 import { MiPhone } from './phone.ts';
 

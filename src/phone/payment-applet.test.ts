@@ -8,7 +8,7 @@ import { createMemoryKeyring } from '../infra/keys/keyring.ts';
 import { limitedUseKey, tokenMasterKey, tspKeysFrom, type TspKeys } from '../platform/tokens/keys.ts';
 import { decodeResponseApdu, encodeCommandApdu, getProcessingOptions, selectByName, selectPpse, SW } from '../protocols/apdu.ts';
 import { checkArqc } from '../protocols/emv/online-cryptogram.ts';
-import { CardReadError, readContactlessCard } from '../terminal/client.ts';
+import { CardReadError, readContactlessCard } from '../terminal/party.ts';
 import { PhoneError } from './errors.ts';
 import { MiPhone } from './phone.ts';
 import { phoneStateCodec, type PhoneState, type StoredDeviceCard } from './phone-state.ts';

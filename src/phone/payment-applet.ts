@@ -6,7 +6,7 @@
 // CVM performed" so no PIN is asked.
 import { SW } from '../protocols/apdu.ts';
 import { QpbocCardApplication, UNIONPAY_CREDIT_AID, UNIONPAY_DEBIT_AID, type QpbocCardSource } from '../protocols/emv/qpboc-card.ts';
-import type { ContactlessCard } from '../terminal/client.ts';
+import type { ContactlessCard } from '../protocols/contactless.ts';
 import type { PhoneState, StoredDeviceCard } from './phone-state.ts';
 
 /** The secure element as the applet sees it: the live state, and a synchronous write of it. */

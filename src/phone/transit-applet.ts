@@ -16,7 +16,7 @@ import {
   loadMacs, purchaseMacs, type TransactionTypeId,
 } from '../protocols/epurse/index.ts';
 import { encodeTlv, tlv } from '../protocols/tlv.ts';
-import type { ContactlessCard } from '../terminal/client.ts';
+import type { ContactlessCard } from '../protocols/contactless.ts';
 import type { PhoneState, StoredTransitCard } from './phone-state.ts';
 import type { AppletStore } from './payment-applet.ts';
 

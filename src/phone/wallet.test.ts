@@ -8,7 +8,7 @@ import { after, before, describe, test } from 'node:test';
 import { apiClient, latestSmsCode, openPaymentAccount, startTestSystem, type AccountHolder, type TestSystem } from '../cli/test-system.ts';
 import { tokenMasterKey } from '../platform/tokens/keys.ts';
 import { checkArqc } from '../protocols/emv/online-cryptogram.ts';
-import { readContactlessCard } from '../terminal/client.ts';
+import { readContactlessCard } from '../terminal/party.ts';
 import { PhoneError, PlatformError, PlatformUnreachableError } from './errors.ts';
 import { MiPhone } from './phone.ts';
 

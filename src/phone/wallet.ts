@@ -8,11 +8,19 @@ import { lukBatchAssociatedData, openSealedForDevice, SealedMessageError, type S
 import type { CryptogramAlgorithm } from '../protocols/crypto/index.ts';
 import { PhoneError, PlatformError } from './errors.ts';
 import { dropExpiredKeys } from './payment-applet.ts';
-import type { MiPhone } from './phone.ts';
 import { findDoorCard } from './door-cards.ts';
 import type { PhoneState, StoredDeviceCard, StoredLuk } from './phone-state.ts';
 import { maskUid } from '../protocols/mifare/layout.ts';
 import { PlatformClient } from './platform-client.ts';
+
+/** What the wallet needs of the phone (a port the wallet owns, so it does not import phone.ts): its state and fingerprint check. */
+export interface WalletPhone {
+  readonly clock: () => Date;
+  readonly state: Readonly<PhoneState>;
+  readonly mutableState: PhoneState;
+  save(): void;
+  verifyFingerprint(finger: string): void;
+}
 
 /** Sync asks for new keys when a card has fewer than this many unused, unexpired ones. */
 export const replenishBelowDefault = 5;
@@ -38,28 +46,28 @@ export interface SyncResult {
   problems: { id: string; tokenLast4: string; code: string; param: string | undefined; message: string }[];
 }
 
-function client(phone: MiPhone): PlatformClient {
+function client(phone: WalletPhone): PlatformClient {
   return new PlatformClient(phone.state.platformUrl);
 }
 
-function session(phone: MiPhone): string {
+function session(phone: WalletPhone): string {
   const token = phone.state.session?.token;
   if (!token) throw new PhoneError('not_logged_in', 'Log in first: `npx mipay phone login`.');
   return token;
 }
 
-function deviceId(phone: MiPhone): string {
+function deviceId(phone: WalletPhone): string {
   const id = phone.state.deviceId;
   if (!id) throw new PhoneError('not_registered', 'This phone is not registered with the platform yet: log in first.');
   return id;
 }
 
-function deviceKey(phone: MiPhone): KeyObject {
+function deviceKey(phone: WalletPhone): KeyObject {
   return createPrivateKey({ key: Buffer.from(phone.state.deviceKey.privateKeyPkcs8, 'base64'), format: 'der', type: 'pkcs8' });
 }
 
 /** Signs a request that mints limited-use keys with the device key (src/protocols/crypto/device-request.ts). */
-function deviceSignature(phone: MiPhone) {
+function deviceSignature(phone: WalletPhone) {
   const key = deviceKey(phone);
   const id = deviceId(phone);
   return (request: { method: string; path: string; body: string }) => signDeviceRequest(key, { deviceId: id, ...request }, phone.clock().toISOString());
@@ -69,7 +77,7 @@ function deviceSignature(phone: MiPhone) {
  * Opens a batch the platform sealed to this phone's key, for this device card and batch; its keys
  * must be exactly the batch's ATC range. Anything else is refused, and nothing is stored.
  */
-function lukOf(phone: MiPhone, deviceCardId: string, batch: WireLukBatch): StoredLuk[] {
+function lukOf(phone: WalletPhone, deviceCardId: string, batch: WireLukBatch): StoredLuk[] {
   let keys: { atc: number; key: string }[];
   try {
     const plaintext = openSealedForDevice(deviceKey(phone), batch.sealed_keys, lukBatchAssociatedData(deviceCardId, batch.id));
@@ -87,7 +95,7 @@ function lukOf(phone: MiPhone, deviceCardId: string, batch: WireLukBatch): Store
 }
 
 /** Logs in with the account's phone number and password (the platform's /v1/sessions); registers the phone on first login. */
-export async function logIn(phone: MiPhone, input: { accountPhone: string; password: string }): Promise<{ userId: string; deviceId: string }> {
+export async function logIn(phone: WalletPhone, input: { accountPhone: string; password: string }): Promise<{ userId: string; deviceId: string }> {
   const answer = await client(phone).call<{ token: string; user: { id: string; phone: string } }>({
     method: 'POST', path: '/v1/sessions', body: { phone: input.accountPhone, password: input.password },
   });
@@ -99,7 +107,7 @@ export async function logIn(phone: MiPhone, input: { accountPhone: string; passw
 }
 
 /** Registers this phone with its settings and public key (the private key stays in the state file). */
-export async function register(phone: MiPhone): Promise<string> {
+export async function register(phone: WalletPhone): Promise<string> {
   const { device, deviceKey, fingerprint } = phone.state;
   const made = await client(phone).call<{ id: string }>({
     method: 'POST', path: '/v1/devices', token: session(phone),
@@ -118,7 +126,7 @@ export async function register(phone: MiPhone): Promise<string> {
  * with the device key (the layout of the platform's /v1/devices/:id/biometric-verifications).
  * Answers the nonce: the proof the platform spends when this phone starts adding a card.
  */
-export async function proveFingerprint(phone: MiPhone, finger: string): Promise<{ nonce: string; verifiedAt: string }> {
+export async function proveFingerprint(phone: WalletPhone, finger: string): Promise<{ nonce: string; verifiedAt: string }> {
   phone.verifyFingerprint(finger);
   const id = deviceId(phone);
   const token = session(phone);
@@ -135,12 +143,12 @@ export async function proveFingerprint(phone: MiPhone, finger: string): Promise<
 }
 
 /** The account's bound cards (quick pay), the cards that can be added to the phone. */
-export async function boundCards(phone: MiPhone): Promise<BoundCard[]> {
+export async function boundCards(phone: WalletPhone): Promise<BoundCard[]> {
   return (await client(phone).call<{ data: BoundCard[] }>({ method: 'GET', path: '/v1/cards', token: session(phone) })).data;
 }
 
 /** A bound card by its id, or by its last 4 digits when they name exactly one active card. */
-async function resolveBoundCard(phone: MiPhone, card: string): Promise<BoundCard> {
+async function resolveBoundCard(phone: WalletPhone, card: string): Promise<BoundCard> {
   const cards = (await boundCards(phone)).filter((c) => c.status === 'active');
   const matches = cards.filter((c) => c.id === card || (/^[0-9]{4}$/.test(card) && c.last4 === card));
   if (matches.length === 1) return matches[0]!;
@@ -149,7 +157,7 @@ async function resolveBoundCard(phone: MiPhone, card: string): Promise<BoundCard
 }
 
 /** Adding a card, step 1: fingerprint (signed statement), then the bank texts a code to the card's reserved phone. */
-export async function applyForCard(phone: MiPhone, input: { card: string; finger: string }): Promise<NonNullable<PhoneState['pendingCard']>> {
+export async function applyForCard(phone: WalletPhone, input: { card: string; finger: string }): Promise<NonNullable<PhoneState['pendingCard']>> {
   const bound = await resolveBoundCard(phone, input.card);
   // The verified statement's nonce is the proof the platform spends to start adding this card.
   const proof = await proveFingerprint(phone, input.finger);
@@ -163,7 +171,7 @@ export async function applyForCard(phone: MiPhone, input: { card: string; finger
 }
 
 /** Adding a card, step 2: the bank's SMS code; the device card and its first keys go into the secure element. */
-export async function confirmCard(phone: MiPhone, input: { smsCode: string }): Promise<StoredDeviceCard> {
+export async function confirmCard(phone: WalletPhone, input: { smsCode: string }): Promise<StoredDeviceCard> {
   const pending = phone.state.pendingCard;
   if (!pending) throw new PhoneError('no_pending_card', 'No card is being added: run `npx mipay phone add-card --card <bound-card> --finger <name>` first.', 'sms_code');
   const made = await client(phone).call<{
@@ -187,7 +195,7 @@ export async function confirmCard(phone: MiPhone, input: { smsCode: string }): P
 }
 
 /** Both steps, for callers that can get the code in between (tests, the demo). */
-export async function addCard(phone: MiPhone, input: { card: string; finger: string; smsCode: (pending: NonNullable<PhoneState['pendingCard']>) => Promise<string> }): Promise<StoredDeviceCard> {
+export async function addCard(phone: WalletPhone, input: { card: string; finger: string; smsCode: (pending: NonNullable<PhoneState['pendingCard']>) => Promise<string> }): Promise<StoredDeviceCard> {
   const pending = await applyForCard(phone, input);
   return confirmCard(phone, { smsCode: await input.smsCode(pending) });
 }
@@ -196,7 +204,7 @@ export async function addCard(phone: MiPhone, input: { card: string; finger: str
  * Pulls the device cards' statuses: a card deleted on the platform is wiped with its keys, a
  * suspended one is kept but cannot pay; then tops up keys of active cards running low.
  */
-export async function sync(phone: MiPhone, options: { replenishBelow?: number; replenishCount?: number } = {}): Promise<SyncResult> {
+export async function sync(phone: WalletPhone, options: { replenishBelow?: number; replenishCount?: number } = {}): Promise<SyncResult> {
   const replenishBelow = options.replenishBelow ?? replenishBelowDefault;
   const token = session(phone);
   const id = deviceId(phone);
@@ -255,7 +263,7 @@ export async function sync(phone: MiPhone, options: { replenishBelow?: number; r
 }
 
 /** Reports changed settings; turning find-device off makes the platform delete the bank cards, which the sync then wipes. */
-export async function updateSettings(phone: MiPhone, input: { findDeviceOn?: boolean; osVersion?: string }): Promise<SyncResult> {
+export async function updateSettings(phone: WalletPhone, input: { findDeviceOn?: boolean; osVersion?: string }): Promise<SyncResult> {
   const body = {
     ...(input.findDeviceOn !== undefined ? { find_device_on: input.findDeviceOn } : {}),
     ...(input.osVersion !== undefined ? { os_version: input.osVersion } : {}),
@@ -272,7 +280,7 @@ export async function updateSettings(phone: MiPhone, input: { findDeviceOn?: boo
  * forgets the session. Door cards stay (DESIGN section 3): they are copies of the owner's own
  * access cards, not the account's, and the platform never had them.
  */
-export async function logOut(phone: MiPhone): Promise<{ wiped: number }> {
+export async function logOut(phone: WalletPhone): Promise<{ wiped: number }> {
   await client(phone).call({ method: 'DELETE', path: '/v1/sessions/current', token: session(phone) });
   const state = phone.mutableState;
   const wiped = state.cards.length;
@@ -290,7 +298,7 @@ export async function logOut(phone: MiPhone): Promise<{ wiped: number }> {
  * The full UID, the keys and the memory never leave the phone. The phone's own random id of the
  * card (door_…) names the backup, so backing up again after a rename updates it.
  */
-export async function backUpDoorCard(phone: MiPhone, ref: string): Promise<{ backupId: string; uidMasked: string }> {
+export async function backUpDoorCard(phone: WalletPhone, ref: string): Promise<{ backupId: string; uidMasked: string }> {
   const card = findDoorCard(phone.state, ref);
   const uidMasked = maskUid(Buffer.from(card.uid, 'hex'));
   const made = await client(phone).call<{ id: string }>({

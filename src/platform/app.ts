@@ -6,7 +6,7 @@ import { createHttpApp, type App } from '../infra/http/server.ts';
 import type { Logger } from '../infra/log/logger.ts';
 import { PeriodicJob } from '../infra/periodic-job.ts';
 import type { SandboxOutbox, SmsGateway } from '../sms/client.ts';
-import { registerSandboxSmsRoutes } from '../sms/routes.ts';
+import { registerSandboxSmsRoutes } from '../sms/client.ts';
 import { registerAccountRoutes } from './accounts/routes.ts';
 import { AccountService } from './accounts/service.ts';
 import { SmsCodes } from './accounts/sms-codes.ts';

@@ -1,6 +1,11 @@
-import type { Kysely } from 'kysely';
-import { newId } from '../infra/ids.ts';
-
+/**
+ * The SMS party's face: the carrier interface the platform and the banks send through, and the
+ * sandbox outbox (with the route each sandbox server mounts to read it). This file imports
+ * nothing else of the SMS party; the cli builds carriers from ./party.ts.
+ */
+import { z } from 'zod';
+import type { App } from '../infra/http/server.ts';
+import { mobilePhone } from '../infra/validation/phone.ts';
 /**
  * The SMS carrier that the platform and the banks send verification codes through.
  * Production deployments plug in their provider behind this interface; the sandbox carrier
@@ -41,54 +46,33 @@ export interface SandboxOutbox {
   messagesTo(phone: string, limit: number): Promise<SandboxMessage[]>;
 }
 
-export interface SmsTables {
-  messages: { id: string; recipient: string; sender: string; text: string; sent_at: Date };
-}
 
-export const smsSchema = 'sms';
+const messageSchema = z.object({
+  id: z.string(),
+  to: z.string(),
+  sender: z.string(),
+  text: z.string(),
+  sent_at: z.string(),
+});
 
-export const smsMigrations = {
-  '2026-11-22T0000-messages': {
-    async up(db: Kysely<any>) {
-      await db.schema
-        .createTable('messages')
-        .addColumn('id', 'text', (c) => c.primaryKey())
-        .addColumn('recipient', 'text', (c) => c.notNull())
-        .addColumn('sender', 'text', (c) => c.notNull())
-        .addColumn('text', 'text', (c) => c.notNull())
-        .addColumn('sent_at', 'timestamptz', (c) => c.notNull())
-        .execute();
-      await db.schema.createIndex('messages_recipient_idx').on('messages').columns(['recipient', 'sent_at']).execute();
+/**
+ * `GET /v1/sandbox/sms`: what the sandbox carrier would have delivered to a phone, newest first.
+ * Mounted only when the server runs in sandbox mode.
+ */
+export function registerSandboxSmsRoutes(app: App, outbox: SandboxOutbox): void {
+  app.get('/v1/sandbox/sms', {
+    schema: {
+      tags: ['sandbox'],
+      summary: 'Read the SMS messages the sandbox carrier kept for a phone number',
+      description: 'Sandbox only: no SMS leaves the machine; read the codes here instead.',
+      errors: [],
+      querystring: z.object({ phone: mobilePhone, limit: z.coerce.number().int().min(1).max(100).default(10) }),
+      response: { 200: z.object({ data: z.array(messageSchema) }) },
     },
-  },
-};
-
-/** The sandbox carrier: stores messages in the `sms` schema instead of delivering them. */
-export class SandboxSmsGateway implements SmsGateway, SandboxOutbox {
-  readonly #db: Kysely<SmsTables>;
-
-  constructor(db: Kysely<SmsTables>) {
-    this.#db = db;
-  }
-
-  async send(message: SmsMessage): Promise<{ messageId: string }> {
-    const id = newId('sms');
-    await this.#db
-      .insertInto('messages')
-      .values({ id, recipient: message.to, sender: message.sender, text: message.text, sent_at: new Date() })
-      .execute();
-    return { messageId: id };
-  }
-
-  async messagesTo(phone: string, limit: number): Promise<SandboxMessage[]> {
-    const rows = await this.#db
-      .selectFrom('messages')
-      .selectAll()
-      .where('recipient', '=', phone)
-      .orderBy('sent_at', 'desc')
-      .orderBy('id', 'desc')
-      .limit(limit)
-      .execute();
-    return rows.map((row) => ({ id: row.id, to: row.recipient, sender: row.sender, text: row.text, sentAt: row.sent_at }));
-  }
+  }, async (request) => {
+    const messages = await outbox.messagesTo(request.query.phone, request.query.limit);
+    return {
+      data: messages.map((m) => ({ id: m.id, to: m.to, sender: m.sender, text: m.text, sent_at: m.sentAt.toISOString() })),
+    };
+  });
 }

@@ -9,7 +9,7 @@ import { decodeTlv, findTlvValue } from '../../protocols/tlv.ts';
 import { ContactlessCardEmulator } from '../../terminal/card-emulator/contactless-card.ts';
 import { readContactlessCard } from '../../terminal/pos/kernel.ts';
 import { printedCvn2 } from './card-verification.ts';
-import type { CardPersonalization } from './client.ts';
+import type { CardPersonalization } from '../client.ts';
 
 let system: TestSystem;
 let stan = 100;

@@ -11,7 +11,7 @@ import { FastPathStatements, type SnapshotRow } from './fast-path.ts';
 import { decide, type CardSnapshot, type Decision } from './decision.ts';
 import type { IssuerKeyStore, IssuerKeys } from './issuer-keys.ts';
 import { buildResponse, FormatError, messageKey, parseIssuerRequest, UnsupportedError, type IssuerRequest } from './request.ts';
-import { ResponseCode } from './response-codes.ts';
+import { ResponseCode } from '../../protocols/iso8583/response-codes.ts';
 import type { AuthorizationTables } from './tables.ts';
 
 type Db = Kysely<AuthorizationTables>;

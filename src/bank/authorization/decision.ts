@@ -7,7 +7,8 @@ import { checkArqc, type ChipCheck } from '../../protocols/emv/online-cryptogram
 import { cardMasterKeyAc, cryptogramVersionOf, pinMatches, type IssuerKeys } from './issuer-keys.ts';
 import { manualEntryRefusal } from './card-verification.ts';
 import type { IssuerRequest } from './request.ts';
-import { ResponseCode } from './response-codes.ts';
+import { ResponseCode } from '../../protocols/iso8583/response-codes.ts';
+import { isExpired } from '../card-expiry.ts';
 
 /** How far ahead of the last seen ATC a card may be (taps that never reached the bank). */
 export const atcForwardWindowMax = 32;
@@ -42,13 +43,6 @@ export interface Decision {
   /** A refund or a completion that passed the card checks; its original still has to be found (under lock). */
   refundPending: boolean;
   completionPending: boolean;
-}
-
-/** A card is valid through the last day of its expiry month (ISO/IEC 7813). */
-export function isExpired(expiryYymm: string, now: Date): boolean {
-  const year = 2000 + Number(expiryYymm.slice(0, 2));
-  const month = Number(expiryYymm.slice(2, 4));
-  return now.getTime() >= Date.UTC(year, month, 1);
 }
 
 /** Field 22's first two digits: how the card number was read. Magnetic stripe (02, 80, 90) and anything else is refused. */

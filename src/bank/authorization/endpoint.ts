@@ -5,7 +5,7 @@ import { hasValidMessageMac, withMessageMac } from '../../protocols/iso8583/mess
 import { findBin } from '../banks.ts';
 import type { IssuerAuthorizer } from './authorizer.ts';
 import { buildResponse } from './request.ts';
-import { ResponseCode } from './response-codes.ts';
+import { ResponseCode } from '../../protocols/iso8583/response-codes.ts';
 
 /**
  * Sandbox fault injection, for showing what the network does when an issuer goes quiet: the

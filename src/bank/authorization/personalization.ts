@@ -2,7 +2,7 @@ import type { Kysely } from 'kysely';
 import { assertPin } from '../../protocols/crypto/errors.ts';
 import { findBin } from '../banks.ts';
 import { BankError } from '../client.ts';
-import type { CardPersonalization } from './client.ts';
+import type { CardPersonalization } from '../client.ts';
 import { cardMasterKeyAc, cryptogramVersionOf, pinVerificationValue, type IssuerKeyStore } from './issuer-keys.ts';
 import type { AuthorizationTables } from './tables.ts';
 

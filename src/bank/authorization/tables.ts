@@ -1,4 +1,4 @@
-import type { BankTables } from '../service.ts';
+import type { BankTables } from '../tables.ts';
 
 /** The bank tables of card authorization (migration 2026-11-22T0400-authorization). */
 export interface AuthorizationTables extends BankTables {

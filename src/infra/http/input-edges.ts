@@ -3,7 +3,6 @@
 // or time (2026-02-30, which JavaScript's Date silently rolls over to March 2) anywhere in the
 // path parameters, the query or the JSON body is a 400 naming the field, and nothing runs.
 import type { FastifyRequest } from 'fastify';
-import type { App } from './server.ts';
 import { commonErrors, type ApiError } from './errors.ts';
 
 /** Deeper JSON than this is no API request: refused before anything walks it further. */
@@ -58,7 +57,12 @@ export function findInputEdge(value: unknown, base: string[] = []): ApiError | u
 }
 
 /** Checks path parameters, query and body of every request of `app` before its schema validation. */
-export function registerInputEdges(app: App): void {
+/** The one hook this file adds (a port, so that it needs nothing of server.ts, which imports it). */
+interface PreValidationHooks {
+  addHook(name: 'preValidation', hook: (request: FastifyRequest) => Promise<void>): unknown;
+}
+
+export function registerInputEdges(app: PreValidationHooks): void {
   app.addHook('preValidation', async (request: FastifyRequest) => {
     for (const part of [request.params, request.query, request.body]) {
       const edge = findInputEdge(part);

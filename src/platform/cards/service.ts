@@ -1,28 +1,18 @@
 import type { Kysely } from 'kysely';
-import type { BankClient, VerifiedCard } from '../../bank/client.ts';
-import { newId } from '../../infra/ids.ts';
+import type { BankClient } from '../../bank/client.ts';
 import { errors } from '../errors.ts';
 import { callBank } from '../bank-refusal.ts';
 import type { PaymentAccountService } from '../payment-account/service.ts';
+import { recordBoundCard, type BoundCard } from './bound-cards.ts';
 import { requireValidCardNumber } from '../payment-account/identity.ts';
 import type { PlatformTables } from '../tables.ts';
 
-export type BoundCard = PlatformTables['bound_cards'];
+export type { BoundCard } from './bound-cards.ts';
 
 /** Bound cards per user: enough for every bank of the sandbox, few enough to list on one screen. */
 export const boundCardsPerUserMax = 20;
 
 /** Keeps a card the bank verified (by SMS code) as a quick-pay card of the account, inside the caller's transaction. */
-export async function recordBoundCard(trx: Kysely<PlatformTables>, input: { userId: string; accountId: string; verified: VerifiedCard; now: Date }): Promise<BoundCard> {
-  const card: BoundCard = {
-    id: newId('card'), user_id: input.userId, account_id: input.accountId, bank_code: input.verified.bankCode, bank_name: input.verified.bankName,
-    card_kind: input.verified.kind, brand: input.verified.brand, last4: input.verified.last4, masked_number: input.verified.maskedNumber,
-    card_ref: input.verified.cardRef, agreement_id: input.verified.agreementId, status: 'active', bound_at: input.now, unbound_at: null,
-  };
-  await trx.insertInto('bound_cards').values(card).execute();
-  return card;
-}
-
 /**
  * Quick pay (快捷支付) bank cards: bound after the issuing bank verifies the card in the payment
  * account holder's name with an SMS code; they fund top-ups and payments and are the source of

@@ -8,7 +8,7 @@ import { parseResidentId } from '../../protocols/resident-id.ts';
 import type { SmsCodes } from '../accounts/sms-codes.ts';
 import { errors } from '../errors.ts';
 import { lockStateOf, recordFailure, recordSuccess, type Lockout } from '../lockout.ts';
-import { recordBoundCard } from '../cards/service.ts';
+import { recordBoundCard } from '../cards/bound-cards.ts';
 import { hashPassword, verifyPassword } from '../passwords.ts';
 import type { PlatformTables } from '../tables.ts';
 import { classForChannels, effectiveClass, type AccountClass } from './classes.ts';

@@ -13,7 +13,7 @@ import { createTcpNetworkClient, type NetworkClient } from '../../network/client
 import { generateArpcMethod1 } from '../../protocols/crypto/index.ts';
 import type { Iso8583Message } from '../../protocols/iso8583/codec.ts';
 import { decodeTlv, flattenTlv } from '../../protocols/tlv.ts';
-import { formatReceipt, PosTerminal, readContactlessCard } from '../../terminal/client.ts';
+import { formatReceipt, PosTerminal, readContactlessCard } from '../../terminal/party.ts';
 import { limitedUseKey, tokenMasterKey } from './keys.ts';
 import { lukBatchLifetimeMs } from './service.ts';
 import { TestDeviceCard, type ProvisionedDeviceCard } from './test-device-card.ts';

@@ -6,7 +6,7 @@ import type { CardPersonalization } from '../../bank/client.ts';
 import { SW } from '../../protocols/apdu.ts';
 import { deriveCommonSessionKey } from '../../protocols/crypto/index.ts';
 import { CARD_CDOL1, CARD_PDOL, QpbocCardApplication, UNIONPAY_CREDIT_AID, UNIONPAY_DEBIT_AID } from '../../protocols/emv/qpboc-card.ts';
-import type { ContactlessCard } from '../client.ts';
+import type { ContactlessCard } from '../../protocols/contactless.ts';
 
 export { CARD_CDOL1, CARD_PDOL, UNIONPAY_CREDIT_AID, UNIONPAY_DEBIT_AID };
 

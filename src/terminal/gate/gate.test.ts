@@ -13,7 +13,7 @@ import { loadCard, proveLoad } from '../../phone/transit-load.ts';
 import { brandByCode, BRANDS } from '../../transit/brands.ts';
 import type { BrandWire, TransitOperatorClient } from '../../transit/client.ts';
 import { startTestOperators, type TestOperators } from '../../transit/test-operators.ts';
-import type { ContactlessCard } from '../client.ts';
+import type { ContactlessCard } from '../../protocols/contactless.ts';
 import type { GateMode } from './gate.ts';
 import { createTransitGate } from './setup.ts';
 

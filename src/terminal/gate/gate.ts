@@ -12,7 +12,7 @@ import {
 } from '../../protocols/apdu.ts';
 import { EPURSE_FILE, ISSUER_FILE, TRANSACTION_TYPE, TRIP_RECORD, TRIP_RECORD_NUMBER, TRIP_STATE } from '../../protocols/epurse/index.ts';
 import type { BrandWire, TapRecord, TransitOperatorClient } from '../../transit/client.ts';
-import type { ContactlessCard } from '../client.ts';
+import type { ContactlessCard } from '../../protocols/contactless.ts';
 import type { Psam } from './psam.ts';
 import { GateRecordStore, UNSENT_RECORDS_MAX } from './record-store.ts';
 

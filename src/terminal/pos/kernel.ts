@@ -10,7 +10,7 @@ import {
 import { buildDolData, parseDol } from '../../protocols/dol.ts';
 import { amountToBcd, digitsToBcd } from '../../protocols/hex.ts';
 import { decodeTlv, encodeTlv, flattenTlv, tlv, type TlvNode } from '../../protocols/tlv.ts';
-import type { ContactlessCard } from '../client.ts';
+import type { ContactlessCard } from '../../protocols/contactless.ts';
 
 /** UnionPay's registered application provider identifier: every QuickPass AID starts with it. */
 const UNIONPAY_RID = 'A000000333';
