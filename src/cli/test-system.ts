@@ -88,7 +88,9 @@ export async function startTestSystem(options: { bankOverHttp?: boolean; network
       },
     },
     async close() {
-      const violations = [...system.platform.app.errorContract.violations, ...system.bank.app.errorContract.violations];
+      const violations = [
+        ...system.platform.app.errorContract.violations, ...system.bank.app.errorContract.violations, ...system.transit.app.errorContract.violations,
+      ];
       await system.platform.app.close();
       await system.bank.app.close();
       await system.transit.app.close();

@@ -10,7 +10,10 @@ import { openFileKeyring } from '../infra/keys/keyring.ts';
 import { PhoneError } from '../phone/errors.ts';
 import type { MiPhone } from '../phone/phone.ts';
 import { findTransitCard, setExpress, transitApplet, transitCards, type TransitCardSummary } from '../phone/transit-cards.ts';
-import { afterTaps, issueTransitCard, topUpTransitCard, transitBrands, transitHistory, transitSettings, type PaySource } from '../phone/transit-wallet.ts';
+import {
+  afterTaps, closeTransitCard, issueTransitCard, moveTransitCardHere, returnTransitCardWithoutPhone, topUpTransitCard, transitBrands, transitHistory,
+  transitSettings, type PaySource, type WireTransitCard,
+} from '../phone/transit-wallet.ts';
 import type { GateMode, TapOutcome } from '../terminal/gate/gate.ts';
 import { createTransitGate } from '../terminal/gate/setup.ts';
 import { BRANDS, brandByCode } from '../transit/brands.ts';
@@ -41,6 +44,12 @@ function cardLine(c: TransitCardSummary): string {
   return `${c.id}  ${c.brandName} (${c.kind === 'tunion' ? 'T-Union' : 'city'}) ${c.cardNumber}  ${yuan(c.balanceFen)}  ${c.status}${c.express ? '  EXPRESS' : ''}`;
 }
 
+function closedLine(c: WireTransitCard): string {
+  const proven = c.proven_balance_fen === null ? 'balance from the operator\'s books' : `balance proved ${yuan(c.proven_balance_fen)}`;
+  const refund = c.status === 'returned' && c.refund_after ? `; refunded after ${c.refund_after.slice(0, 10)} (settlement window)` : '';
+  return `${c.id}  ${c.card_number ?? ''}  ${c.status}, ${proven}${refund}`;
+}
+
 function sourceOf(options: { from: string }): PaySource {
   return options.from === 'balance' ? { kind: 'balance' } : { kind: 'card', card_id: options.from };
 }
@@ -61,7 +70,7 @@ function operatorClient(options: { transitUrl?: string }) {
 export function registerTransitCommands(program: Command): void {
   const phone = program.commands.find((c) => c.name() === 'phone');
   if (!phone) throw new Error('register the phone commands first');
-  const transit = phone.command('transit').description('transit cards (小米公交): brands, issue, top up, express mode, history');
+  const transit = phone.command('transit').description('transit cards (小米公交): brands, issue, top up, express mode, history, move, return');
   const command = (name: string, description: string) => transit.command(name).description(description)
     .option('--phone <file>', 'the phone\'s state file (default: phone.se.json in MIPAY_DATA_DIR)')
     .option('--passphrase <text>', 'the state file\'s passphrase (default: MIPAY_PHONE_PASSPHRASE)');
@@ -126,6 +135,32 @@ export function registerTransitCommands(program: Command): void {
       const r = await afterTaps(p, { cardId: findTransitCard(p, o.card).id, paymentPassword: o.paymentPassword ?? null });
       out(r.alert ?? 'balance above the alert');
       if (r.toppedUpFen > 0n) out(`topped up automatically by ${yuan(r.toppedUpFen)}`);
+    }));
+
+  command('move-out', 'move a card off this phone (online): the card proves its balance and stops paying; then `move-in` on the new phone')
+    .requiredOption('--card <id>', 'the transit card id or the last 4 digits of its number')
+    .requiredOption('--payment-password <digits>', 'the payment password')
+    .action((o: PhoneFileOptions & { card: string; paymentPassword: string }) => withPhone(o, async (p) => {
+      const closed = await closeTransitCard(p, { cardId: o.card, reason: 'move', paymentPassword: o.paymentPassword });
+      out(closedLine(closed));
+      out(`on the new phone: mipay phone transit move-in --card ${closed.id}`);
+    }));
+  command('move-in', 'put a card moved off another phone onto this one (online), with the balance it proved')
+    .requiredOption('--card <id>', 'the moved card\'s id (tc_…), as `move-out` printed it')
+    .action((o: PhoneFileOptions & { card: string }) => withPhone(o, async (p) => {
+      const moved = await moveTransitCardHere(p, { cardId: o.card });
+      out(cardLine(moved));
+      out(`carried ${yuan(moved.carriedFen)} from the old card`);
+    }));
+  command('return', 'return a card (online): it stops paying now; its balance is refunded after the operator\'s settlement window')
+    .requiredOption('--card <id>', 'the transit card id (tc_… for a card on a lost phone, with --lost-phone) or the last 4 digits of its number')
+    .requiredOption('--payment-password <digits>', 'the payment password')
+    .option('--lost-phone', 'the card is on a lost phone: return it from this one, without its proof (the operator\'s books decide the refund)', false)
+    .action((o: PhoneFileOptions & { card: string; paymentPassword: string; lostPhone: boolean }) => withPhone(o, async (p) => {
+      const closed = o.lostPhone
+        ? await returnTransitCardWithoutPhone(p, { cardId: o.card, paymentPassword: o.paymentPassword })
+        : await closeTransitCard(p, { cardId: o.card, reason: 'return', paymentPassword: o.paymentPassword });
+      out(closedLine(closed));
     }));
 
   const gate = program.command('gate').description('a transit gate or bus reader: offline e-purse taps, records in the data folder');

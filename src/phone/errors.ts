@@ -4,7 +4,7 @@ export type PhoneErrorCode =
   | 'fingerprint_not_enrolled' | 'fingerprint_not_recognized' | 'fingerprint_locked' | 'passcode_wrong'
   | 'card_not_found' | 'card_not_active' | 'no_limited_use_keys'
   | 'not_logged_in' | 'not_registered' | 'no_pending_card' | 'parameter_invalid' | 'keys_unreadable'
-  | 'transit_tunion_present' | 'transit_brand_present' | 'transit_load_failed'
+  | 'transit_tunion_present' | 'transit_brand_present' | 'transit_load_failed' | 'transit_close_failed'
   | 'door_card_encrypted' | 'door_card_not_supported' | 'door_card_dump_invalid' | 'door_card_exists'
   | 'door_cards_limit' | 'door_card_not_found' | 'no_card_in_field'
   | 'no_certificate' | 'payee_name_not_confirmed';

@@ -79,6 +79,24 @@ export interface StoredTransitCard {
   /** Automatic top-up and the low-balance alert, as the user set them (fen, decimal strings). */
   autoTopUp?: { belowFen: string; amountFen: string } | null;
   lowBalanceAlertFen?: string | null;
+  /**
+   * The card's close proof, once the secure element closed it for a move or a return (its keys
+   * are wiped then): kept until the platform has it, so a close torn by a lost connection is
+   * sent again rather than lost with the balance it proves.
+   */
+  closeProof?: StoredCloseProof | null;
+}
+
+/** The card's statement of its balance and counters at closing, under its TAC key (src/transit/client.ts `closeProofData`). */
+export interface StoredCloseProof {
+  reason: 'moved' | 'returned';
+  balanceFen: string;
+  onlineSeq: number;
+  offlineSeq: number;
+  /** hex */
+  challenge: string;
+  /** hex */
+  mac: string;
 }
 
 /**

@@ -1,9 +1,9 @@
 // The wallet's transit cards on the phone itself (no platform call): install what the platform
 // issued, list, choose the express card, disable a moved or returned card, and the NFC side.
-import type { BrandWire, IssuedCard } from '../transit/client.ts';
+import { closeProofData, closeProofMac, type BrandWire, type CloseReason, type IssuedCard } from '../transit/client.ts';
 import { PhoneError } from './errors.ts';
 import type { MiPhone } from './phone.ts';
-import type { StoredTransitCard } from './phone-state.ts';
+import type { StoredCloseProof, StoredTransitCard } from './phone-state.ts';
 import { TransitApplet } from './transit-applet.ts';
 
 /** What the wallet shows of a transit card. */
@@ -82,6 +82,41 @@ export function disableTransitCard(phone: MiPhone, cardId: string): TransitCardS
   card.keys = { purchase: '', load: '', tac: '', version: card.keys.version };
   phone.save();
   return summarize(card);
+}
+
+/**
+ * The secure element closes a card for a move or a return: it states its balance and counters
+ * under its TAC key over the operator's challenge, then stops answering readers and wipes its
+ * keys — in that order and in one write, so the proof and the disabled card are one state.
+ * Asked again for a card already closed the same way, it gives the same proof.
+ */
+export function closeInSecureElement(phone: MiPhone, cardId: string, input: { reason: CloseReason; challenge: string }): StoredCloseProof {
+  const card = findTransitCard(phone, cardId);
+  if (card.status === 'disabled') {
+    if (card.closeProof?.reason === input.reason) return card.closeProof;
+    throw new PhoneError('card_not_active', `The ${card.brandName} card is already closed.`, 'cardId');
+  }
+  if (!/^[0-9a-fA-F]{16}$/.test(input.challenge)) throw new PhoneError('transit_close_failed', 'The operator\'s challenge is not 8 bytes of hex.');
+  const balanceFen = BigInt(card.balanceFen);
+  const data = closeProofData({
+    cardNumber: card.cardNumber, reason: input.reason, balanceFen, onlineSeq: card.onlineSeq, offlineSeq: card.offlineSeq,
+    challenge: Buffer.from(input.challenge, 'hex'),
+  });
+  const mac = closeProofMac(card.algorithm, Buffer.from(card.keys.tac, 'hex'), data);
+  const proof: StoredCloseProof = {
+    reason: input.reason, balanceFen: String(balanceFen), onlineSeq: card.onlineSeq, offlineSeq: card.offlineSeq,
+    challenge: input.challenge.toLowerCase(), mac: mac.toString('hex'),
+  };
+  card.closeProof = proof;
+  disableTransitCard(phone, card.id);
+  return proof;
+}
+
+/** Forgets a closed card once the platform has its proof. */
+export function removeTransitCard(phone: MiPhone, cardId: string): void {
+  const state = phone.mutableState;
+  state.transitCards = (state.transitCards ?? []).filter((c) => c.id !== cardId);
+  phone.save();
 }
 
 /**

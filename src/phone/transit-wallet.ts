@@ -8,7 +8,7 @@ import type { BrandWire, IssuedCard } from '../transit/client.ts';
 import { PhoneError } from './errors.ts';
 import type { MiPhone } from './phone.ts';
 import { PlatformClient } from './platform-client.ts';
-import { findTransitCard, installIssuedCard, summarize, type TransitCardSummary } from './transit-cards.ts';
+import { closeInSecureElement, findTransitCard, installIssuedCard, removeTransitCard, summarize, type TransitCardSummary } from './transit-cards.ts';
 import { loadCard, proveLoad } from './transit-load.ts';
 
 const client = (phone: MiPhone) => new PlatformClient(phone.state.platformUrl);
@@ -24,6 +24,14 @@ type WireBrand = Omit<BrandWire, 'issueFeeFen' | 'depositFen' | 'topUpMinFen' | 
   issueFeeFen: number; depositFen: number; topUpMinFen: number; topUpMaxFen: number; balanceCapFen: number;
 };
 
+/** A brand as the platform's API sends it (amounts as numbers), as the phone keeps it (bigint). */
+function brandFromWire(b: WireBrand): BrandWire {
+  return {
+    ...b, issueFeeFen: BigInt(b.issueFeeFen), depositFen: BigInt(b.depositFen), topUpMinFen: BigInt(b.topUpMinFen), topUpMaxFen: BigInt(b.topUpMaxFen),
+    balanceCapFen: BigInt(b.balanceCapFen), fares: { busFen: BigInt(b.fares.busFen as unknown as number) },
+  };
+}
+
 export async function transitBrands(phone: MiPhone): Promise<WireBrand[]> {
   return (await client(phone).call<{ data: WireBrand[] }>({ method: 'GET', path: '/v1/transit/brands', token: token(phone) })).data;
 }
@@ -36,11 +44,7 @@ export async function issueTransitCard(phone: MiPhone, input: { brand: string; s
     method: 'POST', path: '/v1/transit/cards', token: token(phone), idempotencyKey: randomUUID(),
     body: { device_id: deviceId, brand: input.brand, source: input.source, payment_password: input.paymentPassword },
   });
-  const b = answer.brand;
-  const brand: BrandWire = {
-    ...b, issueFeeFen: BigInt(b.issueFeeFen), depositFen: BigInt(b.depositFen), topUpMinFen: BigInt(b.topUpMinFen), topUpMaxFen: BigInt(b.topUpMaxFen),
-    balanceCapFen: BigInt(b.balanceCapFen), fares: { busFen: BigInt(b.fares.busFen as unknown as number) },
-  };
+  const brand = brandFromWire(answer.brand);
   return installIssuedCard(phone, { id: answer.card.id, brand, issued: answer.personalisation });
 }
 
@@ -153,4 +157,67 @@ export async function afterTaps(phone: MiPhone, input: { cardId: string; payment
     toppedUpFen = amountFen;
   }
   return { alert, toppedUpFen };
+}
+
+/** The platform's view of a transit card after a close. */
+export interface WireTransitCard {
+  id: string; brand: string; card_number: string | null; device_id: string; status: string; moved_from: string | null;
+  proven_balance_fen: number | null; refund_after: string | null; refunded_at: string | null;
+}
+
+/**
+ * Moves a card off this phone, or returns it: top-ups still unfinished go onto the card first,
+ * then the operator's challenge, the secure element's close proof (the card stops answering
+ * readers), and the platform closes the card. A close torn after the secure element closed the
+ * card is finished by calling again: the stored proof is sent. The card leaves this phone.
+ */
+export async function closeTransitCard(phone: MiPhone, input: { cardId: string; reason: 'move' | 'return'; paymentPassword: string }): Promise<WireTransitCard> {
+  const card = findTransitCard(phone, input.cardId);
+  const reason = input.reason === 'move' ? 'moved' as const : 'returned' as const;
+  const call = client(phone);
+  if (card.status === 'active') {
+    await recoverTopUps(phone, card.id);
+    const { challenge } = await call.call<{ challenge: string }>({ method: 'POST', path: `/v1/transit/cards/${card.id}/close-challenge`, token: token(phone), body: {} });
+    closeInSecureElement(phone, card.id, { reason, challenge });
+  }
+  const proof = card.closeProof;
+  if (!proof || proof.reason !== reason) throw new PhoneError('card_not_active', `The ${card.brandName} card is ${card.status}.`, 'cardId');
+  const closed = await call.call<WireTransitCard>({
+    method: 'POST', path: `/v1/transit/cards/${card.id}/close`, token: token(phone), idempotencyKey: randomUUID(),
+    body: {
+      reason: input.reason, payment_password: input.paymentPassword,
+      proof: { balance_fen: Number(proof.balanceFen), online_seq: proof.onlineSeq, offline_seq: proof.offlineSeq, challenge: proof.challenge, mac: proof.mac },
+    },
+  });
+  removeTransitCard(phone, card.id);
+  return closed;
+}
+
+/**
+ * Returns a card whose phone is lost, from this (another) logged-in phone: the platform closes it
+ * without a proof (the operator blacklists it), and refunds the balance in its books and the
+ * deposit once every gate had its window to upload.
+ */
+export async function returnTransitCardWithoutPhone(phone: MiPhone, input: { cardId: string; paymentPassword: string }): Promise<WireTransitCard> {
+  return client(phone).call<WireTransitCard>({
+    method: 'POST', path: `/v1/transit/cards/${encodeURIComponent(input.cardId)}/close`, token: token(phone), idempotencyKey: randomUUID(),
+    body: { reason: 'return', payment_password: input.paymentPassword, proof: null },
+  });
+}
+
+/**
+ * Moves a card (closed for a move on the old phone) onto this phone: a new card of the brand is
+ * issued here and the balance the old card proved is loaded onto it online.
+ */
+export async function moveTransitCardHere(phone: MiPhone, input: { cardId: string }): Promise<TransitCardSummary & { carriedFen: bigint }> {
+  const deviceId = phone.state.deviceId;
+  if (!deviceId) throw new PhoneError('not_registered', 'This phone is not registered with the platform yet: log in first.');
+  const answer = await client(phone).call<{ card: { id: string }; brand: WireBrand; personalisation: IssuedCard; carried_fen: number }>({
+    method: 'POST', path: `/v1/transit/cards/${encodeURIComponent(input.cardId)}/move-in`, token: token(phone), idempotencyKey: randomUUID(),
+    body: { device_id: deviceId },
+  });
+  const brand = brandFromWire(answer.brand);
+  installIssuedCard(phone, { id: answer.card.id, brand, issued: answer.personalisation });
+  await recoverTopUps(phone, answer.card.id);
+  return { ...summarize(findTransitCard(phone, answer.card.id)), carriedFen: BigInt(answer.carried_fen) };
 }

@@ -152,16 +152,22 @@ export async function createPlatform(options: PlatformOptions): Promise<Platform
   registerMerchantRoutes(app, accounts, merchants, { sandbox: options.sandboxOutbox !== undefined });
   registerDoorCardRoutes(app, accounts, doorCards);
   registerPaymentRoutes(app, { accounts, merchants, idempotency, wallet, orders, history: new TransactionHistory(options.db), payees, paymentAccounts });
-  const transit = options.transit ? new TransitService({ db: options.db, operator: options.transit, devices, merchants, orders, clock }) : undefined;
+  const transit = options.transit ? new TransitService({
+    db: options.db, operator: options.transit, devices, merchants, orders, clock,
+    verifyPaymentPassword: (userId, password) => paymentAccounts.verifyPaymentPassword(userId, password),
+  }) : undefined;
   if (transit) registerTransitRoutes(app, { accounts, idempotency, transit });
   registerPaymentCertificateRoutes(app, accounts, certificates, clock);
   if (options.sandboxOutbox) registerSandboxSmsRoutes(app, options.sandboxOutbox);
   // Hourly is plenty: a spent ATC stays refusable for as long as its batch is live.
   const atcPruning = new PeriodicJob('token-atc-pruning', () => tokens.pruneSpentAtcs(), options.logger.child({ component: 'tokens' }));
+  // Returned transit cards are refunded once their operator's settlement window is over.
+  const transitReturns = new PeriodicJob('transit-returns', async () => transit?.completeReturns(), options.logger.child({ component: 'transit' }));
   // After `mipay keys rotate-kek`, moves the vault's and the personal data's data keys to the newest KEK in batches.
   const kekRewrap = new KekRewrap({ db: options.db, tspKeys: options.tspKeys, personalData, logger: options.logger.child({ component: 'kek-rewrap' }) });
   app.addHook('onClose', async () => {
     await atcPruning.stop();
+    await transitReturns.stop();
     await kekRewrap.stop();
     await webhooks.stop();
     await pendingSettlement.stop();
@@ -176,6 +182,7 @@ export async function createPlatform(options: PlatformOptions): Promise<Platform
       webhooks.start();
       pendingSettlement.start();
       atcPruning.start(3_600_000);
+      if (transit) transitReturns.start(600_000);
       kekRewrap.start();
     },
   };

@@ -92,6 +92,8 @@ export const platformErrorSpecs = {
   transit_top_up_out_of_limits: { status: 422, type: 'invalid_request_error', raisedWhen: 'the top-up is below the brand\'s minimum, above its maximum, or would pass its balance cap' },
   transit_load_state: { status: 409, type: 'invalid_request_error', raisedWhen: 'the top-up is not at the step this request is for (e.g. confirming one never signed)' },
   transit_load_refused: { status: 422, type: 'card_error', raisedWhen: 'the operator refused the card\'s load cryptogram (MAC1 or TAC) or the card is blacklisted' },
+  transit_close_proof_invalid: { status: 422, type: 'card_error', raisedWhen: 'the card\'s close proof is missing (a move needs one), covers an old challenge, does not verify, or claims more than the card holds' },
+  transit_move_refused: { status: 409, type: 'invalid_request_error', raisedWhen: 'the card was not moved out of a device, or its balance is already on another card' },
   transit_operator_unavailable: { status: 503, type: 'api_error', raisedWhen: 'the transit operator did not answer; a fee already taken was refunded, a paid top-up waits to be signed' },
   // paying as the privacy policy describes (payees, fingerprint, certificates)
   payee_confirmation_invalid: { status: 422, type: 'invalid_request_error', raisedWhen: 'a transfer carries a payee confirmation that is unknown, another payer\'s, already used or older than 5 minutes' },

@@ -114,10 +114,17 @@ export interface PlatformTables {
     id: string; user_id: string; device_id: string; brand_code: string; brand_kind: 'city' | 'tunion'; card_number: string | null;
     status: 'issuing' | 'active' | 'failed' | 'moved' | 'returned'; issue_order_id: string | null; auto_top_up_below_fen: bigint | null;
     auto_top_up_amount_fen: bigint | null; low_balance_alert_fen: bigint | null; created_at: Date;
+    /** The moved card this one carries the balance of. */
+    moved_from: string | null; closed_at: Date | null;
+    /** What the card proved when it was closed (null: closed without the phone). */
+    proven_balance_fen: bigint | null;
+    /** A returned card: when the operator's books are final, what is refunded (balance + deposit), and when it was. */
+    final_after: Date | null; refund_target_fen: bigint | null; refunded_at: Date | null;
   };
   transit_loads: {
-    id: string; card_id: string; user_id: string; amount_fen: bigint; order_id: string; status: 'paid' | 'signed' | 'loaded' | 'refunded';
-    online_seq: number | null; created_at: Date; loaded_at: Date | null;
+    /** `order_id` null: a moved card's carried balance (`carried_from_card_id`), paid for long ago. */
+    id: string; card_id: string; user_id: string; amount_fen: bigint; order_id: string | null; status: 'paid' | 'signed' | 'loaded' | 'refunded';
+    online_seq: number | null; created_at: Date; loaded_at: Date | null; carried_from_card_id: string | null;
   };
   transit_operator_merchants: { brand_code: string; merchant_id: string };
   door_card_backups: {

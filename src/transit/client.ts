@@ -3,6 +3,7 @@
  * signed through it; gates upload their offline taps and fetch the blacklist. Wire types, the
  * errors, and the HTTP client; other parties import this file and nothing else of the operators.
  */
+import { epurseMac, tacSessionKey, type EpurseAlgorithm } from '../protocols/epurse/index.ts';
 
 /** Fares of a brand: a flat bus fare, and a metro charged by distance between stations. */
 export interface FareModel {
@@ -50,6 +51,11 @@ export interface IssuedCard {
 export interface LoadRequest {
   /** The platform's id of this load (idempotency: the same id is signed at most once per card counter). */
   loadId: string;
+  /**
+   * A moved card's number: this load carries the balance that card proved when it was closed
+   * (no top-up limits; signed for one load id only).
+   */
+  carriedFrom?: string;
   cardNumber: string;
   amountFen: bigint;
   balanceFen: bigint;
@@ -108,7 +114,63 @@ export interface SettledRecord {
 
 export type TransitErrorCode =
   | 'bad_request' | 'unauthorized' | 'brand_unknown' | 'brand_retired' | 'card_unknown' | 'card_blocked' | 'card_closed'
-  | 'load_out_of_limits' | 'load_mac_invalid' | 'load_counter_moved' | 'load_not_found' | 'load_tac_invalid' | 'unavailable';
+  | 'load_out_of_limits' | 'load_mac_invalid' | 'load_counter_moved' | 'load_not_found' | 'load_tac_invalid' | 'unavailable'
+  | 'close_proof_invalid' | 'carry_refused' | 'settlement_window_open';
+
+/**
+ * Days after a card is closed before the operator's books for it are final: gates upload their
+ * offline taps within this window, so a returned card's balance is known only after it.
+ */
+export const FINAL_SETTLEMENT_DAYS = 7;
+
+/** Why a card is closed: moved to another phone (its balance carried), or returned (refunded). */
+export type CloseReason = 'moved' | 'returned';
+
+/**
+ * The card's own statement of its state when the phone closes it: balance and both counters,
+ * bound to the operator's challenge and the reason, under the card's TAC key — so the operator
+ * can believe the balance a move carries. JR/T 0025 has no such command (a real move goes
+ * through the issuer's TSM); Mi Pay Open's phone computes it inside its secure element with the
+ * same MAC as a TAC.
+ */
+export interface CardCloseProof {
+  balanceFen: bigint;
+  onlineSeq: number;
+  offlineSeq: number;
+  /** hex, 8 bytes, from `closeChallenge` */
+  challenge: string;
+  /** hex, 4 bytes */
+  mac: string;
+}
+
+/** The bytes a close proof's MAC covers: card number (BCD, 10 bytes) ‖ reason ‖ balance ‖ online and offline counters ‖ challenge. */
+export function closeProofData(input: { cardNumber: string; reason: CloseReason; balanceFen: bigint; onlineSeq: number; offlineSeq: number; challenge: Buffer }): Buffer {
+  if (!/^[0-9]{1,20}$/.test(input.cardNumber)) throw new TransitError('bad_request', 'A transit card number is digits.', 'cardNumber');
+  if (input.balanceFen < 0n || input.balanceFen > 0xffffffffn) throw new TransitError('bad_request', 'A balance fits 4 bytes.', 'balanceFen');
+  const fixed = Buffer.alloc(9);
+  fixed[0] = input.reason === 'moved' ? 0x01 : 0x02;
+  fixed.writeUInt32BE(Number(input.balanceFen), 1);
+  fixed.writeUInt16BE(input.onlineSeq & 0xffff, 5);
+  fixed.writeUInt16BE(input.offlineSeq & 0xffff, 7);
+  return Buffer.concat([Buffer.from(input.cardNumber.padStart(20, '0'), 'hex'), fixed, input.challenge]);
+}
+
+/** The close proof's MAC: the e-purse MAC under the card's TAC session key, as a TAC is computed. */
+export function closeProofMac(algorithm: EpurseAlgorithm, tacKey: Buffer, data: Buffer): Buffer {
+  return epurseMac(algorithm, tacSessionKey(algorithm, tacKey), data);
+}
+
+/** The operator's answer to a close: its books, the balance the card proved, and when the books are final. */
+export interface ClosedCard {
+  cardNumber: string;
+  reason: CloseReason;
+  /** Confirmed loads less settled purchases today (uploads may still come until `finalAfter`). */
+  settledBalanceFen: bigint;
+  /** The balance the card proved at closing, or null when it was closed without the phone. */
+  provenBalanceFen: bigint | null;
+  /** ISO 8601: from then on `finalBalance` answers. */
+  finalAfter: string;
+}
 
 /** An operator's refusal; `param` names the field at fault. */
 export class TransitError extends Error {
@@ -128,8 +190,12 @@ export class TransitError extends Error {
 /** What the platform and the gates may ask of the operators. */
 export interface TransitOperatorClient {
   brands(): Promise<BrandWire[]>;
-  /** Personalises a new card; the same `requestId` gives back the same card. */
-  issueCard(input: { brandCode: string; requestId: string }): Promise<IssuedCard>;
+  /**
+   * Personalises a new card; the same `requestId` gives back the same card. With `carriedFrom`
+   * (a card of the brand closed as moved, with a proven balance) the new card is the one that
+   * balance is carried to, once: `carriedFen` is what its carry load may credit.
+   */
+  issueCard(input: { brandCode: string; requestId: string; carriedFrom?: string }): Promise<IssuedCard & { carriedFen?: bigint }>;
   /** Verifies the card's MAC1 and answers MAC2 (JR/T 0025.2 load). */
   signLoad(input: LoadRequest): Promise<SignedLoad>;
   /** The card's TAC after CREDIT FOR LOAD: the operator counts the load as on the card. */
@@ -141,14 +207,22 @@ export interface TransitOperatorClient {
   block(input: { cardNumber: string; reason: string }): Promise<void>;
   /** Settled purchases and confirmed loads of a card, newest first. */
   records(cardNumber: string): Promise<SettledRecord[]>;
-  /** A card moved or returned: the old copy may not pay again; `balanceFen` as the card last said. */
-  closeCard(input: { cardNumber: string; reason: 'moved' | 'returned' }): Promise<{ settledBalanceFen: bigint }>;
+  /** A fresh challenge for the card's close proof (the last one asked is the one accepted). */
+  closeChallenge(input: { cardNumber: string }): Promise<{ challenge: string }>;
+  /**
+   * Closes a card moved or returned, and blacklists it so no copy pays again. A move needs the
+   * card's close proof (its balance is carried); a return may come without one (a lost phone).
+   * Closing a closed card again answers as the first time.
+   */
+  closeCard(input: { cardNumber: string; reason: CloseReason; proof?: CardCloseProof }): Promise<ClosedCard>;
+  /** A closed card's final balance in the operator's books, once its settlement window is over. */
+  finalBalance(input: { cardNumber: string }): Promise<{ balanceFen: bigint }>;
 }
 
 // ---- the HTTP client ----
 
 const money = new Set(['amountFen', 'balanceFen', 'issueFeeFen', 'depositFen', 'topUpMinFen', 'topUpMaxFen', 'balanceCapFen',
-  'busFen', 'fareFen', 'maxFareFen', 'settledBalanceFen']);
+  'busFen', 'fareFen', 'maxFareFen', 'settledBalanceFen', 'provenBalanceFen', 'carriedFen']);
 
 /** JSON with bigint money: amounts travel as decimal strings (`"1200"`), as everywhere in Mi Pay Open's APIs. */
 export function toWireJson(value: unknown): string {
@@ -203,6 +277,8 @@ export function createHttpTransitClient(options: HttpTransitClientOptions): Tran
     blacklist: async (brandCode) => (await call<{ data: string[] }>('GET', `/v1/blacklist?brand=${enc(brandCode)}`)).data,
     block: async (input) => { await call('POST', '/v1/blacklist', input); },
     records: async (cardNumber) => (await call<{ data: SettledRecord[] }>('GET', `/v1/cards/${enc(cardNumber)}/records`)).data,
-    closeCard: (input) => call('POST', `/v1/cards/${enc(input.cardNumber)}/close`, { reason: input.reason }),
+    closeChallenge: (input) => call('POST', `/v1/cards/${enc(input.cardNumber)}/close-challenge`, {}),
+    closeCard: (input) => call('POST', `/v1/cards/${enc(input.cardNumber)}/close`, { reason: input.reason, ...(input.proof ? { proof: input.proof } : {}) }),
+    finalBalance: (input) => call('GET', `/v1/cards/${enc(input.cardNumber)}/final-balance`),
   };
 }

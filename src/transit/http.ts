@@ -20,6 +20,9 @@ export const transitErrorSpecs = {
   load_not_found: { status: 404, type: 'invalid_request_error', raisedWhen: 'no load with this id' },
   load_tac_invalid: { status: 422, type: 'card_error', raisedWhen: 'the card\'s load TAC does not verify' },
   unavailable: { status: 503, type: 'api_error', raisedWhen: 'the operator cannot answer now' },
+  close_proof_invalid: { status: 422, type: 'card_error', raisedWhen: 'a close proof is missing, covers another challenge, does not verify under the card\'s key, or claims more than the card holds' },
+  carry_refused: { status: 422, type: 'invalid_request_error', raisedWhen: 'a balance is carried from a card not closed for a move, carried already, or of another amount' },
+  settlement_window_open: { status: 409, type: 'invalid_request_error', raisedWhen: 'a closed card\'s final balance is asked before its settlement window ends; `final_after` says when' },
 } as const satisfies Record<TransitErrorCode, ErrorSpec>;
 const transitErrors = defineErrors(transitErrorSpecs);
 const e = transitErrors;
@@ -30,7 +33,7 @@ const cardNumber = z.string().regex(/^[0-9]{16}$/, '16 digits');
 const bcd = (digits: number) => z.string().regex(new RegExp(`^[0-9]{${digits}}$`));
 
 const loadBody = z.object({
-  loadId: z.string().min(1).max(64), cardNumber, amountFen: fen, balanceFen: fen, onlineSeq: z.number().int().min(0).max(0xffff),
+  loadId: z.string().min(1).max(64), carriedFrom: cardNumber.optional(), cardNumber, amountFen: fen, balanceFen: fen, onlineSeq: z.number().int().min(0).max(0xffff),
   random: hexOf(4), mac1: hexOf(4), terminalId: hexOf(6),
 }).describe('The card\'s INITIALIZE FOR LOAD answer');
 const tapRecord = z.object({
@@ -64,14 +67,15 @@ export function registerTransitRoutes(app: App, operators: TransitOperatorClient
   app.get('/v1/brands', { schema: { description: 'Transit brands as data: AID, fees, top-up limits, cap, fares, status.', errors: [e.unauthorized] } },
     async () => send({ data: await operators.brands() }));
   app.post('/v1/cards', {
-    schema: { description: 'Personalise a new card of a brand (idempotent by requestId).',
-      errors: [e.unauthorized, e.brand_unknown, e.brand_retired, e.bad_request], body: z.object({ brandCode: z.string().min(1).max(40), requestId: z.string().min(1).max(64) }) },
+    schema: { description: 'Personalise a new card of a brand (idempotent by requestId); with carriedFrom, the card a moved card\'s balance is carried to.',
+      errors: [e.unauthorized, e.brand_unknown, e.brand_retired, e.bad_request, e.carry_refused],
+      body: z.object({ brandCode: z.string().min(1).max(40), requestId: z.string().min(1).max(64), carriedFrom: cardNumber.optional() }) },
   }, async (request) => send(await operators.issueCard(request.body)));
   app.post('/v1/loads', {
     schema: {
       description: 'Verify a card\'s MAC1 and sign the load (MAC2).', body: loadBody,
       errors: [e.unauthorized, e.bad_request, e.card_unknown, e.card_closed, e.card_blocked, e.load_out_of_limits, e.load_mac_invalid,
-        e.load_counter_moved],
+        e.load_counter_moved, e.carry_refused],
     },
   },
     async (request) => send(await operators.signLoad(bigints(request.body))));
@@ -100,8 +104,23 @@ export function registerTransitRoutes(app: App, operators: TransitOperatorClient
   app.get('/v1/cards/:cardNumber/records', { schema: { description: 'Settled taps and confirmed loads of a card.',
     errors: [e.unauthorized, e.bad_request, e.card_unknown], params: z.object({ cardNumber }) } },
     async (request) => send({ data: await operators.records(request.params.cardNumber) }));
+  app.post('/v1/cards/:cardNumber/close-challenge', {
+    schema: { description: 'A fresh challenge the card\'s close proof must cover.', errors: [e.unauthorized, e.bad_request, e.card_unknown, e.card_closed, e.card_blocked],
+      params: z.object({ cardNumber }), body: z.object({}) },
+  }, async (request) => operators.closeChallenge({ cardNumber: request.params.cardNumber }));
+  const closeProof = z.object({
+    balanceFen: fen, onlineSeq: z.number().int().min(0).max(0xffff), offlineSeq: z.number().int().min(0).max(0xffff), challenge: hexOf(8), mac: hexOf(4),
+  }).describe('The card\'s balance and counters under its TAC key, bound to the challenge');
   app.post('/v1/cards/:cardNumber/close', {
-    schema: { description: 'Close a moved or returned card (blacklisted): answers the settled balance.',
-      errors: [e.unauthorized, e.bad_request, e.card_unknown], params: z.object({ cardNumber }), body: z.object({ reason: z.enum(['moved', 'returned']) }) },
-  }, async (request) => send(await operators.closeCard({ cardNumber: request.params.cardNumber, reason: request.body.reason })));
+    schema: { description: 'Close a moved or returned card (blacklisted): answers the books, the proven balance and when they are final.',
+      errors: [e.unauthorized, e.bad_request, e.card_unknown, e.card_closed, e.close_proof_invalid], params: z.object({ cardNumber }),
+      body: z.object({ reason: z.enum(['moved', 'returned']), proof: closeProof.optional() }) },
+  }, async (request) => {
+    const { proof } = request.body;
+    return send(await operators.closeCard({ cardNumber: request.params.cardNumber, reason: request.body.reason, ...(proof ? { proof: bigints(proof) } : {}) }));
+  });
+  app.get('/v1/cards/:cardNumber/final-balance', {
+    schema: { description: 'A closed card\'s balance once its settlement window is over.', errors: [e.unauthorized, e.bad_request, e.card_unknown, e.settlement_window_open],
+      params: z.object({ cardNumber }) },
+  }, async (request) => send(await operators.finalBalance({ cardNumber: request.params.cardNumber })));
 }

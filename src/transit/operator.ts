@@ -4,7 +4,10 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { sql, type Kysely } from 'kysely';
 import { ISSUER_FILE, diversifyCardKey, loadMacs } from '../protocols/epurse/index.ts';
-import { TransitError, type BrandWire, type IssuedCard, type LoadRequest, type SettledRecord, type SignedLoad } from './client.ts';
+import {
+  FINAL_SETTLEMENT_DAYS, TransitError, closeProofData, closeProofMac, type BrandWire, type CardCloseProof, type ClosedCard, type CloseReason,
+  type IssuedCard, type LoadRequest, type SettledRecord, type SignedLoad,
+} from './client.ts';
 import type { TransitTables } from './tables.ts';
 
 /** An operator's master keys (16 bytes each): purchase (MPK), load (MLK), TAC (MTK). */
@@ -53,8 +56,11 @@ export class BrandOperator {
     return key;
   }
 
-  /** A new card number, its file 0x15 and its three keys; the same request id gives the same card. */
-  async issueCard(requestId: string): Promise<IssuedCard> {
+  /**
+   * A new card number, its file 0x15 and its three keys; the same request id gives the same card.
+   * With `carriedFrom`, the new card is the one a moved card's proven balance goes to (once).
+   */
+  async issueCard(requestId: string, carriedFrom?: string): Promise<IssuedCard & { carriedFen?: bigint }> {
     const brand = this.brand;
     if (brand.status === 'retired') {
       const instead = brand.replacement?.note ?? 'another brand';
@@ -69,10 +75,24 @@ export class BrandOperator {
         .returning('last_serial').executeTakeFirstOrThrow();
       const number = `${brand.cardPrefix}${String(row.last_serial).padStart(8, '0')}`;
       await trx.insertInto('cards').values({ card_number: number, brand_code: brand.code, request_id: requestId, status: 'active', close_reason: null,
-        created_at: this.#clock(), closed_at: null }).execute();
+        created_at: this.#clock(), closed_at: null, close_challenge: null, proven_balance_fen: null, carried_to: null, carry_load_id: null }).execute();
+      if (carriedFrom !== undefined) await this.#claimCarry(trx, carriedFrom, number);
       return number;
     });
-    return this.personalisation(cardNumber);
+    if (carriedFrom === undefined) return this.personalisation(cardNumber);
+    const from = await this.#db.selectFrom('cards').select(['carried_to', 'proven_balance_fen']).where('card_number', '=', carriedFrom).executeTakeFirst();
+    if (from?.carried_to !== cardNumber) throw new TransitError('carry_refused', 'This request id issued a card that carries another card.', 'requestId');
+    return { ...this.personalisation(cardNumber), carriedFen: from.proven_balance_fen! };
+  }
+
+  /** Marks the moved card `from` as carried to `to`: only a card of this brand, closed as moved with a proven balance, carried nowhere yet. */
+  async #claimCarry(trx: Kysely<TransitTables>, from: string, to: string): Promise<void> {
+    const claimed = await trx.updateTable('cards').set({ carried_to: to }).where('card_number', '=', from).where('brand_code', '=', this.brand.code)
+      .where('status', '=', 'closed').where('close_reason', '=', 'moved').where('proven_balance_fen', 'is not', null).where('carried_to', 'is', null)
+      .executeTakeFirst();
+    if (claimed.numUpdatedRows === 0n) {
+      throw new TransitError('carry_refused', `Card ${from} is not a ${this.brand.name} card closed for a move whose balance is still to carry.`, 'carriedFrom');
+    }
   }
 
   personalisation(cardNumber: string): IssuedCard {
@@ -107,7 +127,8 @@ export class BrandOperator {
   async signLoad(input: LoadRequest): Promise<SignedLoad> {
     const brand = this.brand;
     await this.#activeCard(input.cardNumber);
-    if (input.amountFen < brand.topUpMinFen || input.amountFen > brand.topUpMaxFen) {
+    if (input.carriedFrom !== undefined) await this.#checkCarry(input);
+    else if (input.amountFen < brand.topUpMinFen || input.amountFen > brand.topUpMaxFen) {
       throw new TransitError('load_out_of_limits', `A ${brand.name} top-up is ${brand.topUpMinFen}–${brand.topUpMaxFen} fen.`, 'amountFen');
     }
     if (input.balanceFen < 0n || input.balanceFen + input.amountFen > brand.balanceCapFen) {
@@ -145,6 +166,21 @@ export class BrandOperator {
       random: row.random, mac2: row.mac2, load_date: date, load_time: time, balance_before_fen: row.balance_before_fen, status: 'signed',
     })).execute();
     return { loadId: input.loadId, mac2: row.mac2, date, time };
+  }
+
+  /** A carry load: onto the card the moved card was carried to, of exactly its proven balance, under one load id. */
+  async #checkCarry(input: LoadRequest): Promise<void> {
+    const from = await this.#db.selectFrom('cards').select(['carried_to', 'proven_balance_fen', 'carry_load_id'])
+      .where('card_number', '=', input.carriedFrom!).executeTakeFirst();
+    if (!from || from.carried_to !== input.cardNumber) {
+      throw new TransitError('carry_refused', `Card ${input.carriedFrom} was not carried to this card.`, 'carriedFrom');
+    }
+    if (from.proven_balance_fen !== input.amountFen) {
+      throw new TransitError('carry_refused', `The moved card proved ${from.proven_balance_fen} fen; a carry load is exactly that.`, 'amountFen');
+    }
+    const claimed = await this.#db.updateTable('cards').set({ carry_load_id: input.loadId }).where('card_number', '=', input.carriedFrom!)
+      .where((eb) => eb.or([eb('carry_load_id', 'is', null), eb('carry_load_id', '=', input.loadId)])).executeTakeFirst();
+    if (claimed.numUpdatedRows === 0n) throw new TransitError('carry_refused', 'This balance was carried by another load.', 'loadId');
   }
 
   /** The card's load TAC: verified, then the load counts as on the card. */
@@ -194,22 +230,91 @@ export class BrandOperator {
     ].sort((a, b) => `${b.date}${b.time}`.localeCompare(`${a.date}${a.time}`));
   }
 
+  /** A fresh challenge the card's close proof must cover; asking again replaces it. */
+  async closeChallenge(cardNumber: string): Promise<{ challenge: string }> {
+    await this.#activeCard(cardNumber);
+    const challenge = randomBytes(8).toString('hex');
+    await this.#db.updateTable('cards').set({ close_challenge: challenge }).where('card_number', '=', cardNumber).where('status', '=', 'active').execute();
+    return { challenge };
+  }
+
   /**
-   * Closes a card (moved to another phone, or returned) and blacklists it, so a copy that
-   * still answers cannot pay. Answers the balance as the operator's books have it: confirmed
-   * loads less settled purchases.
+   * The balance in the operator's books: confirmed loads less settled purchases, less a balance
+   * carried to another card. `creditedBelowSeq`: signed loads under that online counter count
+   * as credited too (the card's counter moved past them, as its close proof shows).
    */
-  async closeCard(cardNumber: string, reason: 'moved' | 'returned'): Promise<{ settledBalanceFen: bigint }> {
-    const card = await this.#db.selectFrom('cards').select('status').where('card_number', '=', cardNumber).executeTakeFirst();
-    if (!card) throw new TransitError('card_unknown', `${this.brand.name} issued no card ${cardNumber}.`, 'cardNumber');
-    await this.#db.updateTable('cards').set({ status: 'closed', close_reason: reason, closed_at: this.#clock() })
-      .where('card_number', '=', cardNumber).where('status', '=', 'active').execute();
-    await this.block(cardNumber, reason);
+  async #booksBalance(cardNumber: string, creditedBelowSeq?: number): Promise<bigint> {
     const loaded = await this.#db.selectFrom('loads').select((eb) => eb.fn.coalesce(eb.fn.sum<bigint>('amount_fen'), sql<bigint>`0`).as('fen'))
-      .where('card_number', '=', cardNumber).where('status', '=', 'confirmed').executeTakeFirstOrThrow();
+      .where('card_number', '=', cardNumber)
+      .where((eb) => creditedBelowSeq === undefined ? eb('status', '=', 'confirmed')
+        : eb.or([eb('status', '=', 'confirmed'), eb.and([eb('status', '=', 'signed'), eb('online_seq', '<', creditedBelowSeq)])]))
+      .executeTakeFirstOrThrow();
     const spent = await this.#db.selectFrom('settled_records').select((eb) => eb.fn.coalesce(eb.fn.sum<bigint>('amount_fen'), sql<bigint>`0`).as('fen'))
       .where('card_number', '=', cardNumber).executeTakeFirstOrThrow();
-    return { settledBalanceFen: BigInt(loaded.fen) - BigInt(spent.fen) };
+    const card = await this.#db.selectFrom('cards').select(['carried_to', 'proven_balance_fen']).where('card_number', '=', cardNumber).executeTakeFirst();
+    const carried = card?.carried_to ? card.proven_balance_fen ?? 0n : 0n;
+    return BigInt(loaded.fen) - BigInt(spent.fen) - BigInt(carried);
+  }
+
+  /**
+   * Closes a card moved to another phone or returned, and blacklists it so that no copy pays
+   * again. With the card's close proof (a move needs one) the balance it proved is kept; the
+   * proof must cover the last challenge, and cannot claim more than the card can hold: its books
+   * (taps not yet uploaded only lower the true balance below them). Asked again, it answers as
+   * the first time.
+   */
+  async closeCard(cardNumber: string, reason: CloseReason, proof?: CardCloseProof): Promise<ClosedCard> {
+    const card = await this.#db.selectFrom('cards').selectAll().where('card_number', '=', cardNumber).executeTakeFirst();
+    if (!card) throw new TransitError('card_unknown', `${this.brand.name} issued no card ${cardNumber}.`, 'cardNumber');
+    if (card.status === 'closed') {
+      if (card.close_reason !== reason) throw new TransitError('card_closed', `This card was already closed (${card.close_reason}).`, 'cardNumber');
+      return this.#closed(cardNumber, reason, card.proven_balance_fen, card.closed_at!);
+    }
+    if (reason === 'moved' && !proof) throw new TransitError('close_proof_invalid', 'A move carries the balance the card proves: send its close proof.', 'proof');
+    let proven: bigint | null = null;
+    if (proof) {
+      const challenge = hex(proof.challenge, 8, 'proof.challenge');
+      if (!card.close_challenge || !equal(Buffer.from(card.close_challenge, 'hex'), challenge)) {
+        throw new TransitError('close_proof_invalid', 'The proof does not cover this card\'s last close challenge; ask for a new one.', 'proof.challenge');
+      }
+      const data = closeProofData({ cardNumber, reason, balanceFen: proof.balanceFen, onlineSeq: proof.onlineSeq, offlineSeq: proof.offlineSeq, challenge });
+      if (!equal(closeProofMac(this.brand.algorithm, this.tacKey(cardNumber), data), hex(proof.mac, 4, 'proof.mac'))) {
+        throw new TransitError('close_proof_invalid', 'The close proof does not verify under the card\'s key.', 'proof.mac');
+      }
+      const books = await this.#booksBalance(cardNumber, proof.onlineSeq);
+      if (proof.balanceFen > books) {
+        throw new TransitError('close_proof_invalid', `The card claims ${proof.balanceFen} fen; its loads less its settled taps leave ${books}.`, 'proof');
+      }
+      proven = proof.balanceFen;
+    }
+    const closedAt = this.#clock();
+    await this.#db.updateTable('cards').set({ status: 'closed', close_reason: reason, closed_at: closedAt, proven_balance_fen: proven, close_challenge: null })
+      .where('card_number', '=', cardNumber).where('status', '=', 'active').execute();
+    await this.block(cardNumber, reason);
+    const stored = await this.#db.selectFrom('cards').selectAll().where('card_number', '=', cardNumber).executeTakeFirstOrThrow();
+    if (stored.close_reason !== reason) throw new TransitError('card_closed', `This card was already closed (${stored.close_reason}).`, 'cardNumber');
+    return this.#closed(cardNumber, reason, stored.proven_balance_fen, stored.closed_at!);
+  }
+
+  async #closed(cardNumber: string, reason: CloseReason, proven: bigint | null, closedAt: Date): Promise<ClosedCard> {
+    return {
+      cardNumber, reason, settledBalanceFen: await this.#booksBalance(cardNumber), provenBalanceFen: proven,
+      finalAfter: new Date(closedAt.getTime() + FINAL_SETTLEMENT_DAYS * 86_400_000).toISOString(),
+    };
+  }
+
+  /** A closed card's balance once every gate had its window to upload: what a return refunds. */
+  async finalBalance(cardNumber: string): Promise<{ balanceFen: bigint }> {
+    const card = await this.#db.selectFrom('cards').select(['status', 'closed_at']).where('card_number', '=', cardNumber).executeTakeFirst();
+    if (!card) throw new TransitError('card_unknown', `${this.brand.name} issued no card ${cardNumber}.`, 'cardNumber');
+    if (card.status !== 'closed') throw new TransitError('bad_request', 'The card is still active: close it first.', 'cardNumber');
+    const finalAfter = new Date(card.closed_at!.getTime() + FINAL_SETTLEMENT_DAYS * 86_400_000);
+    if (this.#clock() < finalAfter) {
+      throw new TransitError('settlement_window_open', `Gates may still upload taps of this card until ${finalAfter.toISOString()}.`, 'cardNumber',
+        { final_after: finalAfter.toISOString() });
+    }
+    const balance = await this.#booksBalance(cardNumber);
+    return { balanceFen: balance > 0n ? balance : 0n };
   }
 }
 

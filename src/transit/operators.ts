@@ -42,9 +42,9 @@ export class TransitOperators implements TransitOperatorClient {
     return BRANDS.filter((b) => this.#operators.has(b.code));
   }
 
-  async issueCard(input: { brandCode: string; requestId: string }) {
+  async issueCard(input: { brandCode: string; requestId: string; carriedFrom?: string }) {
     if (!brandByCode(input.brandCode)) throw new TransitError('brand_unknown', `No transit brand ${input.brandCode}.`, 'brandCode');
-    return this.#byBrand(input.brandCode).issueCard(input.requestId);
+    return this.#byBrand(input.brandCode).issueCard(input.requestId, input.carriedFrom);
   }
 
   signLoad(input: Parameters<TransitOperatorClient['signLoad']>[0]) {
@@ -84,7 +84,15 @@ export class TransitOperators implements TransitOperatorClient {
     return this.#byCard(cardNumber).records(cardNumber);
   }
 
-  closeCard(input: { cardNumber: string; reason: 'moved' | 'returned' }) {
-    return this.#byCard(input.cardNumber).closeCard(input.cardNumber, input.reason);
+  closeChallenge(input: { cardNumber: string }) {
+    return this.#byCard(input.cardNumber).closeChallenge(input.cardNumber);
+  }
+
+  closeCard(input: Parameters<TransitOperatorClient['closeCard']>[0]) {
+    return this.#byCard(input.cardNumber).closeCard(input.cardNumber, input.reason, input.proof);
+  }
+
+  finalBalance(input: { cardNumber: string }) {
+    return this.#byCard(input.cardNumber).finalBalance(input.cardNumber);
   }
 }

@@ -4,6 +4,7 @@ export interface TransitTables {
   cards: {
     card_number: string; brand_code: string; request_id: string; status: 'active' | 'closed'; close_reason: string | null;
     created_at: Date; closed_at: Date | null;
+    close_challenge: string | null; proven_balance_fen: bigint | null; carried_to: string | null; carry_load_id: string | null;
   };
   card_numbers: { brand_code: string; last_serial: bigint };
   loads: {

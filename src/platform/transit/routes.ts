@@ -24,12 +24,18 @@ const cardSchema = z.object({
   auto_top_up: z.object({ below_fen: z.number().describe('Top up when the balance falls below this, in fen'), amount_fen: z.number() })
     .nullable().describe('The automatic top-up, or null when it is off'),
   low_balance_alert_fen: z.number().nullable().describe('Alert when the balance falls below this (fen), or null when it is off'),
+  moved_from: z.string().nullable().describe('The card (tc_…) this one carries the balance of, moved from another device; null otherwise'),
+  proven_balance_fen: z.number().nullable().describe('A moved or returned card: the balance it proved when it was closed (fen); null otherwise'),
+  refund_after: z.string().nullable().describe('A returned card: when the operator\'s books are final and the balance and deposit are refunded'),
+  refunded_at: z.string().nullable().describe('A returned card: when the refund was made; null before'),
 });
 const cardToWire = (c: TransitCard): z.infer<typeof cardSchema> => ({
   id: c.id, brand: c.brand_code, kind: c.brand_kind, card_number: c.card_number, device_id: c.device_id, status: c.status,
   auto_top_up: c.auto_top_up_below_fen !== null && c.auto_top_up_amount_fen !== null
     ? { below_fen: Number(c.auto_top_up_below_fen), amount_fen: Number(c.auto_top_up_amount_fen) } : null,
   low_balance_alert_fen: c.low_balance_alert_fen === null ? null : Number(c.low_balance_alert_fen),
+  moved_from: c.moved_from, proven_balance_fen: c.proven_balance_fen === null ? null : Number(c.proven_balance_fen),
+  refund_after: c.final_after?.toISOString() ?? null, refunded_at: c.refunded_at?.toISOString() ?? null,
 });
 const loadSchema = z.object({ id: z.string(), card_id: z.string(), amount_fen: z.number(), status: z.string(),
   online_seq: z.number().nullable().describe('The card\'s online transaction counter the load was signed for, or null before signing') });
@@ -193,5 +199,66 @@ export function registerTransitRoutes(app: App, deps: { accounts: AccountService
       autoTopUp: b.auto_top_up ? { belowFen: BigInt(b.auto_top_up.below_fen), amountFen: BigInt(b.auto_top_up.amount_fen) } : null,
       lowBalanceAlertFen: b.low_balance_alert_fen === null ? null : BigInt(b.low_balance_alert_fen),
     }));
+  });
+
+  app.post('/v1/transit/cards/:card_id/close-challenge', {
+    preHandler: session,
+    schema: {
+      security, tags, summary: 'Move or return a card, step 1: the operator\'s challenge the card\'s close proof covers', params: cardParams,
+      description: 'The phone that holds the card asks its secure element to close the card over this challenge: the card stops '
+        + 'answering readers and states its balance and counters under its own key. The card stays active until step 2.',
+      errors: [errors.not_found, errors.transit_card_not_active, ...operatorErrors], body: z.object({}).optional(),
+      response: { 200: z.object({ challenge: z.string().describe('8 bytes of hex'), card_number: z.string().describe('The card\'s number') }) },
+    },
+  }, async (request) => {
+    const answer = await deps.transit.closeChallenge(caller(request).user.id, request.params.card_id);
+    return { challenge: answer.challenge, card_number: answer.cardNumber };
+  });
+
+  app.post('/v1/transit/cards/:card_id/close', {
+    preHandler: moneyMoving,
+    schema: {
+      security, tags, summary: 'Move or return a card, step 2: close it (blacklisted; moved: balance to carry; returned: refund after settlement)',
+      description: 'A move needs the card\'s close proof (from the phone that holds it); its balance is then carried onto a card on '
+        + 'another device with POST /v1/transit/cards/{card_id}/move-in. A return may come without a proof (a lost phone): the '
+        + 'balance and the deposit are refunded to what paid them once the operator\'s settlement window is over (`refund_after`).',
+      headers: idempotencyHeader, params: cardParams,
+      errors: [...idempotencyErrors, errors.not_found, errors.transit_card_not_active, errors.transit_close_proof_invalid,
+        errors.payment_account_not_found, errors.payment_password_wrong, errors.payment_password_locked, ...operatorErrors],
+      body: z.object({
+        reason: z.enum(['move', 'return']).describe('move: to another device of yours; return: give the card back and get the money'),
+        proof: z.object({
+          balance_fen: fen('The card\'s balance'), online_seq: z.number().int().min(0).max(0xffff).describe('The card\'s online (load) counter'),
+          offline_seq: z.number().int().min(0).max(0xffff).describe('The card\'s offline (purchase) counter'),
+          challenge: hexOf(8).describe('The challenge from step 1'), mac: hexOf(4).describe('The card\'s MAC over all of the above'),
+        }).nullable().describe('The card\'s close proof, or null for a return without the phone'),
+        payment_password: z.string().max(32).describe('The 6-digit payment password'),
+      }),
+      response: { 200: cardSchema },
+    },
+  }, async (request) => {
+    const b = request.body;
+    const proof = b.proof ? {
+      balanceFen: BigInt(b.proof.balance_fen), onlineSeq: b.proof.online_seq, offlineSeq: b.proof.offline_seq, challenge: b.proof.challenge, mac: b.proof.mac,
+    } : null;
+    return cardToWire(await deps.transit.close(context(request), { cardId: request.params.card_id, reason: b.reason, proof, paymentPassword: b.payment_password }));
+  });
+
+  app.post('/v1/transit/cards/:card_id/move-in', {
+    preHandler: moneyMoving,
+    schema: {
+      security, tags, summary: 'Move a card, step 3: a card on the new device carrying the moved card\'s balance', params: cardParams,
+      description: 'Issues a card of the same brand onto the device (no fee: the deposit moves with it) and leaves the carried balance '
+        + 'as a top-up the phone loads online (GET /v1/transit/cards/{card_id}/top-ups, then sign and confirm). The device rules of an '
+        + 'issue apply (one T-Union card, one card per brand).',
+      headers: idempotencyHeader,
+      errors: [...idempotencyErrors, errors.not_found, errors.device_not_active, errors.transit_move_refused, errors.transit_tunion_present,
+        errors.transit_brand_present, errors.transit_brand_unknown, ...operatorErrors],
+      body: z.object({ device_id: z.string().min(1).max(64).describe('The device the card moves to') }),
+    },
+  }, async (request, reply) => {
+    const moved = await deps.transit.moveIn(context(request), { cardId: request.params.card_id, deviceId: request.body.device_id });
+    void reply.code(201);
+    return { card: cardToWire(moved.card), brand: plain(moved.brand), personalisation: moved.issued, carried_fen: Number(moved.carriedFen) };
   });
 }

@@ -7,7 +7,9 @@
 import { type Kysely } from 'kysely';
 import { ApiError } from '../../infra/http/errors.ts';
 import { newId } from '../../infra/ids.ts';
-import { TransitError, type BrandWire, type IssuedCard, type SettledRecord, type SignedLoad, type TransitOperatorClient } from '../../transit/client.ts';
+import {
+  TransitError, type BrandWire, type CardCloseProof, type IssuedCard, type SettledRecord, type SignedLoad, type TransitOperatorClient,
+} from '../../transit/client.ts';
 import type { DeviceService } from '../devices/service.ts';
 import { errors } from '../errors.ts';
 import type { MerchantService } from '../merchants/service.ts';
@@ -30,6 +32,8 @@ function operatorRefusal(error: unknown): Error {
     case 'load_counter_moved': return errors.transit_load_state(error.message, 'top_up_id');
     case 'load_mac_invalid': case 'load_tac_invalid': case 'card_blocked': return errors.transit_load_refused(error.message);
     case 'unavailable': return errors.transit_operator_unavailable(error.message);
+    case 'close_proof_invalid': return errors.transit_close_proof_invalid(error.message, 'proof');
+    case 'carry_refused': return errors.transit_move_refused(error.message, 'card_id');
     default: return errors.transit_load_refused(error.message);
   }
 }
@@ -55,9 +59,14 @@ export class TransitService {
   readonly #merchants: MerchantService;
   readonly #orders: OrderPayments;
   readonly #clock: () => Date;
+  readonly #verifyPaymentPassword: (userId: string, password: string) => Promise<void>;
   #brands: { at: number; list: BrandWire[] } | undefined;
 
-  constructor(deps: { db: Kysely<PlatformTables>; operator: TransitOperatorClient; devices: DeviceService; merchants: MerchantService; orders: OrderPayments; clock: () => Date }) {
+  constructor(deps: {
+    db: Kysely<PlatformTables>; operator: TransitOperatorClient; devices: DeviceService; merchants: MerchantService; orders: OrderPayments; clock: () => Date;
+    verifyPaymentPassword: (userId: string, password: string) => Promise<void>;
+  }) {
+    this.#verifyPaymentPassword = deps.verifyPaymentPassword;
     this.#db = deps.db;
     this.#operator = deps.operator;
     this.#devices = deps.devices;
@@ -122,8 +131,16 @@ export class TransitService {
     return card;
   }
 
+  /** The user's cards in use, returned ones until their refund is made, and moved ones until their balance is on a new card. */
   async list(userId: string): Promise<TransitCard[]> {
-    return this.#db.selectFrom('transit_cards').selectAll().where('user_id', '=', userId).where('status', '=', 'active').orderBy('created_at').execute();
+    return this.#db.selectFrom('transit_cards as c').selectAll('c').where('c.user_id', '=', userId)
+      .where((eb) => eb.or([
+        eb('c.status', '=', 'active'),
+        eb.and([eb('c.status', '=', 'returned'), eb('c.refunded_at', 'is', null)]),
+        eb.and([eb('c.status', '=', 'moved'), eb.not(eb.exists(eb.selectFrom('transit_cards as n').select('n.id')
+          .whereRef('n.moved_from', '=', 'c.id').where('n.status', '<>', 'failed')))]),
+      ]))
+      .orderBy('c.created_at').execute();
   }
 
   /**
@@ -137,26 +154,7 @@ export class TransitService {
       const instead = brand.replacement?.note ?? 'another brand';
       throw errors.transit_brand_retired(`${brand.name} is retired and no longer issued; use ${instead}.`, 'brand', { replacement: brand.replacement });
     }
-    const device = await this.#devices.get(context.userId, input.deviceId);
-    if (device.status !== 'active') throw errors.device_not_active(`The device is ${device.status}.`, 'device_id');
-    const live = await this.#db.selectFrom('transit_cards').select(['brand_code', 'brand_kind']).where('device_id', '=', device.id)
-      .where('status', 'in', ['issuing', 'active']).execute();
-    const tunion = live.find((c) => c.brand_kind === 'tunion');
-    if (brand.kind === 'tunion' && tunion) {
-      const name = (await this.brands()).find((b) => b.code === tunion.brand_code)?.name ?? tunion.brand_code;
-      throw errors.transit_tunion_present(`This device already carries a T-Union card (${name}); a device holds at most one.`, 'brand');
-    }
-    if (live.some((c) => c.brand_code === brand.code)) throw errors.transit_brand_present(`This device already carries a ${brand.name} card.`, 'brand');
-    const card: TransitCard = {
-      id: newId('tc'), user_id: context.userId, device_id: device.id, brand_code: brand.code, brand_kind: brand.kind, card_number: null,
-      status: 'issuing', issue_order_id: null, auto_top_up_below_fen: null, auto_top_up_amount_fen: null, low_balance_alert_fen: null, created_at: this.#clock(),
-    };
-    try {
-      await this.#db.insertInto('transit_cards').values(card).execute();
-    } catch {
-      // The partial unique indexes: a concurrent issue onto the same device won the race.
-      throw errors.transit_brand_present('Another card is being issued onto this device for this brand or T-Union.', 'brand');
-    }
+    const card = await this.#startIssuing(context.userId, input.deviceId, brand, null);
     const feeFen = brand.issueFeeFen + brand.depositFen;
     let paid: { merchantId: string; orderId: string } | undefined;
     try {
@@ -174,6 +172,38 @@ export class TransitService {
     }
   }
 
+  /**
+   * A new card row in `issuing` on the caller's active device, refused for a second T-Union card
+   * or a second card of the brand on it (the partial unique indexes settle a race).
+   */
+  async #startIssuing(userId: string, deviceId: string, brand: BrandWire, movedFrom: string | null): Promise<TransitCard> {
+    // The request's field at fault when the device has no room: the brand asked for, or (a move) the device.
+    const roomParam = movedFrom ? 'device_id' : 'brand';
+    const device = await this.#devices.get(userId, deviceId);
+    if (device.status !== 'active') throw errors.device_not_active(`The device is ${device.status}.`, 'device_id');
+    const live = await this.#db.selectFrom('transit_cards').select(['brand_code', 'brand_kind']).where('device_id', '=', device.id)
+      .where('status', 'in', ['issuing', 'active']).execute();
+    const tunion = live.find((c) => c.brand_kind === 'tunion');
+    if (brand.kind === 'tunion' && tunion) {
+      const name = (await this.brands()).find((b) => b.code === tunion.brand_code)?.name ?? tunion.brand_code;
+      throw errors.transit_tunion_present(`This device already carries a T-Union card (${name}); a device holds at most one.`, roomParam);
+    }
+    if (live.some((c) => c.brand_code === brand.code)) throw errors.transit_brand_present(`This device already carries a ${brand.name} card.`, roomParam);
+    const card: TransitCard = {
+      id: newId('tc'), user_id: userId, device_id: device.id, brand_code: brand.code, brand_kind: brand.kind, card_number: null,
+      status: 'issuing', issue_order_id: null, auto_top_up_below_fen: null, auto_top_up_amount_fen: null, low_balance_alert_fen: null, created_at: this.#clock(),
+      moved_from: movedFrom, closed_at: null, proven_balance_fen: null, final_after: null, refund_target_fen: null, refunded_at: null,
+    };
+    try {
+      await this.#db.insertInto('transit_cards').values(card).execute();
+    } catch {
+      // The partial unique indexes: a concurrent issue onto the same device won the race, or the moved card is carried already.
+      if (movedFrom) throw errors.transit_move_refused('This card\'s balance is already carried to another card.', 'card_id');
+      throw errors.transit_brand_present('Another card is being issued onto this device for this brand or T-Union.', roomParam);
+    }
+    return card;
+  }
+
   /** Step 1 of a top-up: the money is taken (an order paid to the operator). The phone then loads online. */
   async startTopUp(context: PaymentContext, input: { cardId: string; amountFen: bigint; source: PaySource; verification: Verification }): Promise<TransitLoad> {
     const card = await this.#card(context.userId, input.cardId);
@@ -184,7 +214,10 @@ export class TransitService {
     }
     const id = newId('tl');
     const { orderId } = await this.#pay(context, brand, { outTradeNo: `${id}:load`, amountFen: input.amountFen, description: `${brand.name} top-up`, source: input.source, verification: input.verification, amountParam: 'amount_fen' });
-    const load: TransitLoad = { id, card_id: card.id, user_id: context.userId, amount_fen: input.amountFen, order_id: orderId, status: 'paid', online_seq: null, created_at: this.#clock(), loaded_at: null };
+    const load: TransitLoad = {
+      id, card_id: card.id, user_id: context.userId, amount_fen: input.amountFen, order_id: orderId, status: 'paid', online_seq: null,
+      created_at: this.#clock(), loaded_at: null, carried_from_card_id: null,
+    };
     await this.#db.insertInto('transit_loads').values(load).execute();
     return load;
   }
@@ -204,10 +237,13 @@ export class TransitService {
     const { load, card } = await this.#load(context.userId, input.loadId);
     if (load.status !== 'paid' && load.status !== 'signed') throw errors.transit_load_state(`The top-up is ${load.status}.`, 'top_up_id');
     let signed: SignedLoad;
+    const carriedFrom = load.carried_from_card_id
+      ? (await this.#db.selectFrom('transit_cards').select('card_number').where('id', '=', load.carried_from_card_id).executeTakeFirstOrThrow()).card_number!
+      : undefined;
     try {
       signed = await this.#operator.signLoad({
         loadId: load.id, cardNumber: card.card_number!, amountFen: load.amount_fen, balanceFen: input.balanceFen, onlineSeq: input.onlineSeq,
-        random: input.random, mac1: input.mac1, terminalId: input.terminalId,
+        random: input.random, mac1: input.mac1, terminalId: input.terminalId, ...(carriedFrom ? { carriedFrom } : {}),
       });
     } catch (error) {
       const refusal = operatorRefusal(error);
@@ -222,11 +258,14 @@ export class TransitService {
   }
 
   async #refundLoad(context: PaymentContext, card: TransitCard, load: TransitLoad, reason: string): Promise<void> {
+    // A carried balance was paid for on the moved card: it stays to be loaded, or is refunded with a return.
+    if (load.order_id === null) return;
     const marked = await this.#db.updateTable('transit_loads').set({ status: 'refunded' }).where('id', '=', load.id).where('status', '=', 'paid').executeTakeFirst();
     if (marked.numUpdatedRows === 0n) return;
     const brand = await this.#brand(card.brand_code);
     await this.#orders.refund({ merchantId: await this.#merchantOf(brand), traceId: context.traceId }, { orderId: load.order_id, amountFen: load.amount_fen, reason: reason.slice(0, 100) });
   }
+
 
   /** Step 3: the card's TAC after CREDIT FOR LOAD (or from GET TRANSACTION PROVE after a tear): the top-up is on the card. */
   async confirmTopUp(context: PaymentContext, input: { loadId: string; tac: string }): Promise<TransitLoad> {
@@ -269,5 +308,148 @@ export class TransitService {
       auto_top_up_below_fen: input.autoTopUp?.belowFen ?? null, auto_top_up_amount_fen: input.autoTopUp?.amountFen ?? null,
       low_balance_alert_fen: input.lowBalanceAlertFen,
     }).where('id', '=', card.id).returningAll().executeTakeFirstOrThrow();
+  }
+
+  /**
+   * Moving or returning a card, step 1: the operator's challenge that the card's close proof
+   * covers. The card stays active until the proof comes back.
+   */
+  async closeChallenge(userId: string, cardId: string): Promise<{ challenge: string; cardNumber: string }> {
+    const card = await this.#card(userId, cardId);
+    if (card.status !== 'active') throw errors.transit_card_not_active(`The transit card is ${card.status}.`, 'card_id');
+    try {
+      return { ...(await this.#operator.closeChallenge({ cardNumber: card.card_number! })), cardNumber: card.card_number! };
+    } catch (error) {
+      throw operatorRefusal(error);
+    }
+  }
+
+  /**
+   * Step 2: the card is closed — moved (its proof's balance will be carried onto a card on
+   * another device) or returned (its balance and deposit refunded once the operator's books are
+   * final). A move needs the card's proof; a return may come without one when the phone is lost.
+   * The operator blacklists the card, so no copy of it pays again. Asked again, answers the same.
+   */
+  async close(context: PaymentContext, input: { cardId: string; reason: 'move' | 'return'; proof: CardCloseProof | null; paymentPassword: string }): Promise<TransitCard> {
+    const card = await this.#card(context.userId, input.cardId);
+    const reason = input.reason === 'move' ? 'moved' as const : 'returned' as const;
+    if (card.status === reason) return card;
+    if (card.status !== 'active') throw errors.transit_card_not_active(`The transit card is ${card.status}.`, 'card_id');
+    if (reason === 'moved' && !input.proof) {
+      throw errors.transit_close_proof_invalid('A move carries the balance the card proves: close it from the phone that holds it.', 'proof');
+    }
+    await this.#verifyPaymentPassword(context.userId, input.paymentPassword);
+    let closed;
+    try {
+      closed = await this.#operator.closeCard({ cardNumber: card.card_number!, reason, ...(input.proof ? { proof: input.proof } : {}) });
+    } catch (error) {
+      throw operatorRefusal(error);
+    }
+    const updated = await this.#db.updateTable('transit_cards').set({
+      status: reason, closed_at: this.#clock(), proven_balance_fen: closed.provenBalanceFen,
+      final_after: reason === 'returned' ? new Date(closed.finalAfter) : null,
+    }).where('id', '=', card.id).where('status', '=', 'active').returningAll().executeTakeFirst();
+    return updated ?? this.#card(context.userId, card.id);
+  }
+
+  /**
+   * Step 3 of a move, on the new device: a new card of the brand carrying the moved card's
+   * proven balance (no fee: the deposit moves with it). The balance waits as a load the phone
+   * puts on the card online, like a paid top-up.
+   */
+  async moveIn(context: PaymentContext, input: { cardId: string; deviceId: string }): Promise<{ card: TransitCard; brand: BrandWire; issued: IssuedCard; carriedFen: bigint }> {
+    const from = await this.#card(context.userId, input.cardId);
+    if (from.status !== 'moved' || from.proven_balance_fen === null) {
+      throw errors.transit_move_refused(`The transit card is ${from.status}; move it out of its phone first.`, 'card_id');
+    }
+    const carried = await this.#db.selectFrom('transit_cards').select('id').where('moved_from', '=', from.id).where('status', '<>', 'failed').executeTakeFirst();
+    if (carried) throw errors.transit_move_refused(`This card's balance is already carried to card ${carried.id}.`, 'card_id');
+    const brand = await this.#brand(from.brand_code);
+    const card = await this.#startIssuing(context.userId, input.deviceId, brand, from.id);
+    let issued: IssuedCard & { carriedFen?: bigint };
+    try {
+      issued = await this.#operator.issueCard({ brandCode: brand.code, requestId: card.id, carriedFrom: from.card_number! });
+    } catch (error) {
+      await this.#db.updateTable('transit_cards').set({ status: 'failed' }).where('id', '=', card.id).execute();
+      throw operatorRefusal(error);
+    }
+    const carriedFen = issued.carriedFen ?? 0n;
+    const active = await this.#db.transaction().execute(async (trx) => {
+      if (carriedFen > 0n) {
+        await trx.insertInto('transit_loads').values({
+          id: newId('tl'), card_id: card.id, user_id: context.userId, amount_fen: carriedFen, order_id: null, status: 'paid', online_seq: null,
+          created_at: this.#clock(), loaded_at: null, carried_from_card_id: from.id,
+        }).execute();
+      }
+      return trx.updateTable('transit_cards').set({
+        status: 'active', card_number: issued.cardNumber, issue_order_id: from.issue_order_id,
+        auto_top_up_below_fen: from.auto_top_up_below_fen, auto_top_up_amount_fen: from.auto_top_up_amount_fen, low_balance_alert_fen: from.low_balance_alert_fen,
+      }).where('id', '=', card.id).returningAll().executeTakeFirstOrThrow();
+    });
+    const { carriedFen: _carried, ...personalisation } = issued;
+    return { card: active, brand, issued: personalisation, carriedFen };
+  }
+
+  /**
+   * Refunds returned cards whose settlement window is over: the operator's final balance and
+   * the deposit, back to what paid them — top-ups newest first (across the cards a balance was
+   * carried through), the deposit from the issue order. Each refund is an order refund with the
+   * card's return as its reason, so a pass that stopped half way resumes from what is done.
+   */
+  async completeReturns(traceId = 'transit-returns'): Promise<number> {
+    const due = await this.#db.selectFrom('transit_cards').selectAll().where('status', '=', 'returned').where('refunded_at', 'is', null)
+      .where('final_after', '<=', this.#clock()).orderBy('final_after').limit(100).execute();
+    let completed = 0;
+    for (const card of due) {
+      try {
+        await this.#completeReturn(card, traceId);
+        completed += 1;
+      } catch (error) {
+        // A card the operator cannot answer for yet, or a bank that declines a refund: the next pass tries again.
+        if (!(error instanceof TransitError)) throw error;
+      }
+    }
+    return completed;
+  }
+
+  async #completeReturn(card: TransitCard, traceId: string): Promise<void> {
+    const brand = await this.#brand(card.brand_code);
+    const merchantId = await this.#merchantOf(brand);
+    let target = card.refund_target_fen;
+    if (target === null) {
+      const { balanceFen } = await this.#operator.finalBalance({ cardNumber: card.card_number! });
+      target = balanceFen;
+      await this.#db.updateTable('transit_cards').set({ refund_target_fen: target }).where('id', '=', card.id).where('refund_target_fen', 'is', null).execute();
+    }
+    // The chain of cards this balance went through: the returned one, and every card it was moved from.
+    const chain: TransitCard[] = [card];
+    while (chain.at(-1)!.moved_from && chain.length < 50) {
+      chain.push(await this.#db.selectFrom('transit_cards').selectAll().where('id', '=', chain.at(-1)!.moved_from!).executeTakeFirstOrThrow());
+    }
+    const reason = `transit card ${card.id} returned`;
+    const loads = await this.#db.selectFrom('transit_loads').select(['order_id']).where('card_id', 'in', chain.map((c) => c.id))
+      .where('status', '=', 'loaded').where('order_id', 'is not', null).orderBy('created_at', 'desc').execute();
+    const issueOrder = chain.at(-1)!.issue_order_id;
+    const deposit = issueOrder ? brand.depositFen : 0n;
+    await this.#refundFrom(merchantId, loads.map((l) => l.order_id!), target, `${reason}: balance`, traceId);
+    if (issueOrder && deposit > 0n) await this.#refundFrom(merchantId, [issueOrder], deposit, `${reason}: deposit`, traceId);
+    await this.#db.updateTable('transit_cards').set({ refunded_at: this.#clock() }).where('id', '=', card.id).execute();
+  }
+
+  /** Refunds `amountFen` across `orderIds` in order, less what refunds with this `reason` already gave back. */
+  async #refundFrom(merchantId: string, orderIds: string[], amountFen: bigint, reason: string, traceId: string): Promise<void> {
+    if (orderIds.length === 0 || amountFen <= 0n) return;
+    const done = await this.#db.selectFrom('transactions').select((eb) => eb.fn.coalesce(eb.fn.sum<bigint>('amount_fen'), eb.val(0n)).as('fen'))
+      .where('type', '=', 'refund').where('reason', '=', reason).where('status', 'in', ['pending', 'succeeded']).executeTakeFirstOrThrow();
+    let left = amountFen - BigInt(done.fen);
+    for (const orderId of orderIds) {
+      if (left <= 0n) break;
+      const order = await this.#db.selectFrom('orders').select(['amount_fen', 'refunded_fen', 'status']).where('id', '=', orderId).executeTakeFirstOrThrow();
+      const room = order.amount_fen - order.refunded_fen;
+      if (order.status !== 'paid' || room <= 0n) continue;
+      const give = left < room ? left : room;
+      await this.#orders.refund({ merchantId, traceId }, { orderId, amountFen: give, reason });
+      left -= give;
+    }
   }
 }

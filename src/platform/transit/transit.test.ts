@@ -13,7 +13,10 @@ import { PlatformError } from '../../phone/errors.ts';
 import { MiPhone } from '../../phone/phone.ts';
 import { transitApplet, transitCards } from '../../phone/transit-cards.ts';
 import { loadCard } from '../../phone/transit-load.ts';
-import { afterTaps, issueTransitCard, recoverTopUps, topUpTransitCard, transitHistory, transitSettings } from '../../phone/transit-wallet.ts';
+import {
+  afterTaps, closeTransitCard, issueTransitCard, moveTransitCardHere, recoverTopUps, returnTransitCardWithoutPhone, topUpTransitCard, transitHistory,
+  transitSettings,
+} from '../../phone/transit-wallet.ts';
 import { createTransitGate } from '../../terminal/gate/setup.ts';
 import { BRANDS, brandByCode } from '../../transit/brands.ts';
 import { createHttpTransitClient } from '../../transit/client.ts';
@@ -140,6 +143,93 @@ describe('transit cards through the wallet (real phone, platform and operators o
     assert.equal(balanceOf(phone), 2_800n);
   });
 
+  test('move a card to another phone: the old copy closed first, the balance it proved carried once, a forged or replayed close refused', async () => {
+    const holder = await openPaymentAccount(system, { name: '冯十一' });
+    const oldPhone = await loggedInPhone(holder);
+    const issued = await issueTransitCard(oldPhone, { brand: 'shenzhentong', source: card(holder), paymentPassword: '135790' });
+    await topUpTransitCard(oldPhone, { cardId: issued.id, amountFen: 3_000n, source: card(holder), paymentPassword: '135790' });
+    const bus = gate('shenzhentong', { kind: 'bus' });
+    assert.equal((await bus.tap(transitApplet(oldPhone, { screenOff: true }))).outcome, 'charged'); // ¥2, not uploaded yet
+    const api = apiClient(system.platform.app);
+    const close = (body: object) => api('POST', `/v1/transit/cards/${issued.id}/close`, {
+      token: holder.token, headers: { 'idempotency-key': `transit-key-${++counter}` }, body: { reason: 'move', payment_password: '135790', ...body },
+    });
+
+    // Forged closes change nothing: no proof, a MAC that does not verify, more balance than the card can hold.
+    assert.equal((await close({ proof: null })).body.error.code, 'transit_close_proof_invalid');
+    const { challenge } = ok(await api('POST', `/v1/transit/cards/${issued.id}/close-challenge`, { token: holder.token, body: {} }));
+    const forged = { balance_fen: 2_800, online_seq: 1, offline_seq: 1, challenge, mac: '00112233' };
+    assert.equal((await close({ proof: forged })).body.error.code, 'transit_close_proof_invalid');
+    assert.equal((await close({ proof: { ...forged, balance_fen: 90_000 } })).body.error.code, 'transit_close_proof_invalid');
+    assert.equal(ok(await api('GET', '/v1/transit/cards', { token: holder.token })).data[0].status, 'active');
+    assert.equal((await bus.tap(transitApplet(oldPhone, { screenOff: true }))).outcome, 'charged'); // still pays: ¥26 left
+
+    const closed = await closeTransitCard(oldPhone, { cardId: issued.id, reason: 'move', paymentPassword: '135790' });
+    assert.equal(closed.status, 'moved');
+    assert.equal(closed.proven_balance_fen, 2_600);
+    assert.deepEqual(transitCards(oldPhone), []); // gone from the old phone
+    // The operator blacklisted the old card: a gate that refreshed its list refuses any copy of it.
+    assert.ok((await operator().blacklist('shenzhentong')).includes(issued.cardNumber));
+
+    // Listed as moved until its balance is on a card on another phone.
+    assert.deepEqual(ok(await api('GET', '/v1/transit/cards', { token: holder.token })).data.map((c: any) => c.status), ['moved']);
+    const newPhone = await loggedInPhone(holder);
+    const moved = await moveTransitCardHere(newPhone, { cardId: issued.id });
+    assert.equal(moved.carriedFen, 2_600n);
+    assert.equal(moved.balanceFen, 2_600n);
+    assert.notEqual(moved.cardNumber, issued.cardNumber);
+    assert.equal((await gate('shenzhentong', { kind: 'bus' }).tap(transitApplet(newPhone, { screenOff: true }))).outcome, 'charged');
+    // Carried once: a second move-in, onto any device, is refused; so is the old card's balance on another card at the operator.
+    await rejectsWith(moveTransitCardHere(newPhone, { cardId: issued.id }), 'transit_move_refused');
+    await assert.rejects(operator().issueCard({ brandCode: 'shenzhentong', requestId: `replay-${counter}`, carriedFrom: issued.cardNumber }),
+      (e: any) => e.code === 'carry_refused');
+    // The old phone's taps still upload and settle: the operator's books for the old card run out at zero.
+    const upload = await bus.upload(operator());
+    assert.equal(upload.settled, 2);
+  });
+
+  test('return a card: closed at once, balance refunded to what paid it once the settlement window is over; a lost phone\'s card returned from another', async () => {
+    const holder = await openPaymentAccount(system, { name: '陈十二' });
+    const api = apiClient(system.platform.app);
+    await api('POST', '/v1/top-ups', { token: holder.token, headers: { 'idempotency-key': `transit-key-${++counter}` }, body: { card_id: holder.cardId, amount_fen: 10_000, payment_password: '135790' } });
+    const phone = await loggedInPhone(holder);
+    const issued = await issueTransitCard(phone, { brand: 'wuhantong', source: { kind: 'balance' }, paymentPassword: '135790' });
+    await topUpTransitCard(phone, { cardId: issued.id, amountFen: 2_000n, source: { kind: 'balance' }, paymentPassword: '135790' });
+    const bus = gate('wuhantong', { kind: 'bus' });
+    await bus.tap(transitApplet(phone, { screenOff: true })); // ¥2
+    const balance = async () => (await api('GET', '/v1/balance', { token: holder.token })).body.available_fen;
+    assert.equal(await balance(), 8_000);
+
+    const returned = await closeTransitCard(phone, { cardId: issued.id, reason: 'return', paymentPassword: '135790' });
+    assert.equal(returned.status, 'returned');
+    assert.equal(returned.proven_balance_fen, 1_800);
+    assert.ok(returned.refund_after);
+    // Listed as returned until the refund is made.
+    assert.deepEqual(ok(await api('GET', '/v1/transit/cards', { token: holder.token })).data.map((c: any) => [c.id, c.status]), [[issued.id, 'returned']]);
+    assert.equal(await system.platform.transit!.completeReturns(), 0); // the window is open: nothing yet
+    assert.equal(await balance(), 8_000);
+    await bus.upload(operator()); // the gate's tap arrives within the window
+
+    system.clock.advance(8 * 86_400_000);
+    assert.equal(await system.platform.transit!.completeReturns(), 1);
+    assert.equal(await balance(), 9_800); // ¥20 loaded − ¥2 ridden
+    assert.equal(await system.platform.transit!.completeReturns(), 0); // refunded once
+    const card1 = ok(await api('GET', '/v1/transit/cards', { token: holder.token })).data;
+    assert.deepEqual(card1, []); // a returned card is no longer listed
+
+    // A lost phone: its card is returned from another phone, without a proof; the books decide.
+    const lostPhone = await loggedInPhone(holder);
+    const lost = await issueTransitCard(lostPhone, { brand: 'hefeitong', source: { kind: 'balance' }, paymentPassword: '135790' });
+    await topUpTransitCard(lostPhone, { cardId: lost.id, amountFen: 1_000n, source: { kind: 'balance' }, paymentPassword: '135790' });
+    const other = await loggedInPhone(holder);
+    const byOther = await returnTransitCardWithoutPhone(other, { cardId: lost.id, paymentPassword: '135790' });
+    assert.equal(byOther.proven_balance_fen, null);
+    await rejectsWith(moveTransitCardHere(other, { cardId: lost.id }), 'transit_move_refused');
+    system.clock.advance(8 * 86_400_000);
+    assert.equal(await system.platform.transit!.completeReturns(), 1);
+    assert.equal(await balance(), 9_800);
+  });
+
   test('a fee is refunded when the operator fails to issue', async () => {
     const holder = await openPaymentAccount(system, { name: '郑十' });
     const api = apiClient(system.platform.app);
@@ -152,4 +242,5 @@ describe('transit cards through the wallet (real phone, platform and operators o
     assert.equal(balance.available_fen, 10_000); // ¥20 fee taken, then refunded
     assert.deepEqual(transitCards(phone), []);
   });
+
 });

@@ -113,3 +113,18 @@ test('changing any purchase field changes the TAC', () => {
     assert.notDeepEqual(purchaseMacs('tdes', keys, { random: hex('01020304'), offlineSeq: 1 }, { ...base, ...change }).tac, tac);
   }
 });
+
+test('3DES purchase session key and MAC1 agree with a published worked example', () => {
+  // A PBOC e-purse purchase worked through by hand in a developer article ("智能卡金融行业应用电子钱包
+  // 的消费交易流程", w3help.cc, 2022): purchase key 1122…2211, card random 11223344, offline ATC
+  // 0000, terminal transaction number 00000001 → session key 003238ABC57659DD; MAC1 over
+  // amount 00001000, type 06, terminal 001122334455, 2012-02-29 13:51:00 → F15CAB75.
+  const purchaseKey = Buffer.from('11223344556677888877665544332211', 'hex');
+  const sessionKey = purchaseSessionKey('tdes', purchaseKey, { random: Buffer.from('11223344', 'hex'), offlineSeq: 0, terminalSeq: 1 });
+  assert.equal(sessionKey.toString('hex'), '003238abc57659dd');
+  const macs = purchaseMacs('tdes', { purchaseKey, tacKey: purchaseKey }, { random: Buffer.from('11223344', 'hex'), offlineSeq: 0 }, {
+    amountFen: 0x1000n, transactionType: TRANSACTION_TYPE.purchase, terminalId: Buffer.from('001122334455', 'hex'), terminalSeq: 1,
+    date: '20120229', time: '135100',
+  });
+  assert.equal(macs.mac1.toString('hex'), 'f15cab75');
+});
