@@ -17,6 +17,7 @@ import type { IssuerLink } from '../network/routing.ts';
 import { createPlatform, type Platform } from '../platform/app.ts';
 import { platformMigrations, platformSchema } from '../platform/migrations/index.ts';
 import { TokenAuthorizer } from '../platform/tokens/authorization.ts';
+import type { DeviceCardTransactionListener, DeviceCardTransactionNotice } from '../network/device-card-notice.ts';
 import type { RateLimitStore } from '../infra/http/rate-limit.ts';
 import { SandboxSmsGateway, smsMigrations, smsSchema, type SmsGateway, type SmsTables } from '../sms/party.ts';
 import { createHttpTransitClient, type TransitOperatorClient } from '../transit/client.ts';
@@ -133,7 +134,9 @@ export async function createSystem(options: SystemOptions): Promise<System> {
     db: options.database.forSchema(platformSchema) as Kysely<any>, schema: platformSchema, keys: platform.tokens.keys,
     logger: options.logger.child({ party: 'platform', component: 'tsp' }), ...clock,
   });
-  const { bankAuthorization, network } = await createPaymentPath({ ...options, tokenService }, signals);
+  // The TSP's transaction notices reach the wallet's history (issue 12; at the TSP's move, its emitter calls this).
+  const onDeviceCardTransaction = (notice: DeviceCardTransactionNotice) => platform.deviceCardNotices.receive(notice);
+  const { bankAuthorization, network } = await createPaymentPath({ ...options, tokenService }, signals, onDeviceCardTransaction);
   if (mode === 'sandbox') bankAuthorization.registerSandboxRoutes(bank.app);
   // The operator's signals of every party, on the platform's /metrics (docs/operations.md).
   signals.watchLedger(platform.ledger.stats);
@@ -163,7 +166,9 @@ export function paymentCaKey(keyring: Keyring): KeyObject {
  * handed over as a key ceremony would. The bank endpoint must `listen` before the network
  * forwards anything; its port is read when the network first connects.
  */
-async function createPaymentPath(options: SystemOptions, signals?: OperatorSignals): Promise<{ bankAuthorization: BankAuthorization; network: Network }> {
+async function createPaymentPath(
+  options: SystemOptions, signals?: OperatorSignals, onDeviceCardTransaction?: DeviceCardTransactionListener,
+): Promise<{ bankAuthorization: BankAuthorization; network: Network }> {
   const clock = options.clock ? { clock: options.clock } : {};
   // Key ceremonies: the zone MAC key is read by both the network and the bank; the CVK by the bank alone.
   const zoneMacKeys = new Map(banks.map((bank) => [bank.code, options.keyring.key(`zone.${bank.code.toLowerCase()}.mak`, 16)]));
@@ -189,6 +194,7 @@ async function createPaymentPath(options: SystemOptions, signals?: OperatorSigna
     ...(options.networkReversalIntervalMs ? { reversalIntervalMs: options.networkReversalIntervalMs } : {}),
     ...(options.tokenService ? { tokenService: options.tokenService } : {}),
     ...(signals ? { observe: signals.observeAuthorizations(options.logger.child({ party: 'network', component: 'authorizations' })) } : {}),
+    ...(onDeviceCardTransaction ? { onDeviceCardTransaction } : {}),
     ...clock,
   });
   return { bankAuthorization, network };

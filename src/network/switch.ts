@@ -14,6 +14,7 @@ import {
 } from '../protocols/iso8583/spec.ts';
 import { cardNumberAtRest, cardNumberHash, tokenAtRest, unsealCardNumber, unsealToken, type CardKeys } from './card-number.ts';
 import { isTokenPan, type TokenService } from './token-service.ts';
+import type { DeviceCardTransactionListener, DeviceCardTransactionNotice } from './device-card-notice.ts';
 import type { BinRoutingTable, IssuerLink } from './routing.ts';
 import type { KnownTerminal, TerminalRegistry } from './terminals.ts';
 import { formatWorkingKeys, signOnMacKey } from './working-keys.ts';
@@ -43,6 +44,8 @@ export interface SwitchOptions {
   /** The keyring's `network.pan-hash` and `network.pan-seal`: the log keeps no full card number. */
   cardKeys: CardKeys;
   clock?: () => Date;
+  /** Issue 12 hook: told the final answer of each device-card request (the TSP's transaction notice to the wallet). */
+  onDeviceCardTransaction?: DeviceCardTransactionListener;
 }
 
 /** A sign-on's field 7 must be within this of the network's clock. */
@@ -56,6 +59,7 @@ export class NetworkSwitch {
   readonly #clock: () => Date;
   readonly #inFlight = new Map<string, Promise<Iso8583Message>>();
   readonly #log: TransactionLogWriter;
+  readonly #notices = new Set<Promise<void>>();
 
   constructor(options: SwitchOptions) {
     this.#o = options;
@@ -213,7 +217,9 @@ export class NetworkSwitch {
         token: posPan, tokenExpiryYymm: expiry, panSequence, iccData: icc, amountFen: parseAmount(textField(request, 4)!), processingCode: textField(request, 3)!,
         posEntryMode: textField(request, 22) ?? '000', terminalId: textField(request, 41)!, merchantId: textField(request, 42)!,
       });
-      if (result.outcome === 'declined') return this.#finish(id, request, { responseCode: result.responseCode, reason: result.reason });
+      if (result.outcome === 'declined') {
+        return this.#notify(posPan, request, await this.#finish(id, request, { responseCode: result.responseCode, reason: result.reason }));
+      }
       token = posPan;
       pan = result.pan;
       expiry = result.panExpiryYymm;
@@ -250,18 +256,60 @@ export class NetworkSwitch {
     const route = { issuer_code: issuerCode, card };
     try {
       const response = await issuer.client.send(toIssuer, this.#o.bankTimeoutMs);
-      return this.#finish(id, request, {
+      return this.#notify(token, request, await this.#finish(id, request, {
         responseCode: textField(response, 39) ?? '96', authCode: textField(response, 38), reason: textField(response, 44),
         icc: tokenArpc ? tokenArpc(textField(response, 39) ?? '96') : binaryField(response, 55),
-      }, 'answered', route);
+      }, 'answered', route));
     } catch (error) {
       if (!(error instanceof ChannelError)) throw error;
       // The request may have reached the issuer and moved money: reverse it, whatever went wrong on the line.
       this.#o.logger.warn({ issuer: issuerCode, rrn: retrievalReference(id), problem: error.code }, 'issuer did not answer; reversing');
       const reply = await this.#finish(id, request, { responseCode: '91', reason: 'ISSUER_TIMEOUT' }, 'timed_out', route);
       this.#o.reversals.kick();
-      return reply;
+      return this.#notify(token, request, reply);
     }
+  }
+
+  /**
+   * Issue 12 hook: tells the wallet (through `onDeviceCardTransaction`) the final answer of a
+   * device-card request, after the answer is logged and without delaying it; a failure is logged.
+   * Answers `reply` unchanged.
+   */
+  #notify(token: string | null, request: Iso8583Message, reply: Iso8583Message): Iso8583Message {
+    const listener = this.#o.onDeviceCardTransaction;
+    const referenceOf = this.#o.tokenService.tokenReferenceId?.bind(this.#o.tokenService);
+    if (!listener || !referenceOf || !token || !isTokenPan(token)) return reply;
+    const responseCode = textField(reply, 39) ?? '96';
+    const processingCode = textField(request, 3) ?? '';
+    const completion = request.mti === '0200' && textField(request, 25) === POS_CONDITION_CODE.PREAUTH_COMPLETION;
+    const kind: DeviceCardTransactionNotice['kind'] = request.mti === '0100' ? 'preauth'
+      : processingCode.startsWith('20') ? 'refund' : completion ? 'completion' : 'purchase';
+    const reason = textField(reply, 44)?.trim();
+    const originalRrn = textField(request, 61)?.slice(0, 12);
+    const occurredAt = this.#clock().toISOString();
+    const work = (async () => {
+      const tokenReferenceId = await referenceOf(token);
+      if (!tokenReferenceId) return;
+      const notice: DeviceCardTransactionNotice = {
+        tokenReferenceId, tokenLast4: token.slice(-4), kind, outcome: responseCode === '00' ? 'approved' : 'declined', responseCode,
+        ...(responseCode !== '00' && reason ? { declineReason: reason } : {}),
+        amountFen: Number(parseAmount(textField(request, 4) ?? '0')), merchantId: textField(request, 42) ?? '',
+        merchantName: (textField(request, 43) ?? '').trim(), mcc: textField(request, 18) ?? '0000', terminalId: textField(request, 41) ?? '',
+        stan: textField(request, 11) ?? '', rrn: textField(reply, 37) ?? '',
+        ...(originalRrn && (kind === 'refund' || kind === 'completion') ? { originalRrn } : {}), occurredAt,
+      };
+      await listener(notice);
+    })().catch((error: unknown) => {
+      this.#o.logger.warn({ err: error, tokenLast4: token.slice(-4), kind }, 'device card transaction notice not delivered');
+    });
+    const tracked = work.finally(() => this.#notices.delete(tracked));
+    this.#notices.add(tracked);
+    return reply;
+  }
+
+  /** Waits for the transaction notices under way (tests, and closing). */
+  async noticesSettled(): Promise<void> {
+    while (this.#notices.size > 0) await Promise.all([...this.#notices]);
   }
 
   async #finish(

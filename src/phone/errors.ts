@@ -7,7 +7,8 @@ export type PhoneErrorCode =
   | 'transit_tunion_present' | 'transit_brand_present' | 'transit_load_failed' | 'transit_close_failed'
   | 'door_card_encrypted' | 'door_card_not_supported' | 'door_card_dump_invalid' | 'door_card_exists'
   | 'door_cards_limit' | 'door_card_not_found' | 'no_card_in_field'
-  | 'no_certificate' | 'payee_name_not_confirmed';
+  | 'no_certificate' | 'payee_name_not_confirmed'
+  | 'session_ended' | 'card_reader_failed';
 
 /** A refusal by the phone itself; `param` names the input at fault when there is one. */
 export class PhoneError extends Error {

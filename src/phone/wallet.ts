@@ -22,9 +22,18 @@ export interface WalletPhone {
   verifyFingerprint(finger: string): void;
 }
 
-/** Sync asks for new keys when a card has fewer than this many unused, unexpired ones. */
-export const replenishBelowDefault = 5;
-export const replenishCountDefault = 10;
+/**
+ * Offline stock (issue 12, README "Staying payable offline"): a phone keeps about 40 keys per card,
+ * a week at 5 taps a day (35) and a margin, and asks for more when it has fewer than 20 that will
+ * still be valid in 3 days (keys live 10 days on the TSP). So a phone that syncs once and then
+ * stays offline for a week still pays; one that is online tops up long before it runs short.
+ */
+export const keysTargetDefault = 40;
+export const replenishBelowDefault = 20;
+/** Keys expiring within this are not counted as stock: they are replaced before they lapse. */
+export const keysExpiringSoonMs = 3 * 24 * 3_600_000;
+/** One batch is at most this many keys (the TSP's limit). */
+const batchKeysMax = 50;
 
 /** A bound (quick pay) card of the account, from which a device card can be made. */
 export interface BoundCard { id: string; bank_name: string; kind: string; brand: string; last4: string; masked_number: string; status: string }
@@ -103,7 +112,34 @@ export async function logIn(phone: WalletPhone, input: { accountPhone: string; p
   state.session = { token: answer.token, accountPhone: answer.user.phone, userId: answer.user.id };
   phone.save();
   if (!state.deviceId) await register(phone);
+  else await bindSession(phone);
   return { userId: answer.user.id, deviceId: state.deviceId! };
+}
+
+/**
+ * A registered phone logged in again: its new session becomes the phone's own (signed with the
+ * device key), the one whose end takes this phone's bank cards with it.
+ */
+async function bindSession(phone: WalletPhone): Promise<void> {
+  const path = `/v1/devices/${deviceId(phone)}/session`;
+  await client(phone).call({ method: 'PUT', path, token: session(phone), body: {}, deviceSignature: deviceSignature(phone) });
+}
+
+/**
+ * The phone's session ended elsewhere (the user ended it from the user center, or it expired): the
+ * platform deleted this phone's bank cards, and the phone wipes them now, at its first contact.
+ * Transit and door cards stay.
+ */
+function forgetEndedSession(phone: WalletPhone): number {
+  const state = phone.mutableState;
+  const wiped = state.cards.length;
+  for (const card of state.cards) for (const luk of card.luks) luk.key = '';
+  state.cards = [];
+  state.session = null;
+  state.pay = { selectedCardId: null, armedUntil: null };
+  state.pendingCard = null;
+  phone.save();
+  return wiped;
 }
 
 /** Registers this phone with its settings and public key (the private key stays in the state file). */
@@ -206,10 +242,19 @@ export async function addCard(phone: WalletPhone, input: { card: string; finger:
  */
 export async function sync(phone: WalletPhone, options: { replenishBelow?: number; replenishCount?: number } = {}): Promise<SyncResult> {
   const replenishBelow = options.replenishBelow ?? replenishBelowDefault;
+  const keysTarget = Math.max(keysTargetDefault, replenishBelow);
   const token = session(phone);
   const id = deviceId(phone);
   const platform = client(phone);
-  const remote = (await platform.call<{ data: WireDeviceCard[] }>({ method: 'GET', path: `/v1/device-cards?device_id=${encodeURIComponent(id)}`, token })).data;
+  let remote: WireDeviceCard[];
+  try {
+    remote = (await platform.call<{ data: WireDeviceCard[] }>({ method: 'GET', path: `/v1/device-cards?device_id=${encodeURIComponent(id)}`, token })).data;
+  } catch (error) {
+    if (!(error instanceof PlatformError) || error.code !== 'authentication_required') throw error;
+    const wiped = forgetEndedSession(phone);
+    throw new PhoneError('session_ended', `This phone's session has ended (logged out elsewhere, or expired): its ${wiped} bank card(s) `
+      + 'were deleted; transit and door cards stay. Log in again: `npx mipay phone login`.');
+  }
   const state = phone.mutableState;
   const result: SyncResult = { wiped: [], statusChanged: [], replenished: [], keysRetired: [], problems: [] };
   const now = phone.clock();
@@ -243,11 +288,15 @@ export async function sync(phone: WalletPhone, options: { replenishBelow?: numbe
   phone.save();
 
   for (const card of kept) {
-    if (card.status !== 'active' || card.luks.length >= replenishBelow) continue;
+    // Keys that will still be valid in 3 days are the stock; the ones lapsing sooner are replaced before they do.
+    const lastingUntil = now.getTime() + keysExpiringSoonMs;
+    const lasting = card.luks.filter((luk) => Date.parse(luk.expiresAt) > lastingUntil).length;
+    if (card.status !== 'active' || lasting >= replenishBelow) continue;
+    const count = Math.min(batchKeysMax, Math.max(1, options.replenishCount ?? keysTarget - lasting));
     try {
       const batch = await platform.call<WireLukBatch>({
         method: 'POST', path: `/v1/device-cards/${card.id}/key-batches`, token, deviceSignature: deviceSignature(phone),
-        body: { count: options.replenishCount ?? replenishCountDefault },
+        body: { count },
       });
       const known = new Set(card.luks.map((l) => l.atc));
       const opened = lukOf(phone, card.id, batch);

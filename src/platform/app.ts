@@ -25,6 +25,8 @@ import { MerchantService } from './merchants/service.ts';
 import { WebhookDispatcher } from './webhooks/outbox.ts';
 import { Ledger } from './ledger/ledger.ts';
 import { TransactionHistory } from './payments/history.ts';
+import { DeviceCardNotices } from './transactions/device-card-notices.ts';
+import { registerDeviceSessionRoutes } from './devices/session-routes.ts';
 import { OrderPayments } from './payments/orders.ts';
 import { PayeeDirectory } from './payments/payees.ts';
 import { PendingSettlement } from './payments/pending.ts';
@@ -98,6 +100,8 @@ export interface Platform {
   transit: TransitService | undefined;
   payees: PayeeDirectory;
   certificates: PaymentCertificates;
+  /** Device-card transactions the TSP notifies (`receive`), shown in the history and pushed to the phone. */
+  deviceCardNotices: DeviceCardNotices;
   /** Starts the background jobs (webhook delivery, settling payments the bank left pending, pruning spent ATCs); closing the app stops them. */
   startJobs(): void;
 }
@@ -116,7 +120,7 @@ export async function createPlatform(options: PlatformOptions): Promise<Platform
   const devices = new DeviceService(options.db, clock);
   const tokens = new TokenService({ db: options.db, bank: options.bank, cards, devices, keys: options.tspKeys, clock });
   devices.attachDeviceCards(tokens.lifecycle);
-  accounts.onLogout((userId) => devices.onLogout(userId));
+  accounts.onLogout((userId, sessionId) => devices.onLogout(userId, sessionId));
   cards.onUnbind((card) => tokens.deleteForBoundCard(card.id));
   const idempotency = new Idempotency(options.db, clock);
   const destinations = { allowLoopback: options.webhookAllowLoopback === true };
@@ -148,10 +152,13 @@ export async function createPlatform(options: PlatformOptions): Promise<Platform
   registerPaymentAccountRoutes(app, accounts, paymentAccounts, clock, limiter);
   registerCardRoutes(app, accounts, cards);
   registerDeviceRoutes(app, accounts, devices, paymentAccounts);
+  registerDeviceSessionRoutes(app, accounts, devices);
   registerTokenRoutes(app, accounts, tokens, { bankKeys: options.bankKeys ?? {} });
   registerMerchantRoutes(app, accounts, merchants, { sandbox: options.sandboxOutbox !== undefined });
   registerDoorCardRoutes(app, accounts, doorCards);
-  registerPaymentRoutes(app, { accounts, merchants, idempotency, wallet, orders, history: new TransactionHistory(options.db), payees, paymentAccounts });
+  const deviceCardNotices = new DeviceCardNotices(options.db, clock);
+  const history = new TransactionHistory(options.db, deviceCardNotices);
+  registerPaymentRoutes(app, { accounts, merchants, idempotency, wallet, orders, history, payees, paymentAccounts });
   const transit = options.transit ? new TransitService({
     db: options.db, operator: options.transit, devices, merchants, orders, clock,
     verifyPaymentPassword: (userId, password) => paymentAccounts.verifyPaymentPassword(userId, password),
@@ -160,6 +167,9 @@ export async function createPlatform(options: PlatformOptions): Promise<Platform
   registerPaymentCertificateRoutes(app, accounts, certificates, clock);
   if (options.sandboxOutbox) registerSandboxSmsRoutes(app, options.sandboxOutbox);
   // Hourly is plenty: a spent ATC stays refusable for as long as its batch is live.
+  // A phone whose own session expired loses its bank device cards, as at logout (issue 12).
+  const phoneSessionExpiry = new PeriodicJob('phone-session-expiry', async () => void (await devices.endExpiredPhoneSessions()),
+    options.logger.child({ component: 'devices' }));
   const atcPruning = new PeriodicJob('token-atc-pruning', () => tokens.pruneSpentAtcs(), options.logger.child({ component: 'tokens' }));
   // Returned transit cards are refunded once their operator's settlement window is over.
   const transitReturns = new PeriodicJob('transit-returns', async () => transit?.completeReturns(), options.logger.child({ component: 'transit' }));
@@ -168,6 +178,7 @@ export async function createPlatform(options: PlatformOptions): Promise<Platform
   app.addHook('onClose', async () => {
     await atcPruning.stop();
     await transitReturns.stop();
+    await phoneSessionExpiry.stop();
     await kekRewrap.stop();
     await webhooks.stop();
     await pendingSettlement.stop();
@@ -177,12 +188,13 @@ export async function createPlatform(options: PlatformOptions): Promise<Platform
   return {
     app, accounts, paymentAccounts, cards, devices, tokens, kekRewrap, idempotency, merchants, webhooks, ledger, wallet, orders, pendingSettlement, transit,
     doorCards,
-    payees, certificates,
+    payees, certificates, deviceCardNotices,
     startJobs() {
       webhooks.start();
       pendingSettlement.start();
       atcPruning.start(3_600_000);
       if (transit) transitReturns.start(600_000);
+      phoneSessionExpiry.start(600_000);
       kekRewrap.start();
     },
   };

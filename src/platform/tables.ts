@@ -90,6 +90,8 @@ export interface PlatformTables {
     registered_at: Date; disabled_at: Date | null; deleted_at: Date | null;
     /** Set while fingerprint payment is turned on for this device. */
     fingerprint_payment_enabled_at: Date | null;
+    /** The phone's own session: ending it deletes this phone's bank device cards (null when none is live). */
+    session_id?: string | null;
   };
   device_challenges: {
     nonce: string; device_id: string; expires_at: Date; used_at: Date | null; created_at: Date;
@@ -138,6 +140,14 @@ export interface PlatformTables {
   payment_certificates: {
     id: string; user_id: string; serial_number: string; subject: string; certificate_pem: string; public_key: string; daily_limit_fen: bigint;
     status: 'active' | 'revoked'; not_before: Date; not_after: Date; revoked_at: Date | null; revocation_reason: string | null; created_at: Date;
+  };
+  /** Device-card transactions the TSP notified (transactions/device-card-notices.ts). */
+  device_card_transactions: {
+    id: string; user_id: string; device_id: string; device_card_id: string;
+    kind: 'purchase' | 'refund' | 'reversal' | 'preauth' | 'completion'; outcome: 'approved' | 'declined';
+    response_code: string; decline_reason: string | null; amount_fen: bigint; merchant_id: string; merchant_name: string; mcc: string;
+    terminal_id: string; stan: string; rrn: string; original_rrn: string | null; refund_of: string | null;
+    token_last4: string; bank_name: string; occurred_at: Date; received_at: Date;
   };
   certificate_challenges: { nonce: string; certificate_id: string; expires_at: Date; used_at: Date | null; created_at: Date };
 }

@@ -11,8 +11,12 @@ import { drawMiNumber } from './mi-number.ts';
 import type { SmsCodes } from './sms-codes.ts';
 
 export type User = PlatformTables['users'];
-/** Runs when a user logs out (before the session ends, so a failure leaves them logged in to retry). */
-export type LogoutHook = (userId: string) => Promise<void>;
+/**
+ * Runs when a session ends, by its own logout or ended from another session (before it ends, so a
+ * failure leaves it live to retry); `sessionId` says which, so that only a phone's own session
+ * takes that phone's bank cards with it (issue 12).
+ */
+export type LogoutHook = (userId: string, sessionId: string) => Promise<void>;
 export type Session = PlatformTables['sessions'];
 
 export const sessionLifetimeMs = 30 * 24 * 3_600_000;
@@ -169,12 +173,15 @@ export class AccountService {
 
   /** Log out: the logout hooks run, then the session ends. */
   async logOut(userId: string, sessionId: string): Promise<void> {
-    for (const hook of this.#logoutHooks) await hook(userId);
     await this.revokeSession(userId, sessionId);
   }
 
-  /** Ends a session of this user. Unknown or foreign ids are "not found". */
+  /** Ends a session of this user (the logout hooks run first). Unknown, foreign or ended ids are "not found". */
   async revokeSession(userId: string, sessionId: string): Promise<void> {
+    const live = await this.#db.selectFrom('sessions').select('id').where('id', '=', sessionId).where('user_id', '=', userId)
+      .where('revoked_at', 'is', null).executeTakeFirst();
+    if (!live) throw errors.not_found('No live session with this id on this account.', 'id');
+    for (const hook of this.#logoutHooks) await hook(userId, sessionId);
     const result = await this.#db
       .updateTable('sessions')
       .set({ revoked_at: this.#clock() })

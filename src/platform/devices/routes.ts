@@ -63,6 +63,7 @@ export function registerDeviceRoutes(app: App, accounts: AccountService, devices
     const device = await devices.register({
       userId: caller(request).user.id, hardwareId: b.device_id, model: b.model, osVersion: b.os_version, nfc: b.nfc, secureElement: b.secure_element,
       fingerprintEnrolled: b.fingerprint_enrolled, findDeviceOn: b.find_device_on, publicKey: b.public_key,
+      sessionId: caller(request).session.id,
     });
     void reply.code(201);
     return deviceToWire(device);

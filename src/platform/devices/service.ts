@@ -47,6 +47,8 @@ export interface DeviceCardsOnDevice {
 export interface RegisterDeviceInput {
   userId: string; hardwareId: string; model: string; osVersion: string; nfc: boolean; secureElement: boolean;
   fingerprintEnrolled: boolean; findDeviceOn: boolean; publicKey: string;
+  /** The session registering the phone: the phone's own, whose end deletes its bank cards. */
+  sessionId?: string | undefined;
 }
 
 /** Phones registered to Mi accounts: eligibility, the phone's signing key, lost and deleted phones. */
@@ -80,7 +82,7 @@ export class DeviceService {
       id: newId('dev'), user_id: input.userId, hardware_id: input.hardwareId, model, os_version: input.osVersion, nfc: input.nfc,
       secure_element: input.secureElement, fingerprint_enrolled: input.fingerprintEnrolled, find_device_on: input.findDeviceOn,
       public_key: publicKey, status: 'active', registered_at: this.#clock(), disabled_at: null, deleted_at: null,
-      fingerprint_payment_enabled_at: null,
+      fingerprint_payment_enabled_at: null, session_id: input.sessionId ?? null,
     };
     try {
       await this.#db.insertInto('devices').values(device).execute();
@@ -176,12 +178,45 @@ export class DeviceService {
     return { ...device, status: 'deleted', deleted_at: now };
   }
 
-  /** Logging out deletes the bank device cards on every device of the account; transit cards stay. */
-  async onLogout(userId: string): Promise<void> {
-    const devices = await this.list(userId);
+  /**
+   * A session ends (its logout, or ended from another session): the phones whose own session it
+   * was lose their bank device cards (transit cards stay); any other session (a browser, an API
+   * client) takes no card with it.
+   */
+  async onLogout(userId: string, sessionId: string): Promise<void> {
     await this.#db.transaction().execute(async (trx) => {
-      for (const device of devices) await this.#deviceCards.deleteAll(trx, device.id, { reason: 'account_logout', actor: 'user' }, 'bank_only');
+      const phones = await trx.selectFrom('devices').select('id').where('user_id', '=', userId).where('session_id', '=', sessionId)
+        .forUpdate().execute();
+      for (const phone of phones) {
+        await this.#deviceCards.deleteAll(trx, phone.id, { reason: 'account_logout', actor: 'user' }, 'bank_only');
+        await trx.updateTable('devices').set({ session_id: null }).where('id', '=', phone.id).execute();
+      }
     });
+  }
+
+  /**
+   * The phone logged in again: its new session becomes its own (the request is signed with its
+   * device key, so no other client can make its session the phone's).
+   */
+  async bindSession(userId: string, deviceId: string, sessionId: string, signed: SignedHttpRequest): Promise<Device> {
+    const device = await this.get(userId, deviceId, 'id');
+    if (device.status !== 'active') throw errors.device_not_active('This device was disabled as lost.', 'id');
+    await this.verifySignedRequest(device, signed);
+    await this.#db.updateTable('devices').set({ session_id: sessionId }).where('id', '=', device.id).execute();
+    return { ...device, session_id: sessionId };
+  }
+
+  /**
+   * Phones whose own session expired lose their bank device cards as if logged out (run by a
+   * periodic job; the phone wipes them at its next contact). Answers how many phones.
+   */
+  async endExpiredPhoneSessions(limit = 500): Promise<number> {
+    const now = this.#clock();
+    const expired = await this.#db.selectFrom('devices').innerJoin('sessions', 'sessions.id', 'devices.session_id')
+      .select(['devices.user_id', 'devices.session_id']).where('sessions.expires_at', '<=', now).where('sessions.revoked_at', 'is', null)
+      .limit(limit).execute();
+    for (const phone of expired) await this.onLogout(phone.user_id, phone.session_id!);
+    return expired.length;
   }
 
   /**

@@ -21,6 +21,8 @@ import { doorCardBackups } from './2026-11-30T0500-door-card-backups.ts';
 import { miNumbers } from './2026-11-30T0701-mi-numbers.ts';
 import { paymentVerification } from './2026-11-30T0702-payment-verification.ts';
 import { transitMoves } from './2026-12-07T1400-transit-moves.ts';
+import { deviceCardTransactions } from './2026-12-07T1200-device-card-transactions.ts';
+import { deviceSessions } from './2026-12-07T1201-device-sessions.ts';
 
 export const platformSchema = 'platform';
 
@@ -48,4 +50,6 @@ export const platformMigrations: SchemaMigrations = {
   '2026-11-30T0701-mi-numbers': miNumbers,
   '2026-11-30T0702-payment-verification': paymentVerification,
   '2026-12-07T1400-transit-moves': transitMoves,
+  '2026-12-07T1200-device-card-transactions': deviceCardTransactions,
+  '2026-12-07T1201-device-sessions': deviceSessions,
 };

@@ -1,44 +1,75 @@
 import type { Kysely } from 'kysely';
 import { errors } from '../errors.ts';
 import type { PlatformTables } from '../tables.ts';
+import type { DeviceCardNotices, DeviceCardTransaction } from '../transactions/device-card-notices.ts';
 import type { Transaction } from './service.ts';
 
 export const exportRowsMax = 10_000;
 
-/** A user's transactions (as payer or payee), newest first; ids are time-ordered, so they are the cursor. */
+/** One line of the history: a balance or quick-pay transaction, or a device-card transaction the TSP notified. */
+export type HistoryEntry = { source: 'payment'; row: Transaction } | { source: 'device_card'; row: DeviceCardTransaction };
+
+/** Newest first by id: ids of both kinds are `txn_` + time-ordered, so they interleave by time and serve as the cursor. */
+function newestFirst(a: HistoryEntry, b: HistoryEntry): number {
+  return a.row.id < b.row.id ? 1 : a.row.id > b.row.id ? -1 : 0;
+}
+
+/**
+ * A user's transactions (as payer or payee) and device-card transactions, newest first, as one
+ * history; ids are time-ordered, so they are the cursor.
+ */
 export class TransactionHistory {
   readonly #db: Kysely<PlatformTables>;
+  readonly #deviceCards: DeviceCardNotices | undefined;
 
-  constructor(db: Kysely<PlatformTables>) {
+  constructor(db: Kysely<PlatformTables>, deviceCards?: DeviceCardNotices) {
     this.#db = db;
+    this.#deviceCards = deviceCards;
   }
 
   #mine(userId: string) {
     return this.#db.selectFrom('transactions').selectAll().where((eb) => eb.or([eb('payer_user_id', '=', userId), eb('payee_user_id', '=', userId)]));
   }
 
-  async page(userId: string, options: { limit: number; startingAfter?: string | undefined }): Promise<{ data: Transaction[]; hasMore: boolean }> {
+  /** With `deviceCardId`, only that device card's transactions. */
+  async page(
+    userId: string, options: { limit: number; startingAfter?: string | undefined; deviceCardId?: string | undefined },
+  ): Promise<{ data: HistoryEntry[]; hasMore: boolean }> {
     let query = this.#mine(userId);
     if (options.startingAfter) {
       await this.get(userId, options.startingAfter);
       query = query.where('id', '<', options.startingAfter);
     }
-    const rows = await query.orderBy('id', 'desc').limit(options.limit + 1).execute();
-    return { data: rows.slice(0, options.limit), hasMore: rows.length > options.limit };
+    const payments: HistoryEntry[] = options.deviceCardId ? [] : (await query.orderBy('id', 'desc').limit(options.limit + 1).execute())
+      .map((row) => ({ source: 'payment', row }));
+    const taps: HistoryEntry[] = this.#deviceCards
+      ? (await this.#deviceCards.page(userId, { limit: options.limit + 1, beforeId: options.startingAfter, deviceCardId: options.deviceCardId }))
+        .map((row) => ({ source: 'device_card', row }))
+      : [];
+    const merged = [...payments, ...taps].sort(newestFirst);
+    return { data: merged.slice(0, options.limit), hasMore: merged.length > options.limit };
   }
 
-  async get(userId: string, id: string): Promise<Transaction> {
+  async get(userId: string, id: string): Promise<HistoryEntry> {
     const row = await this.#mine(userId).where('id', '=', id).executeTakeFirst();
-    if (!row) throw errors.not_found('No transaction with this id on this account.', 'id');
-    return row;
+    if (row) return { source: 'payment', row };
+    const tap = await this.#deviceCards?.get(userId, id);
+    if (tap) return { source: 'device_card', row: tap };
+    throw errors.not_found('No transaction with this id on this account.', 'id');
   }
 
   /** `from` / `to` are Beijing dates, both included. */
-  async export(userId: string, range: { from?: string | undefined; to?: string | undefined }): Promise<Transaction[]> {
+  async export(userId: string, range: { from?: string | undefined; to?: string | undefined }): Promise<HistoryEntry[]> {
+    const from = range.from ? new Date(`${range.from}T00:00:00+08:00`) : undefined;
+    const to = range.to ? new Date(new Date(`${range.to}T00:00:00+08:00`).getTime() + 86_400_000) : undefined;
     let query = this.#mine(userId);
-    if (range.from) query = query.where('created_at', '>=', new Date(`${range.from}T00:00:00+08:00`));
-    if (range.to) query = query.where('created_at', '<', new Date(new Date(`${range.to}T00:00:00+08:00`).getTime() + 86_400_000));
-    return query.orderBy('id', 'desc').limit(exportRowsMax).execute();
+    if (from) query = query.where('created_at', '>=', from);
+    if (to) query = query.where('created_at', '<', to);
+    const payments: HistoryEntry[] = (await query.orderBy('id', 'desc').limit(exportRowsMax).execute()).map((row) => ({ source: 'payment', row }));
+    const taps: HistoryEntry[] = this.#deviceCards
+      ? (await this.#deviceCards.between(userId, { from, to }, exportRowsMax)).map((row) => ({ source: 'device_card', row }))
+      : [];
+    return [...payments, ...taps].sort(newestFirst).slice(0, exportRowsMax);
   }
 }
 
@@ -48,6 +79,9 @@ const csvColumns = [
   ['payer_name', 'payer.name'], ['payer_account', 'payer.account'], ['payee_name', 'payee.name'], ['payee_account', 'payee.account'],
   ['merchant_name', 'merchant.name'], ['merchant_code', 'merchant.code'], ['mcc', 'merchant.mcc'], ['order_id', 'order_id'],
   ['authorization', 'authorization.method'], ['purpose', 'purpose'], ['reason', 'reason'], ['failure_code', 'failure_code'], ['trace_id', 'trace_id'],
+  // Device-card transactions (the TSP's notices): the token's last 4, the network's answer and the sale a refund returns.
+  ['refund_of', 'refund_of'], ['device_card_last4', 'device_card.token_last4'], ['response_code', 'device_card.response_code'],
+  ['decline_reason', 'device_card.decline_reason'], ['terminal_id', 'device_card.terminal_id'], ['rrn', 'device_card.rrn'],
 ] as const;
 
 function csvCell(value: unknown): string {

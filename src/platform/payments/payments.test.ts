@@ -211,7 +211,8 @@ describe('payments: top-up, withdrawal, transfer, merchant orders, limits', () =
     assert.match(String(csv.headers['content-type']), /^text\/csv/);
     const lines = csv.body.replace(/^\uFEFF/, '').trim().split('\r\n');
     assert.equal(lines.length, 6);
-    assert.equal(lines[0], 'id,created_at,completed_at,type,status,direction,amount_yuan,currency,channel,funding_source,interface_type,payer_name,payer_account,payee_name,payee_account,merchant_name,merchant_code,mcc,order_id,authorization,purpose,reason,failure_code,trace_id');
+    assert.equal(lines[0], 'id,created_at,completed_at,type,status,direction,amount_yuan,currency,channel,funding_source,interface_type,payer_name,payer_account,payee_name,payee_account,merchant_name,merchant_code,mcc,order_id,authorization,purpose,reason,failure_code,trace_id,'
+      + 'refund_of,device_card_last4,response_code,decline_reason,terminal_id,rrn');
     assert.match(lines[1]!, /,top_up,succeeded,internal,5\.00,CNY,quick_pay,bank_card,api,\*一,招商银行 \*\*\*\*[0-9]{4},/);
     assert.equal(csv.body.includes(h.cardNumber), false);
   });

@@ -10,7 +10,8 @@ import { callingMerchant, orderSchema, orderToWire, requireMerchant } from '../m
 import type { MerchantService } from '../merchants/service.ts';
 import { errors, idempotencyErrors, paymentVerificationErrors } from '../errors.ts';
 import type { OrderPayments } from './orders.ts';
-import { transactionsToCsv, type TransactionHistory } from './history.ts';
+import { transactionsToCsv, type HistoryEntry, type TransactionHistory } from './history.ts';
+import type { DeviceCardTransaction } from '../transactions/device-card-notices.ts';
 import type { PaymentAccountService } from '../payment-account/service.ts';
 import type { PayeeDirectory } from './payees.ts';
 import { paymentAmountFenMax, walletLabel, walletMovementFenMax, type Transaction, type Verification } from './service.ts';
@@ -59,13 +60,15 @@ const cardMovementBody = z.object({ card_id: z.string().min(1).max(64), amount_f
 
 export const transactionSchema = z.object({
   id: z.string(),
-  type: z.enum(['top_up', 'withdrawal', 'transfer', 'payment', 'refund']),
+  type: z.enum(['top_up', 'withdrawal', 'transfer', 'payment', 'refund', 'reversal', 'preauthorization', 'completion'])
+    .describe('`reversal`, `preauthorization` and `completion` are device-card transactions only'),
   status: z.enum(['pending', 'succeeded', 'failed']),
   direction: z.enum(['in', 'out', 'internal']).describe('Relative to the caller'),
   amount_fen: z.number(),
   currency: z.string(),
-  channel: z.enum(['balance', 'quick_pay']),
-  funding_source: z.enum(['balance', 'bank_card', 'merchant']).describe('Where the money came from: the payer\'s balance, a bound card (quick pay), or a merchant (a refund)'),
+  channel: z.enum(['balance', 'quick_pay', 'device_card']).describe('`device_card`: a tap of a device card at a POS, as the TSP notified it'),
+  funding_source: z.enum(['balance', 'bank_card', 'merchant', 'device_card']).describe(
+    'Where the money came from: the payer\'s balance, a bound card (quick pay), a merchant (a refund), or a device card\'s bank card (a tap)'),
   card_id: z.string().nullable().describe('The bound card that funded (or, for a withdrawal or a card refund, received) the money'),
   interface_type: z.string(),
   payer: z.object({ name: z.string(), account: z.string() }),
@@ -80,7 +83,45 @@ export const transactionSchema = z.object({
   trace_id: z.string(),
   created_at: z.string(),
   completed_at: z.string().nullable(),
+  device_card: z.object({
+    id: z.string().describe('The device card (dc_…)'),
+    token_last4: z.string().describe('The last 4 digits of the device card number (what the POS receipt shows)'),
+    bank_name: z.string().describe('The bank of the card behind the device card'),
+    terminal_id: z.string().describe('The POS terminal (field 41)'),
+    stan: z.string().describe('The terminal\'s trace number (field 11)'),
+    rrn: z.string().describe('The network\'s retrieval reference number (field 37)'),
+    response_code: z.string().describe('The network\'s answer (field 39): `00` approved, anything else declined'),
+    decline_reason: z.string().nullable().describe('Why it was declined (field 44 reason, e.g. `TOKEN_SUSPENDED`), or null'),
+  }).nullable().describe('For a device-card transaction: the card and the network\'s answer; null otherwise'),
 });
+
+const deviceCardTypes = { purchase: 'payment', refund: 'refund', reversal: 'reversal', preauth: 'preauthorization', completion: 'completion' } as const;
+
+/** A device-card transaction as the history shows it: the merchant is the payee of a tap and the payer of its refund. */
+export function deviceCardTransactionToWire(t: DeviceCardTransaction): z.infer<typeof transactionSchema> {
+  const card = { name: `${t.bank_name} device card`, account: `****${t.token_last4}` };
+  const merchant = { name: t.merchant_name, account: t.merchant_id };
+  const moneyBack = t.kind === 'refund' || t.kind === 'reversal';
+  const at = t.occurred_at.toISOString();
+  return {
+    id: t.id, type: deviceCardTypes[t.kind], status: t.outcome === 'approved' ? 'succeeded' : 'failed', direction: moneyBack ? 'in' : 'out',
+    amount_fen: Number(t.amount_fen), currency: 'CNY', channel: 'device_card', funding_source: moneyBack ? 'merchant' : 'device_card', card_id: null,
+    interface_type: 'nfc_pos', payer: moneyBack ? merchant : card, payee: moneyBack ? card : merchant,
+    merchant: { name: t.merchant_name, code: t.merchant_id, mcc: t.mcc }, order_id: null, refund_of: t.refund_of,
+    // The cardholder verification (CDCVM or PIN) happened on the phone and at the issuer: the platform counted no factor.
+    authorization: { method: 'device_card', factors: 0, reference: t.rrn },
+    purpose: null, reason: null, failure_code: t.outcome === 'declined' ? t.response_code : null, trace_id: t.rrn,
+    created_at: at, completed_at: at,
+    device_card: {
+      id: t.device_card_id, token_last4: t.token_last4, bank_name: t.bank_name, terminal_id: t.terminal_id, stan: t.stan, rrn: t.rrn,
+      response_code: t.response_code, decline_reason: t.decline_reason,
+    },
+  };
+}
+
+export function historyEntryToWire(entry: HistoryEntry, viewerUserId: string): z.infer<typeof transactionSchema> {
+  return entry.source === 'payment' ? transactionToWire(entry.row, viewerUserId) : deviceCardTransactionToWire(entry.row);
+}
 
 export function transactionToWire(t: Transaction, viewerUserId: string | null): z.infer<typeof transactionSchema> {
   const direction = t.payer_user_id === viewerUserId && t.payee_user_id === viewerUserId ? 'internal' : t.payee_user_id === viewerUserId ? 'in' : 'out';
@@ -92,7 +133,7 @@ export function transactionToWire(t: Transaction, viewerUserId: string | null): 
     order_id: t.order_id, refund_of: t.refund_of,
     authorization: { method: t.authorization_method, factors: t.verification_factors, reference: t.authorization_reference },
     purpose: t.purpose, reason: t.reason, failure_code: t.failure_code, trace_id: t.trace_id,
-    created_at: t.created_at.toISOString(), completed_at: t.completed_at?.toISOString() ?? null,
+    created_at: t.created_at.toISOString(), completed_at: t.completed_at?.toISOString() ?? null, device_card: null,
   };
 }
 
@@ -275,13 +316,18 @@ export function registerPaymentRoutes(app: App, deps: PaymentRouteDeps): void {
       description: 'Cursor pagination: pass the last `id` of a page as `starting_after` for the next while `has_more` is '
         + 'true.',
       errors: [errors.not_found],
-      querystring: z.object({ limit: z.coerce.number().int().min(1).max(100).default(20), starting_after: z.string().max(64).optional() }),
+      querystring: z.object({
+        limit: z.coerce.number().int().min(1).max(100).default(20), starting_after: z.string().max(64).optional(),
+        device_card_id: z.string().max(64).optional().describe('Only this device card\'s transactions (taps, refunds, …)'),
+      }),
       response: { 200: z.object({ data: z.array(transactionSchema), has_more: z.boolean() }) },
     },
   }, async (request) => {
     const userId = caller(request).user.id;
-    const page = await deps.history.page(userId, { limit: request.query.limit, startingAfter: request.query.starting_after });
-    return { data: page.data.map((t) => transactionToWire(t, userId)), has_more: page.hasMore };
+    const page = await deps.history.page(userId, {
+      limit: request.query.limit, startingAfter: request.query.starting_after, deviceCardId: request.query.device_card_id,
+    });
+    return { data: page.data.map((t) => historyEntryToWire(t, userId)), has_more: page.hasMore };
   });
 
   app.get('/v1/transactions.csv', {
@@ -297,7 +343,7 @@ export function registerPaymentRoutes(app: App, deps: PaymentRouteDeps): void {
     const userId = caller(request).user.id;
     const rows = await deps.history.export(userId, { from: request.query.from, to: request.query.to });
     void reply.header('content-type', 'text/csv; charset=utf-8').header('content-disposition', 'attachment; filename="mipay-transactions.csv"');
-    return transactionsToCsv(rows.map((t) => transactionToWire(t, userId)));
+    return transactionsToCsv(rows.map((t) => historyEntryToWire(t, userId)));
   });
 
   app.get('/v1/transactions/:id', {
@@ -307,6 +353,6 @@ export function registerPaymentRoutes(app: App, deps: PaymentRouteDeps): void {
       errors: [errors.not_found], params: z.object({ id: z.string().min(1).max(64) }), response: { 200: transactionSchema } },
   }, async (request) => {
     const userId = caller(request).user.id;
-    return transactionToWire(await deps.history.get(userId, request.params.id), userId);
+    return historyEntryToWire(await deps.history.get(userId, request.params.id), userId);
   });
 }

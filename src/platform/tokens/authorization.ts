@@ -128,6 +128,11 @@ export class TokenAuthorizer implements TokenService {
     return (await detokenize(this.#db, this.#keys, token))?.pan;
   }
 
+  /** Issue 12 hook: the wallet's reference of a token is its device card id (transaction notices name it). */
+  async tokenReferenceId(token: string): Promise<string | undefined> {
+    return (await this.#db.selectFrom('device_cards').select('id').where('token_number', '=', token).executeTakeFirst())?.id;
+  }
+
   async authorize(request: TokenAuthorizationRequest): Promise<TokenAuthorizationResult> {
     const result = await this.#authorize(request);
     if (result.outcome === 'declined') {

@@ -251,7 +251,7 @@ describe('device cards (token service)', () => {
     assert.equal(twice.body.error.code, 'device_not_disabled');
   });
 
-  test('find-device off deletes the device\'s bank cards; logging out deletes them on every device', async () => {
+  test('find-device off deletes the device\'s bank cards; ending the session that registered the devices deletes theirs', async () => {
     const h = await holder();
     const first = await registerDevice(h.token);
     const second = await registerDevice(h.token);
