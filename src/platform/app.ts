@@ -43,6 +43,7 @@ import { registerTransitRoutes } from './transit/routes.ts';
 import { TransitService } from './transit/service.ts';
 import type { TransitOperatorClient } from '../transit/client.ts';
 import { TokenService } from './tokens/service.ts';
+import { createPrivacy, type Privacy } from './privacy/privacy.ts';
 
 export interface PlatformOptions {
   db: Kysely<PlatformTables>;
@@ -98,6 +99,8 @@ export interface Platform {
   transit: TransitService | undefined;
   payees: PayeeDirectory;
   certificates: PaymentCertificates;
+  /** Consents, rights requests, the copy of everything, corrections, deregistration (issue 16). */
+  privacy: Privacy;
   /** Starts the background jobs (webhook delivery, settling payments the bank left pending, pruning spent ATCs); closing the app stops them. */
   startJobs(): void;
 }
@@ -156,12 +159,16 @@ export async function createPlatform(options: PlatformOptions): Promise<Platform
   if (transit) registerTransitRoutes(app, { accounts, idempotency, transit });
   registerPaymentCertificateRoutes(app, accounts, certificates, clock);
   if (options.sandboxOutbox) registerSandboxSmsRoutes(app, options.sandboxOutbox);
+  const privacy = createPrivacy(app, {
+    db: options.db, accounts, codes, personalData, paymentAccounts, cards, devices, wallet, clock, logger: options.logger,
+  });
   // Hourly is plenty: a spent ATC stays refusable for as long as its batch is live.
   const atcPruning = new PeriodicJob('token-atc-pruning', () => tokens.pruneSpentAtcs(), options.logger.child({ component: 'tokens' }));
   // After `mipay keys rotate-kek`, moves the vault's and the personal data's data keys to the newest KEK in batches.
   const kekRewrap = new KekRewrap({ db: options.db, tspKeys: options.tspKeys, personalData, logger: options.logger.child({ component: 'kek-rewrap' }) });
   app.addHook('onClose', async () => {
     await atcPruning.stop();
+    await privacy.stop();
     await kekRewrap.stop();
     await webhooks.stop();
     await pendingSettlement.stop();
@@ -172,11 +179,13 @@ export async function createPlatform(options: PlatformOptions): Promise<Platform
     app, accounts, paymentAccounts, cards, devices, tokens, kekRewrap, idempotency, merchants, webhooks, ledger, wallet, orders, pendingSettlement, transit,
     doorCards,
     payees, certificates,
+    privacy,
     startJobs() {
       webhooks.start();
       pendingSettlement.start();
       atcPruning.start(3_600_000);
       kekRewrap.start();
+      privacy.start();
     },
   };
 }

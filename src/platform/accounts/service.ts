@@ -14,6 +14,12 @@ export type User = PlatformTables['users'];
 /** Runs when a user logs out (before the session ends, so a failure leaves them logged in to retry). */
 export type LogoutHook = (userId: string) => Promise<void>;
 export type Session = PlatformTables['sessions'];
+/** What sign-up asks beyond the account itself (the policy version shown, the date of birth). */
+export interface SignUpExtras { acceptedPolicyVersion?: string | undefined; birthDate?: string | undefined }
+/** Runs inside the sign-up transaction (privacy records the accepted policy version); a throw undoes the sign-up. */
+export type SignUpHook = (trx: Kysely<PlatformTables>, user: User, extras: SignUpExtras) => Promise<void>;
+/** Runs at login after the password and before the session (privacy asks re-acceptance of a major policy change). */
+export type LogInCheck = (user: User, input: { acceptPolicyVersion?: string | undefined }) => Promise<void>;
 
 export const sessionLifetimeMs = 30 * 24 * 3_600_000;
 /** `last_seen_at` is refreshed at most this often, so reading does not cost a write per request. */
@@ -40,6 +46,8 @@ export class AccountService {
   readonly #codes: SmsCodes;
   readonly #clock: () => Date;
   readonly #logoutHooks: LogoutHook[] = [];
+  readonly #signUpHooks: SignUpHook[] = [];
+  readonly #logInChecks: LogInCheck[] = [];
 
   readonly #unknownPhoneFailures: RateLimitStore;
 
@@ -65,7 +73,7 @@ export class AccountService {
     return this.#codes.send(phone, 'sign_up', { accountExists: registered });
   }
 
-  async signUp(input: { phone: string; smsCode: string; password: string; nickname: string; avatarUrl?: string | undefined }): Promise<User> {
+  async signUp(input: { phone: string; smsCode: string; password: string; nickname: string; avatarUrl?: string | undefined } & SignUpExtras): Promise<User> {
     checkLoginPassword(input.password);
     const passwordHash = await hashPassword(input.password);
     const now = this.#clock();
@@ -84,13 +92,14 @@ export class AccountService {
         avatar_url: input.avatarUrl ?? null, status: 'active', login_failed_count: 0, login_locked_until: null, created_at: now,
       };
       await trx.insertInto('users').values(user).execute();
+      for (const hook of this.#signUpHooks) await hook(trx, user, { acceptedPolicyVersion: input.acceptedPolicyVersion, birthDate: input.birthDate });
       return { user };
     });
     if ('error' in outcome) throw outcome.error;
     return outcome.user;
   }
 
-  async logIn(input: { phone: string; password: string; userAgent?: string | undefined; ip?: string | undefined }): Promise<{ token: string; session: Session }> {
+  async logIn(input: { phone: string; password: string; userAgent?: string | undefined; ip?: string | undefined; acceptPolicyVersion?: string | undefined }): Promise<{ token: string; session: Session }> {
     const now = this.#clock();
     const user = await this.findUserByPhone(input.phone);
     if (!user || user.status !== 'active') {
@@ -105,6 +114,7 @@ export class AccountService {
     }
     // No tries_left: an unknown phone has none to give, and the difference would tell which phones are registered.
     await this.#checkPassword(user, input.password, now, () => errors.login_failed('The phone number or the password is wrong.'));
+    for (const check of this.#logInChecks) await check(user, { acceptPolicyVersion: input.acceptPolicyVersion });
     const token = `mps_${randomBytes(32).toString('base64url')}`;
     const session: Session = {
       id: newId('ses'), user_id: user.id, token_hash: hashToken(token), user_agent: input.userAgent?.slice(0, 256) ?? null,
@@ -160,6 +170,42 @@ export class AccountService {
       .orderBy('created_at', 'desc')
       .limit(100)
       .execute();
+  }
+
+  /** Privacy records the policy version accepted at sign-up (and the declared date of birth); registered at wiring. */
+  onSignUp(hook: SignUpHook): void {
+    this.#signUpHooks.push(hook);
+  }
+
+  /** Privacy refuses a login until a major policy change is accepted; registered at wiring. */
+  onLogIn(check: LogInCheck): void {
+    this.#logInChecks.push(check);
+  }
+
+  /** The service's clock (routes check ages against it). */
+  now(): Date {
+    return this.#clock();
+  }
+
+  /**
+   * Changes the login password: the old one (counted toward the login lock) and a code texted
+   * to the account's phone for `login_password_change`; every other session ends.
+   */
+  async changePassword(input: { userId: string; keepSessionId: string; oldPassword: string; smsCode: string; newPassword: string }): Promise<void> {
+    checkLoginPassword(input.newPassword);
+    await this.confirmPassword(input.userId, input.oldPassword);
+    const user = await this.getUser(input.userId);
+    const passwordHash = await hashPassword(input.newPassword);
+    const now = this.#clock();
+    const outcome = await transactionWithRetry(this.#db, async (trx) => {
+      const consumed = await this.#codes.consume(trx, user.phone, 'login_password_change', input.smsCode);
+      if (consumed.error) return { error: consumed.error };
+      await trx.updateTable('users').set({ password_hash: passwordHash }).where('id', '=', user.id).execute();
+      await trx.updateTable('sessions').set({ revoked_at: now }).where('user_id', '=', user.id)
+        .where('id', '<>', input.keepSessionId).where('revoked_at', 'is', null).execute();
+      return {};
+    });
+    if (outcome.error) throw outcome.error;
   }
 
   /** Other domains act on logout (devices delete bank device cards); registered at wiring. */
