@@ -7,7 +7,8 @@ import { sql, type Kysely } from 'kysely';
 // policy texts themselves (seed 000) are not in the repository.
 const firstPolicyVersion = {
   version: '1.0',
-  effectiveAt: new Date('2026-11-22T00:00:00+08:00'),
+  // In force since before any record the platform keeps (the seed policy's own date is not in the tree).
+  effectiveAt: new Date('2020-01-01T00:00:00+08:00'),
   textLocation: 'seed/000-privacy-policy (一 to 九)',
   purposes: [
     { code: 'account', required: true, description: 'Mi account: sign-up, login, sessions, profile (一(一))' },
