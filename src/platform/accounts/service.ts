@@ -3,6 +3,7 @@ import type { Kysely } from 'kysely';
 import { transactionWithRetry } from '../../infra/db/database.ts';
 import { MemoryRateLimitStore, type RateLimitStore } from '../../infra/http/rate-limit.ts';
 import { newId } from '../../infra/ids.ts';
+import { ApiError } from '../../infra/http/errors.ts';
 import { errors } from '../errors.ts';
 import { lockStateOf, recordFailure, recordSuccess, type Lockout } from '../lockout.ts';
 import { hashPassword, verifyPassword } from '../passwords.ts';
@@ -31,6 +32,14 @@ export function checkLoginPassword(password: string): void {
   if (password.length < 8 || password.length > 64 || !/[A-Za-z]/.test(password) || !/[0-9]/.test(password)) {
     throw errors.password_too_weak('The password needs 8 to 64 characters with at least one letter and one digit.', 'password');
   }
+}
+
+/** The same API error naming another field (a shared check names `password`; this request calls it otherwise). */
+export function renameParam(error: unknown, from: string, param: string): unknown {
+  if (!(error instanceof ApiError) || error.param !== from) return error;
+  const renamed = new ApiError(error.code, { status: error.status, type: error.type, raisedWhen: '' }, error.message, param, error.details);
+  if (error.messageZh) renamed.inChinese(error.messageZh);
+  return renamed;
 }
 
 function hashToken(token: string): string {
@@ -192,8 +201,16 @@ export class AccountService {
    * to the account's phone for `login_password_change`; every other session ends.
    */
   async changePassword(input: { userId: string; keepSessionId: string; oldPassword: string; smsCode: string; newPassword: string }): Promise<void> {
-    checkLoginPassword(input.newPassword);
-    await this.confirmPassword(input.userId, input.oldPassword);
+    try {
+      checkLoginPassword(input.newPassword);
+    } catch (error) {
+      throw renameParam(error, 'password', 'new_password');
+    }
+    try {
+      await this.confirmPassword(input.userId, input.oldPassword);
+    } catch (error) {
+      throw renameParam(error, 'password', 'old_password');
+    }
     const user = await this.getUser(input.userId);
     const passwordHash = await hashPassword(input.newPassword);
     const now = this.#clock();

@@ -49,22 +49,37 @@ export class ProfileCorrections {
     return this.#codes.send(newPhone, 'login_phone_change');
   }
 
-  /** Moves the login to `newPhone`: both codes right, the new phone free; the old number stays only masked in history. */
+  /**
+   * Moves the login to `newPhone`: both codes right, the new phone free; the old number stays
+   * only masked in history. A wrong code leaves the other one unspent (the whole change rolls
+   * back) but is itself counted, as any wrong try is.
+   */
   async changePhone(userId: string, input: { newPhone: string; currentPhoneCode: string; newPhoneCode: string }): Promise<void> {
-    const outcome = await this.#db.transaction().execute(async (trx) => {
-      const user = await trx.selectFrom('users').select('phone').where('id', '=', userId).forUpdate().executeTakeFirstOrThrow();
-      const current = await this.#codes.consume(trx as unknown as Kysely<PlatformTables>, user.phone, 'login_phone_change', input.currentPhoneCode, 'current_phone_code');
-      if (current.error) return { error: current.error };
-      const next = await this.#codes.consume(trx as unknown as Kysely<PlatformTables>, input.newPhone, 'login_phone_change', input.newPhoneCode, 'new_phone_code');
-      if (next.error) return { error: next.error };
-      if (await trx.selectFrom('users').select('id').where('phone', '=', input.newPhone).executeTakeFirst()) {
-        return { error: errors.phone_already_registered('This phone number already has a Mi account.', 'new_phone') };
-      }
-      await trx.updateTable('users').set({ phone: input.newPhone }).where('id', '=', userId).execute();
-      await this.record(trx, userId, 'phone', maskPhone(user.phone), maskPhone(input.newPhone), this.#clock());
-      return {};
-    });
-    if (outcome.error) throw outcome.error;
+    const asPlatform = (trx: Kysely<PrivacyDb>) => trx as unknown as Kysely<PlatformTables>;
+    let wrong: { phone: string; code: string; param: string; error: Error } | undefined;
+    const rolledBack = new Error('phone change rolled back');
+    try {
+      await this.#db.transaction().execute(async (trx) => {
+        const user = await trx.selectFrom('users').select('phone').where('id', '=', userId).forUpdate().executeTakeFirstOrThrow();
+        for (const [phone, code, param] of [[user.phone, input.currentPhoneCode, 'current_phone_code'], [input.newPhone, input.newPhoneCode, 'new_phone_code']] as const) {
+          const consumed = await this.#codes.consume(asPlatform(trx), phone, 'login_phone_change', code, param);
+          if (consumed.error) {
+            wrong = { phone, code, param, error: consumed.error };
+            throw rolledBack;
+          }
+        }
+        if (await trx.selectFrom('users').select('id').where('phone', '=', input.newPhone).executeTakeFirst()) {
+          throw errors.phone_already_registered('This phone number already has a Mi account.', 'new_phone');
+        }
+        await trx.updateTable('users').set({ phone: input.newPhone }).where('id', '=', userId).execute();
+        await this.record(trx, userId, 'phone', maskPhone(user.phone), maskPhone(input.newPhone), this.#clock());
+      });
+    } catch (error) {
+      if (error !== rolledBack || !wrong) throw error;
+      const { phone, code, param } = wrong;
+      await this.#db.transaction().execute((trx) => this.#codes.consume(asPlatform(trx), phone, 'login_phone_change', code, param));
+      throw wrong.error;
+    }
   }
 
   /** Records a change; other domains (the AML data correction) call it in their transaction. */

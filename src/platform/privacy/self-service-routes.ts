@@ -1,7 +1,7 @@
 import type { Kysely } from 'kysely';
 import { z } from 'zod';
 import type { App } from '../../infra/http/server.ts';
-import type { AccountService } from '../accounts/service.ts';
+import { renameParam, type AccountService } from '../accounts/service.ts';
 import { caller, requireSession } from '../auth.ts';
 import { errors } from '../errors.ts';
 import { remainingLimits } from '../payment-account/remaining-limits.ts';
@@ -26,7 +26,11 @@ export function registerSelfServiceRoutes(app: App, deps: { db: Kysely<PlatformT
         new_payment_password: z.string().min(1).max(64).describe('The new 6-digit payment password (not a trivial sequence)'),
       }), response: { 200: z.object({ changed: z.literal(true).describe('Changed') }) } },
   }, async (request) => {
-    await deps.paymentAccounts.changePaymentPassword(caller(request).user.id, request.body.old_payment_password, request.body.new_payment_password);
+    try {
+      await deps.paymentAccounts.changePaymentPassword(caller(request).user.id, request.body.old_payment_password, request.body.new_payment_password);
+    } catch (error) {
+      throw renameParam(error, 'payment_password', 'old_payment_password');
+    }
     return { changed: true as const };
   });
 
