@@ -45,6 +45,7 @@ import { registerTransitRoutes } from './transit/routes.ts';
 import { TransitService } from './transit/service.ts';
 import type { TransitOperatorClient } from '../transit/client.ts';
 import { TokenService } from './tokens/service.ts';
+import { createPrivacy, type Privacy } from './privacy/privacy.ts';
 
 export interface PlatformOptions {
   db: Kysely<PlatformTables>;
@@ -102,6 +103,8 @@ export interface Platform {
   certificates: PaymentCertificates;
   /** Device-card transactions the TSP notifies (`receive`), shown in the history and pushed to the phone. */
   deviceCardNotices: DeviceCardNotices;
+  /** Consents, rights requests, the copy of everything, corrections, deregistration (issue 16). */
+  privacy: Privacy;
   /** Starts the background jobs (webhook delivery, settling payments the bank left pending, pruning spent ATCs); closing the app stops them. */
   startJobs(): void;
 }
@@ -166,10 +169,13 @@ export async function createPlatform(options: PlatformOptions): Promise<Platform
   if (transit) registerTransitRoutes(app, { accounts, idempotency, transit });
   registerPaymentCertificateRoutes(app, accounts, certificates, clock);
   if (options.sandboxOutbox) registerSandboxSmsRoutes(app, options.sandboxOutbox);
-  // Hourly is plenty: a spent ATC stays refusable for as long as its batch is live.
+  const privacy = createPrivacy(app, {
+    db: options.db, accounts, codes, personalData, paymentAccounts, cards, devices, wallet, clock, logger: options.logger,
+  });
   // A phone whose own session expired loses its bank device cards, as at logout (issue 12).
   const phoneSessionExpiry = new PeriodicJob('phone-session-expiry', async () => void (await devices.endExpiredPhoneSessions()),
     options.logger.child({ component: 'devices' }));
+  // Hourly is plenty: a spent ATC stays refusable for as long as its batch is live.
   const atcPruning = new PeriodicJob('token-atc-pruning', () => tokens.pruneSpentAtcs(), options.logger.child({ component: 'tokens' }));
   // Returned transit cards are refunded once their operator's settlement window is over.
   const transitReturns = new PeriodicJob('transit-returns', async () => transit?.completeReturns(), options.logger.child({ component: 'transit' }));
@@ -179,6 +185,7 @@ export async function createPlatform(options: PlatformOptions): Promise<Platform
     await atcPruning.stop();
     await transitReturns.stop();
     await phoneSessionExpiry.stop();
+    await privacy.stop();
     await kekRewrap.stop();
     await webhooks.stop();
     await pendingSettlement.stop();
@@ -189,6 +196,7 @@ export async function createPlatform(options: PlatformOptions): Promise<Platform
     app, accounts, paymentAccounts, cards, devices, tokens, kekRewrap, idempotency, merchants, webhooks, ledger, wallet, orders, pendingSettlement, transit,
     doorCards,
     payees, certificates, deviceCardNotices,
+    privacy,
     startJobs() {
       webhooks.start();
       pendingSettlement.start();
@@ -196,6 +204,7 @@ export async function createPlatform(options: PlatformOptions): Promise<Platform
       if (transit) transitReturns.start(600_000);
       phoneSessionExpiry.start(600_000);
       kekRewrap.start();
+      privacy.start();
     },
   };
 }

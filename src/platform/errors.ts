@@ -104,6 +104,15 @@ export const platformErrorSpecs = {
   payment_certificate_expired: { status: 403, type: 'verification_error', raisedWhen: 'paying with a payment certificate past its `not_after`' },
   payment_challenge_invalid: { status: 422, type: 'verification_error', raisedWhen: 'a certificate-signed payment names an unknown, used or expired challenge nonce' },
   payment_signature_invalid: { status: 422, type: 'verification_error', raisedWhen: 'the certificate\'s signature does not verify over this payment (amount, payee or order, nonce, time)' },
+  // privacy and self-service (issue 16)
+  policy_acceptance_required: { status: 403, type: 'permission_error', raisedWhen: 'logging in after a major privacy-policy change without `accept_policy_version` naming the version in force; `version` and `text_location` say which' },
+  policy_version_not_current: { status: 409, type: 'invalid_request_error', raisedWhen: 'signing up with `accepted_policy_version` other than the version in force; `current_version` says which' },
+  permission_revoked: { status: 403, type: 'permission_error', raisedWhen: 'a feature needs a phone permission the phone reported revoked or never granted; `permission` names it' },
+  export_limit_reached: { status: 429, type: 'rate_limit_error', raisedWhen: 'asking a second free copy of one\'s data within a month; `next_free_at` says when the next one is free' },
+  export_not_ready: { status: 409, type: 'invalid_request_error', raisedWhen: 'downloading a copy of one\'s data whose job has not finished' },
+  export_expired: { status: 410, type: 'invalid_request_error', raisedWhen: 'downloading a copy of one\'s data after its link expired (7 days) or after it was downloaded' },
+  deregistration_refused: { status: 409, type: 'invalid_request_error', raisedWhen: 'deregistering while the balance is not zero, a payment or refund is pending or a dispute is open; `reasons` lists each' },
+  request_not_open: { status: 409, type: 'invalid_request_error', raisedWhen: 'answering a privacy request that was already completed or refused' },
 } as const satisfies Record<string, ErrorSpec>;
 
 export const errors = defineErrors(platformErrorSpecs);

@@ -6,6 +6,7 @@ import { caller, requireSession } from '../auth.ts';
 import { errors, smsCodeErrors } from '../errors.ts';
 import type { AccountService, Session, User } from './service.ts';
 import type { SmsCodes } from './sms-codes.ts';
+import { birthDateField, refuseMinor } from '../privacy/minors.ts';
 
 const smsCode = z.string().regex(/^[0-9]{6}$/, '6 digits').describe('The 6-digit code sent by SMS');
 
@@ -47,15 +48,19 @@ export function registerAccountRoutes(app: App, accounts: AccountService, codes:
     schema: {
       tags: ['accounts'],
       summary: 'Text a 6-digit code to a phone (valid 5 minutes; 1 a minute, 10 an hour per phone)',
-      errors: [errors.phone_not_account_phone, errors.authentication_required, errors.rate_limited],
+      errors: [errors.phone_not_account_phone, errors.authentication_required, errors.rate_limited, errors.applicant_under_18],
       description: '`sign_up` is answered alike for every phone: a phone that already has a Mi account gets a text saying so instead of a code. '
         + '`payment_password_reset`, `payment` (the second factor of a balance payment) and `payment_certificate` (enrolling a payment certificate) need a session and the account\'s own phone. '
-        + 'Also limited per client address and subnet (429 `rate_limited`).',
-      body: z.object({ phone: mobilePhone, purpose: z.enum(['sign_up', 'payment_password_reset', 'payment', 'payment_certificate']) }),
+        + '`login_password_change` (changing the login password) and `privacy_export` (downloading a copy of one\'s data) too. '
+        + 'Also limited per client address and subnet (429 `rate_limited`). A `sign_up` with a `birth_date` under 18 is refused '
+        + '(`applicant_under_18`) before any code is sent or anything kept.',
+      body: z.object({ phone: mobilePhone, purpose: z.enum(['sign_up', 'payment_password_reset', 'payment', 'payment_certificate', 'login_password_change', 'privacy_export']),
+        birth_date: birthDateField.optional() }),
       response: { 202: z.object({ phone: z.string(), purpose: z.string(), expires_at: z.string() }) },
     },
   }, async (request, reply) => {
     const { phone, purpose } = request.body;
+    if (purpose === 'sign_up') refuseMinor(request.body.birth_date, accounts.now());
     let sent: { expiresAt: Date };
     if (purpose === 'sign_up') {
       sent = await accounts.requestSignUpCode(phone);
@@ -76,19 +81,27 @@ export function registerAccountRoutes(app: App, accounts: AccountService, codes:
       description: 'The code must be one texted for `sign_up` to this phone in the last 5 minutes. The password needs 8 or '
         + 'more characters with a letter and a digit; it is stored as an argon2id hash. Sign-up does not log in: '
         + '`POST /v1/sessions` does.',
-      errors: [errors.phone_already_registered, errors.password_too_weak, ...smsCodeErrors, errors.rate_limited],
+      errors: [errors.phone_already_registered, errors.password_too_weak, ...smsCodeErrors, errors.rate_limited,
+        errors.applicant_under_18, errors.policy_version_not_current],
       body: z.object({
         phone: mobilePhone,
         sms_code: smsCode,
         password: z.string().min(1).max(128),
         nickname: z.string().trim().min(1).max(32),
         avatar_url: z.url({ protocol: /^https?$/ }).max(512).optional(),
+        birth_date: birthDateField.optional(),
+        accepted_policy_version: z.string().max(16).optional()
+          .describe('The privacy-policy version shown and accepted (GET /v1/privacy/policy); without it, the version in force is recorded'),
       }),
       response: { 201: userSchema },
     },
   }, async (request, reply) => {
     const b = request.body;
-    const user = await accounts.signUp({ phone: b.phone, smsCode: b.sms_code, password: b.password, nickname: b.nickname, avatarUrl: b.avatar_url });
+    refuseMinor(b.birth_date, accounts.now());
+    const user = await accounts.signUp({
+      phone: b.phone, smsCode: b.sms_code, password: b.password, nickname: b.nickname, avatarUrl: b.avatar_url,
+      birthDate: b.birth_date, acceptedPolicyVersion: b.accepted_policy_version,
+    });
     void reply.code(201);
     return userToWire(user);
   });
@@ -100,13 +113,18 @@ export function registerAccountRoutes(app: App, accounts: AccountService, codes:
       summary: 'Log in: answers a session token for `Authorization: Bearer`',
       description: 'The token is shown once and stored only as a hash. 10 wrong passwords in a row lock logging in for an '
         + 'hour (`login_locked`); the answer never says whether the phone or the password was wrong.',
-      errors: [errors.login_failed, errors.login_locked, errors.rate_limited],
-      body: z.object({ phone: mobilePhone, password: z.string().min(1).max(128) }),
+      errors: [errors.login_failed, errors.login_locked, errors.rate_limited, errors.policy_acceptance_required],
+      body: z.object({
+        phone: mobilePhone, password: z.string().min(1).max(128),
+        accept_policy_version: z.string().max(16).optional()
+          .describe('After a major privacy-policy change (403 `policy_acceptance_required`): the version read and accepted'),
+      }),
       response: { 201: z.object({ token: z.string().describe('The session token, for `Authorization: Bearer`; shown only here'), session: sessionSchema, user: userSchema }) },
     },
   }, async (request, reply) => {
     const { token, session } = await accounts.logIn({
       phone: request.body.phone, password: request.body.password, userAgent: request.headers['user-agent'], ip: request.ip,
+      acceptPolicyVersion: request.body.accept_policy_version,
     });
     const user = await accounts.getUser(session.user_id);
     void reply.code(201);

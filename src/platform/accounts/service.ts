@@ -3,6 +3,7 @@ import type { Kysely } from 'kysely';
 import { transactionWithRetry } from '../../infra/db/database.ts';
 import { MemoryRateLimitStore, type RateLimitStore } from '../../infra/http/rate-limit.ts';
 import { newId } from '../../infra/ids.ts';
+import { ApiError } from '../../infra/http/errors.ts';
 import { errors } from '../errors.ts';
 import { lockStateOf, recordFailure, recordSuccess, type Lockout } from '../lockout.ts';
 import { hashPassword, verifyPassword } from '../passwords.ts';
@@ -18,6 +19,12 @@ export type User = PlatformTables['users'];
  */
 export type LogoutHook = (userId: string, sessionId: string) => Promise<void>;
 export type Session = PlatformTables['sessions'];
+/** What sign-up asks beyond the account itself (the policy version shown, the date of birth). */
+export interface SignUpExtras { acceptedPolicyVersion?: string | undefined; birthDate?: string | undefined }
+/** Runs inside the sign-up transaction (privacy records the accepted policy version); a throw undoes the sign-up. */
+export type SignUpHook = (trx: Kysely<PlatformTables>, user: User, extras: SignUpExtras) => Promise<void>;
+/** Runs at login after the password and before the session (privacy asks re-acceptance of a major policy change). */
+export type LogInCheck = (user: User, input: { acceptPolicyVersion?: string | undefined }) => Promise<void>;
 
 export const sessionLifetimeMs = 30 * 24 * 3_600_000;
 /** `last_seen_at` is refreshed at most this often, so reading does not cost a write per request. */
@@ -29,6 +36,14 @@ export function checkLoginPassword(password: string): void {
   if (password.length < 8 || password.length > 64 || !/[A-Za-z]/.test(password) || !/[0-9]/.test(password)) {
     throw errors.password_too_weak('The password needs 8 to 64 characters with at least one letter and one digit.', 'password');
   }
+}
+
+/** The same API error naming another field (a shared check names `password`; this request calls it otherwise). */
+export function renameParam(error: unknown, from: string, param: string): unknown {
+  if (!(error instanceof ApiError) || error.param !== from) return error;
+  const renamed = new ApiError(error.code, { status: error.status, type: error.type, raisedWhen: '' }, error.message, param, error.details);
+  if (error.messageZh) renamed.inChinese(error.messageZh);
+  return renamed;
 }
 
 function hashToken(token: string): string {
@@ -44,6 +59,8 @@ export class AccountService {
   readonly #codes: SmsCodes;
   readonly #clock: () => Date;
   readonly #logoutHooks: LogoutHook[] = [];
+  readonly #signUpHooks: SignUpHook[] = [];
+  readonly #logInChecks: LogInCheck[] = [];
 
   readonly #unknownPhoneFailures: RateLimitStore;
 
@@ -69,7 +86,7 @@ export class AccountService {
     return this.#codes.send(phone, 'sign_up', { accountExists: registered });
   }
 
-  async signUp(input: { phone: string; smsCode: string; password: string; nickname: string; avatarUrl?: string | undefined }): Promise<User> {
+  async signUp(input: { phone: string; smsCode: string; password: string; nickname: string; avatarUrl?: string | undefined } & SignUpExtras): Promise<User> {
     checkLoginPassword(input.password);
     const passwordHash = await hashPassword(input.password);
     const now = this.#clock();
@@ -88,13 +105,14 @@ export class AccountService {
         avatar_url: input.avatarUrl ?? null, status: 'active', login_failed_count: 0, login_locked_until: null, created_at: now,
       };
       await trx.insertInto('users').values(user).execute();
+      for (const hook of this.#signUpHooks) await hook(trx, user, { acceptedPolicyVersion: input.acceptedPolicyVersion, birthDate: input.birthDate });
       return { user };
     });
     if ('error' in outcome) throw outcome.error;
     return outcome.user;
   }
 
-  async logIn(input: { phone: string; password: string; userAgent?: string | undefined; ip?: string | undefined }): Promise<{ token: string; session: Session }> {
+  async logIn(input: { phone: string; password: string; userAgent?: string | undefined; ip?: string | undefined; acceptPolicyVersion?: string | undefined }): Promise<{ token: string; session: Session }> {
     const now = this.#clock();
     const user = await this.findUserByPhone(input.phone);
     if (!user || user.status !== 'active') {
@@ -109,6 +127,7 @@ export class AccountService {
     }
     // No tries_left: an unknown phone has none to give, and the difference would tell which phones are registered.
     await this.#checkPassword(user, input.password, now, () => errors.login_failed('The phone number or the password is wrong.'));
+    for (const check of this.#logInChecks) await check(user, { acceptPolicyVersion: input.acceptPolicyVersion });
     const token = `mps_${randomBytes(32).toString('base64url')}`;
     const session: Session = {
       id: newId('ses'), user_id: user.id, token_hash: hashToken(token), user_agent: input.userAgent?.slice(0, 256) ?? null,
@@ -164,6 +183,50 @@ export class AccountService {
       .orderBy('created_at', 'desc')
       .limit(100)
       .execute();
+  }
+
+  /** Privacy records the policy version accepted at sign-up (and the declared date of birth); registered at wiring. */
+  onSignUp(hook: SignUpHook): void {
+    this.#signUpHooks.push(hook);
+  }
+
+  /** Privacy refuses a login until a major policy change is accepted; registered at wiring. */
+  onLogIn(check: LogInCheck): void {
+    this.#logInChecks.push(check);
+  }
+
+  /** The service's clock (routes check ages against it). */
+  now(): Date {
+    return this.#clock();
+  }
+
+  /**
+   * Changes the login password: the old one (counted toward the login lock) and a code texted
+   * to the account's phone for `login_password_change`; every other session ends.
+   */
+  async changePassword(input: { userId: string; keepSessionId: string; oldPassword: string; smsCode: string; newPassword: string }): Promise<void> {
+    try {
+      checkLoginPassword(input.newPassword);
+    } catch (error) {
+      throw renameParam(error, 'password', 'new_password');
+    }
+    try {
+      await this.confirmPassword(input.userId, input.oldPassword);
+    } catch (error) {
+      throw renameParam(error, 'password', 'old_password');
+    }
+    const user = await this.getUser(input.userId);
+    const passwordHash = await hashPassword(input.newPassword);
+    const now = this.#clock();
+    const outcome = await transactionWithRetry(this.#db, async (trx) => {
+      const consumed = await this.#codes.consume(trx, user.phone, 'login_password_change', input.smsCode);
+      if (consumed.error) return { error: consumed.error };
+      await trx.updateTable('users').set({ password_hash: passwordHash }).where('id', '=', user.id).execute();
+      await trx.updateTable('sessions').set({ revoked_at: now }).where('user_id', '=', user.id)
+        .where('id', '<>', input.keepSessionId).where('revoked_at', 'is', null).execute();
+      return {};
+    });
+    if (outcome.error) throw outcome.error;
   }
 
   /** Other domains act on logout (devices delete bank device cards); registered at wiring. */

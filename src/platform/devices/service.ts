@@ -195,6 +195,17 @@ export class DeviceService {
   }
 
   /**
+   * Every bank device card on every device of the user is deleted (deregistration of the payment
+   * service, issue 16); transit and door cards stay on the phones.
+   */
+  async deleteAllBankDeviceCards(userId: string): Promise<void> {
+    await this.#db.transaction().execute(async (trx) => {
+      const devices = await trx.selectFrom('devices').select('id').where('user_id', '=', userId).forUpdate().execute();
+      for (const device of devices) await this.#deviceCards.deleteAll(trx, device.id, { reason: 'account_logout', actor: 'user' }, 'bank_only');
+    });
+  }
+
+  /**
    * The phone logged in again: its new session becomes its own (the request is signed with its
    * device key, so no other client can make its session the phone's).
    */

@@ -23,6 +23,7 @@ import { paymentVerification } from './2026-11-30T0702-payment-verification.ts';
 import { transitMoves } from './2026-12-07T1400-transit-moves.ts';
 import { deviceCardTransactions } from './2026-12-07T1200-device-card-transactions.ts';
 import { deviceSessions } from './2026-12-07T1201-device-sessions.ts';
+import { privacy } from './2026-12-07T1600-privacy.ts';
 
 export const platformSchema = 'platform';
 
@@ -52,4 +53,5 @@ export const platformMigrations: SchemaMigrations = {
   '2026-12-07T1400-transit-moves': transitMoves,
   '2026-12-07T1200-device-card-transactions': deviceCardTransactions,
   '2026-12-07T1201-device-sessions': deviceSessions,
+  '2026-12-07T1600-privacy': privacy,
 };

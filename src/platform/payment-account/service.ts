@@ -254,6 +254,18 @@ export class PaymentAccountService {
   }
 
   /**
+   * Changes the payment password with the old one: a wrong old one counts toward the payment
+   * lock like any other try, so this cannot be used to guess past it.
+   */
+  async changePaymentPassword(userId: string, oldPassword: string, newPassword: string): Promise<void> {
+    requireStrongPaymentPassword(newPassword, 'new_payment_password');
+    if (newPassword === oldPassword) throw errors.parameter_invalid('The new payment password is the old one.', 'new_payment_password');
+    await this.verifyPaymentPassword(userId, oldPassword);
+    const account = await this.requireByUser(userId);
+    await this.#db.updateTable('payment_accounts').set({ password_hash: await hashPassword(newPassword) }).where('id', '=', account.id).execute();
+  }
+
+  /**
    * Reset with an SMS code to the account's phone and the holder's ID number; lifts the payment
    * lock. Both are checked on every try and a failure says not which was wrong: a right code is
    * spent even when the ID number is wrong, so one code cannot test many ID numbers, and each
