@@ -43,6 +43,10 @@ import { registerTransitRoutes } from './transit/routes.ts';
 import { TransitService } from './transit/service.ts';
 import type { TransitOperatorClient } from '../transit/client.ts';
 import { TokenService } from './tokens/service.ts';
+import { registerRiskCapture } from './risk/capture.ts';
+import { RiskEngine } from './risk/engine.ts';
+import { RiskGate } from './risk/gate.ts';
+import { registerRiskRoutes } from './risk/routes.ts';
 
 export interface PlatformOptions {
   db: Kysely<PlatformTables>;
@@ -98,6 +102,8 @@ export interface Platform {
   transit: TransitService | undefined;
   payees: PayeeDirectory;
   certificates: PaymentCertificates;
+  /** Risk control: the engine (rule sets, decisions, the operation log). */
+  risk: RiskEngine;
   /** Starts the background jobs (webhook delivery, settling payments the bank left pending, pruning spent ATCs); closing the app stops them. */
   startJobs(): void;
 }
@@ -129,7 +135,11 @@ export async function createPlatform(options: PlatformOptions): Promise<Platform
   const certificates = new PaymentCertificates({ db: options.db, ca: () => PaymentCertificateAuthority.create(caKey, clock()), paymentAccounts, codes, clock });
   const verifier = new PaymentVerifier(paymentAccounts, devices, certificates);
   const payees = new PayeeDirectory(options.db, paymentAccounts, clock);
-  const core = new PaymentCore({ db: options.db, ledger, bank: options.bank, paymentAccounts, cards, codes, verifier, payees, clock });
+  const risk = new RiskEngine({ db: options.db, clock, logger: options.logger.child({ component: 'risk' }) });
+  await risk.start();
+  const core = new PaymentCore({
+    db: options.db, ledger, bank: options.bank, paymentAccounts, cards, codes, verifier, payees, clock, risk: new RiskGate(risk),
+  });
   const wallet = new WalletPayments(core);
   const orders = new OrderPayments(core, merchants);
   const pendingSettlement = new PendingSettlement(core, wallet, orders, options.logger.child({ component: 'pending-settlement' }));
@@ -144,6 +154,7 @@ export async function createPlatform(options: PlatformOptions): Promise<Platform
     healthChecks: { database: async () => void (await sql`select 1`.execute(options.db)) },
   });
   idempotency.register(app);
+  registerRiskCapture(app, { engine: risk, accounts });
   registerAccountRoutes(app, accounts, codes, limiter);
   registerPaymentAccountRoutes(app, accounts, paymentAccounts, clock, limiter);
   registerCardRoutes(app, accounts, cards);
@@ -155,6 +166,7 @@ export async function createPlatform(options: PlatformOptions): Promise<Platform
   const transit = options.transit ? new TransitService({ db: options.db, operator: options.transit, devices, merchants, orders, clock }) : undefined;
   if (transit) registerTransitRoutes(app, { accounts, idempotency, transit });
   registerPaymentCertificateRoutes(app, accounts, certificates, clock);
+  registerRiskRoutes(app, { accounts, db: options.db, engine: risk });
   if (options.sandboxOutbox) registerSandboxSmsRoutes(app, options.sandboxOutbox);
   // Hourly is plenty: a spent ATC stays refusable for as long as its batch is live.
   const atcPruning = new PeriodicJob('token-atc-pruning', () => tokens.pruneSpentAtcs(), options.logger.child({ component: 'tokens' }));
@@ -166,12 +178,13 @@ export async function createPlatform(options: PlatformOptions): Promise<Platform
     await webhooks.stop();
     await pendingSettlement.stop();
     await ledger.close();
+    await risk.flush();
     await limiter.close();
   });
   return {
     app, accounts, paymentAccounts, cards, devices, tokens, kekRewrap, idempotency, merchants, webhooks, ledger, wallet, orders, pendingSettlement, transit,
     doorCards,
-    payees, certificates,
+    payees, certificates, risk,
     startJobs() {
       webhooks.start();
       pendingSettlement.start();

@@ -102,6 +102,15 @@ export const platformErrorSpecs = {
   payment_certificate_expired: { status: 403, type: 'verification_error', raisedWhen: 'paying with a payment certificate past its `not_after`' },
   payment_challenge_invalid: { status: 422, type: 'verification_error', raisedWhen: 'a certificate-signed payment names an unknown, used or expired challenge nonce' },
   payment_signature_invalid: { status: 422, type: 'verification_error', raisedWhen: 'the certificate\'s signature does not verify over this payment (amount, payee or order, nonce, time)' },
+  // risk control and identity proof (risk/)
+  risk_step_up_required: { status: 403, type: 'verification_error', raisedWhen: 'the operation looks unusual for the account: send it again with one more factor on top of the password (`step_up` lists them: an SMS code, a fingerprint statement)' },
+  risk_review_required: { status: 403, type: 'permission_error', raisedWhen: 'the operation needs a manual check by the risk team before it can go through; customer service can help' },
+  risk_denied: { status: 403, type: 'permission_error', raisedWhen: 'the operation is refused to protect the account; customer service can help' },
+  identity_image_invalid: { status: 400, type: 'invalid_request_error', raisedWhen: 'an identity photo is not a PNG or JPEG, is larger than 4 MB, or its pixel size is out of range; `param` names the photo' },
+  identity_case_open: { status: 409, type: 'invalid_request_error', raisedWhen: 'the account already has a case of this kind waiting for review' },
+  identity_case_decided: { status: 409, type: 'invalid_request_error', raisedWhen: 'a reviewer decides a case that was already approved or rejected' },
+  password_recovery_failed: { status: 422, type: 'verification_error', raisedWhen: 'a login-password recovery whose ID number or SMS code is wrong, or whose phone has no payment account (which is not said)' },
+  account_not_frozen: { status: 409, type: 'invalid_request_error', raisedWhen: 'asking to unfreeze a payment account that is not frozen' },
 } as const satisfies Record<string, ErrorSpec>;
 
 export const errors = defineErrors(platformErrorSpecs);

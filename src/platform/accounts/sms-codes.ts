@@ -7,13 +7,14 @@ import type { SmsGateway } from '../../sms/client.ts';
 import { errors } from '../errors.ts';
 import type { PlatformTables } from '../tables.ts';
 
-export type SmsPurpose = 'sign_up' | 'payment_password_reset' | 'payment' | 'payment_certificate';
+export type SmsPurpose = 'sign_up' | 'payment_password_reset' | 'payment' | 'payment_certificate' | 'login_password_recovery';
 
 const purposeText: Record<SmsPurpose, string> = {
   sign_up: '注册小米账号',
   payment_password_reset: '重置小米支付支付密码',
   payment: '确认小米支付付款（第二验证要素）',
   payment_certificate: '申请小米支付数字证书',
+  login_password_recovery: '找回小米账号登录密码',
 };
 
 /** Per phone, across purposes: one code a minute, ten an hour. */
