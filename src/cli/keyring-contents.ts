@@ -34,6 +34,7 @@ export function requiredKeys(): KeySpec[] {
     { name: 'platform.otp-pepper', lengthBytes: 32 }, { name: 'bank.otp-pepper', lengthBytes: 32 },
     { name: 'network.terminal-kek', lengthBytes: 32 }, { name: 'platform.payment-ca', lengthBytes: 32 },
     { name: 'transit.api-key', lengthBytes: 24 },
+    { name: 'platform.voucher-signing', lengthBytes: 32 },
     { name: 'network.pan-hash', lengthBytes: 32 }, { name: 'network.pan-seal', lengthBytes: 32 },
     ...perBank,
     ...BRANDS.flatMap((brand) => Object.values(operatorKeyNames(brand.code)).map((name) => ({ name, lengthBytes: 16 }))),

@@ -47,6 +47,9 @@ import { registerRiskCapture } from './risk/capture.ts';
 import { RiskEngine } from './risk/engine.ts';
 import { RiskGate } from './risk/gate.ts';
 import { registerRiskRoutes } from './risk/routes.ts';
+import { IdentityCases } from './risk/identity-cases.ts';
+import { registerIdentityRoutes } from './risk/identity-routes.ts';
+import { assertVoucherKey } from './risk/voucher.ts';
 
 export interface PlatformOptions {
   db: Kysely<PlatformTables>;
@@ -76,6 +79,8 @@ export interface PlatformOptions {
    * the composition root and never stored in the database.
    */
   caKey: KeyObject;
+  /** The ECDSA P-256 key signing electronic transaction vouchers (keyring `platform.voucher-signing`, risk/voucher.ts). */
+  voucherKey: KeyObject;
 }
 
 export interface Platform {
@@ -104,6 +109,8 @@ export interface Platform {
   certificates: PaymentCertificates;
   /** Risk control: the engine (rule sets, decisions, the operation log). */
   risk: RiskEngine;
+  /** Identity proof for important operations and the risk reviewers' queue. */
+  identityCases: IdentityCases;
   /** Starts the background jobs (webhook delivery, settling payments the bank left pending, pruning spent ATCs); closing the app stops them. */
   startJobs(): void;
 }
@@ -167,6 +174,14 @@ export async function createPlatform(options: PlatformOptions): Promise<Platform
   if (transit) registerTransitRoutes(app, { accounts, idempotency, transit });
   registerPaymentCertificateRoutes(app, accounts, certificates, clock);
   registerRiskRoutes(app, { accounts, db: options.db, engine: risk });
+  assertVoucherKey(options.voucherKey);
+  const identityCases = new IdentityCases({
+    db: options.db, clock, codes, personalData, personalDataKeys: options.personalDataKeys, engine: risk, voucherKey: options.voucherKey,
+  });
+  registerIdentityRoutes(app, { accounts, cases: identityCases, voucherKey: options.voucherKey, limiter });
+  // Daily: identity photos are deleted once their retention after the decision has passed.
+  const identityPhotoDeletion = new PeriodicJob('identity-photo-deletion', () => identityCases.deleteExpiredDocuments(),
+    options.logger.child({ component: 'risk' }));
   if (options.sandboxOutbox) registerSandboxSmsRoutes(app, options.sandboxOutbox);
   // Hourly is plenty: a spent ATC stays refusable for as long as its batch is live.
   const atcPruning = new PeriodicJob('token-atc-pruning', () => tokens.pruneSpentAtcs(), options.logger.child({ component: 'tokens' }));
@@ -174,6 +189,7 @@ export async function createPlatform(options: PlatformOptions): Promise<Platform
   const kekRewrap = new KekRewrap({ db: options.db, tspKeys: options.tspKeys, personalData, logger: options.logger.child({ component: 'kek-rewrap' }) });
   app.addHook('onClose', async () => {
     await atcPruning.stop();
+    await identityPhotoDeletion.stop();
     await kekRewrap.stop();
     await webhooks.stop();
     await pendingSettlement.stop();
@@ -184,11 +200,12 @@ export async function createPlatform(options: PlatformOptions): Promise<Platform
   return {
     app, accounts, paymentAccounts, cards, devices, tokens, kekRewrap, idempotency, merchants, webhooks, ledger, wallet, orders, pendingSettlement, transit,
     doorCards,
-    payees, certificates, risk,
+    payees, certificates, risk, identityCases,
     startJobs() {
       webhooks.start();
       pendingSettlement.start();
       atcPruning.start(3_600_000);
+      identityPhotoDeletion.start(86_400_000);
       kekRewrap.start();
     },
   };

@@ -50,6 +50,6 @@ export const riskOperations = {
       .addColumn('created_at', 'timestamptz', (c) => c.notNull())
       .addColumn('active', 'boolean', (c) => c.notNull())
       .execute();
-    await sql`create unique index risk_rule_sets_one_active on risk_rule_sets (active) where active`.execute(db);
+    await db.schema.createIndex('risk_rule_sets_one_active').on('risk_rule_sets').column('active').unique().where('active', '=', true).execute();
   },
 };

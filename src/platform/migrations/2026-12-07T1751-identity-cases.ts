@@ -21,7 +21,8 @@ export const identityCases = {
     await db.schema.createIndex('identity_cases_status_idx').on('identity_cases').columns(['status', 'created_at']).execute();
     await db.schema.createIndex('identity_cases_user_idx').on('identity_cases').columns(['user_id', 'created_at']).execute();
     // At most one open case of a type per user.
-    await sql`create unique index identity_cases_one_open on identity_cases (user_id, type) where status = 'pending_review'`.execute(db);
+    await db.schema.createIndex('identity_cases_one_open').on('identity_cases').columns(['user_id', 'type']).unique()
+      .where(sql.ref('status'), '=', 'pending_review').execute();
 
     // The ID card's two sides and a photo holding it, sealed; the row stays (without the image) after deletion.
     await db.schema

@@ -99,9 +99,9 @@ export class PaymentCore {
   }
 
   /**
-   * Risk control (risk/gate.ts): the decision on this payment before anything is verified or
-   * recorded. A step-up is satisfied by the factors the request carries, which are then checked
-   * as usual; review and deny refuse the payment with a message for the user.
+   * Risk control (risk/gate.ts): the decision on this payment once its factors are checked and
+   * before it is recorded. A step-up is satisfied by the factors the request carries (the SMS
+   * code is consumed when the payment begins); review and deny refuse it with a message for the user.
    */
   async checkRisk(context: PaymentContext, operation: RiskOperation, facts: Pick<OperationFacts, 'amountFen' | 'payee' | 'cardId'>,
     verification: Verification): Promise<void> {

@@ -21,7 +21,7 @@ export interface PresentedFactors {
 }
 
 /** The ways a step-up can be satisfied, as told to the client. */
-export const stepUpMethods = ['sms_code', 'fingerprint'] as const;
+export const stepUpMethods = ['sms_code', 'fingerprint', 'certificate'] as const;
 
 export const userMessages = {
   step_up: 'For your security, please confirm this operation with an SMS verification code or your fingerprint as well.',
@@ -42,12 +42,13 @@ export function attachDecision(context: RequestRiskContext, decision: Decision):
 }
 
 /**
- * A step-up is satisfied by two factors at least, one of them an SMS code or a fingerprint
- * statement: the password (or a certificate) alone is what the rules found not enough.
+ * A step-up is satisfied by two factors at least, one of them something the phone proves: an SMS
+ * code to the account's phone, a fingerprint statement signed by its device key, or a payment
+ * certificate's signature. The password alone is what the rules found not enough.
  */
 export function stepUpSatisfied(f: PresentedFactors): boolean {
   const count = [f.password, f.smsCode, f.fingerprint, f.certificate].filter(Boolean).length;
-  return count >= 2 && (f.smsCode || f.fingerprint);
+  return count >= 2 && (f.smsCode || f.fingerprint || f.certificate);
 }
 
 export class RiskGate {

@@ -85,10 +85,10 @@ describe('risk rules: each fires on its crafted sequence and not on ordinary use
     assert.equal(evaluate(defaultRules, op({ operation: 'login', amountFen: null, payee: null }), history(logins.slice(1))).level, 'allow');
   });
 
-  test('first payee: ¥1,000 or more to someone never paid before steps up', () => {
-    assert.deepEqual(fired(op({ payee: 'mi:2000000002', amountFen: 100_000n }), history()), ['first_payee_large']);
-    assert.deepEqual(fired(op({ payee: 'mi:2000000002', amountFen: 99_999n }), history()), []);
-    assert.deepEqual(fired(op({ amountFen: 100_000n }), history()), []);
+  test('first payee: ¥2,000 or more to someone never paid before steps up', () => {
+    assert.deepEqual(fired(op({ payee: 'mi:2000000002', amountFen: 200_000n }), history()), ['first_payee_large']);
+    assert.deepEqual(fired(op({ payee: 'mi:2000000002', amountFen: 199_999n }), history()), []);
+    assert.deepEqual(fired(op({ amountFen: 200_000n }), history()), []);
   });
 
   test('a card added (or put on a device) and used within 10 minutes steps up', () => {
@@ -134,7 +134,7 @@ describe('risk rules: each fires on its crafted sequence and not on ordinary use
     }
     assert.equal(levels.deny, 0);
     assert.equal(levels.review, 0);
-    // The first ¥1,000+ transfer to a friend steps up once per friend at most; nothing else should.
+    // The first ¥2,000+ transfer to a friend steps up once per friend at most; nothing else should.
     assert.ok(levels.step_up <= 600, `step-ups: ${levels.step_up}`);
     assert.equal(levels.allow + levels.step_up, 10_000);
   });

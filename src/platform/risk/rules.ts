@@ -64,21 +64,26 @@ export function parseRules(input: unknown): Rule[] {
 const minute = 60_000;
 const hour = 60 * minute;
 const moneyOut: RiskOperation[] = ['payment', 'transfer', 'withdrawal'];
+/** Money to others; a withdrawal goes to the holder's own card, watched by `fresh_card` instead of the amount rules. */
+const spending: RiskOperation[] = ['payment', 'transfer'];
 
 /** Version 1, seeded when no rule set is stored yet. */
 export const defaultRules: Rule[] = parseRules([
   { id: 'burst_of_payments', kind: 'velocity_count', operations: moneyOut, windowMs: minute, countMax: 10, level: 'step_up' },
   { id: 'payment_flood', kind: 'velocity_count', operations: moneyOut, windowMs: minute, countMax: 40, level: 'deny' },
-  { id: 'hourly_amount', kind: 'velocity_amount', operations: moneyOut, windowMs: hour, amountFenMax: 2_000_000, level: 'step_up' },
-  { id: 'daily_amount', kind: 'velocity_amount', operations: moneyOut, windowMs: 24 * hour, amountFenMax: 10_000_000, level: 'review' },
+  { id: 'hourly_amount', kind: 'velocity_amount', operations: spending, windowMs: hour, amountFenMax: 2_000_000, level: 'step_up' },
+  { id: 'daily_amount', kind: 'velocity_amount', operations: spending, windowMs: 24 * hour, amountFenMax: 10_000_000, level: 'review' },
   { id: 'new_device_payment', kind: 'new_device', operations: moneyOut, amountFenMin: 20_000, level: 'step_up' },
   { id: 'region_jump', kind: 'region_jump', operations: [...moneyOut, 'payment_password_change'], windowMs: 2 * hour, level: 'step_up' },
   { id: 'foreign_ip_payment', kind: 'foreign_ip', operations: moneyOut, amountFenMin: 50_000, level: 'step_up' },
   { id: 'night_large_amount', kind: 'night_large_amount', operations: moneyOut, amountFenMin: 500_000, fromHour: 0, toHour: 6, level: 'step_up' },
   { id: 'password_guessing', kind: 'failed_password_streak', operations: moneyOut, windowMs: hour, failuresMin: 3, level: 'step_up' },
   { id: 'login_guessing', kind: 'failed_password_streak', operations: ['login'], windowMs: hour, failuresMin: 20, level: 'deny' },
-  { id: 'first_payee_large', kind: 'first_payee', operations: ['transfer'], amountFenMin: 100_000, level: 'step_up' },
-  { id: 'fresh_card', kind: 'fresh_card', operations: ['transfer', 'payment', 'top_up'], windowMs: 10 * minute, amountFenMin: 10_000, level: 'step_up' },
+  { id: 'first_payee_large', kind: 'first_payee', operations: ['transfer'], amountFenMin: 200_000, level: 'step_up' },
+  // Recovering the login password from a device or region the account was not used from needs ID photos and a reviewer.
+  { id: 'recovery_new_device', kind: 'new_device', operations: ['password_recovery'], amountFenMin: 0, level: 'review' },
+  { id: 'recovery_region_jump', kind: 'region_jump', operations: ['password_recovery'], windowMs: 24 * hour, level: 'review' },
+  { id: 'fresh_card', kind: 'fresh_card', operations: ['transfer', 'payment', 'top_up', 'withdrawal'], windowMs: 10 * minute, amountFenMin: 10_000, level: 'step_up' },
 ]);
 
 /** One operation as the rules see it. */
