@@ -25,6 +25,7 @@ import { registerTransitCommands } from './transit-command.ts';
 import { registerDoorCommands } from './door-command.ts';
 import { paymentRuntime, registerClearingRoute, registerPosCommands, startPaymentPath } from './pos-command.ts';
 import { acquireDataFolderLock } from './data-folder-lock.ts';
+import { registerStaffCommands } from './staff-command.ts';
 
 const program = new Command();
 program.name('mipay').description('Mi Pay Open: a self-hostable mobile NFC payment platform').version(version);
@@ -255,6 +256,7 @@ registerPhoneCommands(program);
 registerTransitCommands(program);
 registerDoorCommands(program);
 registerKeysCommands(program);
+registerStaffCommands(program);
 
 program
   .command('demo')

@@ -43,6 +43,9 @@ import { registerTransitRoutes } from './transit/routes.ts';
 import { TransitService } from './transit/service.ts';
 import type { TransitOperatorClient } from '../transit/client.ts';
 import { TokenService } from './tokens/service.ts';
+import { StaffAudit } from './staff/audit.ts';
+import { registerStaffRoutes } from './staff/routes.ts';
+import { StaffService } from './staff/service.ts';
 
 export interface PlatformOptions {
   db: Kysely<PlatformTables>;
@@ -72,6 +75,8 @@ export interface PlatformOptions {
    * the composition root and never stored in the database.
    */
   caKey: KeyObject;
+  /** The keyring's `platform.staff-totp`: seals the staff's TOTP secrets in the database (staff/service.ts). */
+  staffTotpKey: Buffer;
 }
 
 export interface Platform {
@@ -98,6 +103,10 @@ export interface Platform {
   transit: TransitService | undefined;
   payees: PayeeDirectory;
   certificates: PaymentCertificates;
+  /** Staff accounts, roles and sessions (/ops/v1); `requireStaff(staff, ...roles)` guards an /ops route (staff/auth.ts). */
+  staff: StaffService;
+  /** The hash-chained staff audit log: `audit.record(...)` for every staff action. */
+  audit: StaffAudit;
   /** Starts the background jobs (webhook delivery, settling payments the bank left pending, pruning spent ATCs); closing the app stops them. */
   startJobs(): void;
 }
@@ -156,6 +165,9 @@ export async function createPlatform(options: PlatformOptions): Promise<Platform
   if (transit) registerTransitRoutes(app, { accounts, idempotency, transit });
   registerPaymentCertificateRoutes(app, accounts, certificates, clock);
   if (options.sandboxOutbox) registerSandboxSmsRoutes(app, options.sandboxOutbox);
+  const audit = new StaffAudit(options.db, clock);
+  const staff = new StaffService({ db: options.db, audit, totpKey: options.staffTotpKey, clock, unknownEmailFailures: rateLimitStore });
+  registerStaffRoutes(app, staff, limiter);
   // Hourly is plenty: a spent ATC stays refusable for as long as its batch is live.
   const atcPruning = new PeriodicJob('token-atc-pruning', () => tokens.pruneSpentAtcs(), options.logger.child({ component: 'tokens' }));
   // After `mipay keys rotate-kek`, moves the vault's and the personal data's data keys to the newest KEK in batches.
@@ -172,6 +184,7 @@ export async function createPlatform(options: PlatformOptions): Promise<Platform
     app, accounts, paymentAccounts, cards, devices, tokens, kekRewrap, idempotency, merchants, webhooks, ledger, wallet, orders, pendingSettlement, transit,
     doorCards,
     payees, certificates,
+    staff, audit,
     startJobs() {
       webhooks.start();
       pendingSettlement.start();
