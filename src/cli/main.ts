@@ -25,6 +25,7 @@ import { registerTransitCommands } from './transit-command.ts';
 import { registerDoorCommands } from './door-command.ts';
 import { paymentRuntime, registerClearingRoute, registerPosCommands, startPaymentPath } from './pos-command.ts';
 import { acquireDataFolderLock } from './data-folder-lock.ts';
+import { registerStaffCommands } from './staff-command.ts';
 import { voucherKeyFrom } from '../platform/risk/voucher.ts';
 
 const program = new Command();
@@ -256,6 +257,7 @@ registerPhoneCommands(program);
 registerTransitCommands(program);
 registerDoorCommands(program);
 registerKeysCommands(program);
+registerStaffCommands(program);
 
 program
   .command('demo')

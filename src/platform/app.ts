@@ -43,6 +43,9 @@ import { registerTransitRoutes } from './transit/routes.ts';
 import { TransitService } from './transit/service.ts';
 import type { TransitOperatorClient } from '../transit/client.ts';
 import { TokenService } from './tokens/service.ts';
+import { StaffAudit } from './staff/audit.ts';
+import { registerStaffRoutes } from './staff/routes.ts';
+import { StaffService } from './staff/service.ts';
 import { registerRiskCapture } from './risk/capture.ts';
 import { RiskEngine } from './risk/engine.ts';
 import { RiskGate } from './risk/gate.ts';
@@ -79,6 +82,8 @@ export interface PlatformOptions {
    * the composition root and never stored in the database.
    */
   caKey: KeyObject;
+  /** The keyring's `platform.staff-totp`: seals the staff's TOTP secrets in the database (staff/service.ts). */
+  staffTotpKey: Buffer;
   /** The ECDSA P-256 key signing electronic transaction vouchers (keyring `platform.voucher-signing`, risk/voucher.ts). */
   voucherKey: KeyObject;
 }
@@ -107,6 +112,10 @@ export interface Platform {
   transit: TransitService | undefined;
   payees: PayeeDirectory;
   certificates: PaymentCertificates;
+  /** Staff accounts, roles and sessions (/ops/v1); `requireStaff(staff, ...roles)` guards an /ops route (staff/auth.ts). */
+  staff: StaffService;
+  /** The hash-chained staff audit log: `audit.record(...)` for every staff action. */
+  audit: StaffAudit;
   /** Risk control: the engine (rule sets, decisions, the operation log). */
   risk: RiskEngine;
   /** Identity proof for important operations and the risk reviewers' queue. */
@@ -183,6 +192,9 @@ export async function createPlatform(options: PlatformOptions): Promise<Platform
   const identityPhotoDeletion = new PeriodicJob('identity-photo-deletion', () => identityCases.deleteExpiredDocuments(),
     options.logger.child({ component: 'risk' }));
   if (options.sandboxOutbox) registerSandboxSmsRoutes(app, options.sandboxOutbox);
+  const audit = new StaffAudit(options.db, clock);
+  const staff = new StaffService({ db: options.db, audit, totpKey: options.staffTotpKey, clock, unknownEmailFailures: rateLimitStore });
+  registerStaffRoutes(app, staff, limiter);
   // Hourly is plenty: a spent ATC stays refusable for as long as its batch is live.
   const atcPruning = new PeriodicJob('token-atc-pruning', () => tokens.pruneSpentAtcs(), options.logger.child({ component: 'tokens' }));
   // After `mipay keys rotate-kek`, moves the vault's and the personal data's data keys to the newest KEK in batches.
@@ -200,7 +212,8 @@ export async function createPlatform(options: PlatformOptions): Promise<Platform
   return {
     app, accounts, paymentAccounts, cards, devices, tokens, kekRewrap, idempotency, merchants, webhooks, ledger, wallet, orders, pendingSettlement, transit,
     doorCards,
-    payees, certificates, risk, identityCases,
+    payees, certificates,
+    staff, audit, risk, identityCases,
     startJobs() {
       webhooks.start();
       pendingSettlement.start();

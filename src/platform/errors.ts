@@ -102,6 +102,13 @@ export const platformErrorSpecs = {
   payment_certificate_expired: { status: 403, type: 'verification_error', raisedWhen: 'paying with a payment certificate past its `not_after`' },
   payment_challenge_invalid: { status: 422, type: 'verification_error', raisedWhen: 'a certificate-signed payment names an unknown, used or expired challenge nonce' },
   payment_signature_invalid: { status: 422, type: 'verification_error', raisedWhen: 'the certificate\'s signature does not verify over this payment (amount, payee or order, nonce, time)' },
+  // staff (/ops/v1): accounts, roles, sessions
+  staff_login_failed: { status: 401, type: 'authentication_error', raisedWhen: 'a staff login whose email, password or authenticator (TOTP) code is wrong, or whose code was already used (which one is not said)' },
+  staff_login_locked: { status: 423, type: 'authentication_error', raisedWhen: 'five failed staff logins in a row locked that login for an hour; `locked_until` says until when' },
+  staff_role_required: { status: 403, type: 'permission_error', raisedWhen: 'the staff member lacks every role the route needs; `roles_required` lists them' },
+  staff_password_too_weak: { status: 400, type: 'invalid_request_error', raisedWhen: 'a staff password is shorter than 12 characters or lacks a letter or a digit' },
+  staff_email_taken: { status: 409, type: 'invalid_request_error', raisedWhen: 'creating a staff member with an email another staff member has' },
+  staff_change_refused: { status: 409, type: 'invalid_request_error', raisedWhen: 'an admin removes their own admin role or disables their own account (another admin must)' },
   // risk control and identity proof (risk/)
   risk_step_up_required: { status: 403, type: 'verification_error', raisedWhen: 'the operation looks unusual for the account: send it again with one more factor on top of the password (`step_up` lists them: an SMS code, a fingerprint statement)' },
   risk_review_required: { status: 403, type: 'permission_error', raisedWhen: 'the operation needs a manual check by the risk team before it can go through; customer service can help' },

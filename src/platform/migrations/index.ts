@@ -20,6 +20,8 @@ import { transitCards } from './2026-11-30T0601-transit-cards.ts';
 import { doorCardBackups } from './2026-11-30T0500-door-card-backups.ts';
 import { miNumbers } from './2026-11-30T0701-mi-numbers.ts';
 import { paymentVerification } from './2026-11-30T0702-payment-verification.ts';
+import { staff } from './2026-12-07T1700-staff.ts';
+import { staffAuditLog } from './2026-12-07T1701-staff-audit-log.ts';
 import { riskOperations } from './2026-12-07T1750-risk-operations.ts';
 import { identityCases } from './2026-12-07T1751-identity-cases.ts';
 
@@ -48,6 +50,8 @@ export const platformMigrations: SchemaMigrations = {
   '2026-11-30T0500-door-card-backups': doorCardBackups,
   '2026-11-30T0701-mi-numbers': miNumbers,
   '2026-11-30T0702-payment-verification': paymentVerification,
+  '2026-12-07T1700-staff': staff,
+  '2026-12-07T1701-staff-audit-log': staffAuditLog,
   '2026-12-07T1750-risk-operations': riskOperations,
   '2026-12-07T1751-identity-cases': identityCases,
 };

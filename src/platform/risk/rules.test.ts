@@ -37,8 +37,9 @@ describe('risk rules: each fires on its crafted sequence and not on ordinary use
     const flood = evaluate(defaultRules, op(), history(past(40)));
     assert.equal(flood.level, 'deny');
     assert.ok(flood.fired.some((f) => f.id === 'payment_flood'));
-    // Refused attempts do not count, and old ones fall out of the window.
+    // Failed and refused attempts do not count, and old ones fall out of the window.
     assert.deepEqual(fired(op(), history(past(20, { outcome: 'refused' }))), []);
+    assert.deepEqual(fired(op(), history(past(20, { outcome: 'failed' }))), []);
     assert.deepEqual(fired(op(), history(past(20, { atMs: t0 - 2 * minute }))), []);
   });
 

@@ -76,7 +76,7 @@ export const defaultRules: Rule[] = parseRules([
   { id: 'new_device_payment', kind: 'new_device', operations: moneyOut, amountFenMin: 20_000, level: 'step_up' },
   { id: 'region_jump', kind: 'region_jump', operations: [...moneyOut, 'payment_password_change'], windowMs: 2 * hour, level: 'step_up' },
   { id: 'foreign_ip_payment', kind: 'foreign_ip', operations: moneyOut, amountFenMin: 50_000, level: 'step_up' },
-  { id: 'night_large_amount', kind: 'night_large_amount', operations: moneyOut, amountFenMin: 500_000, fromHour: 0, toHour: 6, level: 'step_up' },
+  { id: 'night_large_amount', kind: 'night_large_amount', operations: spending, amountFenMin: 500_000, fromHour: 0, toHour: 6, level: 'step_up' },
   { id: 'password_guessing', kind: 'failed_password_streak', operations: moneyOut, windowMs: hour, failuresMin: 3, level: 'step_up' },
   { id: 'login_guessing', kind: 'failed_password_streak', operations: ['login'], windowMs: hour, failuresMin: 20, level: 'deny' },
   { id: 'first_payee_large', kind: 'first_payee', operations: ['transfer'], amountFenMin: 200_000, level: 'step_up' },
@@ -153,7 +153,8 @@ function check(rule: Rule, op: OperationFacts, amount: bigint, history: UserHist
   const watched = (h: { operation: RiskOperation }) => rule.operations.includes(h.operation);
   switch (rule.kind) {
     case 'velocity_count': {
-      const count = since(rule.windowMs).filter((h) => watched(h) && h.outcome !== 'refused').length + 1;
+      // Operations that went through: a burst of them is money leaving fast. Failed tries have their own rule (password streak).
+      const count = since(rule.windowMs).filter((h) => watched(h) && h.outcome === 'succeeded').length + 1;
       return count > rule.countMax ? `${count} operations in ${rule.windowMs / 1000} s (at most ${rule.countMax})` : undefined;
     }
     case 'velocity_amount': {
