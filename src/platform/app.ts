@@ -53,6 +53,7 @@ import { registerRiskRoutes } from './risk/routes.ts';
 import { IdentityCases } from './risk/identity-cases.ts';
 import { registerIdentityRoutes } from './risk/identity-routes.ts';
 import { assertVoucherKey } from './risk/voucher.ts';
+import { registerRiskOpsRoutes } from './risk/ops-routes.ts';
 
 export interface PlatformOptions {
   db: Kysely<PlatformTables>;
@@ -195,6 +196,7 @@ export async function createPlatform(options: PlatformOptions): Promise<Platform
   const audit = new StaffAudit(options.db, clock);
   const staff = new StaffService({ db: options.db, audit, totpKey: options.staffTotpKey, clock, unknownEmailFailures: rateLimitStore });
   registerStaffRoutes(app, staff, limiter);
+  registerRiskOpsRoutes(app, { staff, audit, cases: identityCases, engine: risk, db: options.db });
   // Hourly is plenty: a spent ATC stays refusable for as long as its batch is live.
   const atcPruning = new PeriodicJob('token-atc-pruning', () => tokens.pruneSpentAtcs(), options.logger.child({ component: 'tokens' }));
   // After `mipay keys rotate-kek`, moves the vault's and the personal data's data keys to the newest KEK in batches.

@@ -48,6 +48,9 @@ export interface IdentityCaseDeps {
   voucherKey: KeyObject;
 }
 
+/** Work done in the decision's own database transaction (the audit log entry), so both commit or neither. */
+export type InTransaction = (trx: Kysely<PlatformTables>, decided: IdentityCase) => Promise<void>;
+
 /** The reviewer's decision's effect on the user's side, for the reviewer's screen and the audit log. */
 export interface DecisionOutcome {
   case: IdentityCase;
@@ -175,7 +178,7 @@ export class IdentityCases {
   }
 
   /** Approves a pending case and carries its operation out, in one database transaction. */
-  async approve(caseId: string, reviewer: string, reason: string): Promise<DecisionOutcome> {
+  async approve(caseId: string, reviewer: string, reason: string, also?: InTransaction): Promise<DecisionOutcome> {
     const now = this.#d.clock();
     let voucher: { id: string; pdf: Uint8Array; signature: string; transactionId: string } | undefined;
     const pending = await this.#pending(caseId);
@@ -185,6 +188,7 @@ export class IdentityCases {
         .set({ status: 'approved', reviewer, decision_reason: reason, decided_at: now, documents_delete_after: new Date(now.getTime() + documentRetentionMs) })
         .where('id', '=', caseId).where('status', '=', 'pending_review').executeTakeFirst();
       if (claimed.numUpdatedRows === 0n) throw errors.identity_case_decided('The case was already decided.', 'case_id');
+      await also?.(trx, pending);
       switch (pending.type) {
         case 'password_recovery':
           await setLoginPassword(trx, pending.user_id, JSON.parse(pending.request).password_hash as string, now);
@@ -208,16 +212,25 @@ export class IdentityCases {
   }
 
   /** Rejects a pending case; the reason is shown to the user. A rejected unfreeze leaves the account frozen. */
-  async reject(caseId: string, reviewer: string, reason: string): Promise<DecisionOutcome> {
+  async reject(caseId: string, reviewer: string, reason: string, also?: InTransaction): Promise<DecisionOutcome> {
     const now = this.#d.clock();
-    const rejected = await this.#d.db.updateTable('identity_cases')
-      .set({ status: 'rejected', reviewer, decision_reason: reason, decided_at: now, documents_delete_after: new Date(now.getTime() + documentRetentionMs), request: '{}' })
-      .where('id', '=', caseId).where('status', '=', 'pending_review').executeTakeFirst();
-    if (rejected.numUpdatedRows === 0n) {
-      await this.#pending(caseId, true);
-      throw errors.identity_case_decided('The case was already decided.', 'case_id');
-    }
+    const pending = await this.#pending(caseId);
+    await this.#d.db.transaction().execute(async (trx) => {
+      const rejected = await trx.updateTable('identity_cases')
+        .set({ status: 'rejected', reviewer, decision_reason: reason, decided_at: now, documents_delete_after: new Date(now.getTime() + documentRetentionMs), request: '{}' })
+        .where('id', '=', caseId).where('status', '=', 'pending_review').executeTakeFirst();
+      if (rejected.numUpdatedRows === 0n) throw errors.identity_case_decided('The case was already decided.', 'case_id');
+      await also?.(trx, pending);
+    });
     return { case: await this.#pending(caseId, true), carriedOut: 'nothing' };
+  }
+
+  /** One case for a reviewer, with its photos' facts (not the photos). */
+  async forReviewer(caseId: string): Promise<{ case: IdentityCase; documents: Array<Omit<PlatformTables['identity_documents'], 'sealed'>> }> {
+    const found = await this.#pending(caseId, true);
+    const documents = await this.#d.db.selectFrom('identity_documents')
+      .select(['case_id', 'kind', 'media_type', 'width', 'height', 'size_bytes', 'created_at', 'deleted_at']).where('case_id', '=', caseId).execute();
+    return { case: found, documents };
   }
 
   /** Deletes the photos of cases decided longer ago than the retention allows; answers how many. */

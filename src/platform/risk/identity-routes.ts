@@ -51,12 +51,10 @@ export function registerIdentityRoutes(app: App, deps: IdentityRouteDeps): void 
   const security = [{ session: [] }];
   const tags = ['identity'];
   const publicKeyPem = voucherPublicKeyPem(deps.voucherKey);
-  const perClient = deps.limiter.hook({
-    name: 'password-recovery', perIp: { max: 10, windowMs: 600_000 }, perSubnet: { max: 20, windowMs: 600_000 },
-  });
+  const perClient = (name: string) => deps.limiter.hook({ name, perIp: { max: 10, windowMs: 600_000 }, perSubnet: { max: 20, windowMs: 600_000 } });
 
   app.post('/v1/password-recoveries/codes', {
-    onRequest: perClient,
+    onRequest: perClient('password-recovery-code'),
     schema: {
       tags, summary: 'Recover the login password, step 1: a code texted to the account\'s phone',
       description: 'Answered alike for every phone (202), so it does not tell which phones have an account; only a registered phone gets a text.',
@@ -71,7 +69,7 @@ export function registerIdentityRoutes(app: App, deps: IdentityRouteDeps): void 
   });
 
   app.post('/v1/password-recoveries', {
-    onRequest: perClient,
+    onRequest: perClient('password-recovery'),
     bodyLimit: uploadBodyBytesMax,
     schema: {
       tags, summary: 'Recover the login password, step 2: the code, the payment account holder\'s ID number and the new password',
