@@ -34,17 +34,20 @@ export function requiredKeys(): KeySpec[] {
     { name: 'platform.otp-pepper', lengthBytes: 32 }, { name: 'bank.otp-pepper', lengthBytes: 32 },
     { name: 'network.terminal-kek', lengthBytes: 32 }, { name: 'platform.payment-ca', lengthBytes: 32 },
     { name: 'transit.api-key', lengthBytes: 24 },
+    { name: 'platform.voucher-signing', lengthBytes: 32 },
     { name: 'network.pan-hash', lengthBytes: 32 }, { name: 'network.pan-seal', lengthBytes: 32 },
+    { name: 'platform.staff-totp', lengthBytes: 32 },
     ...perBank,
     ...BRANDS.flatMap((brand) => Object.values(operatorKeyNames(brand.code)).map((name) => ({ name, lengthBytes: 16 }))),
   ];
 }
 
 /** The platform's keys from the keyring, as `createPlatform` takes them. */
-export function platformKeysFrom(keyring: Keyring): { tspKeys: TspKeys; personalDataKeys: PersonalDataKeys; otpPepper: Buffer } {
+export function platformKeysFrom(keyring: Keyring): { tspKeys: TspKeys; personalDataKeys: PersonalDataKeys; otpPepper: Buffer; staffTotpKey: Buffer } {
   return {
     tspKeys: tspKeysFrom(keyring), personalDataKeys: personalDataKeysFrom(keyring),
     otpPepper: keyring.key('platform.otp-pepper', 32),
+    staffTotpKey: keyring.key('platform.staff-totp', 32),
   };
 }
 

@@ -25,6 +25,8 @@ import { registerTransitCommands } from './transit-command.ts';
 import { registerDoorCommands } from './door-command.ts';
 import { paymentRuntime, registerClearingRoute, registerPosCommands, startPaymentPath } from './pos-command.ts';
 import { acquireDataFolderLock } from './data-folder-lock.ts';
+import { registerStaffCommands } from './staff-command.ts';
+import { voucherKeyFrom } from '../platform/risk/voucher.ts';
 
 const program = new Command();
 program.name('mipay').description('Mi Pay Open: a self-hostable mobile NFC payment platform').version(version);
@@ -168,7 +170,7 @@ program
       const platform = await createPlatform({
         db: database.forSchema(platformSchema), bank: createHttpBankClient({ baseUrl: bankUrl, partnerKey }), sms, ...sandboxOutbox, logger, version,
         ...(await rateLimitStoreFromEnv()), webhookAllowLoopback: mode === 'sandbox' && process.env.MIPAY_WEBHOOK_ALLOW_LOOPBACK === '1',
-        caKey: paymentCaKey(keyring), ...platformKeysFrom(keyring),
+        caKey: paymentCaKey(keyring), ...platformKeysFrom(keyring), voucherKey: voucherKeyFrom(keyring),
       });
       const url = await platform.app.listen({ host: host(), port: portFromEnv('MIPAY_PLATFORM_PORT', defaultPorts.platform) });
       platform.startJobs();
@@ -255,6 +257,7 @@ registerPhoneCommands(program);
 registerTransitCommands(program);
 registerDoorCommands(program);
 registerKeysCommands(program);
+registerStaffCommands(program);
 
 program
   .command('demo')

@@ -25,6 +25,7 @@ import { BRANDS, createTransitParty, operatorKeyNames, transitMigrations, transi
 import { version, type RunMode } from './config.ts';
 import { moveDatabaseKeysToKeyring, platformKeysFrom } from './keyring-contents.ts';
 import { OperatorSignals } from './operator-signals.ts';
+import { voucherKeyFrom } from '../platform/risk/voucher.ts';
 
 /**
  * The only place that wires parties together (DESIGN section 1): each party gets its own schema
@@ -125,6 +126,7 @@ export async function createSystem(options: SystemOptions): Promise<System> {
   const platform = await createPlatform({
     transit: transitClientOf(transit, transitApiKey(options.keyring)),
     db: options.database.forSchema(platformSchema) as Kysely<any>, bank: bankClient, sms: carrier, ...sandboxOutbox, bankKeys: platformBankKeys, caKey,
+    voucherKey: voucherKeyFrom(options.keyring),
     ...(options.rateLimitStore ? { rateLimitStore: options.rateLimitStore } : {}), webhookAllowLoopback: mode === 'sandbox' && options.webhookAllowLoopback === true,
     ...platformKeysFrom(options.keyring),
     logger: options.logger.child({ party: 'platform' }), version, ...clock,

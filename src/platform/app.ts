@@ -46,6 +46,17 @@ import { TransitService } from './transit/service.ts';
 import type { TransitOperatorClient } from '../transit/client.ts';
 import { TokenService } from './tokens/service.ts';
 import { createPrivacy, type Privacy } from './privacy/privacy.ts';
+import { StaffAudit } from './staff/audit.ts';
+import { registerStaffRoutes } from './staff/routes.ts';
+import { StaffService } from './staff/service.ts';
+import { registerRiskCapture } from './risk/capture.ts';
+import { RiskEngine } from './risk/engine.ts';
+import { RiskGate } from './risk/gate.ts';
+import { registerRiskRoutes } from './risk/routes.ts';
+import { IdentityCases } from './risk/identity-cases.ts';
+import { registerIdentityRoutes } from './risk/identity-routes.ts';
+import { assertVoucherKey } from './risk/voucher.ts';
+import { registerRiskOpsRoutes } from './risk/ops-routes.ts';
 
 export interface PlatformOptions {
   db: Kysely<PlatformTables>;
@@ -75,6 +86,10 @@ export interface PlatformOptions {
    * the composition root and never stored in the database.
    */
   caKey: KeyObject;
+  /** The keyring's `platform.staff-totp`: seals the staff's TOTP secrets in the database (staff/service.ts). */
+  staffTotpKey: Buffer;
+  /** The ECDSA P-256 key signing electronic transaction vouchers (keyring `platform.voucher-signing`, risk/voucher.ts). */
+  voucherKey: KeyObject;
 }
 
 export interface Platform {
@@ -105,6 +120,14 @@ export interface Platform {
   deviceCardNotices: DeviceCardNotices;
   /** Consents, rights requests, the copy of everything, corrections, deregistration (issue 16). */
   privacy: Privacy;
+  /** Staff accounts, roles and sessions (/ops/v1); `requireStaff(staff, ...roles)` guards an /ops route (staff/auth.ts). */
+  staff: StaffService;
+  /** The hash-chained staff audit log: `audit.record(...)` for every staff action. */
+  audit: StaffAudit;
+  /** Risk control: the engine (rule sets, decisions, the operation log). */
+  risk: RiskEngine;
+  /** Identity proof for important operations and the risk reviewers' queue. */
+  identityCases: IdentityCases;
   /** Starts the background jobs (webhook delivery, settling payments the bank left pending, pruning spent ATCs); closing the app stops them. */
   startJobs(): void;
 }
@@ -136,7 +159,11 @@ export async function createPlatform(options: PlatformOptions): Promise<Platform
   const certificates = new PaymentCertificates({ db: options.db, ca: () => PaymentCertificateAuthority.create(caKey, clock()), paymentAccounts, codes, clock });
   const verifier = new PaymentVerifier(paymentAccounts, devices, certificates);
   const payees = new PayeeDirectory(options.db, paymentAccounts, clock);
-  const core = new PaymentCore({ db: options.db, ledger, bank: options.bank, paymentAccounts, cards, codes, verifier, payees, clock });
+  const risk = new RiskEngine({ db: options.db, clock, logger: options.logger.child({ component: 'risk' }) });
+  await risk.start();
+  const core = new PaymentCore({
+    db: options.db, ledger, bank: options.bank, paymentAccounts, cards, codes, verifier, payees, clock, risk: new RiskGate(risk),
+  });
   const wallet = new WalletPayments(core);
   const orders = new OrderPayments(core, merchants);
   const pendingSettlement = new PendingSettlement(core, wallet, orders, options.logger.child({ component: 'pending-settlement' }));
@@ -151,6 +178,7 @@ export async function createPlatform(options: PlatformOptions): Promise<Platform
     healthChecks: { database: async () => void (await sql`select 1`.execute(options.db)) },
   });
   idempotency.register(app);
+  registerRiskCapture(app, { engine: risk, accounts });
   registerAccountRoutes(app, accounts, codes, limiter);
   registerPaymentAccountRoutes(app, accounts, paymentAccounts, clock, limiter);
   registerCardRoutes(app, accounts, cards);
@@ -168,6 +196,15 @@ export async function createPlatform(options: PlatformOptions): Promise<Platform
   }) : undefined;
   if (transit) registerTransitRoutes(app, { accounts, idempotency, transit });
   registerPaymentCertificateRoutes(app, accounts, certificates, clock);
+  registerRiskRoutes(app, { accounts, db: options.db, engine: risk });
+  assertVoucherKey(options.voucherKey);
+  const identityCases = new IdentityCases({
+    db: options.db, clock, codes, personalData, personalDataKeys: options.personalDataKeys, engine: risk, voucherKey: options.voucherKey,
+  });
+  registerIdentityRoutes(app, { accounts, cases: identityCases, voucherKey: options.voucherKey, limiter });
+  // Daily: identity photos are deleted once their retention after the decision has passed.
+  const identityPhotoDeletion = new PeriodicJob('identity-photo-deletion', () => identityCases.deleteExpiredDocuments(),
+    options.logger.child({ component: 'risk' }));
   if (options.sandboxOutbox) registerSandboxSmsRoutes(app, options.sandboxOutbox);
   const privacy = createPrivacy(app, {
     db: options.db, accounts, codes, personalData, paymentAccounts, cards, devices, wallet, clock, logger: options.logger,
@@ -175,6 +212,10 @@ export async function createPlatform(options: PlatformOptions): Promise<Platform
   // A phone whose own session expired loses its bank device cards, as at logout (issue 12).
   const phoneSessionExpiry = new PeriodicJob('phone-session-expiry', async () => void (await devices.endExpiredPhoneSessions()),
     options.logger.child({ component: 'devices' }));
+  const audit = new StaffAudit(options.db, clock);
+  const staff = new StaffService({ db: options.db, audit, totpKey: options.staffTotpKey, clock, unknownEmailFailures: rateLimitStore });
+  registerStaffRoutes(app, staff, limiter);
+  registerRiskOpsRoutes(app, { staff, audit, cases: identityCases, engine: risk, db: options.db });
   // Hourly is plenty: a spent ATC stays refusable for as long as its batch is live.
   const atcPruning = new PeriodicJob('token-atc-pruning', () => tokens.pruneSpentAtcs(), options.logger.child({ component: 'tokens' }));
   // Returned transit cards are refunded once their operator's settlement window is over.
@@ -186,10 +227,12 @@ export async function createPlatform(options: PlatformOptions): Promise<Platform
     await transitReturns.stop();
     await phoneSessionExpiry.stop();
     await privacy.stop();
+    await identityPhotoDeletion.stop();
     await kekRewrap.stop();
     await webhooks.stop();
     await pendingSettlement.stop();
     await ledger.close();
+    await risk.flush();
     await limiter.close();
   });
   return {
@@ -197,12 +240,14 @@ export async function createPlatform(options: PlatformOptions): Promise<Platform
     doorCards,
     payees, certificates, deviceCardNotices,
     privacy,
+    staff, audit, risk, identityCases,
     startJobs() {
       webhooks.start();
       pendingSettlement.start();
       atcPruning.start(3_600_000);
       if (transit) transitReturns.start(600_000);
       phoneSessionExpiry.start(600_000);
+      identityPhotoDeletion.start(86_400_000);
       kekRewrap.start();
       privacy.start();
     },

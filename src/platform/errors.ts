@@ -113,6 +113,22 @@ export const platformErrorSpecs = {
   export_expired: { status: 410, type: 'invalid_request_error', raisedWhen: 'downloading a copy of one\'s data after its link expired (7 days) or after it was downloaded' },
   deregistration_refused: { status: 409, type: 'invalid_request_error', raisedWhen: 'deregistering while the balance is not zero, a payment or refund is pending or a dispute is open; `reasons` lists each' },
   request_not_open: { status: 409, type: 'invalid_request_error', raisedWhen: 'answering a privacy request that was already completed or refused' },
+  // staff (/ops/v1): accounts, roles, sessions
+  staff_login_failed: { status: 401, type: 'authentication_error', raisedWhen: 'a staff login whose email, password or authenticator (TOTP) code is wrong, or whose code was already used (which one is not said)' },
+  staff_login_locked: { status: 423, type: 'authentication_error', raisedWhen: 'five failed staff logins in a row locked that login for an hour; `locked_until` says until when' },
+  staff_role_required: { status: 403, type: 'permission_error', raisedWhen: 'the staff member lacks every role the route needs; `roles_required` lists them' },
+  staff_password_too_weak: { status: 400, type: 'invalid_request_error', raisedWhen: 'a staff password is shorter than 12 characters or lacks a letter or a digit' },
+  staff_email_taken: { status: 409, type: 'invalid_request_error', raisedWhen: 'creating a staff member with an email another staff member has' },
+  staff_change_refused: { status: 409, type: 'invalid_request_error', raisedWhen: 'an admin removes their own admin role or disables their own account (another admin must)' },
+  // risk control and identity proof (risk/)
+  risk_step_up_required: { status: 403, type: 'verification_error', raisedWhen: 'the operation looks unusual for the account: send it again with one more factor on top of the password (`step_up` lists them: an SMS code, a fingerprint statement)' },
+  risk_review_required: { status: 403, type: 'permission_error', raisedWhen: 'the operation needs a manual check by the risk team before it can go through; customer service can help' },
+  risk_denied: { status: 403, type: 'permission_error', raisedWhen: 'the operation is refused to protect the account; customer service can help' },
+  identity_image_invalid: { status: 400, type: 'invalid_request_error', raisedWhen: 'an identity photo is not a PNG or JPEG, is larger than 4 MB, or its pixel size is out of range; `param` names the photo' },
+  identity_case_open: { status: 409, type: 'invalid_request_error', raisedWhen: 'the account already has a case of this kind waiting for review' },
+  identity_case_decided: { status: 409, type: 'invalid_request_error', raisedWhen: 'a reviewer decides a case that was already approved or rejected' },
+  password_recovery_failed: { status: 422, type: 'verification_error', raisedWhen: 'a login-password recovery whose ID number or SMS code is wrong, or whose phone has no payment account (which is not said)' },
+  account_not_frozen: { status: 409, type: 'invalid_request_error', raisedWhen: 'asking to unfreeze a payment account that is not frozen' },
 } as const satisfies Record<string, ErrorSpec>;
 
 export const errors = defineErrors(platformErrorSpecs);

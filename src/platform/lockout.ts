@@ -7,7 +7,7 @@ import type { PlatformTables } from './tables.ts';
  * out starts the count again from zero.
  */
 export interface Lockout {
-  table: 'users' | 'payment_accounts';
+  table: 'users' | 'payment_accounts' | 'staff';
   failedColumn: 'login_failed_count' | 'password_failed_count' | 'reset_failed_count';
   lockedUntilColumn: 'login_locked_until' | 'password_locked_until' | 'reset_locked_until';
   triesMax: number;

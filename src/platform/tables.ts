@@ -1,7 +1,8 @@
 import type { Generated } from 'kysely';
+import type { RiskTables } from './risk/tables.ts';
 
 /** Row types of the platform's tables (schema `platform`), as the migrations create them. */
-export interface PlatformTables {
+export interface PlatformTables extends RiskTables {
   users: {
     id: string; phone: string; password_hash: string; nickname: string; avatar_url: string | null;
     status: 'active' | 'closed'; login_failed_count: number; login_locked_until: Date | null; created_at: Date;

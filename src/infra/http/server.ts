@@ -79,6 +79,7 @@ export const platformSecuritySchemes = {
   session: { type: 'http', scheme: 'bearer', description: 'A session token from POST /v1/sessions' },
   merchant: { type: 'http', scheme: 'bearer', description: 'A merchant API key (sk_…)' },
   bank_key: { type: 'http', scheme: 'bearer', description: 'An issuing bank\'s platform key (device card lifecycle for its cards)' },
+  staff: { type: 'http', scheme: 'bearer', description: 'A staff session token (mpo_…) from POST /ops/v1/sessions' },
 } as const;
 
 const requestIdPattern = /^[A-Za-z0-9_.:-]{1,64}$/;

@@ -113,7 +113,7 @@ export function registerAccountRoutes(app: App, accounts: AccountService, codes:
       summary: 'Log in: answers a session token for `Authorization: Bearer`',
       description: 'The token is shown once and stored only as a hash. 10 wrong passwords in a row lock logging in for an '
         + 'hour (`login_locked`); the answer never says whether the phone or the password was wrong.',
-      errors: [errors.login_failed, errors.login_locked, errors.rate_limited, errors.policy_acceptance_required],
+      errors: [errors.login_failed, errors.login_locked, errors.rate_limited, errors.policy_acceptance_required, errors.risk_denied],
       body: z.object({
         phone: mobilePhone, password: z.string().min(1).max(128),
         accept_policy_version: z.string().max(16).optional()

@@ -8,7 +8,7 @@ import { errors } from '../errors.ts';
 import type { PlatformTables } from '../tables.ts';
 
 export type SmsPurpose = 'sign_up' | 'payment_password_reset' | 'payment' | 'payment_certificate'
-  | 'login_password_change' | 'login_phone_change' | 'privacy_export';
+  | 'login_password_change' | 'login_phone_change' | 'privacy_export' | 'login_password_recovery';
 
 const purposeText: Record<SmsPurpose, string> = {
   sign_up: '注册小米账号',
@@ -18,6 +18,7 @@ const purposeText: Record<SmsPurpose, string> = {
   login_password_change: '修改小米账号登录密码',
   login_phone_change: '更换小米账号手机号',
   privacy_export: '下载您的个人信息副本',
+  login_password_recovery: '找回小米账号登录密码',
 };
 
 /** Per phone, across purposes: one code a minute, ten an hour. */

@@ -24,6 +24,10 @@ import { transitMoves } from './2026-12-07T1400-transit-moves.ts';
 import { deviceCardTransactions } from './2026-12-07T1200-device-card-transactions.ts';
 import { deviceSessions } from './2026-12-07T1201-device-sessions.ts';
 import { privacy } from './2026-12-07T1600-privacy.ts';
+import { staff } from './2026-12-07T1700-staff.ts';
+import { staffAuditLog } from './2026-12-07T1701-staff-audit-log.ts';
+import { riskOperations } from './2026-12-07T1750-risk-operations.ts';
+import { identityCases } from './2026-12-07T1751-identity-cases.ts';
 
 export const platformSchema = 'platform';
 
@@ -54,4 +58,8 @@ export const platformMigrations: SchemaMigrations = {
   '2026-12-07T1200-device-card-transactions': deviceCardTransactions,
   '2026-12-07T1201-device-sessions': deviceSessions,
   '2026-12-07T1600-privacy': privacy,
+  '2026-12-07T1700-staff': staff,
+  '2026-12-07T1701-staff-audit-log': staffAuditLog,
+  '2026-12-07T1750-risk-operations': riskOperations,
+  '2026-12-07T1751-identity-cases': identityCases,
 };

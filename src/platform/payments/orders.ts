@@ -41,6 +41,8 @@ export class OrderPayments {
     const payer = await core.activeAccount(context.userId);
     const card = input.source.kind === 'card' ? await core.deps.cards.get(context.userId, input.source.cardId, 'card_id') : undefined;
     const verified = await core.deps.verifier.check(context.userId, input.verification, { amountFen: order.amount_fen, payee: `order:${order.id}` });
+    await core.checkRisk(context, 'payment', { amountFen: order.amount_fen, payee: `merchant:${merchant.code}`, cardId: card?.id ?? null },
+      input.verification); // risk control
     const now = core.now();
     const txn = await core.begin({
       payer, verification: input.verification, verified,

@@ -16,6 +16,8 @@ import type { PaymentAccountService } from '../payment-account/service.ts';
 import type { PayeeDirectory } from './payees.ts';
 import { paymentAmountFenMax, walletLabel, walletMovementFenMax, type Transaction, type Verification } from './service.ts';
 import type { WalletPayments } from './wallet.ts';
+import { riskContextOf } from '../risk/context.ts';
+import { riskErrors } from '../risk/errors.ts';
 
 const amountFen = z.number().int().positive().max(Number(paymentAmountFenMax)).describe('Amount in fen (1 yuan = 100 fen); at most ¥50,000');
 /** Between the holder's own card and balance: not a balance payment, so the larger bound applies. */
@@ -155,7 +157,7 @@ export function registerPaymentRoutes(app: App, deps: PaymentRouteDeps): void {
   const tags = ['payments'];
   // Documented here, enforced by the idempotency preHandler (whose error names the header as clients write it).
   const idempotencyHeader = z.object({ 'idempotency-key': z.string().optional().describe('Required. Unique per operation (e.g. a UUID); a retry with the same key and body gets the same answer') });
-  const context = (request: FastifyRequest) => ({ userId: caller(request).user.id, traceId: request.id });
+  const context = (request: FastifyRequest) => ({ userId: caller(request).user.id, traceId: request.id, risk: riskContextOf(request) });
 
   app.get('/v1/balance', {
     preHandler: session,
@@ -175,7 +177,7 @@ export function registerPaymentRoutes(app: App, deps: PaymentRouteDeps): void {
         + 'balance. Not a balance payment: the class and daily limits do not apply. When the bank does not answer '
         + 'the transaction is `pending` (202) and settles when it does.',
       errors: [...idempotencyErrors, ...paymentVerificationErrors, errors.not_found, errors.card_declined,
-        errors.bank_unavailable],
+        errors.bank_unavailable, ...riskErrors],
       body: cardMovementBody,
       response: { 201: transactionSchema, 202: transactionSchema.describe('The bank has not answered yet: the transaction is pending and settles when it does') },
     },
@@ -193,7 +195,7 @@ export function registerPaymentRoutes(app: App, deps: PaymentRouteDeps): void {
       description: 'A ledger hold on the balance, the bank credits the bound card, the hold posts (or is voided when the '
         + 'bank refuses). To the holder\'s own card, so not counted towards the limits.',
       errors: [...idempotencyErrors, ...paymentVerificationErrors, errors.not_found, errors.insufficient_balance,
-        errors.card_declined, errors.bank_unavailable],
+        errors.card_declined, errors.bank_unavailable, ...riskErrors],
       body: cardMovementBody,
       response: { 201: transactionSchema, 202: transactionSchema },
     },
@@ -249,7 +251,7 @@ export function registerPaymentRoutes(app: App, deps: PaymentRouteDeps): void {
         + 'the limit) and the ledger credits the payee.',
       errors: [...idempotencyErrors, ...paymentVerificationErrors, ...signedFactorErrors, errors.payee_confirmation_invalid,
         errors.payee_is_payer,
-        errors.insufficient_balance, errors.limit_exceeded, errors.not_found, errors.card_declined, errors.bank_unavailable],
+        errors.insufficient_balance, errors.limit_exceeded, errors.not_found, errors.card_declined, errors.bank_unavailable, ...riskErrors],
       body: z.object({
         payee_confirmation: z.string().min(1).max(64).describe('From `POST /v1/payee-lookups`, once the payer confirmed the masked name'),
         amount_fen: amountFen, card_id: z.string().min(1).max(64).optional().describe('Fund the transfer from this bound card'),
@@ -274,7 +276,7 @@ export function registerPaymentRoutes(app: App, deps: PaymentRouteDeps): void {
         + 'limits do not apply). The merchant is told by an `order.paid` webhook.',
       errorParams: ['order_id'],
       errors: [...idempotencyErrors, ...paymentVerificationErrors, ...signedFactorErrors, errors.not_found, errors.order_not_payable,
-        errors.insufficient_balance, errors.limit_exceeded, errors.card_declined, errors.bank_unavailable],
+        errors.insufficient_balance, errors.limit_exceeded, errors.card_declined, errors.bank_unavailable, ...riskErrors],
       params: z.object({ id: z.string().min(1).max(64) }),
       body: z.object({ card_id: z.string().min(1).max(64).optional(), ...paymentVerification }),
       response: { 201: z.object({ order: orderSchema, transaction: transactionSchema }), 202: z.object({ order: orderSchema, transaction: transactionSchema }) },

@@ -17,6 +17,9 @@ import type { PlatformTables } from '../tables.ts';
 import { releaseLimits, reserveLimits } from './limits.ts';
 import type { PayeeDirectory } from './payees.ts';
 import type { PaymentVerifier, Verification, VerifiedFactors } from './verification.ts';
+import type { RequestRiskContext } from '../risk/context.ts';
+import type { RiskGate } from '../risk/gate.ts';
+import type { OperationFacts, RiskOperation } from '../risk/rules.ts';
 
 export type Transaction = PlatformTables['transactions'];
 
@@ -37,6 +40,8 @@ export interface PaymentContext {
   userId: string;
   traceId: string;
   interfaceType?: string;
+  /** The request's risk context (risk/context.ts): set by the routes, read by `checkRisk`. */
+  risk?: RequestRiskContext | undefined;
 }
 
 export interface PaymentDeps {
@@ -49,6 +54,8 @@ export interface PaymentDeps {
   verifier: PaymentVerifier;
   payees: PayeeDirectory;
   clock: () => Date;
+  /** The risk engine's gate; without it (unit tests of the core) payments are not risk-checked. */
+  risk?: RiskGate | undefined;
 }
 
 export function formatYuan(fen: bigint): string {
@@ -89,6 +96,20 @@ export class PaymentCore {
     if (account.status !== 'active') throw errors.payment_account_not_found(`The payment account is ${account.status}.`);
     const user = await this.db.selectFrom('users').select('phone').where('id', '=', userId).executeTakeFirstOrThrow();
     return { account, phone: user.phone };
+  }
+
+  /**
+   * Risk control (risk/gate.ts): the decision on this payment once its factors are checked and
+   * before it is recorded. A step-up is satisfied by the factors the request carries (the SMS
+   * code is consumed when the payment begins); review and deny refuse it with a message for the user.
+   */
+  async checkRisk(context: PaymentContext, operation: RiskOperation, facts: Pick<OperationFacts, 'amountFen' | 'payee' | 'cardId'>,
+    verification: Verification): Promise<void> {
+    if (!this.deps.risk || !context.risk) return;
+    await this.deps.risk.check(context.userId, operation, facts, context.risk, {
+      password: verification.paymentPassword !== undefined, smsCode: verification.smsCode !== undefined,
+      fingerprint: verification.fingerprint !== undefined, certificate: verification.certificate !== undefined,
+    });
   }
 
   requireAmount(amountFen: bigint, maxFen: bigint = paymentAmountFenMax): void {

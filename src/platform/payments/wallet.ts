@@ -40,6 +40,7 @@ export class WalletPayments {
     const payer = await core.activeAccount(context.userId);
     const card = await core.deps.cards.get(context.userId, input.cardId, 'card_id');
     const verified = await core.deps.verifier.check(context.userId, input.verification, undefined);
+    await core.checkRisk(context, type, { amountFen: input.amountFen, payee: null, cardId: card.id }, input.verification); // risk control
     const [from, to] = type === 'top_up' ? [cardLabel(card), walletLabel(payer.phone)] : [walletLabel(payer.phone), cardLabel(card)];
     const txn = await core.begin({
       payer, verification: input.verification, verified,
@@ -114,7 +115,9 @@ export class WalletPayments {
     const payee = await core.deps.payees.resolve(context.userId, input.payeeConfirmation);
     if (payee.payeeUserId === context.userId) throw errors.payee_is_payer('A transfer needs another account; to move money to your own card, withdraw.', 'payee_confirmation');
     const card = input.cardId ? await core.deps.cards.get(context.userId, input.cardId) : undefined;
+    const payeeRef = `mi:${payee.payeeMiNumber}`;
     const verified = await core.deps.verifier.check(context.userId, input.verification, { amountFen: input.amountFen, payee: `mi:${payee.payeeMiNumber}` });
+    await core.checkRisk(context, 'transfer', { amountFen: input.amountFen, payee: payeeRef, cardId: card?.id ?? null }, input.verification); // risk control
     const txn = await core.begin({
       payer, verification: input.verification, verified,
       txn: {
