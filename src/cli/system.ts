@@ -23,6 +23,7 @@ import { BRANDS, createTransitParty, operatorKeyNames, transitMigrations, transi
 import { version, type RunMode } from './config.ts';
 import { moveDatabaseKeysToKeyring, platformKeysFrom } from './keyring-contents.ts';
 import { OperatorSignals } from './operator-signals.ts';
+import { registerLabRoutes } from './lab.ts';
 
 /**
  * The only place that wires parties together (DESIGN section 1): each party gets its own schema
@@ -134,6 +135,8 @@ export async function createSystem(options: SystemOptions): Promise<System> {
   });
   const { bankAuthorization, network } = await createPaymentPath({ ...options, tokenService }, signals);
   if (mode === 'sandbox') bankAuthorization.registerSandboxRoutes(bank.app);
+  // The web's lab (/lab): virtual phones and a POS hosted by the platform, sandbox only (lab.ts).
+  if (mode === 'sandbox') registerLabRoutes({ platform, network }, clock);
   // The operator's signals of every party, on the platform's /metrics (docs/operations.md).
   signals.watchLedger(platform.ledger.stats);
   signals.watchDatabase(options.database.root);

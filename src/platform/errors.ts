@@ -102,6 +102,9 @@ export const platformErrorSpecs = {
   payment_certificate_expired: { status: 403, type: 'verification_error', raisedWhen: 'paying with a payment certificate past its `not_after`' },
   payment_challenge_invalid: { status: 422, type: 'verification_error', raisedWhen: 'a certificate-signed payment names an unknown, used or expired challenge nonce' },
   payment_signature_invalid: { status: 422, type: 'verification_error', raisedWhen: 'the certificate\'s signature does not verify over this payment (amount, payee or order, nonce, time)' },
+  // the lab (sandbox only: src/cli/lab.ts)
+  lab_phone_refused: { status: 422, type: 'invalid_request_error', raisedWhen: 'a lab phone refused the step (no such card, wrong finger, not armed, no keys left) or the platform refused the phone; `message` says why' },
+  lab_terminal_refused: { status: 422, type: 'invalid_request_error', raisedWhen: 'a lab terminal could not complete the tap (the card did not answer, a PIN is needed, the amount is refused); `message` says why' },
 } as const satisfies Record<string, ErrorSpec>;
 
 export const errors = defineErrors(platformErrorSpecs);
