@@ -100,12 +100,17 @@ export function registerLabRoutes(system: { platform: Platform; network: Network
     return phone;
   };
   /** The phone's and the platform's refusals, in the lab's words. */
-  const phoneStep = async <T>(step: () => T | Promise<T>): Promise<T> => {
+  // `param` is named only when it is a field of this request (the phone's own names are mapped to the lab's).
+  const phoneStep = async <T>(body: object, step: () => T | Promise<T>): Promise<T> => {
+    const field = (param: string | undefined) => {
+      const name = param === 'deviceCardId' ? 'device_card_id' : param;
+      return name !== undefined && name in body ? name : undefined;
+    };
     try {
       return await step();
     } catch (error) {
-      if (error instanceof PhoneError) throw errors.lab_phone_refused(error.message, error.param);
-      if (error instanceof PlatformError) throw errors.lab_phone_refused(`The platform refused the phone (${error.code}): ${error.message}`, error.param);
+      if (error instanceof PhoneError) throw errors.lab_phone_refused(error.message, field(error.param));
+      if (error instanceof PlatformError) throw errors.lab_phone_refused(`The platform refused the phone (${error.code}): ${error.message}`, field(error.param));
       throw error;
     }
   };
@@ -144,6 +149,7 @@ export function registerLabRoutes(system: { platform: Platform; network: Network
       model: state.device.model,
       offline: lab.offline,
       armed_until: state.pay.armedUntil,
+      armed_seconds_left: state.pay.armedUntil ? Math.max(0, Math.floor((new Date(state.pay.armedUntil).getTime() - clock().getTime()) / 1000)) : 0,
       cards: lab.phone.cards().map((c) => ({
         id: c.id, bank_name: c.bankName, card_kind: c.cardKind, token_last4: c.tokenLast4, status: c.status, keys_left: c.keysLeft, armed: c.armed,
       })),
@@ -157,6 +163,7 @@ export function registerLabRoutes(system: { platform: Platform; network: Network
     model: z.string().describe('The phone model it reports'),
     offline: z.boolean().describe('Whether the phone\'s network is switched off (paying needs none)'),
     armed_until: z.string().nullable().describe('Until when a fingerprint armed the phone for a tap'),
+    armed_seconds_left: z.number().describe('Seconds left to tap, by the phone\'s clock (0: not armed)'),
     cards: z.array(z.object({
       id: z.string().describe('Device card id'), bank_name: z.string().describe('Issuing bank'), card_kind: z.string().describe('debit or credit'),
       token_last4: z.string().describe('Last 4 digits of the device card number (a token)'), status: z.string().describe('Status as the phone last synced it'),
@@ -198,7 +205,7 @@ export function registerLabRoutes(system: { platform: Platform; network: Network
       path: join(dir, `${id}.se`), passphrase: `lab ${id}`, platformUrl: platformUrl(), passcode: '246810', enrolledFinger: 'right-thumb',
       clock, kdfCost: { n: 2 ** 12, r: 8, p: 1 },
     });
-    await phoneStep(() => phone.logIn({ accountPhone: user.phone, password: request.body.password }));
+    await phoneStep(request.body, () => phone.logIn({ accountPhone: user.phone, password: request.body.password }));
     const entry: LabPhone = { id, phone, offline: false, history: [] };
     lab.phones.set(id, entry);
     note(lab, 'note', '', `phone ${id} logged in as device ${phone.state.deviceId}`);
@@ -209,7 +216,7 @@ export function registerLabRoutes(system: { platform: Platform; network: Network
   app.post('/v1/sandbox/lab/phones/:id/card-applications', {
     preHandler,
     schema: {
-      security, tags, params, summary: 'Start adding a bound bank card to a lab phone (fingerprint, then the bank texts a code)',
+      security, tags, params, errorParams: ['phone_id'], summary: 'Start adding a bound bank card to a lab phone (fingerprint, then the bank texts a code)',
       description: 'Sandbox only: the phone proves the fingerprint with its device key and asks the platform to add the card; the '
         + 'bank texts a code to the card\'s reserved phone, which `POST …/cards` confirms.',
       errors: [errors.not_found, errors.lab_phone_refused],
@@ -221,14 +228,14 @@ export function registerLabRoutes(system: { platform: Platform; network: Network
     },
   }, async (request) => {
     const lab = phoneOf(caller(request).user.id, request.params.id);
-    await phoneStep(() => lab.phone.applyForCard(request.body));
+    await phoneStep(request.body, () => lab.phone.applyForCard(request.body));
     return phoneView(lab);
   });
 
   app.post('/v1/sandbox/lab/phones/:id/cards', {
     preHandler,
     schema: {
-      security, tags, params, summary: 'Finish adding a card: the bank\'s SMS code; the phone stores the device card and its keys',
+      security, tags, params, errorParams: ['phone_id'], summary: 'Finish adding a card: the bank\'s SMS code; the phone stores the device card and its keys',
       description: 'Sandbox only: the code the bank texted (read it at GET /v1/sandbox/sms).',
       errors: [errors.not_found, errors.lab_phone_refused],
       body: z.object({ sms_code: z.string().min(1).max(16).describe('The code the bank texted to the card\'s reserved phone') }),
@@ -236,14 +243,14 @@ export function registerLabRoutes(system: { platform: Platform; network: Network
     },
   }, async (request) => {
     const lab = phoneOf(caller(request).user.id, request.params.id);
-    await phoneStep(() => lab.phone.confirmCard({ smsCode: request.body.sms_code }));
+    await phoneStep(request.body, () => lab.phone.confirmCard({ smsCode: request.body.sms_code }));
     return phoneView(lab);
   });
 
   app.post('/v1/sandbox/lab/phones/:id/arm', {
     preHandler,
     schema: {
-      security, tags, params, summary: 'Pick a card and press the fingerprint: the phone is armed for one tap within 60 s',
+      security, tags, params, errorParams: ['phone_id'], summary: 'Pick a card and press the fingerprint: the phone is armed for one tap within 60 s',
       description: 'Sandbox only, and offline: no platform call.',
       errors: [errors.not_found, errors.lab_phone_refused],
       body: z.object({
@@ -254,14 +261,14 @@ export function registerLabRoutes(system: { platform: Platform; network: Network
     },
   }, async (request) => {
     const lab = phoneOf(caller(request).user.id, request.params.id);
-    await phoneStep(() => lab.phone.pay({ deviceCardId: request.body.device_card_id, finger: request.body.finger }));
+    await phoneStep(request.body, () => lab.phone.pay({ deviceCardId: request.body.device_card_id, finger: request.body.finger }));
     return phoneView(lab);
   });
 
   app.put('/v1/sandbox/lab/phones/:id/network', {
     preHandler,
     schema: {
-      security, tags, params, summary: 'Switch the lab phone\'s network off or on', description: 'Sandbox only: an offline phone still pays; it cannot sync.',
+      security, tags, params, errorParams: ['phone_id'], summary: 'Switch the lab phone\'s network off or on', description: 'Sandbox only: an offline phone still pays; it cannot sync.',
       errors: [errors.not_found],
       body: z.object({ offline: z.boolean().describe('true: no network') }), response: { 200: phoneSchema },
     },
@@ -276,12 +283,12 @@ export function registerLabRoutes(system: { platform: Platform; network: Network
   app.post('/v1/sandbox/lab/phones/:id/sync', {
     preHandler,
     schema: {
-      security, tags, params, summary: 'Sync the lab phone with the platform: card statuses and new limited-use keys',
+      security, tags, params, errorParams: ['phone_id'], summary: 'Sync the lab phone with the platform: card statuses and new limited-use keys',
       description: 'Sandbox only; refused while the phone is offline.', errors: [errors.not_found, errors.lab_phone_refused], response: { 200: phoneSchema },
     },
   }, async (request) => {
     const lab = phoneOf(caller(request).user.id, request.params.id);
-    await phoneStep(() => lab.phone.sync());
+    await phoneStep({}, () => lab.phone.sync());
     return phoneView(lab);
   });
 

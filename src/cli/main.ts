@@ -26,7 +26,6 @@ import { registerDoorCommands } from './door-command.ts';
 import { paymentRuntime, registerClearingRoute, registerPosCommands, startPaymentPath } from './pos-command.ts';
 import { acquireDataFolderLock } from './data-folder-lock.ts';
 import { ensureWebBuilt } from '../web/build.ts';
-import { registerWebRoutes } from '../web/serve.ts';
 
 const program = new Command();
 program.name('mipay').description('Mi Pay Open: a self-hostable mobile NFC payment platform').version(version);
@@ -98,9 +97,8 @@ program
     });
     const adminToken = randomBytes(24).toString('base64url');
     registerClearingRoute(system.platform.app, system.network, adminToken);
-    // The web (user centre, lab, ops console), rebuilt first when its sources changed (src/web/build.ts).
+    // The web the platform serves (user centre, lab, ops console), rebuilt when its sources changed (src/web/build.ts).
     await ensureWebBuilt({ log: (line) => process.stderr.write(`${line}\n`) });
-    registerWebRoutes(system.platform.app, { sandbox: mode === 'sandbox' });
     const platformUrl = await system.platform.app.listen({ host, port: portFromEnv('MIPAY_PLATFORM_PORT', defaultPorts.platform) });
     const bankUrl = await system.bank.app.listen({ host, port: portFromEnv('MIPAY_BANK_PORT', defaultPorts.bank) });
     const transitUrl = await system.transit.app.listen({ host, port: portFromEnv('MIPAY_TRANSIT_PORT', defaultPorts.transit) });

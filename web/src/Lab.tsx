@@ -79,6 +79,8 @@ function PhoneScreen({ phone, onChanged }: { phone: Phone; onChanged: () => void
   const [code, setCode] = useState('');
   const [picked, setPicked] = useState<string>(phone.cards[0]?.id ?? '');
   const [now, setNow] = useState(Date.now());
+  const [fetchedAt, setFetchedAt] = useState(Date.now());
+  useEffect(() => setFetchedAt(Date.now()), [phone]);
   const action = useAction();
   useEffect(() => {
     const timer = setInterval(() => setNow(Date.now()), 1000);
@@ -87,7 +89,8 @@ function PhoneScreen({ phone, onChanged }: { phone: Phone; onChanged: () => void
   useEffect(() => {
     if (!phone.cards.some((c) => c.id === picked) && phone.cards[0]) setPicked(phone.cards[0].id);
   }, [phone.cards, picked]);
-  const left = phone.armed_until ? Math.max(0, Math.round((new Date(phone.armed_until).getTime() - now) / 1000)) : 0;
+  // Counted down from the phone's own answer (its clock, not the browser's).
+  const left = Math.max(0, phone.armed_seconds_left - Math.floor((now - fetchedAt) / 1000));
   const path = (rest: string) => `/v1/sandbox/lab/phones/${phone.id}/${rest}`;
   const onDragStart = (e: DragEvent) => e.dataTransfer.setData('text/plain', phone.id);
   return (
@@ -232,7 +235,7 @@ function TraceView() {
   return (
     <section className="card" aria-label={t('lab.trace')}>
       <h2>{t('lab.trace')}</h2>
-      <ol className="trace" data-testid="trace">
+      <ol className="trace" data-testid="trace" tabIndex={0} aria-label={t('lab.trace')}>
         {events.map((e) => (
           <li key={e.seq} className={e.kind}>
             <code>{e.kind === 'note' ? '•' : e.direction} {e.text}</code>

@@ -303,8 +303,12 @@ function History() {
   return (
     <>
       <section className="card">
-        <p>{t('balance')}: <strong>{balance.data ? yuan(balance.data.available_fen) : '—'}</strong></p>
+        <p>{t('balance')}: <strong data-testid="history-balance">{balance.data ? yuan(balance.data.available_fen) : '—'}</strong></p>
         <ErrorLine error={balance.error} />
+        <TopUp onDone={() => {
+          balance.reload();
+          list.reload();
+        }} />
       </section>
       <section className="card">
         <h2>{t('history')}</h2>
@@ -337,6 +341,44 @@ function History() {
         {open && <TransactionDetail id={open} />}
       </section>
     </>
+  );
+}
+
+function TopUp({ onDone }: { onDone: () => void }) {
+  const { t } = useTranslation();
+  const cards = useLoad(() => api('get', '/v1/cards'));
+  const [card, setCard] = useState('');
+  const [amount, setAmount] = useState('');
+  const [password, setPassword] = useState('');
+  const action = useAction();
+  const bound = cards.data?.data.filter((c) => c.status === 'active') ?? [];
+  if (bound.length === 0) return null;
+  return (
+    <form onSubmit={(e) => {
+      e.preventDefault();
+      void action.run(async () => {
+        // Each submission carries its own Idempotency-Key (api.ts): a resent request moves money once.
+        await api('post', '/v1/top-ups', {
+          idempotent: true, body: { card_id: card || bound[0]!.id, amount_fen: Math.round(Number(amount) * 100), payment_password: password },
+        });
+        setAmount('');
+        setPassword('');
+        onDone();
+      });
+    }}>
+      <h2>{t('topUp')}</h2>
+      <div className="filters">
+        <label className="field"><span>{t('bankCards')}</span>
+          <select name="top_up_card" value={card || bound[0]!.id} onChange={(e) => setCard(e.target.value)}>
+            {bound.map((c) => <option key={c.id} value={c.id}>{c.bank_name} {c.masked_number}</option>)}
+          </select>
+        </label>
+        <Field label={t('lab.amount')} name="top_up_amount" value={amount} onChange={setAmount} inputMode="numeric" />
+        <Field label={t('paymentPassword')} name="top_up_password" type="password" value={password} onChange={setPassword} inputMode="numeric" autoComplete="off" />
+        <button type="submit" className="primary" disabled={action.busy}>{t('topUp')}</button>
+      </div>
+      <ErrorLine error={action.error} />
+    </form>
   );
 }
 

@@ -13853,6 +13853,8 @@ export interface paths {
                                 offline: boolean;
                                 /** @description Until when a fingerprint armed the phone for a tap */
                                 armed_until: string | null;
+                                /** @description Seconds left to tap, by the phone's clock (0: not armed) */
+                                armed_seconds_left: number;
                                 /** @description The device cards in the phone's secure element */
                                 cards: {
                                     /** @description Device card id */
@@ -13972,6 +13974,8 @@ export interface paths {
                             offline: boolean;
                             /** @description Until when a fingerprint armed the phone for a tap */
                             armed_until: string | null;
+                            /** @description Seconds left to tap, by the phone's clock (0: not armed) */
+                            armed_seconds_left: number;
                             /** @description The device cards in the phone's secure element */
                             cards: {
                                 /** @description Device card id */
@@ -14181,6 +14185,8 @@ export interface paths {
                             offline: boolean;
                             /** @description Until when a fingerprint armed the phone for a tap */
                             armed_until: string | null;
+                            /** @description Seconds left to tap, by the phone's clock (0: not armed) */
+                            armed_seconds_left: number;
                             /** @description The device cards in the phone's secure element */
                             cards: {
                                 /** @description Device card id */
@@ -14388,6 +14394,8 @@ export interface paths {
                             offline: boolean;
                             /** @description Until when a fingerprint armed the phone for a tap */
                             armed_until: string | null;
+                            /** @description Seconds left to tap, by the phone's clock (0: not armed) */
+                            armed_seconds_left: number;
                             /** @description The device cards in the phone's secure element */
                             cards: {
                                 /** @description Device card id */
@@ -14597,6 +14605,8 @@ export interface paths {
                             offline: boolean;
                             /** @description Until when a fingerprint armed the phone for a tap */
                             armed_until: string | null;
+                            /** @description Seconds left to tap, by the phone's clock (0: not armed) */
+                            armed_seconds_left: number;
                             /** @description The device cards in the phone's secure element */
                             cards: {
                                 /** @description Device card id */
@@ -14803,6 +14813,8 @@ export interface paths {
                             offline: boolean;
                             /** @description Until when a fingerprint armed the phone for a tap */
                             armed_until: string | null;
+                            /** @description Seconds left to tap, by the phone's clock (0: not armed) */
+                            armed_seconds_left: number;
                             /** @description The device cards in the phone's secure element */
                             cards: {
                                 /** @description Device card id */
@@ -14986,6 +14998,8 @@ export interface paths {
                             offline: boolean;
                             /** @description Until when a fingerprint armed the phone for a tap */
                             armed_until: string | null;
+                            /** @description Seconds left to tap, by the phone's clock (0: not armed) */
+                            armed_seconds_left: number;
                             /** @description The device cards in the phone's secure element */
                             cards: {
                                 /** @description Device card id */

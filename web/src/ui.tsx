@@ -70,7 +70,7 @@ export function Shell(props: { title: string; nav?: ReactNode; children: ReactNo
         <span className="page-title">{props.title}</span>
         <span className="top-right">
           {props.right}
-          <button type="button" className="link" lang={i18n.language === 'en' ? 'zh-CN' : 'en'} aria-label={t('switchLanguage')}
+          <button type="button" className="link" lang={i18n.language === 'en' ? 'zh-CN' : 'en'} title={t('switchLanguage')}
             onClick={() => setLanguage(i18n.language === 'en' ? 'zh' : 'en')}>{t('language')}</button>
         </span>
       </header>
