@@ -133,7 +133,7 @@ describe('the web in Chromium', () => {
           const receipt = await page.getByTestId('receipt').textContent() ?? '';
           assert.match(receipt, /23\.50/);
           assert.ok(!receipt.includes(me.cardNumber), 'the receipt never shows the card number');
-          await page.getByTestId('trace').getByText(/MTI 0200/).first().waitFor();
+          await page.getByTestId('trace').getByText(/approved: 00/).first().waitFor(); // the trace's last line of the tap
           const trace = await page.getByTestId('trace').textContent() ?? '';
           assert.match(trace, /C 00A40400/, 'the SELECT command APDU is traced');
           assert.match(trace, /← MTI 0210/, 'the network\'s answer is traced');
