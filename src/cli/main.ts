@@ -27,6 +27,7 @@ import { paymentRuntime, registerClearingRoute, registerPosCommands, startPaymen
 import { acquireDataFolderLock } from './data-folder-lock.ts';
 import { registerStaffCommands } from './staff-command.ts';
 import { voucherKeyFrom } from '../platform/risk/voucher.ts';
+import { ensureWebBuilt } from '../web/build.ts';
 
 const program = new Command();
 program.name('mipay').description('Mi Pay Open: a self-hostable mobile NFC payment platform').version(version);
@@ -98,6 +99,8 @@ program
     });
     const adminToken = randomBytes(24).toString('base64url');
     registerClearingRoute(system.platform.app, system.network, adminToken);
+    // The web the platform serves (user centre, lab, ops console), rebuilt when its sources changed (src/web/build.ts).
+    await ensureWebBuilt({ log: (line) => process.stderr.write(`${line}\n`) });
     const platformUrl = await system.platform.app.listen({ host, port: portFromEnv('MIPAY_PLATFORM_PORT', defaultPorts.platform) });
     const bankUrl = await system.bank.app.listen({ host, port: portFromEnv('MIPAY_BANK_PORT', defaultPorts.bank) });
     const transitUrl = await system.transit.app.listen({ host, port: portFromEnv('MIPAY_TRANSIT_PORT', defaultPorts.transit) });
@@ -126,6 +129,7 @@ program
       `  network       ISO 8583 (TCP, 2-byte length) ${paymentPath.network}   try: npx mipay pos charge 23.50 --card <card-number>`,
       `  transit       operators ${transitUrl}/v1/brands   docs ${transitUrl}/docs   try: npx mipay demo --transit`,
       `  health        ${platformUrl}/healthz   metrics ${platformUrl}/metrics`,
+      `  web           ${platformUrl}/ (user centre)${mode === 'sandbox' ? `   ${platformUrl}/lab (lab)` : ''}   ${platformUrl}/ops (ops console)`,
       'Press Ctrl+C to stop.',
       '',
     ].join('\n') + '\n');

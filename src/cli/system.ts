@@ -26,6 +26,8 @@ import { version, type RunMode } from './config.ts';
 import { moveDatabaseKeysToKeyring, platformKeysFrom } from './keyring-contents.ts';
 import { OperatorSignals } from './operator-signals.ts';
 import { voucherKeyFrom } from '../platform/risk/voucher.ts';
+import { registerLabRoutes } from './lab.ts';
+import { registerWebRoutes } from '../web/serve.ts';
 
 /**
  * The only place that wires parties together (DESIGN section 1): each party gets its own schema
@@ -140,6 +142,10 @@ export async function createSystem(options: SystemOptions): Promise<System> {
   const onDeviceCardTransaction = (notice: DeviceCardTransactionNotice) => platform.deviceCardNotices.receive(notice);
   const { bankAuthorization, network } = await createPaymentPath({ ...options, tokenService }, signals, onDeviceCardTransaction);
   if (mode === 'sandbox') bankAuthorization.registerSandboxRoutes(bank.app);
+  // The web's lab (/lab): virtual phones and a POS hosted by the platform, sandbox only (lab.ts).
+  if (mode === 'sandbox') registerLabRoutes({ platform, network }, clock);
+  // The built web at /, /lab (sandbox only) and /ops (web/dist; `mipay up` builds it first).
+  registerWebRoutes(platform.app, { sandbox: mode === 'sandbox' });
   // The operator's signals of every party, on the platform's /metrics (docs/operations.md).
   signals.watchLedger(platform.ledger.stats);
   signals.watchDatabase(options.database.root);

@@ -129,6 +129,9 @@ export const platformErrorSpecs = {
   identity_case_decided: { status: 409, type: 'invalid_request_error', raisedWhen: 'a reviewer decides a case that was already approved or rejected' },
   password_recovery_failed: { status: 422, type: 'verification_error', raisedWhen: 'a login-password recovery whose ID number or SMS code is wrong, or whose phone has no payment account (which is not said)' },
   account_not_frozen: { status: 409, type: 'invalid_request_error', raisedWhen: 'asking to unfreeze a payment account that is not frozen' },
+  // the lab (sandbox only: src/cli/lab.ts)
+  lab_phone_refused: { status: 422, type: 'invalid_request_error', raisedWhen: 'a lab phone refused the step (no such card, wrong finger, not armed, no keys left) or the platform refused the phone; `message` says why' },
+  lab_terminal_refused: { status: 422, type: 'invalid_request_error', raisedWhen: 'a lab terminal could not complete the tap (the card did not answer, a PIN is needed, the amount is refused); `message` says why' },
 } as const satisfies Record<string, ErrorSpec>;
 
 export const errors = defineErrors(platformErrorSpecs);
