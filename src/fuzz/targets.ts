@@ -3,6 +3,7 @@
 // sends a phone (command APDUs), what arrives on the ISO 8583 ports (frames, messages), the
 // phone's state file as it lies on disk, and the MIFARE dump files users import. Each names the
 // errors its callers catch ("typed"); the harness fails on anything else.
+import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import {
@@ -141,7 +142,11 @@ export const fuzzTargets: readonly FuzzTarget<any>[] = [
       fc.boolean(),
       bytesNear(isoMessages.flatMap((m) => [encodeMessage(m, CUPS_SPEC), encodeMessage(m, CUPS_BCD_SPEC)]), 2048),
     ),
-    parse: ([bcd, bytes]: [boolean, Buffer]) => decodeMessage(bytes, bcd ? CUPS_BCD_SPEC : CUPS_SPEC),
+    // A value has one wire form: what decodes must encode back to the same bytes (an assertion otherwise).
+    parse: ([bcd, bytes]: [boolean, Buffer]) => {
+      const spec = bcd ? CUPS_BCD_SPEC : CUPS_SPEC;
+      assert.deepEqual(encodeMessage(decodeMessage(bytes, spec), spec), bytes, 'decode then encode changed the bytes');
+    },
   },
   {
     name: 'iso8583-stream',
