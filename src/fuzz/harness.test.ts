@@ -19,7 +19,8 @@ describe('fuzz harness', () => {
 
   it('counts typed refusals and passes a parser that only throws its typed error', () => {
     const result = fuzz({
-      name: 'careful', description: 'checks first', typedErrors: [ParseError], input: bytesNear([Buffer.from('01020304', 'hex')]),
+      name: 'careful', description: 'checks first', typedErrors: [ParseError],
+      input: bytesNear([Buffer.from('01020304', 'hex')]),
       parse: (bytes: Buffer) => {
         if (bytes.length < 4) throw new ParseError('short');
         return bytes.readUInt32BE(0);
@@ -31,7 +32,8 @@ describe('fuzz harness', () => {
 
   it('mutate keeps within bytesMax, and jsonNear yields JSON text', () => {
     fc.assert(fc.property(fc.uint8Array({ maxLength: 64 }), fc.nat(), (bytes, at) => {
-      const out = mutate(Buffer.from(bytes), [{ kind: 'insert', at, bytes: new Uint8Array(100) }, { kind: 'duplicate', at, count: 64 }], 128);
+      const grow = [{ kind: 'insert', at, bytes: new Uint8Array(100) }, { kind: 'duplicate', at, count: 64 }] as const;
+      const out = mutate(Buffer.from(bytes), grow, 128);
       assert.ok(out.length <= 128);
     }));
     fc.assert(fc.property(jsonNear({ a: [1, { b: 'x' }], c: null }), (text) => {

@@ -7,11 +7,12 @@
 // not that shape, or an undeclared code fails the run.
 import fc from 'fast-check';
 import { signUpAndLogIn, startTestSystem, type TestSystem } from '../cli/test-system.ts';
-import { jsonNear, mutate, type FuzzResult } from './harness.ts';
+import { jsonNear, mutate, randomSeed, type FuzzResult } from './harness.ts';
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 interface Route { app: 'platform' | 'bank'; method: string; path: string; seed: Json }
-interface OpenApi { paths: Record<string, Record<string, { requestBody?: { content?: Record<string, { schema?: any }> } }>> }
+interface Operation { requestBody?: { content?: Record<string, { schema?: any }> } }
+interface OpenApi { paths: Record<string, Record<string, Operation>> }
 
 /** A plausible value of a JSON schema's type, to seed the body's fields with. */
 function sampleOf(schema: any, depth = 0): Json {
@@ -52,10 +53,12 @@ function routesOf(app: Route['app'], document: OpenApi): Route[] {
   return routes;
 }
 
+const splice = fc.record({ at: fc.nat(), bytes: fc.uint8Array({ minLength: 1, maxLength: 10 }) });
+const octet = fc.nat({ max: 255 });
 const pathValues = ['x', 'acct_1', '0', '-1', '..%2F', '%00', 'a'.repeat(300), '%E4%B8%AD', 'null', '1e400'];
 
 /** Runs `runs` generated requests; the result counts 2xx as accepted and 4xx as refused. */
-export async function fuzzHttpBodies(runs: number, seed = Date.now() ^ (Math.random() * 0x7fffffff)): Promise<FuzzResult> {
+export async function fuzzHttpBodies(runs: number, seed = randomSeed()): Promise<FuzzResult> {
   const system = await startTestSystem();
   const started = performance.now();
   let accepted = 0;
@@ -70,16 +73,26 @@ export async function fuzzHttpBodies(runs: number, seed = Date.now() ^ (Math.ran
       route: fc.constant(routes[which]!),
       body: fc.oneof(
         { weight: 4, arbitrary: jsonNear(routes[which]!.seed) },
-        { weight: 1, arbitrary: fc.jsonValue({ maxDepth: 3 }).map((value) => Buffer.from(JSON.stringify(value) ?? 'null')) },
-        { weight: 1, arbitrary: fc.tuple(fc.uint8Array({ maxLength: 200 }), fc.array(fc.nat(), { maxLength: 3 }))
-          .map(([bytes, cuts]) => mutate(Buffer.from(JSON.stringify(routes[which]!.seed)), cuts.map((at, i) => ({ kind: 'insert', at, bytes: bytes.subarray(i * 10, i * 10 + 10).length ? bytes.subarray(i * 10, i * 10 + 10) : Uint8Array.of(0x7b) })), 4096)) },
+        {
+          weight: 1,
+          arbitrary: fc.jsonValue({ maxDepth: 3 }).map((value) => Buffer.from(JSON.stringify(value) ?? 'null')),
+        },
+        // The route's own body with random bytes spliced in (broken JSON that starts well).
+        {
+          weight: 1,
+          arbitrary: fc.array(splice, { maxLength: 3 })
+            .map((splices) => mutate(Buffer.from(JSON.stringify(routes[which]!.seed)),
+              splices.map(({ at, bytes }) => ({ kind: 'insert' as const, at, bytes })), 4096)),
+        },
       ),
       pathValue: fc.constantFrom(...pathValues),
       // A different client address per request, so the abuse limits do not stop the fuzz before the body is read.
-      address: fc.tuple(fc.integer({ min: 1, max: 223 }), fc.nat({ max: 255 }), fc.nat({ max: 255 }), fc.integer({ min: 1, max: 254 })).map((p) => p.join('.')),
+      address: fc.tuple(fc.integer({ min: 1, max: 223 }), octet, octet, fc.integer({ min: 1, max: 254 }))
+        .map((parts) => parts.join('.')),
       idempotencyKey: fc.option(fc.string({ minLength: 1, maxLength: 80 }), { freq: 4 }),
     }));
-    const details = await fc.check(fc.asyncProperty(request, async ({ route, body, pathValue, address, idempotencyKey }) => {
+    const details = await fc.check(fc.asyncProperty(request, async (generated) => {
+      const { route, body, pathValue, address, idempotencyKey } = generated;
       const app = route.app === 'platform' ? system.platform.app : system.bank.app;
       const url = route.path.replace(/\{[^}]+\}/g, pathValue);
       const token = route.app === 'platform' ? session : system.bankPartnerKey;
@@ -87,7 +100,8 @@ export async function fuzzHttpBodies(runs: number, seed = Date.now() ^ (Math.ran
         method: route.method as 'POST', url, remoteAddress: address, payload: body,
         headers: {
           'content-type': 'application/json', authorization: `Bearer ${token}`,
-          ...(idempotencyKey !== null && /^[\x21-\x7e]+$/.test(idempotencyKey) ? { 'idempotency-key': idempotencyKey } : {}),
+          ...(idempotencyKey !== null && /^[\x21-\x7e]+$/.test(idempotencyKey)
+            ? { 'idempotency-key': idempotencyKey } : {}),
         },
       });
       const where = `${route.method} ${url} → ${response.statusCode}`;
@@ -109,14 +123,17 @@ export async function fuzzHttpBodies(runs: number, seed = Date.now() ^ (Math.ran
     }), { numRuns: runs, seed });
     const violations = [...system.platform.app.errorContract.violations, ...system.bank.app.errorContract.violations];
     const result: FuzzResult = {
-      target: 'http-bodies', runs: details.numRuns, accepted, refused, untyped: details.failed || violations.length > 0 ? 1 : 0,
+      target: 'http-bodies', runs: details.numRuns, accepted, refused,
+      untyped: details.failed || violations.length > 0 ? 1 : 0,
       seed: details.seed, durationMs: Math.round(performance.now() - started),
     };
     if (details.failed) {
       const cause = details.errorInstance;
-      result.failure = { input: describeRequest(details.counterexample?.[0]), error: cause instanceof Error ? cause.message : String(cause) };
+      const error = cause instanceof Error ? cause.message : String(cause);
+      result.failure = { input: describeRequest(details.counterexample?.[0]), error };
     } else if (violations.length > 0) {
-      result.failure = { input: 'see error', error: `undeclared error codes: ${JSON.stringify(violations).slice(0, 1_000)}` };
+      const error = `undeclared error codes: ${JSON.stringify(violations).slice(0, 1_000)}`;
+      result.failure = { input: 'see error', error };
     }
     // close() asserts the contract again; the result above already holds what it found.
     system.platform.app.errorContract.violations.length = 0;

@@ -30,7 +30,9 @@ for (const target of fuzzTargets) {
   if (!wanted(target.name)) continue;
   // Long runs go in slices of 10^6 so a result line (and its seed) appears every few seconds.
   let left = runs;
-  const total: FuzzResult = { target: target.name, runs: 0, accepted: 0, refused: 0, untyped: 0, seed: seed ?? 0, durationMs: 0 };
+  const total: FuzzResult = {
+    target: target.name, runs: 0, accepted: 0, refused: 0, untyped: 0, seed: seed ?? 0, durationMs: 0,
+  };
   while (left > 0 && total.untyped === 0) {
     const slice = fuzz(target, Math.min(left, 1_000_000), seed === undefined ? undefined : seed + total.runs);
     left -= Math.min(left, 1_000_000);

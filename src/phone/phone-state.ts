@@ -218,7 +218,8 @@ function groupByBatch(luks: readonly StoredLuk[]): StoredLukBatch[] {
 function ungroup(batches: readonly StoredLukBatch[], malformed: (what: string) => Error): StoredLuk[] {
   const luks: StoredLuk[] = [];
   for (const batch of batches) {
-    if (typeof batch !== 'object' || batch === null || typeof batch.batchId !== 'string' || typeof batch.expiresAt !== 'string' || !Array.isArray(batch.atcs) || !Array.isArray(batch.keys)
+    if (typeof batch !== 'object' || batch === null) throw malformed('lukBatches');
+    if (typeof batch.batchId !== 'string' || typeof batch.expiresAt !== 'string' || !Array.isArray(batch.atcs) || !Array.isArray(batch.keys)
       || batch.atcs.length !== batch.keys.length) throw malformed('lukBatches');
     for (let i = 0; i < batch.atcs.length; i++) {
       const atc = batch.atcs[i];

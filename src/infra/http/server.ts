@@ -110,8 +110,8 @@ export async function createHttpApp(options: HttpAppOptions): Promise<App> {
     // bad percent-escape) gets the one error shape too, not Fastify's own body (found by src/fuzz).
     frameworkErrors: (error, request, reply) => {
       const path = request.url.split('?')[0]!.slice(0, 200);
-      const apiError = commonErrors.not_found(`No route ${request.method} ${path}: ${error.code === 'FST_ERR_MAX_PARAM_LENGTH'
-        ? 'a path segment is longer than any id' : 'the path is not a valid URL'}.`)
+      const why = error.code === 'FST_ERR_MAX_PARAM_LENGTH' ? 'a path segment is longer than any id' : 'the path is not a valid URL';
+      const apiError = commonErrors.not_found(`No route ${request.method} ${path}: ${why}.`)
         .inChinese(`没有 ${request.method} ${path} 这个接口：路径不合法。`);
       const answer = reply as unknown as { code(status: number): { send(body: unknown): unknown } };
       void answer.code(apiError.status).send(apiError.toWire(localeOf(request.headers['accept-language'])));
