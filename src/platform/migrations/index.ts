@@ -21,6 +21,7 @@ import { doorCardBackups } from './2026-11-30T0500-door-card-backups.ts';
 import { miNumbers } from './2026-11-30T0701-mi-numbers.ts';
 import { paymentVerification } from './2026-11-30T0702-payment-verification.ts';
 import { privacy } from './2026-12-07T1600-privacy.ts';
+import { breachRecords } from './2026-12-07T1601-breach-records.ts';
 
 export const platformSchema = 'platform';
 
@@ -48,4 +49,5 @@ export const platformMigrations: SchemaMigrations = {
   '2026-11-30T0701-mi-numbers': miNumbers,
   '2026-11-30T0702-payment-verification': paymentVerification,
   '2026-12-07T1600-privacy': privacy,
+  '2026-12-07T1601-breach-records': breachRecords,
 };
