@@ -22,6 +22,7 @@ import { miNumbers } from './2026-11-30T0701-mi-numbers.ts';
 import { paymentVerification } from './2026-11-30T0702-payment-verification.ts';
 import { privacy } from './2026-12-07T1600-privacy.ts';
 import { breachRecords } from './2026-12-07T1601-breach-records.ts';
+import { dailyAggregates } from './2026-12-07T1602-daily-aggregates.ts';
 
 export const platformSchema = 'platform';
 
@@ -50,4 +51,5 @@ export const platformMigrations: SchemaMigrations = {
   '2026-11-30T0702-payment-verification': paymentVerification,
   '2026-12-07T1600-privacy': privacy,
   '2026-12-07T1601-breach-records': breachRecords,
+  '2026-12-07T1602-daily-aggregates': dailyAggregates,
 };
