@@ -23,6 +23,7 @@ import { registerKeysCommands } from './keys-command.ts';
 import { registerPhoneCommands } from './phone-command.ts';
 import { registerTransitCommands } from './transit-command.ts';
 import { registerDoorCommands } from './door-command.ts';
+import { registerPrivacyCommands } from './privacy-command.ts';
 import { paymentRuntime, registerClearingRoute, registerPosCommands, startPaymentPath } from './pos-command.ts';
 import { acquireDataFolderLock } from './data-folder-lock.ts';
 import { registerStaffCommands } from './staff-command.ts';
@@ -262,6 +263,7 @@ registerTransitCommands(program);
 registerDoorCommands(program);
 registerKeysCommands(program);
 registerStaffCommands(program);
+registerPrivacyCommands(program);
 
 program
   .command('demo')

@@ -28,6 +28,8 @@ import { staff } from './2026-12-07T1700-staff.ts';
 import { staffAuditLog } from './2026-12-07T1701-staff-audit-log.ts';
 import { riskOperations } from './2026-12-07T1750-risk-operations.ts';
 import { identityCases } from './2026-12-07T1751-identity-cases.ts';
+import { breachRecords } from './2026-12-07T1601-breach-records.ts';
+import { dailyAggregates } from './2026-12-07T1602-daily-aggregates.ts';
 
 export const platformSchema = 'platform';
 
@@ -62,4 +64,6 @@ export const platformMigrations: SchemaMigrations = {
   '2026-12-07T1701-staff-audit-log': staffAuditLog,
   '2026-12-07T1750-risk-operations': riskOperations,
   '2026-12-07T1751-identity-cases': identityCases,
+  '2026-12-07T1601-breach-records': breachRecords,
+  '2026-12-07T1602-daily-aggregates': dailyAggregates,
 };

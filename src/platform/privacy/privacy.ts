@@ -18,6 +18,7 @@ import { PrivacyRequests } from './requests.ts';
 import { registerPrivacyRoutes } from './routes.ts';
 import { platformSections, PrivacySections } from './sections.ts';
 import { registerSelfServiceRoutes } from './self-service-routes.ts';
+import { PrivacyStatistics } from './statistics.ts';
 import type { PrivacyDb } from './tables.ts';
 
 /** The privacy domain's services; other domains plug in through `sections` and `deregistration.addCheck`. */
@@ -29,6 +30,8 @@ export interface Privacy {
   exports: DataExports;
   profile: ProfileCorrections;
   deregistration: Deregistration;
+  /** Aggregate statistics with no user identifier (daily table, /metrics gauges). */
+  statistics: PrivacyStatistics;
   start(): void;
   stop(): Promise<void>;
 }
@@ -75,13 +78,18 @@ export function createPrivacy(app: App, deps: {
   registerPrivacyRoutes(app, { accounts: deps.accounts, codes: deps.codes, consents, requests, exports, profile, deregistration });
   registerSelfServiceRoutes(app, { db: deps.db, accounts: deps.accounts, paymentAccounts: deps.paymentAccounts, clock: deps.clock });
   const exportJob = new PeriodicJob('privacy-exports', () => exports.runOnce(), deps.logger.child({ component: 'privacy' }));
+  const statistics = new PrivacyStatistics(db, deps.clock);
+  statistics.registerMetrics(app.metricsRegistry);
+  const statisticsJob = new PeriodicJob('privacy-daily-aggregates', () => statistics.runOnce(), deps.logger.child({ component: 'privacy' }));
   return {
-    consents, requests, sections, exports, profile, deregistration,
+    consents, requests, sections, exports, profile, deregistration, statistics,
     start() {
       exportJob.start(10_000);
+      statisticsJob.start(3_600_000);
     },
     async stop() {
       await exportJob.stop();
+      await statisticsJob.stop();
     },
   };
 }

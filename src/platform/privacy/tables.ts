@@ -29,6 +29,14 @@ export interface PrivacyTables {
   profile_history: {
     id: string; user_id: string; field: string; old_value: string | null; new_value: string | null; changed_at: Date;
   };
+  /** Personal-data breaches and when the regulator and the users were told (四(一)); no user identifier. */
+  breach_records: {
+    id: string; occurred_at: Date; discovered_at: Date; recorded_at: Date; recorded_by: string; description: string; data_categories: string;
+    affected_users_count: number; measures: string; regulator_notified_at: Date | null; regulator_reference: string | null;
+    users_notified_at: Date | null; users_notification_channel: string | null;
+  };
+  /** Aggregate statistics per China day and metric, with no user identifier (一(五)). */
+  daily_aggregates: { day: string; metric: string; value: bigint | string; computed_at: Date };
   /** Declared dates of birth at sign-up (the age rule of 六); only adults are ever recorded. */
   user_birth_dates: { user_id: string; birth_date: string; declared_at: Date };
 }
