@@ -26,6 +26,7 @@ import { registerDoorCommands } from './door-command.ts';
 import { paymentRuntime, registerClearingRoute, registerPosCommands, startPaymentPath } from './pos-command.ts';
 import { acquireDataFolderLock } from './data-folder-lock.ts';
 import { registerStaffCommands } from './staff-command.ts';
+import { registerVoucherCommands } from './voucher-command.ts';
 import { voucherKeyFrom } from '../platform/risk/voucher.ts';
 
 const program = new Command();
@@ -258,6 +259,7 @@ registerTransitCommands(program);
 registerDoorCommands(program);
 registerKeysCommands(program);
 registerStaffCommands(program);
+registerVoucherCommands(program);
 
 program
   .command('demo')
