@@ -27,6 +27,7 @@ import { registerPrivacyCommands } from './privacy-command.ts';
 import { paymentRuntime, registerClearingRoute, registerPosCommands, startPaymentPath } from './pos-command.ts';
 import { acquireDataFolderLock } from './data-folder-lock.ts';
 import { registerStaffCommands } from './staff-command.ts';
+import { registerVoucherCommands } from './voucher-command.ts';
 import { voucherKeyFrom } from '../platform/risk/voucher.ts';
 import { ensureWebBuilt } from '../web/build.ts';
 
@@ -264,6 +265,7 @@ registerDoorCommands(program);
 registerKeysCommands(program);
 registerStaffCommands(program);
 registerPrivacyCommands(program);
+registerVoucherCommands(program);
 
 program
   .command('demo')

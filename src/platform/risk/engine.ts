@@ -201,10 +201,12 @@ export class RiskEngine {
   async #history(userId: string): Promise<HistoryEntry> {
     const nowMs = this.#clock().getTime();
     const known = this.#users.get(userId);
-    if (known && nowMs - known.loadedAtMs < this.#historyTtlMs) {
+    if (known) {
       // Most recently used last, so the oldest key is the one to drop.
       this.#users.delete(userId);
       this.#users.set(userId, known);
+      // Past its time the history is read again in the background: the payment path never waits for it.
+      if (nowMs - known.loadedAtMs >= this.#historyTtlMs && !this.#loading.has(userId)) this.#refresh(userId, known, nowMs);
       return known;
     }
     const loading = this.#loading.get(userId);
@@ -216,6 +218,21 @@ export class RiskEngine {
     this.#users.set(userId, entry);
     while (this.#users.size > this.#usersMax) this.#users.delete(this.#users.keys().next().value!);
     return entry;
+  }
+
+  /** Reads a user's history again; operations this instance settled meanwhile are kept. */
+  #refresh(userId: string, stale: HistoryEntry, nowMs: number): void {
+    const load = this.#load(userId, nowMs).then((fresh) => {
+        const newestMs = fresh.history.recent.at(-1)?.atMs ?? 0;
+        for (const op of stale.history.recent) if (op.atMs > newestMs) this.#remember(fresh, op);
+        if (this.#users.has(userId)) this.#users.set(userId, fresh);
+        return fresh;
+      }, (error: unknown) => {
+        this.#logger.error({ err: error }, 'risk: reading a user\'s history failed; the one in memory stays');
+        stale.loadedAtMs = nowMs;
+        return stale;
+      }).finally(() => this.#loading.delete(userId));
+    this.#loading.set(userId, load);
   }
 
   async #load(userId: string, nowMs: number): Promise<HistoryEntry> {

@@ -4,6 +4,10 @@ import { deflateSync } from 'node:zlib';
 import { after, before, describe, test } from 'node:test';
 import { apiClient, latestSmsCode, openPaymentAccount, startTestSystem, type TestSystem } from '../../cli/test-system.ts';
 import { readImageHeader } from './images.ts';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { verifyVoucherFiles } from '../../cli/voucher-command.ts';
 import { verifyVoucher } from './voucher.ts';
 
 function crc32(bytes: Buffer): number {
@@ -195,6 +199,14 @@ describe('identity proof: password recovery, report lost and unfreeze, vouchers,
     assert.equal(verifyVoucher(key.body.public_key_pem, changed, voucher.body.signature), false);
     const refused = await api('POST', '/v1/vouchers/verify', { body: { pdf_base64: changed.toString('base64'), signature: voucher.body.signature } });
     assert.deepEqual(refused.body, { valid: false });
+    // Offline, as `mipay voucher verify` does it, with the files and the public key alone.
+    const dir = mkdtempSync(join(tmpdir(), 'mipay-voucher-'));
+    writeFileSync(join(dir, 'v.pdf'), pdf);
+    writeFileSync(join(dir, 'changed.pdf'), changed);
+    writeFileSync(join(dir, 'v.sig'), voucher.body.signature);
+    writeFileSync(join(dir, 'key.pem'), key.body.public_key_pem);
+    assert.equal(verifyVoucherFiles(join(dir, 'v.pdf'), join(dir, 'v.sig'), join(dir, 'key.pem')), true);
+    assert.equal(verifyVoucherFiles(join(dir, 'changed.pdf'), join(dir, 'v.sig'), join(dir, 'key.pem')), false);
     // Another user cannot fetch it.
     const other = await openPaymentAccount(system, { name: '赵二', birthDate: '1991-05-06' });
     assert.equal((await api('GET', `/v1/vouchers/${seen.body.voucher_id}`, { token: other.token })).status, 404);

@@ -14,7 +14,6 @@ import type { StaffService } from '../staff/service.ts';
 import type { PlatformTables } from '../tables.ts';
 import type { RiskEngine } from './engine.ts';
 import { documentKinds, reviewQueuePageMax, type IdentityCase, type IdentityCases } from './identity-cases.ts';
-import { ruleListSchema } from './rules.ts';
 
 const tags = ['ops: risk'];
 const byRuleDaysMax = 92;
@@ -80,12 +79,12 @@ export function registerRiskOpsRoutes(app: App, deps: RiskOpsDeps): void {
       params: idParams, querystring: z.object({ reason: accessReason }),
       response: {
         200: z.object({
-          case: reviewSchema,
+          case: reviewSchema.describe('The case'),
           documents: z.array(z.object({
             kind: z.enum(documentKinds).describe('Which photo'), media_type: z.string().describe('image/png or image/jpeg, from its bytes'),
             width: z.number().describe('Pixels'), height: z.number().describe('Pixels'), size_bytes: z.number().describe('Bytes'),
             data_base64: z.string().nullable().describe('The photo, or null once deleted'),
-          })),
+          })).describe('The ID photos'),
         }),
       },
     },
@@ -114,7 +113,7 @@ export function registerRiskOpsRoutes(app: App, deps: RiskOpsDeps): void {
         decision: z.enum(['approve', 'reject']).describe('What the reviewer decided'),
         reason: z.string().trim().min(2).max(500).describe('Why; shown to the user'),
       }),
-      response: { 200: z.object({ case: reviewSchema, carried_out: z.string().describe('What approving did') }) },
+      response: { 200: z.object({ case: reviewSchema.describe('The case as decided'), carried_out: z.string().describe('What approving did') }) },
     },
   }, async (request) => {
     const { staffId } = staffCaller(request);
@@ -187,7 +186,10 @@ export function registerRiskOpsRoutes(app: App, deps: RiskOpsDeps): void {
       description: 'The whole list of rules, checked (kinds, parameters, unique ids, login only allow/deny). Earlier versions stay for the '
         + 'decisions that name them. Written to the audit log.',
       errors: [...staffAuthErrors],
-      body: z.object({ rules: ruleListSchema.describe('The rules'), note: z.string().trim().min(5).max(500).describe('Why the change') }),
+      body: z.object({
+        rules: z.array(z.record(z.string(), z.unknown())).min(1).max(100)
+          .describe('The rules: objects of a known `kind` with its parameters, `operations` and `level` (README "Risk control")'),
+        note: z.string().trim().min(5).max(500).describe('Why the change') }),
       response: { 201: z.object({ version: z.number().describe('The new version') }) },
     },
   }, async (request, reply) => {

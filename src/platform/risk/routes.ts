@@ -15,13 +15,13 @@ const operationSchema = z.object({
     id: z.string().nullable().describe('The device id the phone reported (`Mipay-Device-Id`)'),
     model: z.string().nullable().describe('The phone model it reported (`Mipay-Device-Model`)'),
     os_version: z.string().nullable().describe('The OS version it reported (`Mipay-Os-Version`)'),
-  }),
+  }).describe('The phone the request came from, as it reported itself'),
   network_type: z.string().describe('The network the phone said it was on (`Mipay-Network-Type`), or `unknown`'),
   ip: z.string().nullable().describe('The IP address the request came from'),
   region: z.object({
     country: z.string().nullable().describe('Country, from an offline IP database'), province: z.string().nullable().describe('Province (China) or country'),
     city: z.string().nullable().describe('City, when known'),
-  }),
+  }).describe('Where the IP address is, from an offline database (nothing for private addresses)'),
   created_at: z.string().describe('When it happened (ISO 8601)'),
 });
 
