@@ -2,7 +2,7 @@
 // Runs the whole suite with Node's own test runner (tsx for TypeScript): once on the embedded
 // PGlite database, and once more on a real PostgreSQL when TEST_DATABASE_URL is set.
 // Node 20's `--test` takes no globs, so the test files are listed here.
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
@@ -61,6 +61,14 @@ function run(target, testFiles = files) {
     child.stderr.on('data', (chunk) => output.push(chunk));
     child.on('close', (code) => resolve({ target, code, output: Buffer.concat(output) }));
   });
+}
+
+// The web (web/ → web/dist) is built once here, before any file runs, when it is missing or
+// stale: the browser tests and every spawned `mipay up` then find it current (src/web/build.ts).
+{
+  const built = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e',
+    "await (await import('./src/web/build.ts')).ensureWebBuilt({ log: (line) => console.log(line) });"], { cwd: root, stdio: 'inherit' });
+  if (built.status !== 0) process.exit(built.status ?? 1);
 }
 
 const results = await Promise.all(targets.map((target) => run(target)));

@@ -12,7 +12,10 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import { en, zh, type Strings } from '../../web/src/strings.ts';
 import { sandboxResidentId } from '../cli/sandbox-journey.ts';
 import { apiClient, latestSmsCode, startTestSystem, type TestSystem } from '../cli/test-system.ts';
+import { createHttpApp } from '../infra/http/server.ts';
+import { createLogger } from '../infra/log/logger.ts';
 import { ensureWebBuilt } from './build.ts';
+import { registerWebRoutes } from './serve.ts';
 
 const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 const shots = join(tmpdir(), `mipay-web-screenshots-${new Date().toISOString().replace(/[:.]/g, '-')}-${process.pid}`);
@@ -24,7 +27,8 @@ let base: string;
 describe('the web in Chromium', () => {
   before(async () => {
     await ensureWebBuilt();
-    system = await startTestSystem();
+    // A loaded machine (the suite runs files side by side): the bank gets 10 s before the network reverses.
+    system = await startTestSystem({ networkBankTimeoutMs: 10_000 });
     base = await system.platform.app.listen({ host: '127.0.0.1', port: 0 });
     browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox'] });
     mkdirSync(shots, { recursive: true });
@@ -74,6 +78,7 @@ describe('the web in Chromium', () => {
       test('sign up, open the payment account, add a card to a lab phone, tap the lab POS; turn Mi Pay off and on from the user centre', async () => {
         const me = await person(lang);
         const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, acceptDownloads: true, bypassCSP: true }); // bypassCSP: only to inject axe-core
+        context.setDefaultTimeout(60_000);
         const page = await context.newPage();
         try {
           await page.goto(`${base}/`);
@@ -206,6 +211,9 @@ describe('the web in Chromium', () => {
           await page.getByTestId('phone-history').waitFor();
           await assertAccessible(page, 'lab at a phone\'s width');
           await shot(page, `${lang}-07-lab-phone-width`);
+        } catch (error) {
+          await shot(page, `${lang}-failed`).catch(() => undefined);
+          throw error;
         } finally {
           await context.close();
         }
@@ -240,6 +248,18 @@ describe('the web in Chromium', () => {
       const bytes = [...seen].reduce((sum, key) => sum + gzipSync(readFileSync(join(dist, manifest[key]!.file))).length, 0);
       process.stdout.write(`# initial JavaScript: ${(bytes / 1024).toFixed(1)} kB gzipped\n`);
       assert.ok(bytes <= 250 * 1024, `${bytes} bytes gzipped`);
+    });
+
+    test('in production the lab is a 404 and the user centre and the console are served', async () => {
+      const app = await createHttpApp({ party: 'platform', title: 'web', description: 'web', version: '0', logger: createLogger({ name: 'web-test', level: 'silent' }) });
+      registerWebRoutes(app, { sandbox: false });
+      try {
+        assert.equal((await app.inject({ method: 'GET', url: '/lab' })).statusCode, 404);
+        assert.equal((await app.inject({ method: 'GET', url: '/' })).statusCode, 200);
+        assert.equal((await app.inject({ method: 'GET', url: '/ops' })).statusCode, 200);
+      } finally {
+        await app.close();
+      }
     });
 
     test('only built assets are served; pages carry a content security policy; another account\'s lab phone is a 404', async () => {
