@@ -10,6 +10,7 @@ import type { SyncResult } from '../phone/wallet.ts';
 import { dataDir, defaultPorts } from './config.ts';
 import { registerPhoneDoorCardCommands } from './phone-door-card-command.ts';
 import { registerPhonePaymentCommands } from './phone-payment-command.ts';
+import { registerPhoneWalletCommands } from './phone-wallet-command.ts';
 
 export interface PhoneFileOptions {
   phone?: string;
@@ -199,8 +200,9 @@ export function registerPhoneCommands(program: Command): void {
 
   registerPhoneDoorCardCommands(phone);
   registerPhonePaymentCommands(command, openPhone, run);
+  registerPhoneWalletCommands(command, openPhone, run);
 
-  command('logout', 'log out: the platform deletes the account\'s bank device cards, the phone wipes them; door cards stay')
+  command('logout', 'log out: the platform deletes this phone\'s bank device cards, the phone wipes them; transit and door cards stay')
     .action((options: PhoneFileOptions) => run(async () => {
       const p = await openPhone(options);
       const { wiped } = await p.logOut();
