@@ -19,5 +19,8 @@ test('`mipay demo` runs the whole journey to an approved tap, a receipt with the
   assert.match(out, /CARD {6}UnionPay Debit \*\*\*\* ([0-9]{4})/);
   assert.match(out, /bank card account: ¥5000\.00 → ¥4976\.50/);
   assert.match(out, /7\. Refund[\s\S]*bank card account: ¥5000\.00\n/);
+  // Issue 12: the history after the tap and the refund, newest first, with merchant, MCC and the token's last 4.
+  assert.match(out, new RegExp(`8\\. The wallet's history[^\\n]*\\n +\\S+Z  refund +¥23\\.50  MI HOME BEIJING \\[MCC 5732\\]  \\*\\*\\*\\*${receiptLast4}  `
+    + 'approved \\(refund of txn_\\S+\\)\\n +\\S+Z  payment +¥23\\.50  MI HOME BEIJING \\[MCC 5732\\]  \\*\\*\\*\\*[0-9]{4}  approved\\n'));
   assert.deepEqual(findCardNumbers(out), [], 'the demo never prints a full card or token number');
 });

@@ -12,6 +12,7 @@ import { createLogger } from '../infra/log/logger.ts';
 import { createTcpNetworkClient } from '../network/client.ts';
 import { MiPhone } from '../phone/phone.ts';
 import { addCard, logIn } from '../phone/wallet.ts';
+import { deviceCardHistory, formatHistoryLine } from '../phone/history.ts';
 import { formatReceipt, PosTerminal, type Receipt } from '../terminal/party.ts';
 import { SandboxJourney, sandboxResidentId } from './sandbox-journey.ts';
 import { createSystem } from './system.ts';
@@ -96,7 +97,11 @@ export async function runDemo(options: DemoOptions = {}): Promise<{ sale: Receip
     write(`${indent(formatReceipt(refund))}\n`);
     say(`bank card account: ${yuan(await balance())}`);
 
-    write(`\nDone: sign-up → payment account → device card → offline tap → receipt → refund.${options.keep ? ` Data kept in ${dir}` : ''}\n`);
+    step('The wallet\'s history: the network\'s token service told the wallet of the tap and the refund (mipay phone history)');
+    await system.network.switch.noticesSettled();
+    for (const line of await deviceCardHistory(phone, { card: deviceCard.tokenLast4 })) say(formatHistoryLine(line));
+
+    write(`\nDone: sign-up → payment account → device card → offline tap → receipt → refund → history.${options.keep ? ` Data kept in ${dir}` : ''}\n`);
     return { sale, refund };
   } finally {
     await networkClient.close();

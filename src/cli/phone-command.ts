@@ -11,6 +11,7 @@ import { dataDir, defaultPorts } from './config.ts';
 import { registerPhoneDoorCardCommands } from './phone-door-card-command.ts';
 import { openPhone, passphraseOf, phoneStatePath, type PhoneFileOptions } from './phone-file.ts';
 import { registerPhonePaymentCommands } from './phone-payment-command.ts';
+import { registerPhoneWalletCommands } from './phone-wallet-command.ts';
 
 export { openPhone, phoneStatePath, type PhoneFileOptions } from './phone-file.ts';
 
@@ -175,8 +176,9 @@ export function registerPhoneCommands(program: Command): void {
 
   registerPhoneDoorCardCommands(phone);
   registerPhonePaymentCommands(command, openPhone, run);
+  registerPhoneWalletCommands(command, openPhone, run);
 
-  command('logout', 'log out: the platform deletes the account\'s bank device cards, the phone wipes them; door cards stay')
+  command('logout', 'log out: the platform deletes this phone\'s bank device cards, the phone wipes them; transit and door cards stay')
     .action((options: PhoneFileOptions) => run(async () => {
       const p = await openPhone(options);
       const { wiped } = await p.logOut();

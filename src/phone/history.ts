@@ -52,6 +52,6 @@ export async function deviceCardHistory(phone: MiPhone, options: { card?: string
 export function formatHistoryLine(line: PhoneHistoryLine): string {
   const yuan = `¥${(line.amountFen / 100).toFixed(2)}`;
   const outcome = line.status === 'succeeded' ? 'approved' : `declined ${line.responseCode}${line.declineReason ? ` ${line.declineReason}` : ''}`;
-  const link = line.refundOf ? ` (refund of ${line.refundOf})` : '';
+  const link = line.refundOf ? ` (${line.type === 'completion' ? 'completes' : line.type === 'reversal' ? 'reverses' : 'refund of'} ${line.refundOf})` : '';
   return `${line.at}  ${line.type.padEnd(10)} ${yuan.padStart(12)}  ${line.merchantName} [MCC ${line.mcc}]  ****${line.tokenLast4}  ${outcome}${link}`;
 }

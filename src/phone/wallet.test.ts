@@ -129,14 +129,15 @@ describe('the phone online: log in, add a card, sync, settings, log out (real HT
 
     assert.equal((await api('POST', `/v1/device-cards/${card.id}/resume`, { token: holder.token })).status, 200);
     for (let i = 0; i < 6; i++) {
-      if (i === 0) assert.deepEqual((await phone.sync()).statusChanged.map((c) => c.to), ['active']);
+      if (i === 0) assert.deepEqual((await phone.sync({ replenishBelow: 5 })).statusChanged.map((c) => c.to), ['active']);
       phone.pay({ deviceCardId: card.id, finger: 'right-thumb' });
       assert.equal((await tap(phone, 100n)).atc, i + 1);
     }
     assert.equal(phone.cards()[0]!.keysLeft, 4);
     const topped = await phone.sync();
-    assert.deepEqual(topped.replenished, [{ id: card.id, tokenLast4: card.tokenLast4, added: 10 }]);
-    assert.deepEqual(phone.state.cards[0]!.luks.map((l) => l.atc), [7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20]);
+    // Topped up to the week's stock (keysTargetDefault): 40 keys, ATCs continuing.
+    assert.deepEqual(topped.replenished, [{ id: card.id, tokenLast4: card.tokenLast4, added: 36 }]);
+    assert.deepEqual(phone.state.cards[0]!.luks.map((l) => l.atc), Array.from({ length: 40 }, (_, i) => i + 7));
     assert.deepEqual((await phone.sync()).replenished, [], 'enough keys: nothing asked');
 
     assert.equal((await api('DELETE', `/v1/device-cards/${card.id}`, { token: holder.token })).status, 200);
@@ -165,8 +166,8 @@ describe('the phone online: log in, add a card, sync, settings, log out (real HT
     const found = await phone.sync();
     assert.deepEqual(found.statusChanged.map((c) => [c.id, c.to]), [[card.id, 'active']]);
     assert.deepEqual(found.keysRetired, [{ id: card.id, tokenLast4: card.tokenLast4, dropped: 10 }]);
-    assert.deepEqual(found.replenished, [{ id: card.id, tokenLast4: card.tokenLast4, added: 10 }]);
-    assert.deepEqual(phone.state.cards[0]!.luks.map((l) => l.atc), [11, 12, 13, 14, 15, 16, 17, 18, 19, 20]);
+    assert.deepEqual(found.replenished, [{ id: card.id, tokenLast4: card.tokenLast4, added: 40 }]);
+    assert.deepEqual(phone.state.cards[0]!.luks.map((l) => l.atc), Array.from({ length: 40 }, (_, i) => i + 11));
     assert.ok(phone.state.cards[0]!.luks.every((l) => !oldKeys.includes(l.key)));
     phone.pay({ deviceCardId: card.id, finger: 'right-thumb' });
     assert.equal((await tap(phone, 100n)).atc, 11);

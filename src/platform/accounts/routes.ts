@@ -143,9 +143,10 @@ export function registerAccountRoutes(app: App, accounts: AccountService, codes:
 
   app.delete('/v1/sessions/current', {
     ...authed,
-    schema: { ...authed.schema, tags: ['accounts'], summary: 'Log out: ends this session and deletes the bank device cards on the account\'s devices (transit cards stay)',
-      description: 'Ends the session making the request. Logging the phone out of the Mi account removes its bank device '
-        + 'cards, as Mi Pay does; transit and door cards stay.',
+    schema: { ...authed.schema, tags: ['accounts'], summary: 'Log out: ends this session; a phone\'s own session takes that phone\'s bank device cards with it',
+      description: 'Ends the session making the request. Logging the phone out of the Mi account (its own session, see '
+        + '`PUT /v1/devices/{id}/session`) removes that phone\'s bank device cards, as Mi Pay does; transit and door cards stay. '
+        + 'A browser or API session deletes no card.',
       errors: [], response: { 204: z.null() } },
   }, async (request, reply) => {
     const { user, session } = caller(request);
@@ -158,8 +159,9 @@ export function registerAccountRoutes(app: App, accounts: AccountService, codes:
     ...authed,
     schema: {
       ...authed.schema, tags: ['accounts'], summary: 'End another session of this account',
-      description: 'Ends one of the account\'s other sessions (e.g. a lost laptop). Deleting a session that is not the '
-        + 'account\'s, or already ended, is `not_found`.',
+      description: 'Ends one of the account\'s other sessions (e.g. a lost laptop). Ending a phone\'s own session deletes that '
+        + 'phone\'s bank device cards (transit cards stay). Deleting a session that is not the account\'s, or already ended, is '
+        + '`not_found`.',
       errors: [errors.not_found],
       params: z.object({ id: z.string().min(1).max(64) }), response: { 204: z.null() },
     },

@@ -22,7 +22,8 @@ export const bankDeviceCardsPerDeviceMax = 8;
 export const devicesPerCardMax = 10;
 export const lukBatchSizeDefault = 10;
 export const lukBatchSizeMax = 50;
-export const lukBatchLifetimeMs = 7 * 24 * 3_600_000;
+// Issue 12: 10 days, so a phone offline for a whole week still holds valid keys (README "Staying payable offline").
+export const lukBatchLifetimeMs = 10 * 24 * 3_600_000;
 /** Unexpired batches with unspent keys per card: a phone that asks for keys again and again without paying gets refused past this. */
 export const liveLukBatchesMax = 5;
 /** ATCs are two bytes: a card whose ATCs run out must be provisioned again. */
