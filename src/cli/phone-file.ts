@@ -2,7 +2,7 @@
 // those commands and phone-command.ts, which registers some of them, do not import each other).
 import { join } from 'node:path';
 import { InvalidArgumentError } from 'commander';
-import { MiPhone } from '../phone/phone.ts';
+import { MiPhone } from '../phone/party.ts';
 import { dataDir } from './config.ts';
 
 export interface PhoneFileOptions {

@@ -195,3 +195,6 @@ export function registerTransitRoutes(app: App, deps: { accounts: AccountService
     }));
   });
 }
+
+// The wire shapes of transit cards and their top-ups, for src/platform/client.ts (z.infer).
+export { cardSchema as transitCardSchema, loadSchema as transitLoadSchema };
