@@ -26,7 +26,11 @@ const pendingTspMove: readonly string[] = [
   'network/client.ts -> network/working-keys.ts',
 ];
 
-interface Import { from: string; to: string; typeOnly: boolean }
+interface Import {
+  from: string;
+  to: string;
+  typeOnly: boolean;
+}
 
 function sourceFiles(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
@@ -42,17 +46,28 @@ function importsOf(path: string): Import[] {
   const found: Import[] = [];
   const add = (specifier: ts.Expression | undefined, typeOnly: boolean) => {
     if (!specifier || !ts.isStringLiteral(specifier) || !specifier.text.startsWith('.')) return;
-    found.push({ from: relative(srcDir, path), to: relative(srcDir, resolve(dirname(path), specifier.text)), typeOnly });
+    found.push({
+      from: relative(srcDir, path),
+      to: relative(srcDir, resolve(dirname(path), specifier.text)),
+      typeOnly,
+    });
   };
   const visit = (node: ts.Node) => {
     if (ts.isImportDeclaration(node)) {
       const clause = node.importClause;
-      const namedAllTypes = clause?.namedBindings && ts.isNamedImports(clause.namedBindings) && !clause.name
-        && clause.namedBindings.elements.length > 0 && clause.namedBindings.elements.every((e) => e.isTypeOnly);
+      const namedAllTypes =
+        clause?.namedBindings &&
+        ts.isNamedImports(clause.namedBindings) &&
+        !clause.name &&
+        clause.namedBindings.elements.length > 0 &&
+        clause.namedBindings.elements.every((e) => e.isTypeOnly);
       add(node.moduleSpecifier, Boolean(clause?.isTypeOnly || namedAllTypes));
     } else if (ts.isExportDeclaration(node)) {
-      const allTypes = node.exportClause && ts.isNamedExports(node.exportClause) && node.exportClause.elements.length > 0
-        && node.exportClause.elements.every((e) => e.isTypeOnly);
+      const allTypes =
+        node.exportClause &&
+        ts.isNamedExports(node.exportClause) &&
+        node.exportClause.elements.length > 0 &&
+        node.exportClause.elements.every((e) => e.isTypeOnly);
       add(node.moduleSpecifier, Boolean(node.isTypeOnly || allTypes));
     } else if (ts.isCallExpression(node) && node.expression.kind === ts.SyntaxKind.ImportKeyword) {
       add(node.arguments[0], false);
@@ -65,27 +80,39 @@ function importsOf(path: string): Import[] {
   return found;
 }
 
-const files = sourceFiles(srcDir).map((path) => relative(srcDir, path)).sort();
+const files = sourceFiles(srcDir)
+  .map((path) => relative(srcDir, path))
+  .sort();
 const imports = files.flatMap((file) => importsOf(join(srcDir, file)));
 
 const topFolder = (file: string) => file.split('/')[0]!;
-const partyOf = (file: string) => (parties as readonly string[]).includes(topFolder(file)) ? topFolder(file) : undefined;
-const isWiring = (file: string) => /\.test\.ts$|(^|\/)test-[^/]*\.ts$|-test-server\.ts$/.test(file)
-  || topFolder(file) === 'cli' || topFolder(file) === 'bench';
+const partyOf = (file: string) =>
+  (parties as readonly string[]).includes(topFolder(file)) ? topFolder(file) : undefined;
+const isWiring = (file: string) =>
+  /\.test\.ts$|(^|\/)test-[^/]*\.ts$|-test-server\.ts$/.test(file) ||
+  topFolder(file) === 'cli' ||
+  topFolder(file) === 'bench';
 
 /** The rule an import breaks, or undefined. Exported shape kept small so the cases below can test it. */
 function violation(i: Import): string | undefined {
   const fromParty = partyOf(i.from);
   const toParty = partyOf(i.to);
-  if (topFolder(i.from) === 'protocols' && topFolder(i.to) !== 'protocols') return 'src/protocols imports only src/protocols';
+  if (topFolder(i.from) === 'protocols' && topFolder(i.to) !== 'protocols')
+    return 'src/protocols imports only src/protocols';
   if (topFolder(i.from) === 'infra' && toParty) return 'src/infra imports no party';
   if (isWiring(i.from)) return undefined;
-  if (fromParty && (topFolder(i.to) === 'cli' || topFolder(i.to) === 'bench')) return 'a party imports neither src/cli nor src/bench';
+  if (fromParty && (topFolder(i.to) === 'cli' || topFolder(i.to) === 'bench'))
+    return 'a party imports neither src/cli nor src/bench';
   if (fromParty && toParty && fromParty !== toParty && i.to !== `${toParty}/client.ts`) {
     return `a party imports another party only through its client.ts (${toParty}/client.ts)`;
   }
-  if (fromParty && i.from === `${fromParty}/client.ts` && toParty === fromParty && !i.typeOnly
-    && !pendingTspMove.includes(`${i.from} -> ${i.to}`)) {
+  if (
+    fromParty &&
+    i.from === `${fromParty}/client.ts` &&
+    toParty === fromParty &&
+    !i.typeOnly &&
+    !pendingTspMove.includes(`${i.from} -> ${i.to}`)
+  ) {
     return 'a client.ts imports only types of its own party';
   }
   return undefined;
@@ -131,9 +158,17 @@ test('the import scanner sees static, re-exported, dynamic and type-only imports
   const bankClient = imports.filter((i) => i.from === 'platform/app.ts' && i.to === 'bank/client.ts');
   assert.equal(bankClient.length, 1);
   assert.equal(bankClient[0]!.typeOnly, true, 'import type { BankClient } is type only');
-  assert.ok(imports.some((i) => i.from === 'bank/party.ts' && i.to === 'bank/app.ts' && !i.typeOnly), 'export … from');
-  assert.ok(imports.every((i) => files.includes(i.to)), `every import names a file of src/: ${
-    imports.filter((i) => !files.includes(i.to)).map((i) => `${i.from} -> ${i.to}`).join(', ')}`);
+  assert.ok(
+    imports.some((i) => i.from === 'bank/party.ts' && i.to === 'bank/app.ts' && !i.typeOnly),
+    'export … from',
+  );
+  assert.ok(
+    imports.every((i) => files.includes(i.to)),
+    `every import names a file of src/: ${imports
+      .filter((i) => !files.includes(i.to))
+      .map((i) => `${i.from} -> ${i.to}`)
+      .join(', ')}`,
+  );
 });
 
 test('the rules catch what they are meant to catch', () => {
@@ -150,12 +185,27 @@ test('the rules catch what they are meant to catch', () => {
     [{ from: 'cli/system.ts', to: 'bank/service.ts', typeOnly: false }, false],
   ];
   for (const [i, broken] of cases) assert.equal(violation(i) !== undefined, broken, `${i.from} -> ${i.to}`);
-  assert.deepEqual(circles([{ from: 'a', to: 'b', typeOnly: true }, { from: 'b', to: 'a', typeOnly: false }]), [['a', 'b']]);
-  assert.deepEqual(circles([{ from: 'a', to: 'b', typeOnly: false }, { from: 'b', to: 'c', typeOnly: false }]), []);
+  assert.deepEqual(
+    circles([
+      { from: 'a', to: 'b', typeOnly: true },
+      { from: 'b', to: 'a', typeOnly: false },
+    ]),
+    [['a', 'b']],
+  );
+  assert.deepEqual(
+    circles([
+      { from: 'a', to: 'b', typeOnly: false },
+      { from: 'b', to: 'c', typeOnly: false },
+    ]),
+    [],
+  );
 });
 
 test('no import circle anywhere in src/', () => {
-  assert.deepEqual(circles(imports).map((circle) => circle.join(' <-> ')), []);
+  assert.deepEqual(
+    circles(imports).map((circle) => circle.join(' <-> ')),
+    [],
+  );
 });
 
 test('parties meet only through client.ts; protocols and infra import no party', () => {
@@ -167,12 +217,17 @@ test('parties meet only through client.ts; protocols and infra import no party',
 });
 
 test('every party has its two faces, client.ts and party.ts', () => {
-  const missing = parties.flatMap((party) => ['client.ts', 'party.ts'].filter((face) => !files.includes(`${party}/${face}`))
-    .map((face) => `${party}/${face}`));
+  const missing = parties.flatMap((party) =>
+    ['client.ts', 'party.ts'].filter((face) => !files.includes(`${party}/${face}`)).map((face) => `${party}/${face}`),
+  );
   assert.deepEqual(missing, []);
 });
 
 test('the TSP-move allowlist names only imports that still exist', () => {
   const present = new Set(imports.map((i) => `${i.from} -> ${i.to}`));
-  assert.deepEqual(pendingTspMove.filter((entry) => !present.has(entry)), [], 'drop entries the i11-tsp merge made obsolete');
+  assert.deepEqual(
+    pendingTspMove.filter((entry) => !present.has(entry)),
+    [],
+    'drop entries the i11-tsp merge made obsolete',
+  );
 });

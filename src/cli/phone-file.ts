@@ -18,7 +18,8 @@ export function phoneStatePath(options: PhoneFileOptions): string {
 
 export function passphraseOf(options: PhoneFileOptions): string {
   const passphrase = options.passphrase ?? process.env.MIPAY_PHONE_PASSPHRASE;
-  if (!passphrase) throw new InvalidArgumentError('the phone\'s passphrase is needed: --passphrase <text> or MIPAY_PHONE_PASSPHRASE');
+  if (!passphrase)
+    throw new InvalidArgumentError("the phone's passphrase is needed: --passphrase <text> or MIPAY_PHONE_PASSPHRASE");
   return passphrase;
 }
 

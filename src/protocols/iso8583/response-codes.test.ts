@@ -30,9 +30,18 @@ test('field 44: each reason has its party, a catalogued field 39 code and a "rai
 });
 
 test('the network README lists every response code and every field-44 reason', () => {
-  const missingCodes = responseCodes.filter((e) => !networkReadme.includes(`| ${e.code} | \`${e.name}\` | ${e.meaning} |`));
-  assert.deepEqual(missingCodes.map((e) => e.code), []);
-  const missingReasons = Object.entries(declineReasons)
-    .filter(([name, e]) => !networkReadme.includes(`| \`${name}\` | ${e.raisedBy} | ${e.responseCode} | ${e.raisedWhen} |`));
-  assert.deepEqual(missingReasons.map(([name]) => name), []);
+  const missingCodes = responseCodes.filter(
+    (e) => !networkReadme.includes(`| ${e.code} | \`${e.name}\` | ${e.meaning} |`),
+  );
+  assert.deepEqual(
+    missingCodes.map((e) => e.code),
+    [],
+  );
+  const missingReasons = Object.entries(declineReasons).filter(
+    ([name, e]) => !networkReadme.includes(`| \`${name}\` | ${e.raisedBy} | ${e.responseCode} | ${e.raisedWhen} |`),
+  );
+  assert.deepEqual(
+    missingReasons.map(([name]) => name),
+    [],
+  );
 });
