@@ -6,7 +6,11 @@
  */
 export { createBankParty, type BankParty, type BankPartyOptions } from './app.ts';
 export { createInProcessBankClient } from './in-process-client.ts';
-export { createBankAuthorization, type BankAuthorization, type BankAuthorizationOptions } from './authorization/party.ts';
+export {
+  createBankAuthorization,
+  type BankAuthorization,
+  type BankAuthorizationOptions,
+} from './authorization/party.ts';
 export { IssuerKeyStore, pinMatches, pinVerificationValue } from './authorization/issuer-keys.ts';
 export { bankMigrations, bankSchema } from './migrations/index.ts';
 export { banks, findBin } from './banks.ts';

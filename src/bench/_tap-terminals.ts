@@ -3,7 +3,7 @@
 // token service and the bank they measure. Each request is a user's whole tap: pick the card and
 // fingerprint on the phone, the POS reads the phone over APDUs, ISO 8583 over TCP to the
 // network → token service → bank, and back. A phone is in one payment at a time, as in life.
-import { MiPhone } from '../phone/phone.ts';
+import { MiPhone } from '../phone/party.ts';
 import { sync } from '../phone/wallet.ts';
 import { driveTerminals, fromPool, outcomeOf, serveBenchWorker, type TerminalsLoad, type TerminalsOutput } from './_terminals.ts';
 

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { migrateSchema } from '../infra/db/database.ts';
-import { MiPhone } from '../phone/phone.ts';
+import { MiPhone } from '../phone/party.ts';
 import { TransitApplet } from '../phone/transit-applet.ts';
 import { installIssuedCard, transitApplet } from '../phone/transit-cards.ts';
 import { TRANSACTION_TYPE, diversifyCardKey, purchaseTac } from '../protocols/epurse/index.ts';

@@ -30,8 +30,8 @@ import { migrateSchema, openDatabase } from '../infra/db/database.ts';
 import { bankSettlementAccount } from '../platform/ledger/accounts.ts';
 import { assertLedgerInvariants } from '../platform/ledger/invariants.ts';
 import { Ledger, ledgerDefaults } from '../platform/ledger/ledger.ts';
-import { platformMigrations, platformSchema } from '../platform/migrations/index.ts';
-import type { PlatformTables } from '../platform/tables.ts';
+import { platformMigrations, platformSchema } from '../platform/party.ts';
+import type { PlatformTables } from '../platform/party.ts';
 import {
   benchAccountId, hotAccount, hotAccountId, naiveUniformPairs, runClosedLoop, runPgbench, uniformPairs, type PhaseFigures,
 } from './_ledger-workloads.ts';

@@ -36,7 +36,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { MiPhone } from '../phone/phone.ts';
+import { MiPhone } from '../phone/party.ts';
 import { addCard, logIn, sync } from '../phone/wallet.ts';
 import { readContactlessCard } from '../terminal/party.ts';
 import { SandboxJourney, sandboxResidentId } from '../cli/sandbox-journey.ts';

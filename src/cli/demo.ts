@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { openDatabase } from '../infra/db/database.ts';
 import { createLogger } from '../infra/log/logger.ts';
 import { createTcpNetworkClient } from '../network/client.ts';
-import { MiPhone } from '../phone/phone.ts';
+import { MiPhone } from '../phone/party.ts';
 import { addCard, logIn } from '../phone/wallet.ts';
 import { deviceCardHistory, formatHistoryLine } from '../phone/history.ts';
 import { formatReceipt, PosTerminal, type Receipt } from '../terminal/party.ts';

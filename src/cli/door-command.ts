@@ -5,8 +5,8 @@
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
-import { MiPhone } from '../phone/phone.ts';
-import { PhoneError } from '../phone/errors.ts';
+import { MiPhone } from '../phone/party.ts';
+import { PhoneError } from '../phone/party.ts';
 import { MifareError } from '../protocols/mifare/errors.ts';
 import {
   cardFromDumpFile,

@@ -5,8 +5,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PhoneError } from '../phone/errors.ts';
-import { MiPhone } from '../phone/phone.ts';
+import { PhoneError } from '../phone/party.ts';
+import { MiPhone } from '../phone/party.ts';
 import { CpuCardEmulator } from '../terminal/card-emulator/cpu-card.ts';
 import { generateClassicCard } from '../terminal/card-emulator/mifare-classic-card.ts';
 import { DoorReader, type DoorEvent } from '../terminal/party.ts';

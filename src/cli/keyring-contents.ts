@@ -7,7 +7,7 @@ import type { Database } from '../infra/db/database.ts';
 import type { KeySpec } from '../infra/keys/keyring-admin.ts';
 import { kekEntryName, KeyringError, type Keyring } from '../infra/keys/keyring.ts';
 import type { Logger } from '../infra/log/logger.ts';
-import { platformSchema } from '../platform/migrations/index.ts';
+import { platformSchema } from '../platform/party.ts';
 import { personalDataKeysFrom, type PersonalDataKeys } from '../platform/payment-account/personal-data.ts';
 import { tspKeysFrom, type TspKeys } from '../platform/tokens/keys.ts';
 import { BRANDS, operatorKeyNames } from '../transit/party.ts';

@@ -8,6 +8,7 @@ import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { Logger } from '../infra/log/logger.ts';
 import type { Iso8583Message } from '../protocols/iso8583/codec.ts';
 import type { SmsGateway } from '../sms/client.ts';
+import { ResponseCode } from '../protocols/iso8583/response-codes.ts';
 
 /** Field-44 reasons the network itself answers with; the token service's are listed below; any other decline is the bank's. */
 const networkReasons = new Set(['NO_ROUTE', 'NO_TSP', 'ISSUER_TIMEOUT', 'NO_AUTHORIZATION', 'REVERSED', 'FORMAT', 'PIN_BLOCK']);
@@ -134,7 +135,7 @@ export class OperatorSignals {
       const kind = kinds[request.mti];
       if (!kind) return answer;
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-      const responseCode = text(answer, 39) ?? '96';
+      const responseCode = text(answer, 39) ?? ResponseCode.SYSTEM_MALFUNCTION;
       const party = decidingParty(answer);
       const pan = text(answer, 2) ?? text(request, 2);
       this.#authorizations.inc({ kind, response_code: responseCode, party });

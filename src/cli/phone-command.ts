@@ -4,8 +4,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
-import { PhoneError, PlatformError } from '../phone/errors.ts';
-import { MiPhone, type CardSummary } from '../phone/phone.ts';
+import { PhoneError, PlatformError } from '../phone/party.ts';
+import { MiPhone, type CardSummary } from '../phone/party.ts';
 import type { SyncResult } from '../phone/wallet.ts';
 import { dataDir, defaultPorts } from './config.ts';
 import { registerPhoneDoorCardCommands } from './phone-door-card-command.ts';

@@ -5,7 +5,7 @@ import { basename } from 'node:path';
 import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
 import type { DoorCardSummary } from '../phone/door-cards.ts';
-import { PhoneError } from '../phone/errors.ts';
+import { PhoneError } from '../phone/party.ts';
 import { dumpFileBytesMax } from '../protocols/mifare/dump-file.ts';
 import { MifareError } from '../protocols/mifare/errors.ts';
 import { cardFromDumpFile } from '../terminal/card-emulator/mifare-classic-card.ts';

@@ -2,7 +2,7 @@
 // those commands and phone-command.ts, which registers some of them, do not import each other).
 import { join } from 'node:path';
 import { InvalidArgumentError } from 'commander';
-import { MiPhone } from '../phone/phone.ts';
+import { MiPhone } from '../phone/party.ts';
 import { dataDir } from './config.ts';
 
 export interface PhoneFileOptions {
@@ -18,7 +18,8 @@ export function phoneStatePath(options: PhoneFileOptions): string {
 
 export function passphraseOf(options: PhoneFileOptions): string {
   const passphrase = options.passphrase ?? process.env.MIPAY_PHONE_PASSPHRASE;
-  if (!passphrase) throw new InvalidArgumentError('the phone\'s passphrase is needed: --passphrase <text> or MIPAY_PHONE_PASSPHRASE');
+  if (!passphrase)
+    throw new InvalidArgumentError("the phone's passphrase is needed: --passphrase <text> or MIPAY_PHONE_PASSPHRASE");
   return passphrase;
 }
 

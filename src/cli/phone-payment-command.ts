@@ -2,7 +2,7 @@
 // people and merchants online, verified by the payment password or a fingerprint, optionally
 // signed with a payment certificate whose key the phone made.
 import { type Command, InvalidArgumentError } from 'commander';
-import { PhoneError } from '../phone/errors.ts';
+import { PhoneError } from '../phone/party.ts';
 import * as payments from '../phone/payments.ts';
 import { yuanToFen } from './pos-command.ts';
 import type { PhoneFileOptions } from './phone-file.ts';

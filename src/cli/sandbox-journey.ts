@@ -3,7 +3,7 @@
 // bank, the payment account opened with it (the bank's four-element check and SMS code), and
 // more cards bound for quick pay. `mipay demo` prints these steps; `npm run bench -- tap` uses
 // them to set up its phones. SMS codes are read from the sandbox carrier's outbox.
-import { PlatformClient } from '../phone/platform-client.ts';
+import { PlatformClient } from '../platform/client.ts';
 import { residentIdCheckCharacter } from '../protocols/resident-id.ts';
 
 export interface SandboxUrls {

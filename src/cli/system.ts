@@ -14,8 +14,8 @@ import { networkMigrations, networkSchema } from '../network/migrations/index.ts
 import { createNetwork, type Network } from '../network/party.ts';
 import type { TokenService } from '../network/client.ts';
 import type { IssuerLink } from '../network/routing.ts';
-import { createPlatform, type Platform } from '../platform/app.ts';
-import { platformMigrations, platformSchema } from '../platform/migrations/index.ts';
+import { createPlatform, type Platform } from '../platform/party.ts';
+import { platformMigrations, platformSchema } from '../platform/party.ts';
 import { TokenAuthorizer } from '../platform/tokens/authorization.ts';
 import type { DeviceCardTransactionListener, DeviceCardTransactionNotice } from '../network/device-card-notice.ts';
 import type { RateLimitStore } from '../infra/http/rate-limit.ts';

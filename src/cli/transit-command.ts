@@ -7,8 +7,8 @@ import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { InvalidArgumentError, type Command } from 'commander';
 import { openFileKeyring } from '../infra/keys/keyring.ts';
-import { PhoneError } from '../phone/errors.ts';
-import type { MiPhone } from '../phone/phone.ts';
+import { PhoneError } from '../phone/party.ts';
+import type { MiPhone } from '../phone/party.ts';
 import { findTransitCard, setExpress, transitApplet, transitCards, type TransitCardSummary } from '../phone/transit-cards.ts';
 import {
   afterTaps, closeTransitCard, issueTransitCard, moveTransitCardHere, returnTransitCardWithoutPhone, topUpTransitCard, transitBrands, transitHistory,

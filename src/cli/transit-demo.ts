@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { openDatabase } from '../infra/db/database.ts';
 import { createMemoryKeyring } from '../infra/keys/keyring.ts';
 import { createLogger } from '../infra/log/logger.ts';
-import { MiPhone } from '../phone/phone.ts';
+import { MiPhone } from '../phone/party.ts';
 import { transitApplet } from '../phone/transit-cards.ts';
 import { issueTransitCard, topUpTransitCard, transitHistory } from '../phone/transit-wallet.ts';
 import { logIn } from '../phone/wallet.ts';

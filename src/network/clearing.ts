@@ -1,5 +1,6 @@
 import type { Kysely } from 'kysely';
 import { networkStan, retrievalReference, type NetworkTables } from './tables.ts';
+import { ResponseCode } from '../protocols/iso8583/response-codes.ts';
 
 /**
  * The end-of-day clearing file for one business day (China time): every approved, unreversed
@@ -20,7 +21,7 @@ export async function produceClearingFile(db: Kysely<NetworkTables>, options: { 
   if (!/^[0-9]{4}-[0-9]{2}-[0-9]{2}$/.test(options.businessDate)) throw new RangeError('the business date is YYYY-MM-DD');
   const rows = await db.selectFrom('transactions').selectAll()
     .where('business_date', '=', options.businessDate).where('kind', 'in', ['purchase', 'completion', 'refund'])
-    .where('status', '=', 'answered').where('response_code', '=', '00').where('reversal_status', '=', 'none')
+    .where('status', '=', 'answered').where('response_code', '=', ResponseCode.APPROVED).where('reversal_status', '=', 'none')
     .orderBy('id').execute();
   let saleCount = 0;
   let saleFen = 0n;

@@ -6,6 +6,7 @@ import type { BinRoutingTable, IssuerLink } from './routing.ts';
 import { cardNumberAtRest, tokenAtRest, unsealCardNumber, type CardKeys } from './card-number.ts';
 import { isTokenPan, type TokenService } from './token-service.ts';
 import { networkStan, retrievalReference, transmissionDateTime, type NetworkTables } from './tables.ts';
+import { ResponseCode } from '../protocols/iso8583/response-codes.ts';
 
 export interface ReversalWorkerOptions {
   db: Kysely<NetworkTables>;
@@ -97,7 +98,7 @@ export class ReversalWorker {
       const pan = token ? await this.#o.tokenService.cardNumberForReversal(token) : logged;
       const issuerCode = pan ? this.#o.routes.route(pan) ?? null : null;
       await this.#o.db.updateTable('transactions').set({
-        status: 'timed_out', response_code: '91', issuer_code: issuerCode,
+        status: 'timed_out', response_code: ResponseCode.ISSUER_INOPERATIVE, issuer_code: issuerCode,
         ...(pan && token ? { ...cardNumberAtRest(this.#o.cardKeys, pan), ...tokenAtRest(this.#o.cardKeys, token) } : {}),
         reversal_status: 'pending', reversal_next_at: now,
       }).where('id', '=', row.id).where('status', '=', 'pending').where('reversal_status', 'in', ['none', 'pending']).execute();
@@ -121,7 +122,7 @@ export class ReversalWorker {
     const done = (status: 'done' | 'failed') => this.#o.db.updateTable('transactions')
       .set({ reversal_status: status, reversal_next_at: null, ...(status === 'done' ? { pan_sealed: null, token_sealed: null } : {}) }).where('id', '=', row.id).execute();
     // Declined requests moved no money; only approvals and unanswered requests are reversed.
-    if (row.status === 'answered' && row.response_code !== '00') return void (await done('done'));
+    if (row.status === 'answered' && row.response_code !== ResponseCode.APPROVED) return void (await done('done'));
     const issuer = row.issuer_code ? this.#o.issuers.get(row.issuer_code) : undefined;
     const pan = issuer ? unsealCardNumber(this.#o.cardKeys, row) : undefined;
     if (!issuer || !pan) return void (await done('done'));

@@ -21,6 +21,7 @@ import { formatWorkingKeys, signOnMacKey } from './working-keys.ts';
 import { businessDate, networkStan, retrievalReference, transmissionDateTime, type NetworkTables } from './tables.ts';
 import { TransactionLogWriter } from './log-writer.ts';
 import type { ReversalWorker } from './reversals.ts';
+import { ResponseCode } from '../protocols/iso8583/response-codes.ts';
 
 type Db = Kysely<NetworkTables>;
 type Fields = Record<number, string | Buffer | undefined>;
@@ -77,7 +78,7 @@ export class NetworkSwitch {
     let macKey: Buffer | undefined;
     try {
       if (request.mti === '0800') return await this.#networkManagement(request);
-      if (!['0100', '0200', '0400', '0420'].includes(request.mti)) return answer(request, '12');
+      if (!['0100', '0200', '0400', '0420'].includes(request.mti)) return answer(request, ResponseCode.INVALID_TRANSACTION);
       const authenticated = await this.#authenticate(request);
       if ('refusal' in authenticated) return authenticated.refusal;
       macKey = authenticated.macKey;
@@ -87,7 +88,7 @@ export class NetworkSwitch {
       return withMessageMac(macKey, reply);
     } catch (error) {
       this.#o.logger.error({ err: error, mti: request.mti }, 'switch failed');
-      const reply = answer(request, '96');
+      const reply = answer(request, ResponseCode.SYSTEM_MALFUNCTION);
       return macKey ? withMessageMac(macKey, reply) : reply;
     }
   }
@@ -96,10 +97,10 @@ export class NetworkSwitch {
     const terminalId = request.fields[41];
     const merchantId = request.fields[42];
     const terminal = typeof terminalId === 'string' ? await this.#o.terminals.find(terminalId) : undefined;
-    if (!terminal || terminal.merchantId !== merchantId) return { refusal: answer(request, '03') };
+    if (!terminal || terminal.merchantId !== merchantId) return { refusal: answer(request, ResponseCode.INVALID_MERCHANT) };
     const refuse = (reason: string) => {
       this.#o.logger.warn({ terminal: terminal.terminalId, mti: request.mti, reason }, 'message refused: MAC failure');
-      return { refusal: answer(request, 'A0', { 44: reason }) };
+      return { refusal: answer(request, ResponseCode.MAC_FAILURE, { 44: reason }) };
     };
     const working = terminal.working;
     if (!working) return refuse('SIGN_ON');
@@ -116,16 +117,16 @@ export class NetworkSwitch {
   async #networkManagement(request: Iso8583Message): Promise<Iso8583Message> {
     const code = request.fields[70];
     if (code === undefined || code === NETWORK_MANAGEMENT_CODE.ECHO_TEST) {
-      return { mti: '0810', fields: { ...request.fields, 64: undefined, 128: undefined, 39: '00' } };
+      return { mti: '0810', fields: { ...request.fields, 64: undefined, 128: undefined, 39: ResponseCode.APPROVED } };
     }
-    if (code !== NETWORK_MANAGEMENT_CODE.SIGN_ON && code !== NETWORK_MANAGEMENT_CODE.KEY_CHANGE) return answer(request, '12');
+    if (code !== NETWORK_MANAGEMENT_CODE.SIGN_ON && code !== NETWORK_MANAGEMENT_CODE.KEY_CHANGE) return answer(request, ResponseCode.INVALID_TRANSACTION);
     const terminalId = request.fields[41];
     const terminal = typeof terminalId === 'string' ? await this.#o.terminals.find(terminalId) : undefined;
     const tmk = terminal?.terminalMasterKey;
-    if (!terminal || !tmk || terminal.merchantId !== request.fields[42]) return answer(request, '03', { 70: code });
+    if (!terminal || !tmk || terminal.merchantId !== request.fields[42]) return answer(request, ResponseCode.INVALID_MERCHANT, { 70: code });
     const refuse = (reason: string) => {
       this.#o.logger.warn({ terminal: terminal.terminalId, reason }, 'sign-on refused');
-      return answer(request, 'A0', { 70: code, 44: reason });
+      return answer(request, ResponseCode.MAC_FAILURE, { 70: code, 44: reason });
     };
     if (!hasValidMessageMac(signOnMacKey(tmk), request)) return refuse('MAC');
     // A captured sign-on sent again: outside the time window (field 7), or a STAN (field 11) not
@@ -138,7 +139,7 @@ export class NetworkSwitch {
     const keys = await this.#o.terminals.issueWorkingKeys(terminal.terminalId, now, stan);
     if (!keys) return refuse('REPLAY');
     this.#o.logger.info({ terminal: terminal.terminalId, code }, 'terminal signed on: new working keys');
-    return withMessageMac(keys.terminalMacKey, answer(request, '00', { 70: code, 62: formatWorkingKeys(tmk, keys) }));
+    return withMessageMac(keys.terminalMacKey, answer(request, ResponseCode.APPROVED, { 70: code, 62: formatWorkingKeys(tmk, keys) }));
   }
 
   async #financial(request: Iso8583Message, terminal: KnownTerminal & { working: NonNullable<KnownTerminal['working']> }): Promise<Iso8583Message> {
@@ -155,9 +156,9 @@ export class NetworkSwitch {
     let completed: { pan: string; token: string | null } | undefined;
     if (completion) {
       const originalRrn = f(61, /^[0-9]{12}/)?.slice(0, 12);
-      if (!originalRrn || !terminalId || !merchantId) return answer(request, '30');
+      if (!originalRrn || !terminalId || !merchantId) return answer(request, ResponseCode.FORMAT_ERROR);
       completed = await this.#openAuthorization(BigInt(originalRrn), terminalId, merchantId);
-      if (!completed) return answer(request, '25', { 44: 'NO_AUTHORIZATION' });
+      if (!completed) return answer(request, ResponseCode.ORIGINAL_NOT_FOUND, { 44: 'NO_AUTHORIZATION' });
       // Whatever card number the terminal sent (none, usually), the authorization's is the one.
       request = { ...request, fields: { ...request.fields, 2: completed.token ?? completed.pan } };
     }
@@ -167,14 +168,14 @@ export class NetworkSwitch {
     const time = f(12, /^[0-9]{6}$/);
     const date = f(13, /^[0-9]{4}$/);
     if (!pan || !processingCode || !amount || !stan || !time || !date || !terminalId || !merchantId || f(49, /^156$/) === undefined) {
-      return answer(request, '30');
+      return answer(request, ResponseCode.FORMAT_ERROR);
     }
     const kind = request.mti === '0100' ? 'authorization' : processingCode === '200000' ? 'refund' : completion ? 'completion' : processingCode === '000000' ? 'purchase' : undefined;
-    if (!kind) return answer(request, '12');
+    if (!kind) return answer(request, ResponseCode.INVALID_TRANSACTION);
     // A refund names a sale this terminal, of this merchant, made on this card and that still stands.
     if (kind === 'refund') {
       const originalRrn = f(61, /^[0-9]{12}/)?.slice(0, 12);
-      if (!originalRrn || !(await this.#ownSale(BigInt(originalRrn), terminalId, merchantId, pan))) return answer(request, '25', { 44: 'NO_ORIGINAL' });
+      if (!originalRrn || !(await this.#ownSale(BigInt(originalRrn), terminalId, merchantId, pan))) return answer(request, ResponseCode.ORIGINAL_NOT_FOUND, { 44: 'NO_ORIGINAL' });
     }
 
     const now = this.#clock();
@@ -187,7 +188,7 @@ export class NetworkSwitch {
       original_rrn: textField(request, 61)?.slice(0, 12) ?? null, created_at: now,
     });
     if (insertedId === undefined) return this.#duplicate(request, key);
-    if (this.#inFlight.size >= inFlightMax) return this.#finish(insertedId, request, { responseCode: '91' });
+    if (this.#inFlight.size >= inFlightMax) return this.#finish(insertedId, request, { responseCode: ResponseCode.ISSUER_INOPERATIVE });
     const work = this.#forward(insertedId, request, terminal.working.terminalPinKey, transmission, pan, completed);
     this.#inFlight.set(key, work);
     try {
@@ -229,7 +230,7 @@ export class NetworkSwitch {
     }
     const issuerCode = this.#o.routes.route(pan);
     const issuer = issuerCode ? this.#o.issuers.get(issuerCode) : undefined;
-    if (!issuerCode || !issuer) return this.#finish(id, request, { responseCode: '15', reason: 'NO_ROUTE' });
+    if (!issuerCode || !issuer) return this.#finish(id, request, { responseCode: ResponseCode.NO_SUCH_ISSUER, reason: 'NO_ROUTE' });
 
     // PIN translation: the terminal's PIN block (under its TPK, formatted with the number the
     // terminal read) becomes the issuer's (under the zone PIN key, with the real card number).
@@ -240,7 +241,7 @@ export class NetworkSwitch {
         pinBlock = encryptPinBlock('tdes', issuer.zonePinKey, pin, pan);
       } catch (error) {
         if (!(error instanceof CryptoInputError)) throw error;
-        return this.#finish(id, request, { responseCode: '55', reason: 'PIN_BLOCK' });
+        return this.#finish(id, request, { responseCode: ResponseCode.INCORRECT_PIN, reason: 'PIN_BLOCK' });
       }
     }
     const toIssuer: Iso8583Message = {
@@ -257,14 +258,14 @@ export class NetworkSwitch {
     try {
       const response = await issuer.client.send(toIssuer, this.#o.bankTimeoutMs);
       return this.#notify(token, request, await this.#finish(id, request, {
-        responseCode: textField(response, 39) ?? '96', authCode: textField(response, 38), reason: textField(response, 44),
-        icc: tokenArpc ? tokenArpc(textField(response, 39) ?? '96') : binaryField(response, 55),
+        responseCode: textField(response, 39) ?? ResponseCode.SYSTEM_MALFUNCTION, authCode: textField(response, 38), reason: textField(response, 44),
+        icc: tokenArpc ? tokenArpc(textField(response, 39) ?? ResponseCode.SYSTEM_MALFUNCTION) : binaryField(response, 55),
       }, 'answered', route));
     } catch (error) {
       if (!(error instanceof ChannelError)) throw error;
       // The request may have reached the issuer and moved money: reverse it, whatever went wrong on the line.
       this.#o.logger.warn({ issuer: issuerCode, rrn: retrievalReference(id), problem: error.code }, 'issuer did not answer; reversing');
-      const reply = await this.#finish(id, request, { responseCode: '91', reason: 'ISSUER_TIMEOUT' }, 'timed_out', route);
+      const reply = await this.#finish(id, request, { responseCode: ResponseCode.ISSUER_INOPERATIVE, reason: 'ISSUER_TIMEOUT' }, 'timed_out', route);
       this.#o.reversals.kick();
       return this.#notify(token, request, reply);
     }
@@ -333,7 +334,7 @@ export class NetworkSwitch {
   async #openAuthorization(id: bigint, terminalId: string, merchantId: string): Promise<{ pan: string; token: string | null } | undefined> {
     const row = await this.#o.db.selectFrom('transactions').select(['pan_sealed', 'pan_hash', 'token_sealed', 'token_hash']).where('id', '=', id)
       .where('terminal_id', '=', terminalId).where('merchant_id', '=', merchantId).where('kind', '=', 'authorization')
-      .where('status', '=', 'answered').where('response_code', '=', '00').where('reversal_status', '=', 'none')
+      .where('status', '=', 'answered').where('response_code', '=', ResponseCode.APPROVED).where('reversal_status', '=', 'none')
       .executeTakeFirst();
     const pan = row ? unsealCardNumber(this.#o.cardKeys, row) : undefined;
     return row && pan ? { pan, token: unsealToken(this.#o.cardKeys, row) ?? null } : undefined;
@@ -343,7 +344,7 @@ export class NetworkSwitch {
   async #ownSale(id: bigint, terminalId: string, merchantId: string, card: string): Promise<boolean> {
     const row = await this.#o.db.selectFrom('transactions').select(['pan_hash', 'token_hash']).where('id', '=', id)
       .where('terminal_id', '=', terminalId).where('merchant_id', '=', merchantId).where('kind', 'in', ['purchase', 'completion'])
-      .where('status', '=', 'answered').where('response_code', '=', '00').where('reversal_status', '=', 'none')
+      .where('status', '=', 'answered').where('response_code', '=', ResponseCode.APPROVED).where('reversal_status', '=', 'none')
       .executeTakeFirst();
     return row !== undefined && (row.token_hash ?? row.pan_hash) === cardNumberHash(this.#o.cardKeys, card);
   }
@@ -362,7 +363,7 @@ export class NetworkSwitch {
       if (row && row.status !== 'pending' && row.response_fields) {
         return { mti: responseMti(request.mti), fields: { ...deserializeFields(row.response_fields), 2: request.fields[2] } };
       }
-      if (Date.now() > deadline) return answer(request, '91');
+      if (Date.now() > deadline) return answer(request, ResponseCode.ISSUER_INOPERATIVE);
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
   }
@@ -376,7 +377,7 @@ export class NetworkSwitch {
   async #terminalReversal(request: Iso8583Message, terminal: KnownTerminal): Promise<Iso8583Message> {
     const f90 = textField(request, 90);
     const terminalId = terminal.terminalId;
-    if (!f90 || !/^[0-9]{42}$/.test(f90)) return answer(request, '30');
+    if (!f90 || !/^[0-9]{42}$/.test(f90)) return answer(request, ResponseCode.FORMAT_ERROR);
     const original = parseOriginalData(f90);
     const date = original.transmissionDateTime.slice(0, 4);
     const running = this.#inFlight.get(`${terminalId}|${original.stan}|${date}|${original.mti}`);
@@ -388,11 +389,11 @@ export class NetworkSwitch {
       .where('reversal_status', '=', 'none').executeTakeFirst();
     if (updated.numUpdatedRows > 0n) {
       this.#o.reversals.kick();
-      return answer(request, '00');
+      return answer(request, ResponseCode.APPROVED);
     }
     // Reversed already (a repeated 0400): acknowledged again. Never seen: 25.
     const known = await same(this.#o.db.selectFrom('transactions').select('id')).executeTakeFirst();
-    return known ? answer(request, '00') : answer(request, '25', { 44: 'NO_ORIGINAL' });
+    return known ? answer(request, ResponseCode.APPROVED) : answer(request, ResponseCode.ORIGINAL_NOT_FOUND, { 44: 'NO_ORIGINAL' });
   }
 }
 

@@ -5,6 +5,7 @@
  * the device card's cryptogram and ATC on the issuer's behalf, before the network forwards the
  * request to the issuing bank.
  */
+import { ResponseCode } from '../protocols/iso8583/response-codes.ts';
 
 /** Reserved token BIN range: 629990–629999 (no sandbox bank issues from 6299). */
 export const TOKEN_BIN_PREFIX = '62999';
@@ -65,7 +66,7 @@ export interface TokenService {
 /** Until a token service is configured: every token transaction is declined (05, NO_TSP). */
 export const refusingTokenService: TokenService = {
   async authorize() {
-    return { outcome: 'declined', responseCode: '05', reason: 'NO_TSP' };
+    return { outcome: 'declined', responseCode: ResponseCode.DO_NOT_HONOUR, reason: 'NO_TSP' };
   },
   async cardNumberForReversal() {
     return undefined;

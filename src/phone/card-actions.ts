@@ -4,7 +4,7 @@
 // card cannot pay, a deleted one is wiped with its keys.
 import { PhoneError } from './errors.ts';
 import type { MiPhone } from './phone.ts';
-import { PlatformClient } from './platform-client.ts';
+import { PlatformClient } from '../platform/client.ts';
 import { sync, type SyncResult } from './wallet.ts';
 
 export type CardAction = 'suspend' | 'resume' | 'delete';

@@ -23,35 +23,5 @@ export class PhoneError extends Error {
   }
 }
 
-/** The platform answered with an error (`{ error: { type, code, message, param } }`). */
-export class PlatformError extends Error {
-  override readonly name = 'PlatformError';
-  readonly status: number;
-  readonly code: string;
-  readonly type: string;
-  readonly param: string | undefined;
-  /** The error's other, non-secret facts (e.g. `retry_after_s`, `tries_left`). */
-  readonly details: Record<string, unknown>;
-
-  constructor(status: number, error: { type?: string; code?: string; message?: string; param?: string | null; [detail: string]: unknown }) {
-    const { type, code: given, message, param, ...details } = error;
-    const code = given ?? `http_${status}`;
-    const retry = typeof details.retry_after_s === 'number' ? ` Try again in ${details.retry_after_s} s.` : '';
-    super(`${message ?? `The platform answered HTTP ${status}.`}${retry} [${code}${param ? `, param ${param}` : ''}]`);
-    this.status = status;
-    this.code = code;
-    this.type = type ?? 'api_error';
-    this.param = param ?? undefined;
-    this.details = details;
-  }
-}
-
-/** The platform could not be reached (offline, wrong URL, timeout): online operations need it. */
-export class PlatformUnreachableError extends Error {
-  override readonly name = 'PlatformUnreachableError';
-  readonly code = 'platform_unreachable';
-
-  constructor(url: string, cause: unknown) {
-    super(`Cannot reach the platform at ${url}: ${(cause as Error)?.message ?? String(cause)}. Adding cards and sync need the network; paying does not.`);
-  }
-}
+// The platform's refusals are the platform client's (src/platform/client.ts); re-exported for the phone's callers.
+export { PlatformError, PlatformUnreachableError } from '../platform/client.ts';

@@ -3,7 +3,7 @@
 // are asked for, one card with `card` (its id or its token's last 4).
 import { PhoneError } from './errors.ts';
 import type { MiPhone } from './phone.ts';
-import { PlatformClient } from './platform-client.ts';
+import { PlatformClient } from '../platform/client.ts';
 
 /** What `mipay phone history` shows of one transaction. */
 export interface PhoneHistoryLine {

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { latestSmsCode, openPaymentAccount, startTestSystem, type TestSystem } from '../cli/test-system.ts';
 import { createTcpNetworkClient, type NetworkClient } from '../network/client.ts';
-import { formatReceipt, PosTerminal } from '../terminal/client.ts';
+import { formatReceipt, PosTerminal } from '../terminal/party.ts';
 import { BackgroundSync, fewPaymentsLeft, offlineWarnings } from './background-sync.ts';
 import { MiPhone } from './phone.ts';
 import { keysTargetDefault } from './wallet.ts';

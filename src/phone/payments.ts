@@ -7,7 +7,7 @@ import { createPrivateKey, generateKeyPairSync, randomUUID, sign, webcrypto } fr
 import { PhoneError } from './errors.ts';
 import type { MiPhone } from './phone.ts';
 import type { StoredPaymentCertificate } from './phone-state.ts';
-import { PlatformClient } from './platform-client.ts';
+import { PlatformClient } from '../platform/client.ts';
 
 const ecdsa = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as const;
 

@@ -7,7 +7,7 @@ import { readCardRecords, type CardRecord } from './transit-records.ts';
 import type { BrandWire, IssuedCard } from '../transit/client.ts';
 import { PhoneError } from './errors.ts';
 import type { MiPhone } from './phone.ts';
-import { PlatformClient } from './platform-client.ts';
+import { PlatformClient, type TransitLoad } from '../platform/client.ts';
 import { closeInSecureElement, findTransitCard, installIssuedCard, removeTransitCard, summarize, type TransitCardSummary } from './transit-cards.ts';
 import { loadCard, proveLoad } from './transit-load.ts';
 
@@ -19,7 +19,7 @@ function token(phone: MiPhone): string {
 }
 
 export type PaySource = { kind: 'balance' } | { kind: 'card'; card_id: string };
-interface WireLoad { id: string; card_id: string; amount_fen: number; status: string; online_seq: number | null }
+type WireLoad = TransitLoad;
 type WireBrand = Omit<BrandWire, 'issueFeeFen' | 'depositFen' | 'topUpMinFen' | 'topUpMaxFen' | 'balanceCapFen'> & {
   issueFeeFen: number; depositFen: number; topUpMinFen: number; topUpMaxFen: number; balanceCapFen: number;
 };

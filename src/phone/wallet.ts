@@ -11,7 +11,7 @@ import { dropExpiredKeys } from './payment-applet.ts';
 import { findDoorCard } from './door-cards.ts';
 import type { PhoneState, StoredDeviceCard, StoredLuk } from './phone-state.ts';
 import { maskUid } from '../protocols/mifare/layout.ts';
-import { PlatformClient } from './platform-client.ts';
+import { PlatformClient, type BoundCard, type DeviceCard } from '../platform/client.ts';
 
 /** What the wallet needs of the phone (a port the wallet owns, so it does not import phone.ts): its state and fingerprint check. */
 export interface WalletPhone {
@@ -36,13 +36,13 @@ export const keysExpiringSoonMs = 3 * 24 * 3_600_000;
 const batchKeysMax = 50;
 
 /** A bound (quick pay) card of the account, from which a device card can be made. */
-export interface BoundCard { id: string; bank_name: string; kind: string; brand: string; last4: string; masked_number: string; status: string }
+export type { BoundCard } from '../platform/client.ts';
 
+// The limited-use key batch's schema is private to platform/tokens/routes.ts, which branch i11-tsp is moving: derive it
+// in src/platform/client.ts after that merge.
 interface WireLukBatch { id: string; atc_first: number; key_count: number; expires_at: string; algorithm: string; sealed_keys: SealedForDevice }
-interface WireDeviceCard {
-  id: string; device_id: string; bank_name: string; card_kind: string; token_last4: string; status: 'inactive' | 'active' | 'suspended' | 'deleted';
-  live_key_batches?: string[];
-}
+/** The device-card list adds the batches the TSP still accepts (its schema extension is not exported yet: i11-tsp). */
+type WireDeviceCard = DeviceCard & { live_key_batches?: string[] };
 
 export interface SyncResult {
   /** Device cards deleted on the platform: wiped from the phone with their keys. */

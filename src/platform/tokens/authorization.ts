@@ -37,6 +37,7 @@ import { decodeTlv, flattenTlv, TlvError } from '../../protocols/tlv.ts';
 import type { PlatformTables } from '../tables.ts';
 import { tokenMasterKey, type TspKeys } from './keys.ts';
 import { detokenize, openVaultEntry, type SealedVaultEntry } from './vault.ts';
+import { ResponseCode } from '../../protocols/iso8583/response-codes.ts';
 
 /** Cryptogram version numbers (9F10 byte 3) a device card's applet writes, by algorithm. */
 const cryptogramVersionOf: Partial<Record<CryptogramAlgorithm, number>> = { tdes: 0x01, sm4: 0x04 };
@@ -146,23 +147,23 @@ export class TokenAuthorizer implements TokenService {
     const icc = request.iccData && request.iccData.length <= iccBytesMax ? readIcc(request.iccData) : undefined;
     const card = await this.#lookups.add({ token: request.token, atc: icc?.atc ?? -1 });
 
-    if (!card) return decline('14', 'TOKEN_UNKNOWN');
-    if (card.status === 'deleted') return decline('14', 'TOKEN_DELETED');
-    if (card.device_status !== 'active') return decline('41', 'DEVICE_LOST');
+    if (!card) return decline(ResponseCode.INVALID_CARD_NUMBER, 'TOKEN_UNKNOWN');
+    if (card.status === 'deleted') return decline(ResponseCode.INVALID_CARD_NUMBER, 'TOKEN_DELETED');
+    if (card.device_status !== 'active') return decline(ResponseCode.LOST_CARD, 'DEVICE_LOST');
     // A suspended device card takes refunds (money back to its card, as a blocked plastic card does) and nothing else.
     const isRefund = request.processingCode.startsWith('20');
-    if (card.status === 'suspended' && !isRefund) return card.status_reason === 'card_lost' ? decline('41', 'CARD_LOST') : decline('57', 'TOKEN_SUSPENDED');
-    if (card.status !== 'active' && card.status !== 'suspended') return decline('57', 'TOKEN_INACTIVE');
-    if (!request.posEntryMode.startsWith('07')) return decline('57', 'TOKEN_DOMAIN');
-    if (isExpired(card.token_expiry_yymm, now)) return decline('54', 'TOKEN_EXPIRED');
-    if (request.tokenExpiryYymm !== undefined && request.tokenExpiryYymm !== card.token_expiry_yymm) return decline('05', 'EXPIRY_MISMATCH');
-    if (!request.iccData) return decline('30', 'NO_ICC');
-    if (!icc) return decline('05', 'ICC_FORMAT');
+    if (card.status === 'suspended' && !isRefund) return card.status_reason === 'card_lost' ? decline(ResponseCode.LOST_CARD, 'CARD_LOST') : decline(ResponseCode.NOT_PERMITTED, 'TOKEN_SUSPENDED');
+    if (card.status !== 'active' && card.status !== 'suspended') return decline(ResponseCode.NOT_PERMITTED, 'TOKEN_INACTIVE');
+    if (!request.posEntryMode.startsWith('07')) return decline(ResponseCode.NOT_PERMITTED, 'TOKEN_DOMAIN');
+    if (isExpired(card.token_expiry_yymm, now)) return decline(ResponseCode.EXPIRED_CARD, 'TOKEN_EXPIRED');
+    if (request.tokenExpiryYymm !== undefined && request.tokenExpiryYymm !== card.token_expiry_yymm) return decline(ResponseCode.DO_NOT_HONOUR, 'EXPIRY_MISMATCH');
+    if (!request.iccData) return decline(ResponseCode.FORMAT_ERROR, 'NO_ICC');
+    if (!icc) return decline(ResponseCode.DO_NOT_HONOUR, 'ICC_FORMAT');
     // EMV 9C is the ISO 8583 processing code's transaction type (00 goods and services, 20 refund).
-    if (icc.transactionType !== request.processingCode.slice(0, 2)) return decline('05', 'TXN_TYPE');
-    if (!card.batch_status || !card.batch_expires_at) return decline('05', 'ATC_NOT_IN_BATCH');
-    if (card.batch_status !== 'live') return decline('05', 'LUK_RETIRED');
-    if (new Date(card.batch_expires_at).getTime() <= now.getTime()) return decline('05', 'LUK_EXPIRED');
+    if (icc.transactionType !== request.processingCode.slice(0, 2)) return decline(ResponseCode.DO_NOT_HONOUR, 'TXN_TYPE');
+    if (!card.batch_status || !card.batch_expires_at) return decline(ResponseCode.DO_NOT_HONOUR, 'ATC_NOT_IN_BATCH');
+    if (card.batch_status !== 'live') return decline(ResponseCode.DO_NOT_HONOUR, 'LUK_RETIRED');
+    if (new Date(card.batch_expires_at).getTime() <= now.getTime()) return decline(ResponseCode.DO_NOT_HONOUR, 'LUK_EXPIRED');
 
     const algorithm = card.cryptogram_algorithm;
     const cryptogramVersion = cryptogramVersionOf[algorithm];
@@ -174,11 +175,11 @@ export class TokenAuthorizer implements TokenService {
     } finally {
       masterKey.fill(0);
     }
-    if (!check.ok) return decline('05', check.reason === 'FORMAT' ? 'ICC_FORMAT' : check.reason);
+    if (!check.ok) return decline(ResponseCode.DO_NOT_HONOUR, check.reason === 'FORMAT' ? 'ICC_FORMAT' : check.reason);
     assert.equal(check.atc, icc.atc);
 
     const firstUse = await this.#atcUses.add({ deviceCardId: card.id, atc: check.atc, terminalId: request.terminalId, usedAt: now });
-    if (!firstUse) return decline('05', 'ATC_REPLAYED');
+    if (!firstUse) return decline(ResponseCode.DO_NOT_HONOUR, 'ATC_REPLAYED');
 
     const cardData = openVaultEntry(this.#keys, card);
     const verified = check;

@@ -262,3 +262,6 @@ export function registerTransitRoutes(app: App, deps: { accounts: AccountService
     return { card: cardToWire(moved.card), brand: plain(moved.brand), personalisation: moved.issued, carried_fen: Number(moved.carriedFen) };
   });
 }
+
+// The wire shapes of transit cards and their top-ups, for src/platform/client.ts (z.infer).
+export { cardSchema as transitCardSchema, loadSchema as transitLoadSchema };

@@ -3,6 +3,7 @@
 // that the codec stays generic. The table follows China UnionPay's CUPS profile of ISO 8583:1987
 // (field numbers, names, types and lengths), reduced to the fields this project exchanges.
 import assert from 'node:assert/strict';
+import { responseCodes } from './response-codes.ts';
 
 /**
  * ISO 8583:1987, 4.2 data element types: n numeric digits, an alphanumeric, ans alphanumeric and
@@ -184,28 +185,7 @@ export const POS_ENTRY_MODE = {
 } as const;
 
 /** Field 39 response codes and their meanings (ISO 8583:1987 annex, CUPS usage). */
-export const RESPONSE_CODES: ReadonlyMap<string, string> = new Map([
-  ['00', 'approved'],
-  ['05', 'do not honour'],
-  ['12', 'invalid transaction'],
-  ['13', 'invalid amount'],
-  ['14', 'invalid card number'],
-  ['25', 'unable to locate original transaction'],
-  ['30', 'format error'],
-  ['41', 'lost card, pick up'],
-  ['43', 'stolen card, pick up'],
-  ['51', 'insufficient funds'],
-  ['54', 'expired card'],
-  ['55', 'incorrect PIN'],
-  ['57', 'transaction not permitted to cardholder'],
-  ['61', 'exceeds amount limit'],
-  ['65', 'exceeds frequency limit'],
-  ['75', 'allowable PIN tries exceeded'],
-  ['91', 'issuer or switch inoperative'],
-  ['94', 'duplicate transmission'],
-  ['96', 'system malfunction'],
-  ['A0', 'MAC verification failed'],
-]);
+export const RESPONSE_CODES: ReadonlyMap<string, string> = new Map(responseCodes.map((entry) => [entry.code, entry.meaning]));
 
 /** Field 4 (n12) from an amount in fen. Money is bigint; a negative or 13-digit amount is a programmer error. */
 export function formatAmount(amountFen: bigint): string {

@@ -12,6 +12,7 @@ import type { PinPad } from '../client.ts';
 import { readContactlessCard, type CardRead } from './kernel.ts';
 import { responseText, type Receipt } from './receipt.ts';
 import { TerminalSession } from './terminal-session.ts';
+import { ResponseCode } from '../../protocols/iso8583/response-codes.ts';
 
 export type PosErrorCode = 'bad_amount' | 'pin_required' | 'pin_format' | 'bad_reference';
 
@@ -182,7 +183,7 @@ export class PosTerminal {
 
   async #exchange(kind: Receipt['kind'], message: Iso8583Message, read: CardRead, now: Date): Promise<Receipt> {
     const receipt = (responseCode: string, answer?: Iso8583Message): Receipt => ({
-      kind, approved: responseCode === '00', merchantName: this.#options.merchantName, merchantId: this.#options.merchantId,
+      kind, approved: responseCode === ResponseCode.APPROVED, merchantName: this.#options.merchantName, merchantId: this.#options.merchantId,
       terminalId: this.#options.terminalId, cardLabel: read.label,
       // A completion read no card: the network's answer names the authorization's card (field 2).
       cardLast4: (read.pan || (answer ? textField(answer, 2) ?? '' : '')).slice(-4), aid: read.aid,
@@ -194,12 +195,12 @@ export class PosTerminal {
       // Field 55 of the answer (91, ARPC) goes back to the card in a contact transaction; qPBOC
       // online transactions end at the tap, so the POS only keeps it for the journal.
       void binaryField(answer, 55);
-      return receipt(textField(answer, 39) ?? '96', answer);
+      return receipt(textField(answer, 39) ?? ResponseCode.SYSTEM_MALFUNCTION, answer);
     } catch (error) {
       if (!(error instanceof ChannelError)) throw error;
       // No answer, or one that does not carry the network's MAC: whatever it said, undo what may have happened.
       await this.#reverse(message);
-      return receipt(error.code === 'unauthenticated' ? 'A0' : '98');
+      return receipt(error.code === 'unauthenticated' ? ResponseCode.MAC_FAILURE : ResponseCode.NO_ANSWER_REVERSED);
     }
   }
 

@@ -1,4 +1,4 @@
-import { RESPONSE_CODES } from '../../protocols/iso8583/spec.ts';
+import { responseCodeMeaning } from '../../protocols/iso8583/response-codes.ts';
 
 /** What the POS prints after a transaction (DESIGN section 5): never more of the card than its last 4 digits. */
 export interface Receipt {
@@ -21,7 +21,7 @@ export interface Receipt {
 }
 
 export function responseText(code: string): string {
-  return RESPONSE_CODES.get(code) ?? (code === '03' ? 'invalid merchant' : code === '15' ? 'no such issuer' : code === '98' ? 'no answer; reversed' : 'declined');
+  return responseCodeMeaning(code) ?? 'declined';
 }
 
 function yuan(amountFen: bigint): string {

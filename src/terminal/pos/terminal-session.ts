@@ -5,6 +5,7 @@ import { ChannelError, readWorkingKeys, signOnMacKey, type NetworkClient, type W
 import type { Iso8583Message } from '../../protocols/iso8583/codec.ts';
 import { hasValidMessageMac, withMessageMac } from '../../protocols/iso8583/message-mac.ts';
 import { NETWORK_MANAGEMENT_CODE } from '../../protocols/iso8583/spec.ts';
+import { ResponseCode } from '../../protocols/iso8583/response-codes.ts';
 
 export interface TerminalSessionOptions {
   terminalId: string;
@@ -20,7 +21,7 @@ export interface TerminalSessionOptions {
 }
 
 /** Answers the network sends before it could check who is asking, and so cannot MAC. */
-const unauthenticatedAnswers = new Set(['03', 'A0']);
+const unauthenticatedAnswers = new Set<string>([ResponseCode.INVALID_MERCHANT, ResponseCode.MAC_FAILURE]);
 
 /**
  * Implements NetworkClient, so whatever sends ISO 8583 as a terminal (the POS, a test building
@@ -67,7 +68,7 @@ export class TerminalSession implements NetworkClient {
       },
     };
     const answer = await this.#o.network.send(withMessageMac(signOnMacKey(this.#o.terminalMasterKey), request), timeoutMs);
-    if (answer.fields[39] !== '00') throw new ChannelError('unauthenticated', `sign-on refused (${String(answer.fields[39])})`);
+    if (answer.fields[39] !== ResponseCode.APPROVED) throw new ChannelError('unauthenticated', `sign-on refused (${String(answer.fields[39])})`);
     const keys = readWorkingKeys(this.#o.terminalMasterKey, answer);
     if (!keys || !hasValidMessageMac(keys.terminalMacKey, answer)) throw new ChannelError('unauthenticated', 'the sign-on answer\'s keys or MAC do not verify');
     this.#keys = { ...keys, issuedAt: this.#clock().getTime() };
@@ -82,7 +83,7 @@ export class TerminalSession implements NetworkClient {
   async send(request: Iso8583Message, timeoutMs: number): Promise<Iso8583Message> {
     let keys = await this.workingKeys(timeoutMs);
     let answer = await this.#o.network.send(withMessageMac(keys.terminalMacKey, request), timeoutMs);
-    if (answer.fields[39] === 'A0' && request.fields[52] === undefined) {
+    if (answer.fields[39] === ResponseCode.MAC_FAILURE && request.fields[52] === undefined) {
       keys = await this.signOn(NETWORK_MANAGEMENT_CODE.SIGN_ON, timeoutMs);
       answer = await this.#o.network.send(withMessageMac(keys.terminalMacKey, request), timeoutMs);
     }
@@ -90,7 +91,7 @@ export class TerminalSession implements NetworkClient {
     const code = answer.fields[39];
     if (typeof code === 'string' && unauthenticatedAnswers.has(code) && answer.fields[64] === undefined && answer.fields[128] === undefined) {
       // The PIN key is as stale as the MAC key: the next message signs on first.
-      if (code === 'A0') this.#keys = undefined;
+      if (code === ResponseCode.MAC_FAILURE) this.#keys = undefined;
       return answer;
     }
     throw new ChannelError('unauthenticated', `the network's ${answer.mti} has no valid MAC`);
