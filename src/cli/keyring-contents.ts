@@ -9,7 +9,6 @@ import { kekEntryName, KeyringError, type Keyring } from '../infra/keys/keyring.
 import type { Logger } from '../infra/log/logger.ts';
 import { platformSchema } from '../platform/migrations/index.ts';
 import { personalDataKeysFrom, type PersonalDataKeys } from '../platform/payment-account/personal-data.ts';
-import { tspKeysFrom, type TspKeys } from '../platform/tokens/keys.ts';
 import { BRANDS, operatorKeyNames } from '../transit/party.ts';
 
 /**
@@ -41,9 +40,9 @@ export function requiredKeys(): KeySpec[] {
 }
 
 /** The platform's keys from the keyring, as `createPlatform` takes them. */
-export function platformKeysFrom(keyring: Keyring): { tspKeys: TspKeys; personalDataKeys: PersonalDataKeys; otpPepper: Buffer } {
+export function platformKeysFrom(keyring: Keyring): { personalDataKeys: PersonalDataKeys; otpPepper: Buffer } {
   return {
-    tspKeys: tspKeysFrom(keyring), personalDataKeys: personalDataKeysFrom(keyring),
+    personalDataKeys: personalDataKeysFrom(keyring),
     otpPepper: keyring.key('platform.otp-pepper', 32),
   };
 }

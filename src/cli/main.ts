@@ -25,6 +25,7 @@ import { registerTransitCommands } from './transit-command.ts';
 import { registerDoorCommands } from './door-command.ts';
 import { paymentRuntime, registerClearingRoute, registerPosCommands, startPaymentPath } from './pos-command.ts';
 import { acquireDataFolderLock } from './data-folder-lock.ts';
+import { createHttpTokenServiceClient, walletProviderKey } from '../network/client.ts';
 
 const program = new Command();
 program.name('mipay').description('Mi Pay Open: a self-hostable mobile NFC payment platform').version(version);
@@ -164,11 +165,15 @@ program
       const bankUrl = process.env.MIPAY_BANK_URL;
       const partnerKey = process.env.MIPAY_BANK_PARTNER_KEY;
       if (!bankUrl || !partnerKey) throw new Error('the platform alone needs MIPAY_BANK_URL and MIPAY_BANK_PARTNER_KEY to reach the bank');
+      // UnionPay's TSP runs with the network (`mipay serve network`); the platform keeps device card references only.
+      const tspUrl = process.env.MIPAY_TSP_URL;
+      if (!tspUrl) throw new Error('the platform alone needs MIPAY_TSP_URL to reach the token service (mipay serve network)');
       await migrateSchema(database, platformSchema, platformMigrations);
       const platform = await createPlatform({
         db: database.forSchema(platformSchema), bank: createHttpBankClient({ baseUrl: bankUrl, partnerKey }), sms, ...sandboxOutbox, logger, version,
         ...(await rateLimitStoreFromEnv()), webhookAllowLoopback: mode === 'sandbox' && process.env.MIPAY_WEBHOOK_ALLOW_LOOPBACK === '1',
         caKey: paymentCaKey(keyring), ...platformKeysFrom(keyring),
+        ...tspClientOptions(createHttpTokenServiceClient({ baseUrl: tspUrl, key: walletProviderKey(keyring) })),
       });
       const url = await platform.app.listen({ host: host(), port: portFromEnv('MIPAY_PLATFORM_PORT', defaultPorts.platform) });
       platform.startJobs();
@@ -302,3 +307,8 @@ program.parseAsync().catch((error: Error) => {
   process.stderr.write(`mipay: ${error.message}\n`);
   process.exit(1);
 });
+
+/** The TSP over HTTP, as both the platform's token client and the issuers' relay. */
+function tspClientOptions(client: ReturnType<typeof createHttpTokenServiceClient>) {
+  return { tsp: client, tspIssuers: client };
+}

@@ -11,11 +11,12 @@ import type { Keyring } from '../infra/keys/keyring.ts';
 import type { Logger } from '../infra/log/logger.ts';
 import { networkMigrations, networkSchema } from '../network/migrations/index.ts';
 import { createNetwork, type Network } from '../network/party.ts';
-import type { TokenService } from '../network/client.ts';
+import type { BankLifecycleRequest, TokenService } from '../network/client.ts';
 import type { IssuerLink } from '../network/routing.ts';
 import { createPlatform, type Platform } from '../platform/app.ts';
 import { platformMigrations, platformSchema } from '../platform/migrations/index.ts';
-import { TokenAuthorizer } from '../platform/tokens/authorization.ts';
+import { createTsp, tspMigrations, tspSchema, type Tsp, type TspTables } from '../network/tsp/party.ts';
+import { PlatformWalletPort } from '../platform/tokens/wallet-port.ts';
 import type { RateLimitStore } from '../infra/http/rate-limit.ts';
 import { SandboxSmsGateway, smsMigrations, smsSchema, type SmsGateway, type SmsTables } from '../sms/client.ts';
 import { createHttpTransitClient, type TransitOperatorClient } from '../transit/client.ts';
@@ -34,6 +35,8 @@ export async function migrateAll(database: Database): Promise<string[]> {
   return [
     ...(await migrateSchema(database, smsSchema, smsMigrations)).map((m) => `${smsSchema}/${m}`),
     ...(await migrateSchema(database, bankSchema, bankMigrations)).map((m) => `${bankSchema}/${m}`),
+    // Before the platform's: the TSP's first migration copies the token tables the platform's then drops.
+    ...(await migrateSchema(database, tspSchema, tspMigrations)).map((m) => `${tspSchema}/${m}`),
     ...(await migrateSchema(database, platformSchema, platformMigrations)).map((m) => `${platformSchema}/${m}`),
     ...(await migrateSchema(database, networkSchema, networkMigrations)).map((m) => `${networkSchema}/${m}`),
     ...(await migrateSchema(database, transitSchema, transitMigrations)).map((m) => `${transitSchema}/${m}`),
@@ -58,6 +61,10 @@ export interface System {
   platformBankKeys: Readonly<Record<string, string>>;
   /** The transit operators; the platform reaches them over HTTP once `transit.app` listens. */
   transit: TransitParty;
+  /** UnionPay's TSP (src/network/tsp), a party of the network; closed with `network.close()`. */
+  tsp: Tsp;
+  /** The platform's side of the TSP's notices; set `onDeviceCardTransaction` to receive transactions. */
+  walletPort: PlatformWalletPort;
 }
 
 export interface SystemOptions {
@@ -74,7 +81,7 @@ export interface SystemOptions {
   /** How long the network waits for a bank's ISO 8583 answer before it reverses (default 2 s). */
   networkBankTimeoutMs?: number;
   networkReversalIntervalMs?: number;
-  /** Where the network sends device-card (token BIN 62999x) authorizations; default: the platform's TSP (tokens/authorization.ts). */
+  /** Where the network sends device-card (token BIN 62999x) authorizations; default: UnionPay's TSP (src/network/tsp). */
   tokenService?: TokenService;
   /**
    * `sandbox` (the default): sandbox routes on the platform and the bank, SMS kept in an outbox.
@@ -120,25 +127,37 @@ export async function createSystem(options: SystemOptions): Promise<System> {
     logger: options.logger.child({ party: 'transit' }), version, ...clock,
   });
   const caKey = paymentCaKey(options.keyring);
+  const tsp = createTsp({
+    db: options.database.forSchema<TspTables>(tspSchema), keyring: options.keyring,
+    logger: options.logger.child({ party: 'network', component: 'tsp' }), ...clock,
+  });
   const platform = await createPlatform({
+    tsp: tsp.service, tspIssuers: tsp.service,
     transit: transitClientOf(transit, transitApiKey(options.keyring)),
     db: options.database.forSchema(platformSchema) as Kysely<any>, bank: bankClient, sms: carrier, ...sandboxOutbox, bankKeys: platformBankKeys, caKey,
     ...(options.rateLimitStore ? { rateLimitStore: options.rateLimitStore } : {}), webhookAllowLoopback: mode === 'sandbox' && options.webhookAllowLoopback === true,
     ...platformKeysFrom(options.keyring),
     logger: options.logger.child({ party: 'platform' }), version, ...clock,
   });
-  // Device cards: the network asks the platform's TSP to detokenize and verify them (DESIGN section 1).
-  const tokenService = options.tokenService ?? new TokenAuthorizer({
-    db: options.database.forSchema(platformSchema) as Kysely<any>, schema: platformSchema, keys: platform.tokens.keys,
-    logger: options.logger.child({ party: 'platform', component: 'tsp' }), ...clock,
+  // The TSP tells the wallet server of lifecycle changes and transactions through this port.
+  const walletPort = new PlatformWalletPort(platform.tokens);
+  tsp.attachWallet(walletPort);
+  // A bank's card reported lost, found or closed: the bank tells the TSP, which tells the wallet server.
+  bank.service.onCardStatusChange(async (change) => {
+    const call = bankLifecycleCall(change);
+    if (call) await tsp.service.changeByBank({ bankCode: change.bankCode, pan: change.cardNumber, ...call });
   });
-  const { bankAuthorization, network } = await createPaymentPath({ ...options, tokenService }, signals);
+  // Device cards: the network asks its TSP to detokenize and verify them (the TSP is UnionPay's, not the platform's).
+  const tokenService = options.tokenService ?? tsp.authorizer;
+  const paymentPath = await createPaymentPath({ ...options, tokenService }, signals);
+  const { bankAuthorization } = paymentPath;
+  const network: Network = { ...paymentPath.network, close: async () => { await paymentPath.network.close(); await tsp.close(); } };
   if (mode === 'sandbox') bankAuthorization.registerSandboxRoutes(bank.app);
   // The operator's signals of every party, on the platform's /metrics (docs/operations.md).
   signals.watchLedger(platform.ledger.stats);
   signals.watchDatabase(options.database.root);
   signals.attach(platform.app.metricsRegistry);
-  return { platform, bank, bankAuthorization, network, sms, carrier, mode, keyring: options.keyring, bankPartnerKey, platformBankKeys, transit };
+  return { platform, bank, bankAuthorization, network, sms, carrier, mode, keyring: options.keyring, bankPartnerKey, platformBankKeys, transit, tsp, walletPort };
 }
 
 /**
@@ -235,4 +254,12 @@ function transitClientOf(transit: TransitParty, apiKey: string): TransitOperator
       return address && typeof address === 'object' ? `http://127.0.0.1:${address.port}` : 'http://127.0.0.1:1';
     },
   });
+}
+
+/** What a bank tells the TSP when one of its cards changes status (frozen cards are refused by the bank itself). */
+export function bankLifecycleCall(change: { from: string; to: string }): Pick<BankLifecycleRequest, 'action' | 'reason'> | undefined {
+  if (change.to === 'lost') return { action: 'suspend', reason: 'card_lost' };
+  if (change.to === 'closed') return { action: 'delete', reason: 'card_closed' };
+  if (change.to === 'active' && change.from === 'lost') return { action: 'resume', reason: 'card_found' };
+  return undefined;
 }

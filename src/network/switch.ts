@@ -13,7 +13,7 @@ import {
   NETWORK_MANAGEMENT_CODE, parseAmount, parseOriginalData, POS_CONDITION_CODE, PROCESSING_CODE, responseMti,
 } from '../protocols/iso8583/spec.ts';
 import { cardNumberAtRest, cardNumberHash, tokenAtRest, unsealCardNumber, unsealToken, type CardKeys } from './card-number.ts';
-import { isTokenPan, type TokenService } from './token-service.ts';
+import { isTokenPan, type ArpcInput, type TokenService } from './token-service.ts';
 import type { BinRoutingTable, IssuerLink } from './routing.ts';
 import type { KnownTerminal, TerminalRegistry } from './terminals.ts';
 import { formatWorkingKeys, signOnMacKey } from './working-keys.ts';
@@ -186,10 +186,40 @@ export class NetworkSwitch {
     if (this.#inFlight.size >= inFlightMax) return this.#finish(insertedId, request, { responseCode: '91' });
     const work = this.#forward(insertedId, request, terminal.working.terminalPinKey, transmission, pan, completed);
     this.#inFlight.set(key, work);
+    let reply: Iso8583Message;
     try {
-      return await work;
+      reply = await work;
     } finally {
       this.#inFlight.delete(key);
+    }
+    if (isTokenPan(pan)) this.#tellTsp(request, reply, { pan, kind, amount, stan, terminalId, merchantId, at: now });
+    return reply;
+  }
+
+  /**
+   * A device card request's final answer, for the TSP to tell the wallet server (the phone's
+   * history). Best-effort: queued by the TSP, never awaited here, never able to fail the answer.
+   */
+  #tellTsp(
+    request: Iso8583Message, reply: Iso8583Message,
+    facts: { pan: string; kind: 'authorization' | 'purchase' | 'refund' | 'completion'; amount: string; stan: string; terminalId: string; merchantId: string; at: Date },
+  ): void {
+    const completed = this.#o.tokenService.authorizationCompleted;
+    if (!completed) return;
+    try {
+      const responseCode = textField(reply, 39) ?? '96';
+      const originalRrn = facts.kind === 'refund' || facts.kind === 'completion' ? textField(request, 61)?.slice(0, 12) : undefined;
+      const reason = textField(reply, 44);
+      completed.call(this.#o.tokenService, {
+        token: facts.pan, kind: facts.kind === 'authorization' ? 'preauth' : facts.kind,
+        outcome: responseCode === '00' ? 'approved' : 'declined', responseCode,
+        ...(responseCode !== '00' && reason ? { declineReason: reason } : {}),
+        amountFen: Number(parseAmount(facts.amount)), merchantId: facts.merchantId, merchantName: (textField(request, 43) ?? '').trim(),
+        mcc: textField(request, 18) ?? '', terminalId: facts.terminalId, stan: facts.stan, rrn: textField(reply, 37) ?? '',
+        ...(originalRrn ? { originalRrn } : {}), occurredAt: facts.at.toISOString(),
+      });
+    } catch (error) {
+      this.#o.logger.warn({ err: error }, 'device card notice not handed to the TSP');
     }
   }
 
@@ -201,7 +231,7 @@ export class NetworkSwitch {
     let expiry = textField(request, 14);
     let panSequence = textField(request, 23);
     let icc = binaryField(request, 55);
-    let tokenArpc: ((responseCode: string) => Buffer) | undefined;
+    let tokenArpc: ArpcInput | undefined;
     let token: string | null = null;
     if (completed) {
       // The device card's cryptogram was checked when the hold was authorized; the completion goes to the card's issuer.
@@ -218,7 +248,7 @@ export class NetworkSwitch {
       pan = result.pan;
       expiry = result.panExpiryYymm;
       panSequence = `0${result.panSequence}`.slice(-3);
-      tokenArpc = (responseCode) => result.issuerAuthenticationData(responseCode);
+      tokenArpc = result.arpcInput;
       icc = undefined;
     }
     const issuerCode = this.#o.routes.route(pan);
@@ -248,12 +278,9 @@ export class NetworkSwitch {
     };
     const card: CardColumns = { ...cardNumberAtRest(this.#o.cardKeys, pan), ...tokenAtRest(this.#o.cardKeys, token) };
     const route = { issuer_code: issuerCode, card };
+    let response: Iso8583Message;
     try {
-      const response = await issuer.client.send(toIssuer, this.#o.bankTimeoutMs);
-      return this.#finish(id, request, {
-        responseCode: textField(response, 39) ?? '96', authCode: textField(response, 38), reason: textField(response, 44),
-        icc: tokenArpc ? tokenArpc(textField(response, 39) ?? '96') : binaryField(response, 55),
-      }, 'answered', route);
+      response = await issuer.client.send(toIssuer, this.#o.bankTimeoutMs);
     } catch (error) {
       if (!(error instanceof ChannelError)) throw error;
       // The request may have reached the issuer and moved money: reverse it, whatever went wrong on the line.
@@ -261,6 +288,25 @@ export class NetworkSwitch {
       const reply = await this.#finish(id, request, { responseCode: '91', reason: 'ISSUER_TIMEOUT' }, 'timed_out', route);
       this.#o.reversals.kick();
       return reply;
+    }
+    const responseCode = textField(response, 39) ?? '96';
+    return this.#finish(id, request, {
+      responseCode, authCode: textField(response, 38), reason: textField(response, 44),
+      icc: tokenArpc ? await this.#tokenArpc(tokenArpc, responseCode) : binaryField(response, 55),
+    }, 'answered', route);
+  }
+
+  /**
+   * The TSP's field 55 for a device card's answer, asked once the issuer has answered. The
+   * issuer's decision stands whatever the TSP does: if it cannot answer, the terminal gets the
+   * issuer's answer without an ARPC (a device card is online-only, the phone does not wait for one).
+   */
+  async #tokenArpc(input: ArpcInput, responseCode: string): Promise<Buffer | undefined> {
+    try {
+      return await this.#o.tokenService.issuerAuthenticationData(input, responseCode);
+    } catch (error) {
+      this.#o.logger.warn({ err: error, tokenLast4: input.token.slice(-4) }, 'the TSP made no ARPC; answering without field 55');
+      return undefined;
     }
   }
 

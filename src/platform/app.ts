@@ -36,7 +36,7 @@ import { registerPaymentAccountRoutes } from './payment-account/routes.ts';
 import { PersonalDataVault, type PersonalDataKeys } from './payment-account/personal-data.ts';
 import { PaymentAccountService } from './payment-account/service.ts';
 import type { PlatformTables } from './tables.ts';
-import type { TspKeys } from './tokens/keys.ts';
+import type { TokenServiceClient, TokenServiceIssuerFace } from '../network/client.ts';
 import { KekRewrap } from './kek-rewrap.ts';
 import { registerTokenRoutes } from './tokens/routes.ts';
 import { registerTransitRoutes } from './transit/routes.ts';
@@ -53,8 +53,10 @@ export interface PlatformOptions {
   logger: Logger;
   version: string;
   clock?: () => Date;
-  /** The TSP's keys, from the keyring (tokens/keys.ts `tspKeysFrom`). */
-  tspKeys: TspKeys;
+  /** UnionPay's token service (src/network/tsp), in process or over HTTP: the platform keeps device card references only. */
+  tsp: TokenServiceClient;
+  /** The TSP's issuer face, for the banks' device card lifecycle route (relayed to the TSP). */
+  tspIssuers?: TokenServiceIssuerFace;
   /** Keys sealing the holders' ID numbers, ID photos and addresses, from the keyring (`personalDataKeysFrom`). */
   personalDataKeys: PersonalDataKeys;
   /** The keyring's `platform.otp-pepper`: SMS codes are stored keyed by it (infra/otp.ts). */
@@ -114,7 +116,10 @@ export async function createPlatform(options: PlatformOptions): Promise<Platform
   await paymentAccounts.sealClearTextPersonalData();
   const cards = new CardService(options.db, options.bank, paymentAccounts, clock);
   const devices = new DeviceService(options.db, clock);
-  const tokens = new TokenService({ db: options.db, bank: options.bank, cards, devices, keys: options.tspKeys, clock });
+  const tokens = new TokenService({
+    db: options.db, bank: options.bank, cards, devices, tsp: options.tsp, clock, logger: options.logger.child({ component: 'tokens' }),
+    ...(options.tspIssuers ? { tspIssuers: options.tspIssuers } : {}),
+  });
   devices.attachDeviceCards(tokens.lifecycle);
   accounts.onLogout((userId) => devices.onLogout(userId));
   cards.onUnbind((card) => tokens.deleteForBoundCard(card.id));
@@ -156,12 +161,10 @@ export async function createPlatform(options: PlatformOptions): Promise<Platform
   if (transit) registerTransitRoutes(app, { accounts, idempotency, transit });
   registerPaymentCertificateRoutes(app, accounts, certificates, clock);
   if (options.sandboxOutbox) registerSandboxSmsRoutes(app, options.sandboxOutbox);
-  // Hourly is plenty: a spent ATC stays refusable for as long as its batch is live.
-  const atcPruning = new PeriodicJob('token-atc-pruning', () => tokens.pruneSpentAtcs(), options.logger.child({ component: 'tokens' }));
   // After `mipay keys rotate-kek`, moves the vault's and the personal data's data keys to the newest KEK in batches.
-  const kekRewrap = new KekRewrap({ db: options.db, tspKeys: options.tspKeys, personalData, logger: options.logger.child({ component: 'kek-rewrap' }) });
+  const kekRewrap = new KekRewrap({ db: options.db, personalData, logger: options.logger.child({ component: 'kek-rewrap' }) });
   app.addHook('onClose', async () => {
-    await atcPruning.stop();
+    await tokens.commands.stop();
     await kekRewrap.stop();
     await webhooks.stop();
     await pendingSettlement.stop();
@@ -175,7 +178,7 @@ export async function createPlatform(options: PlatformOptions): Promise<Platform
     startJobs() {
       webhooks.start();
       pendingSettlement.start();
-      atcPruning.start(3_600_000);
+      tokens.commands.start();
       kekRewrap.start();
     },
   };

@@ -102,6 +102,8 @@ export const platformErrorSpecs = {
   payment_certificate_expired: { status: 403, type: 'verification_error', raisedWhen: 'paying with a payment certificate past its `not_after`' },
   payment_challenge_invalid: { status: 422, type: 'verification_error', raisedWhen: 'a certificate-signed payment names an unknown, used or expired challenge nonce' },
   payment_signature_invalid: { status: 422, type: 'verification_error', raisedWhen: 'the certificate\'s signature does not verify over this payment (amount, payee or order, nonce, time)' },
+  // the token service (UnionPay's TSP, src/network/tsp)
+  token_service_unavailable: { status: 503, type: 'api_error', raisedWhen: 'UnionPay\'s token service did not answer; no device card was made and no key issued' },
 } as const satisfies Record<string, ErrorSpec>;
 
 export const errors = defineErrors(platformErrorSpecs);

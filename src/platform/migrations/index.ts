@@ -20,6 +20,7 @@ import { transitCards } from './2026-11-30T0601-transit-cards.ts';
 import { doorCardBackups } from './2026-11-30T0500-door-card-backups.ts';
 import { miNumbers } from './2026-11-30T0701-mi-numbers.ts';
 import { paymentVerification } from './2026-11-30T0702-payment-verification.ts';
+import { deviceCardReferences } from './2026-12-07T1000-device-card-references.ts';
 
 export const platformSchema = 'platform';
 
@@ -46,4 +47,5 @@ export const platformMigrations: SchemaMigrations = {
   '2026-11-30T0500-door-card-backups': doorCardBackups,
   '2026-11-30T0701-mi-numbers': miNumbers,
   '2026-11-30T0702-payment-verification': paymentVerification,
+  '2026-12-07T1000-device-card-references': deviceCardReferences,
 };
