@@ -101,6 +101,7 @@ program
     const bankUrl = await system.bank.app.listen({ host, port: portFromEnv('MIPAY_BANK_PORT', defaultPorts.bank) });
     const transitUrl = await system.transit.app.listen({ host, port: portFromEnv('MIPAY_TRANSIT_PORT', defaultPorts.transit) });
     system.platform.startJobs();
+    system.tsp.startJobs();
     mkdirSync(dataDir(), { recursive: true });
     const paymentPath = await startPaymentPath(system, host);
     writeFileSync(join(dataDir(), 'runtime.json'), JSON.stringify({
