@@ -28,7 +28,7 @@ export function requiredKeys(): KeySpec[] {
   });
   return [
     { name: 'tsp.kek', kek: true }, { name: 'tsp.imk-ac', lengthBytes: 16 },
-    { name: 'tsp.pan-fingerprint', lengthBytes: 32 },
+    { name: 'tsp.pan-fingerprint', lengthBytes: 32 }, { name: 'tsp.wallet-provider-key', lengthBytes: 24 },
     { name: 'platform.personal-data-kek', kek: true }, { name: 'platform.id-number-fingerprint', lengthBytes: 32 },
     { name: 'platform.otp-pepper', lengthBytes: 32 }, { name: 'bank.otp-pepper', lengthBytes: 32 },
     { name: 'network.terminal-kek', lengthBytes: 32 }, { name: 'platform.payment-ca', lengthBytes: 32 },
