@@ -23,6 +23,9 @@ import {
 
 export type { BankTables, CardStatus } from './tables.ts';
 
+/** A card's status changed at its bank. */
+export interface CardStatusChange { cardNumber: string; bankCode: string; from: CardStatus; to: CardStatus }
+
 export interface IssueCardRequest {
   bankCode: string;
   kind: CardKind;
@@ -69,6 +72,7 @@ export class BankService {
   readonly #sms: SmsGateway;
   readonly #clock: () => Date;
   readonly #otpPepper: Buffer;
+  readonly #cardStatusListeners: Array<(change: CardStatusChange) => Promise<void>> = [];
 
   constructor(options: BankServiceOptions) {
     this.#db = options.db;
@@ -119,8 +123,17 @@ export class BankService {
 
   /** Sandbox: the bank's side of a card's life (reported lost, frozen, closed, reactivated). */
   async setCardStatus(cardNumber: string, status: CardStatus): Promise<void> {
+    const before = await this.#db.selectFrom('card_accounts').select('status').where('pan', '=', cardNumber).executeTakeFirst();
     const result = await this.#db.updateTable('card_accounts').set({ status }).where('pan', '=', cardNumber).executeTakeFirst();
-    if (result.numUpdatedRows === 0n) throw new BankError('card_not_found', 'This bank has no card with that number.', { param: 'card_number' });
+    if (!before || result.numUpdatedRows === 0n) throw new BankError('card_not_found', 'This bank has no card with that number.', { param: 'card_number' });
+    const bankCode = findBin(cardNumber)?.bank.code;
+    // The bank's lifecycle call to the network's TSP (the card's device cards follow it), wired by the cli.
+    if (bankCode) for (const listener of this.#cardStatusListeners) await listener({ cardNumber, bankCode, from: before.status, to: status });
+  }
+
+  /** Called after each change of a card's status (the TSP suspends, resumes or deletes the card's tokens). */
+  onCardStatusChange(listener: (change: CardStatusChange) => Promise<void>): void {
+    this.#cardStatusListeners.push(listener);
   }
 
   /** Sandbox: what a cardholder sees in the bank's app — the card account's balance, limit and status. */

@@ -98,8 +98,8 @@ interface SealedValue { wrapped: Buffer; wrapAad: string; payload: Buffer; paylo
 
 function sealedValuesIn(dump: Map<string, Row[]>): SealedValue[] {
   const out: SealedValue[] = [];
-  for (const row of dump.get('platform.token_vault') ?? []) {
-    const id = String(row.device_card_id);
+  for (const row of dump.get('tsp.token_vault') ?? []) {
+    const id = String(row.token_ref_id);
     out.push({
       wrapped: Buffer.from(String(row.wrapped_data_key), 'base64'), wrapAad: `dek:${id}`, kekName: 'tsp.kek', kekId: String(row.kek_id),
       payload: Buffer.from(String(row.pan_ciphertext), 'base64'), payloadAad: `pan:${id}`,
@@ -215,6 +215,35 @@ describe('a copy of the database opens nothing', () => {
     const rows = await sql<{ n: number }>`select count(*)::int as n from network.transactions where token_hash is not null
       and pan_last4 = ${holderCard.slice(-4)}`.execute(system.database.root);
     assert.equal(rows.rows[0]!.n, 1, 'the tap is logged with the card\'s last 4 and the token\'s hash');
+  });
+
+  test('the platform schema names no card number behind a token: no PAN, no token number, no vault, no key of the TSP', async () => {
+    const dump = await dumpEverything(system);
+    const tokens = dump.get('tsp.tokens') ?? [];
+    assert.equal(tokens.length, 1, 'the TSP holds the device card\'s token');
+    const tokenNumber = String(tokens[0]!.token_number);
+    const platformTables = [...dump.entries()].filter(([name]) => name.startsWith('platform.'));
+    assert.ok(platformTables.length > 20, 'every platform table is dumped');
+    const platformText = JSON.stringify(platformTables, (_key, value: unknown) => (typeof value === 'bigint' ? String(value) : value));
+    assert.equal(platformText.includes(holderCard), false, 'no PAN in the platform schema');
+    assert.equal(platformText.includes(tokenNumber), false, 'no full token number in the platform schema');
+    // The token → PAN map and everything that leads to it live in the TSP's schema alone.
+    const columns = await sql<{ table_schema: string; table_name: string; column_name: string }>`select table_schema, table_name, column_name
+      from information_schema.columns where column_name in ('pan_ciphertext', 'wrapped_data_key', 'pan_fingerprint', 'token_number', 'next_atc')
+      and table_schema in ('platform', 'tsp')`.execute(system.database.root);
+    assert.deepEqual([...new Set(columns.rows.map((c) => c.table_schema))], ['tsp']);
+    assert.equal(dump.has('platform.token_vault') || dump.has('platform.luk_batches') || dump.has('platform.token_atc_uses'), false);
+    // What the platform keeps of the device card: the TSP's reference, last 4s, bank, product, status.
+    const deviceCard = dump.get('platform.device_cards')![0]!;
+    assert.equal(deviceCard.token_ref_id, tokens[0]!.token_ref_id);
+    assert.equal(deviceCard.token_last4, tokenNumber.slice(-4));
+    assert.match(String(deviceCard.token_masked), /^62999[0-9]\*+[0-9]{4}$/);
+    // No key of the platform's opens the vault: it is sealed under `tsp.kek`, which the platform is never given.
+    const vault = sealedValuesIn(dump).find((v) => v.kekName === 'tsp.kek')!;
+    const personalDataKek = keyring.keks('platform.personal-data-kek').current().key;
+    for (const key of [personalDataKek, keyring.key('platform.otp-pepper', 32), keyring.key('platform.payment-ca', 32)]) {
+      assert.equal(tryOpen(key, vault.wrapped, vault.wrapAad), undefined);
+    }
   });
 
   test('the keyring file is mode 0600 and sits outside the database', () => {

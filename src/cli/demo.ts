@@ -98,7 +98,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<{ sale: Receip
     say(`bank card account: ${yuan(await balance())}`);
 
     step('The wallet\'s history: the network\'s token service told the wallet of the tap and the refund (mipay phone history)');
-    await system.network.switch.noticesSettled();
+    await system.tsp.notices.settled();
     for (const line of await deviceCardHistory(phone, { card: deviceCard.tokenLast4 })) say(formatHistoryLine(line));
 
     write(`\nDone: sign-up → payment account → device card → offline tap → receipt → refund → history.${options.keep ? ` Data kept in ${dir}` : ''}\n`);

@@ -12,7 +12,8 @@ import { addKekGeneration } from '../infra/keys/keyring-admin.ts';
 import { openFileKeyring } from '../infra/keys/keyring.ts';
 import { KekRewrap } from '../platform/kek-rewrap.ts';
 import { PersonalDataVault } from '../platform/payment-account/personal-data.ts';
-import { detokenize } from '../platform/tokens/vault.ts';
+import { tspKeysFrom } from '../network/tsp/keys.ts';
+import { rewrapVaultBatch } from '../network/tsp/vault.ts';
 import { platformKeysFrom } from './keyring-contents.ts';
 import { openPaymentAccount, provisionDeviceCard, registerDevice, startTestSystem, type AccountHolder, type TestSystem } from './test-system.ts';
 
@@ -32,6 +33,7 @@ describe('KEK rotation under a running server', () => {
   });
 
   const db = () => system.database.forSchema<any>('platform');
+  const tspDb = () => system.database.forSchema<any>('tsp');
 
   async function holderWithDeviceCard(name: string): Promise<{ holder: AccountHolder; tokenNumber: string }> {
     const holder = await openPaymentAccount(system, { name });
@@ -43,19 +45,19 @@ describe('KEK rotation under a running server', () => {
 
   /** What the running server reads back: the vault's PAN and the sealed ID number, through its own keys. */
   async function serverOpens(entry: { holder: AccountHolder; tokenNumber: string }): Promise<void> {
-    const card = await detokenize(db(), system.platform.tokens.keys, entry.tokenNumber);
+    const card = await system.tsp.detokenize(entry.tokenNumber);
     assert.equal(card?.pan, entry.holder.cardNumber);
     const account = (await system.platform.paymentAccounts.findByUser(entry.holder.userId))!;
     assert.equal(system.platform.paymentAccounts.idNumberOf(account), entry.holder.idNumber);
   }
 
   const generations = async () => ({
-    vault: (await db().selectFrom('token_vault').select('kek_id').execute()).map((r: { kek_id: string }) => r.kek_id).sort(),
+    vault: (await tspDb().selectFrom('token_vault').select('kek_id').execute()).map((r: { kek_id: string }) => r.kek_id).sort(),
     personalData: (await db().selectFrom('payment_accounts').select('id_number_sealed').execute())
       .map((r: { id_number_sealed: string }) => r.id_number_sealed.split(':')[1]).sort(),
   });
   const ciphertexts = async () => ({
-    vault: (await db().selectFrom('token_vault').select(['device_card_id', 'pan_ciphertext']).orderBy('device_card_id').execute()),
+    vault: (await tspDb().selectFrom('token_vault').select(['token_ref_id', 'pan_ciphertext']).orderBy('token_ref_id').execute()),
     personalData: (await db().selectFrom('payment_accounts').select(['id', 'id_number_sealed', 'aml_address_sealed']).orderBy('id').execute())
       .map((r: { id: string; id_number_sealed: string }) => [r.id, r.id_number_sealed.split(':')[3]!]),
   });
@@ -69,9 +71,10 @@ describe('KEK rotation under a running server', () => {
     // `mipay keys rotate-kek`, as another process: new generations in the file, then one small batch of rewraps.
     assert.equal(addKekGeneration(keyringPath, 'tsp.kek'), 'kek-2');
     assert.equal(addKekGeneration(keyringPath, 'platform.personal-data-kek'), 'kek-2');
-    const cliKeys = platformKeysFrom(openFileKeyring(keyringPath, { create: false }));
+    const cliKeyring = openFileKeyring(keyringPath, { create: false });
+    const cliKeys = platformKeysFrom(cliKeyring);
     const cli = new KekRewrap({
-      db: db(), tspKeys: cliKeys.tspKeys, personalData: new PersonalDataVault(cliKeys.personalDataKeys), logger: createLogger({ name: 'test', level: 'silent' }),
+      db: db(), vault: (n) => rewrapVaultBatch(tspDb(), tspKeysFrom(cliKeyring), n), personalData: new PersonalDataVault(cliKeys.personalDataKeys), logger: createLogger({ name: 'test', level: 'silent' }),
     });
     assert.deepEqual(await cli.runOnce(1), { vault: 1, personalData: 1 });
     assert.deepEqual(await generations(), { vault: ['kek-1', 'kek-2'], personalData: ['kek-1', 'kek-2'] });
@@ -86,12 +89,14 @@ describe('KEK rotation under a running server', () => {
     await serverOpens(third);
     assert.deepEqual((await generations()).vault, ['kek-1', 'kek-2', 'kek-2']);
 
-    // The server's own job finishes the rotation in batches.
-    assert.deepEqual(await system.platform.kekRewrap.runToCompletion(1), { vault: 1, personalData: 1 });
+    // The servers' own jobs finish the rotation in batches: the platform's personal data, the TSP's vault.
+    assert.deepEqual(await system.platform.kekRewrap.runToCompletion(1), { vault: 0, personalData: 1 });
+    assert.equal(await system.tsp.rewrapVault(1), 1);
+    assert.equal(await system.tsp.rewrapVault(1), 0);
     assert.deepEqual(await generations(), { vault: ['kek-2', 'kek-2', 'kek-2'], personalData: ['kek-2', 'kek-2', 'kek-2'] });
     for (const entry of [first, second, third]) await serverOpens(entry);
     const sealedAfter = await ciphertexts();
-    assert.deepEqual(sealedAfter.vault.filter((r: { device_card_id: string }) => sealedBefore.vault.some((b: { device_card_id: string }) => b.device_card_id === r.device_card_id)),
+    assert.deepEqual(sealedAfter.vault.filter((r: { token_ref_id: string }) => sealedBefore.vault.some((b: { token_ref_id: string }) => b.token_ref_id === r.token_ref_id)),
       sealedBefore.vault, 'vault ciphertexts untouched');
     assert.deepEqual(sealedAfter.personalData.filter(([id]) => sealedBefore.personalData.some(([b]) => b === id)),
       sealedBefore.personalData, 'sealed ID numbers untouched');

@@ -14,7 +14,7 @@ import { openTestDatabase } from '../infra/db/test-database.ts';
 import { initKeyringFile } from '../infra/keys/keyring-admin.ts';
 import { createMemoryKeyring, openFileKeyring, type Keyring } from '../infra/keys/keyring.ts';
 import { createLogger } from '../infra/log/logger.ts';
-import { detokenize } from '../platform/tokens/vault.ts';
+import { detokenize } from '../network/tsp/vault.ts';
 import { requiredKeys } from './keyring-contents.ts';
 import { createSystem, type System } from './system.ts';
 import { openPaymentAccount, provisionDeviceCard, registerDevice, startTestSystem } from './test-system.ts';
@@ -92,8 +92,9 @@ describe('the keyring\'s contents', () => {
       const keyring = openFileKeyring(sandboxPath, { create: false });
       assert.deepEqual(keyring.keks('tsp.kek').byId('kek-1'), old.keks('tsp.kek').byId('kek-1'));
       assert.deepEqual(keyring.key('bank.ccb.imk-ac', 16), old.key('bank.ccb.imk-ac', 16));
-      const platformDb = system.database.forSchema<any>('platform');
-      assert.equal((await detokenize(platformDb, upgraded.platform.tokens.keys, made.body.token_number))?.pan, holder.cardNumber);
+      // The vault moved to the TSP's schema (src/network/tsp) and opens under the same keyring names.
+      const tspDb = system.database.forSchema<any>('tsp');
+      assert.equal((await detokenize(tspDb, upgraded.tsp.keys, made.body.token_number))?.pan, holder.cardNumber);
       const account = (await upgraded.platform.paymentAccounts.findByUser(holder.userId))!;
       assert.match(account.id_number_sealed, /^v1:kek-1:/);
       assert.equal(upgraded.platform.paymentAccounts.idNumberOf(account), holder.idNumber);

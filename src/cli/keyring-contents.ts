@@ -9,7 +9,6 @@ import { kekEntryName, KeyringError, type Keyring } from '../infra/keys/keyring.
 import type { Logger } from '../infra/log/logger.ts';
 import { platformSchema } from '../platform/party.ts';
 import { personalDataKeysFrom, type PersonalDataKeys } from '../platform/payment-account/personal-data.ts';
-import { tspKeysFrom, type TspKeys } from '../platform/tokens/keys.ts';
 import { BRANDS, operatorKeyNames } from '../transit/party.ts';
 
 /**
@@ -29,7 +28,7 @@ export function requiredKeys(): KeySpec[] {
   });
   return [
     { name: 'tsp.kek', kek: true }, { name: 'tsp.imk-ac', lengthBytes: 16 },
-    { name: 'tsp.pan-fingerprint', lengthBytes: 32 },
+    { name: 'tsp.pan-fingerprint', lengthBytes: 32 }, { name: 'tsp.wallet-provider-key', lengthBytes: 24 },
     { name: 'platform.personal-data-kek', kek: true }, { name: 'platform.id-number-fingerprint', lengthBytes: 32 },
     { name: 'platform.otp-pepper', lengthBytes: 32 }, { name: 'bank.otp-pepper', lengthBytes: 32 },
     { name: 'network.terminal-kek', lengthBytes: 32 }, { name: 'platform.payment-ca', lengthBytes: 32 },
@@ -43,9 +42,9 @@ export function requiredKeys(): KeySpec[] {
 }
 
 /** The platform's keys from the keyring, as `createPlatform` takes them. */
-export function platformKeysFrom(keyring: Keyring): { tspKeys: TspKeys; personalDataKeys: PersonalDataKeys; otpPepper: Buffer; staffTotpKey: Buffer } {
+export function platformKeysFrom(keyring: Keyring): { personalDataKeys: PersonalDataKeys; otpPepper: Buffer; staffTotpKey: Buffer } {
   return {
-    tspKeys: tspKeysFrom(keyring), personalDataKeys: personalDataKeysFrom(keyring),
+    personalDataKeys: personalDataKeysFrom(keyring),
     otpPepper: keyring.key('platform.otp-pepper', 32),
     staffTotpKey: keyring.key('platform.staff-totp', 32),
   };

@@ -3,8 +3,10 @@ import { InvalidArgumentError } from 'commander';
 import { createLogger } from '../infra/log/logger.ts';
 import { addKekGeneration, initKeyringFile } from '../infra/keys/keyring-admin.ts';
 import { openFileKeyring } from '../infra/keys/keyring.ts';
-import { KekRewrap } from '../platform/party.ts';
-import { platformSchema } from '../platform/party.ts';
+import { KekRewrap, platformSchema } from '../platform/party.ts';
+import { tspKeysFrom } from '../network/tsp/keys.ts';
+import { tspSchema } from '../network/tsp/migrations/index.ts';
+import { rewrapVaultBatch } from '../network/tsp/vault.ts';
 import { PersonalDataVault } from '../platform/payment-account/personal-data.ts';
 import { databaseConfig, describeDatabase, keyringPath } from './config.ts';
 import { openSecuredDatabase } from './data-folder.ts';
@@ -58,7 +60,8 @@ export function registerKeysCommands(program: Command): void {
       const database = await openSecuredDatabase(config);
       try {
         const rewrap = new KekRewrap({
-          db: database.forSchema(platformSchema), tspKeys: platformKeys.tspKeys,
+          db: database.forSchema(platformSchema),
+          vault: (batchSizeMax) => rewrapVaultBatch(database.forSchema(tspSchema), tspKeysFrom(keyring), batchSizeMax),
           personalData: new PersonalDataVault(platformKeys.personalDataKeys),
           logger: createLogger({ name: 'mipay-keys', level: 'warn' }),
         });

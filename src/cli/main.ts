@@ -30,6 +30,7 @@ import { registerStaffCommands } from './staff-command.ts';
 import { registerVoucherCommands } from './voucher-command.ts';
 import { voucherKeyFrom } from '../platform/risk/voucher.ts';
 import { ensureWebBuilt } from '../web/build.ts';
+import { createHttpTokenServiceClient, walletProviderKey } from '../network/client.ts';
 
 const program = new Command();
 program.name('mipay').description('Mi Pay Open: a self-hostable mobile NFC payment platform').version(version);
@@ -107,6 +108,7 @@ program
     const bankUrl = await system.bank.app.listen({ host, port: portFromEnv('MIPAY_BANK_PORT', defaultPorts.bank) });
     const transitUrl = await system.transit.app.listen({ host, port: portFromEnv('MIPAY_TRANSIT_PORT', defaultPorts.transit) });
     system.platform.startJobs();
+    system.tsp.startJobs();
     mkdirSync(dataDir(), { recursive: true });
     const paymentPath = await startPaymentPath(system, host);
     writeFileSync(join(dataDir(), 'runtime.json'), JSON.stringify({
@@ -172,11 +174,15 @@ program
       const bankUrl = process.env.MIPAY_BANK_URL;
       const partnerKey = process.env.MIPAY_BANK_PARTNER_KEY;
       if (!bankUrl || !partnerKey) throw new Error('the platform alone needs MIPAY_BANK_URL and MIPAY_BANK_PARTNER_KEY to reach the bank');
+      // UnionPay's TSP runs with the network (`mipay serve network`); the platform keeps device card references only.
+      const tspUrl = process.env.MIPAY_TSP_URL;
+      if (!tspUrl) throw new Error('the platform alone needs MIPAY_TSP_URL to reach the token service (mipay serve network)');
       await migrateSchema(database, platformSchema, platformMigrations);
       const platform = await createPlatform({
         db: database.forSchema(platformSchema), bank: createHttpBankClient({ baseUrl: bankUrl, partnerKey }), sms, ...sandboxOutbox, logger, version,
         ...(await rateLimitStoreFromEnv()), webhookAllowLoopback: mode === 'sandbox' && process.env.MIPAY_WEBHOOK_ALLOW_LOOPBACK === '1',
         caKey: paymentCaKey(keyring), ...platformKeysFrom(keyring), voucherKey: voucherKeyFrom(keyring),
+        ...tspClientOptions(createHttpTokenServiceClient({ baseUrl: tspUrl, key: walletProviderKey(keyring) })),
       });
       const url = await platform.app.listen({ host: host(), port: portFromEnv('MIPAY_PLATFORM_PORT', defaultPorts.platform) });
       platform.startJobs();
@@ -313,3 +319,8 @@ program.parseAsync().catch((error: Error) => {
   process.stderr.write(`mipay: ${error.message}\n`);
   process.exit(1);
 });
+
+/** The TSP over HTTP, as both the platform's token client and the issuers' relay. */
+function tspClientOptions(client: ReturnType<typeof createHttpTokenServiceClient>) {
+  return { tsp: client, tspIssuers: client };
+}

@@ -156,7 +156,7 @@ describe('mipay phone, as processes against a running platform', () => {
 
   test('`mipay phone history` shows the tap, its refund, the pre-authorization and its completion; `mipay phone card suspend|resume`', async () => {
     assert.ok(tokenLast4, 'the first test added a card');
-    await system.network.switch.noticesSettled();
+    await system.tsp.notices.settled();
     const history = await mipay('phone', 'history', '--card', tokenLast4);
     assert.equal(history.status, 0, history.stderr);
     const lines = history.stdout.trim().split('\n');

@@ -12,12 +12,11 @@ import type { Keyring } from '../infra/keys/keyring.ts';
 import type { Logger } from '../infra/log/logger.ts';
 import { networkMigrations, networkSchema } from '../network/migrations/index.ts';
 import { createNetwork, type Network } from '../network/party.ts';
-import type { TokenService } from '../network/client.ts';
+import type { BankLifecycleRequest, TokenService } from '../network/client.ts';
 import type { IssuerLink } from '../network/routing.ts';
-import { createPlatform, type Platform } from '../platform/party.ts';
-import { platformMigrations, platformSchema } from '../platform/party.ts';
-import { TokenAuthorizer } from '../platform/tokens/authorization.ts';
-import type { DeviceCardTransactionListener, DeviceCardTransactionNotice } from '../network/device-card-notice.ts';
+import { createPlatform, platformMigrations, platformSchema, type Platform } from '../platform/party.ts';
+import { createTsp, tspMigrations, tspSchema, type Tsp, type TspTables } from '../network/tsp/party.ts';
+import { PlatformWalletPort } from '../platform/tokens/wallet-port.ts';
 import type { RateLimitStore } from '../infra/http/rate-limit.ts';
 import { SandboxSmsGateway, smsMigrations, smsSchema, type SmsGateway, type SmsTables } from '../sms/party.ts';
 import { createHttpTransitClient, type TransitOperatorClient } from '../transit/client.ts';
@@ -39,6 +38,8 @@ export async function migrateAll(database: Database): Promise<string[]> {
   return [
     ...(await migrateSchema(database, smsSchema, smsMigrations)).map((m) => `${smsSchema}/${m}`),
     ...(await migrateSchema(database, bankSchema, bankMigrations)).map((m) => `${bankSchema}/${m}`),
+    // Before the platform's: the TSP's first migration copies the token tables the platform's then drops.
+    ...(await migrateSchema(database, tspSchema, tspMigrations)).map((m) => `${tspSchema}/${m}`),
     ...(await migrateSchema(database, platformSchema, platformMigrations)).map((m) => `${platformSchema}/${m}`),
     ...(await migrateSchema(database, networkSchema, networkMigrations)).map((m) => `${networkSchema}/${m}`),
     ...(await migrateSchema(database, transitSchema, transitMigrations)).map((m) => `${transitSchema}/${m}`),
@@ -63,6 +64,10 @@ export interface System {
   platformBankKeys: Readonly<Record<string, string>>;
   /** The transit operators; the platform reaches them over HTTP once `transit.app` listens. */
   transit: TransitParty;
+  /** UnionPay's TSP (src/network/tsp), a party of the network; closed with `network.close()`. */
+  tsp: Tsp;
+  /** The platform's side of the TSP's notices; set `onDeviceCardTransaction` to receive transactions. */
+  walletPort: PlatformWalletPort;
 }
 
 export interface SystemOptions {
@@ -79,7 +84,7 @@ export interface SystemOptions {
   /** How long the network waits for a bank's ISO 8583 answer before it reverses (default 2 s). */
   networkBankTimeoutMs?: number;
   networkReversalIntervalMs?: number;
-  /** Where the network sends device-card (token BIN 62999x) authorizations; default: the platform's TSP (tokens/authorization.ts). */
+  /** Where the network sends device-card (token BIN 62999x) authorizations; default: UnionPay's TSP (src/network/tsp). */
   tokenService?: TokenService;
   /**
    * `sandbox` (the default): sandbox routes on the platform and the bank, SMS kept in an outbox.
@@ -125,7 +130,12 @@ export async function createSystem(options: SystemOptions): Promise<System> {
     logger: options.logger.child({ party: 'transit' }), version, ...clock,
   });
   const caKey = paymentCaKey(options.keyring);
+  const tsp = createTsp({
+    db: options.database.forSchema<TspTables>(tspSchema), keyring: options.keyring,
+    logger: options.logger.child({ party: 'network', component: 'tsp' }), ...clock,
+  });
   const platform = await createPlatform({
+    tsp: tsp.service, tspIssuers: tsp.service,
     transit: transitClientOf(transit, transitApiKey(options.keyring)),
     db: options.database.forSchema(platformSchema) as Kysely<any>, bank: bankClient, sms: carrier, ...sandboxOutbox, bankKeys: platformBankKeys, caKey,
     voucherKey: voucherKeyFrom(options.keyring),
@@ -133,14 +143,22 @@ export async function createSystem(options: SystemOptions): Promise<System> {
     ...platformKeysFrom(options.keyring),
     logger: options.logger.child({ party: 'platform' }), version, ...clock,
   });
-  // Device cards: the network asks the platform's TSP to detokenize and verify them (DESIGN section 1).
-  const tokenService = options.tokenService ?? new TokenAuthorizer({
-    db: options.database.forSchema(platformSchema) as Kysely<any>, schema: platformSchema, keys: platform.tokens.keys,
-    logger: options.logger.child({ party: 'platform', component: 'tsp' }), ...clock,
+  // The TSP tells the wallet server of lifecycle changes and transactions through this port.
+  // Its transaction notices (taps, refunds, declines) become the wallet's history (issue 12).
+  const walletPort = new PlatformWalletPort(platform.tokens, {
+    onDeviceCardTransaction: async (notice) => void (await platform.deviceCardNotices.receive(notice)),
   });
-  // The TSP's transaction notices reach the wallet's history (issue 12; at the TSP's move, its emitter calls this).
-  const onDeviceCardTransaction = (notice: DeviceCardTransactionNotice) => platform.deviceCardNotices.receive(notice);
-  const { bankAuthorization, network } = await createPaymentPath({ ...options, tokenService }, signals, onDeviceCardTransaction);
+  tsp.attachWallet(walletPort);
+  // A bank's card reported lost, found or closed: the bank tells the TSP, which tells the wallet server.
+  bank.service.onCardStatusChange(async (change) => {
+    const call = bankLifecycleCall(change);
+    if (call) await tsp.service.changeByBank({ bankCode: change.bankCode, pan: change.cardNumber, ...call });
+  });
+  // Device cards: the network asks its TSP to detokenize and verify them (the TSP is UnionPay's, not the platform's).
+  const tokenService = options.tokenService ?? tsp.authorizer;
+  const paymentPath = await createPaymentPath({ ...options, tokenService }, signals);
+  const { bankAuthorization } = paymentPath;
+  const network: Network = { ...paymentPath.network, close: async () => { await paymentPath.network.close(); await tsp.close(); } };
   if (mode === 'sandbox') bankAuthorization.registerSandboxRoutes(bank.app);
   // The web's lab (/lab): virtual phones and a POS hosted by the platform, sandbox only (lab.ts).
   if (mode === 'sandbox') registerLabRoutes({ platform, network }, clock);
@@ -150,7 +168,7 @@ export async function createSystem(options: SystemOptions): Promise<System> {
   signals.watchLedger(platform.ledger.stats);
   signals.watchDatabase(options.database.root);
   signals.attach(platform.app.metricsRegistry);
-  return { platform, bank, bankAuthorization, network, sms, carrier, mode, keyring: options.keyring, bankPartnerKey, platformBankKeys, transit };
+  return { platform, bank, bankAuthorization, network, sms, carrier, mode, keyring: options.keyring, bankPartnerKey, platformBankKeys, transit, tsp, walletPort };
 }
 
 /**
@@ -175,7 +193,7 @@ export function paymentCaKey(keyring: Keyring): KeyObject {
  * forwards anything; its port is read when the network first connects.
  */
 async function createPaymentPath(
-  options: SystemOptions, signals?: OperatorSignals, onDeviceCardTransaction?: DeviceCardTransactionListener,
+  options: SystemOptions, signals?: OperatorSignals,
 ): Promise<{ bankAuthorization: BankAuthorization; network: Network }> {
   const clock = options.clock ? { clock: options.clock } : {};
   // Key ceremonies: the zone MAC key is read by both the network and the bank; the CVK by the bank alone.
@@ -202,7 +220,6 @@ async function createPaymentPath(
     ...(options.networkReversalIntervalMs ? { reversalIntervalMs: options.networkReversalIntervalMs } : {}),
     ...(options.tokenService ? { tokenService: options.tokenService } : {}),
     ...(signals ? { observe: signals.observeAuthorizations(options.logger.child({ party: 'network', component: 'authorizations' })) } : {}),
-    ...(onDeviceCardTransaction ? { onDeviceCardTransaction } : {}),
     ...clock,
   });
   return { bankAuthorization, network };
@@ -250,4 +267,12 @@ function transitClientOf(transit: TransitParty, apiKey: string): TransitOperator
       return address && typeof address === 'object' ? `http://127.0.0.1:${address.port}` : 'http://127.0.0.1:1';
     },
   });
+}
+
+/** What a bank tells the TSP when one of its cards changes status (frozen cards are refused by the bank itself). */
+export function bankLifecycleCall(change: { from: string; to: string }): Pick<BankLifecycleRequest, 'action' | 'reason'> | undefined {
+  if (change.to === 'lost') return { action: 'suspend', reason: 'card_lost' };
+  if (change.to === 'closed') return { action: 'delete', reason: 'card_closed' };
+  if (change.to === 'active' && change.from === 'lost') return { action: 'resume', reason: 'card_found' };
+  return undefined;
 }

@@ -12,7 +12,6 @@ import type { NetworkTables } from './tables.ts';
 import { TerminalRegistry } from './terminals.ts';
 import { refusingTokenService, type TokenService } from './token-service.ts';
 import { zoneAuthenticatedLink } from './zone-link.ts';
-import type { DeviceCardTransactionListener } from './device-card-notice.ts';
 
 export interface NetworkOptions {
   db: Kysely<any>;
@@ -34,8 +33,6 @@ export interface NetworkOptions {
   clock?: () => Date;
   /** Sees each terminal message and its answer (metrics, the per-authorization log line). */
   observe?: (request: Iso8583Message, handle: () => Promise<Iso8583Message>) => Promise<Iso8583Message>;
-  /** Told each device-card request's final answer: the TSP's transaction notice to the wallet (issue 12 hook). */
-  onDeviceCardTransaction?: DeviceCardTransactionListener;
 }
 
 export interface Network {
@@ -67,7 +64,6 @@ export function createNetwork(options: NetworkOptions): Network {
   const networkSwitch = new NetworkSwitch({
     db, logger: options.logger, terminals, routes, issuers, tokenService, reversals, acquirerId, bankTimeoutMs,
     workingKeyLifetimeMs: options.workingKeyLifetimeMs ?? 24 * 3_600_000, cardKeys: options.cardKeys, ...clock,
-    ...(options.onDeviceCardTransaction ? { onDeviceCardTransaction: options.onDeviceCardTransaction } : {}),
   });
   const server = createIso8583Server({ name: 'network', logger: options.logger, spec: TERMINAL_SPEC, handler: (request) => (options.observe
     ? options.observe(request, () => networkSwitch.handle(request)) : networkSwitch.handle(request)) });
@@ -78,7 +74,6 @@ export function createNetwork(options: NetworkOptions): Network {
     clearingFile: (businessDate) => produceClearingFile(db, { businessDate, acquirerId, ...(options.clock ? { now: options.clock() } : {}) }),
     async close() {
       await server.close();
-      await networkSwitch.noticesSettled();
       await reversals.stop();
       for (const issuer of new Set([...options.issuers.values()].map((i) => i.client))) await issuer.close();
     },

@@ -13,8 +13,7 @@ import {
   NETWORK_MANAGEMENT_CODE, parseAmount, parseOriginalData, POS_CONDITION_CODE, PROCESSING_CODE, responseMti,
 } from '../protocols/iso8583/spec.ts';
 import { cardNumberAtRest, cardNumberHash, tokenAtRest, unsealCardNumber, unsealToken, type CardKeys } from './card-number.ts';
-import { isTokenPan, type TokenService } from './token-service.ts';
-import type { DeviceCardTransactionListener, DeviceCardTransactionNotice } from './device-card-notice.ts';
+import { isTokenPan, type ArpcInput, type TokenService } from './token-service.ts';
 import type { BinRoutingTable, IssuerLink } from './routing.ts';
 import type { KnownTerminal, TerminalRegistry } from './terminals.ts';
 import { formatWorkingKeys, signOnMacKey } from './working-keys.ts';
@@ -45,8 +44,6 @@ export interface SwitchOptions {
   /** The keyring's `network.pan-hash` and `network.pan-seal`: the log keeps no full card number. */
   cardKeys: CardKeys;
   clock?: () => Date;
-  /** Issue 12 hook: told the final answer of each device-card request (the TSP's transaction notice to the wallet). */
-  onDeviceCardTransaction?: DeviceCardTransactionListener;
 }
 
 /** A sign-on's field 7 must be within this of the network's clock. */
@@ -60,7 +57,6 @@ export class NetworkSwitch {
   readonly #clock: () => Date;
   readonly #inFlight = new Map<string, Promise<Iso8583Message>>();
   readonly #log: TransactionLogWriter;
-  readonly #notices = new Set<Promise<void>>();
 
   constructor(options: SwitchOptions) {
     this.#o = options;
@@ -191,10 +187,40 @@ export class NetworkSwitch {
     if (this.#inFlight.size >= inFlightMax) return this.#finish(insertedId, request, { responseCode: ResponseCode.ISSUER_INOPERATIVE });
     const work = this.#forward(insertedId, request, terminal.working.terminalPinKey, transmission, pan, completed);
     this.#inFlight.set(key, work);
+    let reply: Iso8583Message;
     try {
-      return await work;
+      reply = await work;
     } finally {
       this.#inFlight.delete(key);
+    }
+    if (isTokenPan(pan)) this.#tellTsp(request, reply, { pan, kind, amount, stan, terminalId, merchantId, at: now });
+    return reply;
+  }
+
+  /**
+   * A device card request's final answer, for the TSP to tell the wallet server (the phone's
+   * history). Best-effort: queued by the TSP, never awaited here, never able to fail the answer.
+   */
+  #tellTsp(
+    request: Iso8583Message, reply: Iso8583Message,
+    facts: { pan: string; kind: 'authorization' | 'purchase' | 'refund' | 'completion'; amount: string; stan: string; terminalId: string; merchantId: string; at: Date },
+  ): void {
+    const completed = this.#o.tokenService.authorizationCompleted;
+    if (!completed) return;
+    try {
+      const responseCode = textField(reply, 39) ?? '96';
+      const originalRrn = facts.kind === 'refund' || facts.kind === 'completion' ? textField(request, 61)?.slice(0, 12) : undefined;
+      const reason = textField(reply, 44);
+      completed.call(this.#o.tokenService, {
+        token: facts.pan, kind: facts.kind === 'authorization' ? 'preauth' : facts.kind,
+        outcome: responseCode === '00' ? 'approved' : 'declined', responseCode,
+        ...(responseCode !== '00' && reason ? { declineReason: reason } : {}),
+        amountFen: Number(parseAmount(facts.amount)), merchantId: facts.merchantId, merchantName: (textField(request, 43) ?? '').trim(),
+        mcc: textField(request, 18) ?? '', terminalId: facts.terminalId, stan: facts.stan, rrn: textField(reply, 37) ?? '',
+        ...(originalRrn ? { originalRrn } : {}), occurredAt: facts.at.toISOString(),
+      });
+    } catch (error) {
+      this.#o.logger.warn({ err: error }, 'device card notice not handed to the TSP');
     }
   }
 
@@ -206,7 +232,7 @@ export class NetworkSwitch {
     let expiry = textField(request, 14);
     let panSequence = textField(request, 23);
     let icc = binaryField(request, 55);
-    let tokenArpc: ((responseCode: string) => Buffer) | undefined;
+    let tokenArpc: ArpcInput | undefined;
     let token: string | null = null;
     if (completed) {
       // The device card's cryptogram was checked when the hold was authorized; the completion goes to the card's issuer.
@@ -219,13 +245,13 @@ export class NetworkSwitch {
         posEntryMode: textField(request, 22) ?? '000', terminalId: textField(request, 41)!, merchantId: textField(request, 42)!,
       });
       if (result.outcome === 'declined') {
-        return this.#notify(posPan, request, await this.#finish(id, request, { responseCode: result.responseCode, reason: result.reason }));
+        return this.#finish(id, request, { responseCode: result.responseCode, reason: result.reason });
       }
       token = posPan;
       pan = result.pan;
       expiry = result.panExpiryYymm;
       panSequence = `0${result.panSequence}`.slice(-3);
-      tokenArpc = (responseCode) => result.issuerAuthenticationData(responseCode);
+      tokenArpc = result.arpcInput;
       icc = undefined;
     }
     const issuerCode = this.#o.routes.route(pan);
@@ -255,62 +281,36 @@ export class NetworkSwitch {
     };
     const card: CardColumns = { ...cardNumberAtRest(this.#o.cardKeys, pan), ...tokenAtRest(this.#o.cardKeys, token) };
     const route = { issuer_code: issuerCode, card };
+    let response: Iso8583Message;
     try {
-      const response = await issuer.client.send(toIssuer, this.#o.bankTimeoutMs);
-      return this.#notify(token, request, await this.#finish(id, request, {
-        responseCode: textField(response, 39) ?? ResponseCode.SYSTEM_MALFUNCTION, authCode: textField(response, 38), reason: textField(response, 44),
-        icc: tokenArpc ? tokenArpc(textField(response, 39) ?? ResponseCode.SYSTEM_MALFUNCTION) : binaryField(response, 55),
-      }, 'answered', route));
+      response = await issuer.client.send(toIssuer, this.#o.bankTimeoutMs);
     } catch (error) {
       if (!(error instanceof ChannelError)) throw error;
       // The request may have reached the issuer and moved money: reverse it, whatever went wrong on the line.
       this.#o.logger.warn({ issuer: issuerCode, rrn: retrievalReference(id), problem: error.code }, 'issuer did not answer; reversing');
       const reply = await this.#finish(id, request, { responseCode: ResponseCode.ISSUER_INOPERATIVE, reason: 'ISSUER_TIMEOUT' }, 'timed_out', route);
       this.#o.reversals.kick();
-      return this.#notify(token, request, reply);
+      return reply;
     }
+    const responseCode = textField(response, 39) ?? ResponseCode.SYSTEM_MALFUNCTION;
+    return this.#finish(id, request, {
+      responseCode, authCode: textField(response, 38), reason: textField(response, 44),
+      icc: tokenArpc ? await this.#tokenArpc(tokenArpc, responseCode) : binaryField(response, 55),
+    }, 'answered', route);
   }
 
   /**
-   * Issue 12 hook: tells the wallet (through `onDeviceCardTransaction`) the final answer of a
-   * device-card request, after the answer is logged and without delaying it; a failure is logged.
-   * Answers `reply` unchanged.
+   * The TSP's field 55 for a device card's answer, asked once the issuer has answered. The
+   * issuer's decision stands whatever the TSP does: if it cannot answer, the terminal gets the
+   * issuer's answer without an ARPC (a device card is online-only, the phone does not wait for one).
    */
-  #notify(token: string | null, request: Iso8583Message, reply: Iso8583Message): Iso8583Message {
-    const listener = this.#o.onDeviceCardTransaction;
-    const referenceOf = this.#o.tokenService.tokenReferenceId?.bind(this.#o.tokenService);
-    if (!listener || !referenceOf || !token || !isTokenPan(token)) return reply;
-    const responseCode = textField(reply, 39) ?? '96';
-    const processingCode = textField(request, 3) ?? '';
-    const completion = request.mti === '0200' && textField(request, 25) === POS_CONDITION_CODE.PREAUTH_COMPLETION;
-    const kind: DeviceCardTransactionNotice['kind'] = request.mti === '0100' ? 'preauth'
-      : processingCode.startsWith('20') ? 'refund' : completion ? 'completion' : 'purchase';
-    const reason = textField(reply, 44)?.trim();
-    const originalRrn = textField(request, 61)?.slice(0, 12);
-    const occurredAt = this.#clock().toISOString();
-    const work = (async () => {
-      const tokenReferenceId = await referenceOf(token);
-      if (!tokenReferenceId) return;
-      const notice: DeviceCardTransactionNotice = {
-        tokenReferenceId, tokenLast4: token.slice(-4), kind, outcome: responseCode === '00' ? 'approved' : 'declined', responseCode,
-        ...(responseCode !== '00' && reason ? { declineReason: reason } : {}),
-        amountFen: Number(parseAmount(textField(request, 4) ?? '0')), merchantId: textField(request, 42) ?? '',
-        merchantName: (textField(request, 43) ?? '').trim(), mcc: textField(request, 18) ?? '0000', terminalId: textField(request, 41) ?? '',
-        stan: textField(request, 11) ?? '', rrn: textField(reply, 37) ?? '',
-        ...(originalRrn && (kind === 'refund' || kind === 'completion') ? { originalRrn } : {}), occurredAt,
-      };
-      await listener(notice);
-    })().catch((error: unknown) => {
-      this.#o.logger.warn({ err: error, tokenLast4: token.slice(-4), kind }, 'device card transaction notice not delivered');
-    });
-    const tracked = work.finally(() => this.#notices.delete(tracked));
-    this.#notices.add(tracked);
-    return reply;
-  }
-
-  /** Waits for the transaction notices under way (tests, and closing). */
-  async noticesSettled(): Promise<void> {
-    while (this.#notices.size > 0) await Promise.all([...this.#notices]);
+  async #tokenArpc(input: ArpcInput, responseCode: string): Promise<Buffer | undefined> {
+    try {
+      return await this.#o.tokenService.issuerAuthenticationData(input, responseCode);
+    } catch (error) {
+      this.#o.logger.warn({ err: error, tokenLast4: input.token.slice(-4) }, 'the TSP made no ARPC; answering without field 55');
+      return undefined;
+    }
   }
 
   async #finish(

@@ -60,7 +60,7 @@ describe('device-card history: tap, refund and decline in the API, the CSV and o
     phone.pay({ deviceCardId: card.id, finger: 'right-thumb' });
     const declined = await pos.charge({ amountFen: 60_000n, card: phone.paymentApplet() });
     assert.equal(declined.approved, false, formatReceipt(declined));
-    await system.network.switch.noticesSettled();
+    await system.tsp.notices.settled();
 
     const all = (await api('GET', '/v1/transactions?limit=100', { token: holder.token })).body.data;
     assert.equal(all.length, before + 3, 'one history: the three taps join the account\'s other transactions');

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { TestClock } from '../cli/test-system.ts';
 import { createMemoryKeyring } from '../infra/keys/keyring.ts';
-import { limitedUseKey, tokenMasterKey, tspKeysFrom, type TspKeys } from '../platform/tokens/keys.ts';
+import { limitedUseKey, tokenMasterKey, tspKeysFrom, type TspKeys } from '../network/tsp/keys.ts';
 import { decodeResponseApdu, encodeCommandApdu, getProcessingOptions, selectByName, selectPpse, SW } from '../protocols/apdu.ts';
 import { checkArqc } from '../protocols/emv/online-cryptogram.ts';
 import { CardReadError, readContactlessCard } from '../terminal/party.ts';

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { apiClient, latestSmsCode, openPaymentAccount, startTestSystem, type AccountHolder, type TestSystem } from '../cli/test-system.ts';
-import { tokenMasterKey } from '../platform/tokens/keys.ts';
+import { tokenMasterKey } from '../network/tsp/keys.ts';
 import { checkArqc } from '../protocols/emv/online-cryptogram.ts';
 import { readContactlessCard } from '../terminal/party.ts';
 import { PhoneError, PlatformError, PlatformUnreachableError } from './errors.ts';
@@ -89,7 +89,7 @@ describe('the phone online: log in, add a card, sync, settings, log out (real HT
     phone.pay({ deviceCardId: card.id, finger: 'right-thumb' });
     const read = await tap(phone, 150_000n);
     assert.deepEqual([read.pan, read.cvm, read.atc], [card.tokenNumber, 'cdcvm', 1]);
-    const masterKey = tokenMasterKey(system.platform.tokens.keys, card.tokenNumber, card.panSequence);
+    const masterKey = tokenMasterKey(system.tsp.keys, card.tokenNumber, card.panSequence);
     assert.equal(checkArqc({ icc: read.iccData, algorithm: 'tdes', cryptogramVersion: 1, cardMasterKey: masterKey, amountFen: 150_000n }).ok, true);
     await assert.rejects(phone.sync(), (e: unknown) => e instanceof PlatformUnreachableError && /paying does not/.test(e.message));
     phone.mutableState.platformUrl = platformUrl;

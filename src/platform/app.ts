@@ -38,7 +38,7 @@ import { registerPaymentAccountRoutes } from './payment-account/routes.ts';
 import { PersonalDataVault, type PersonalDataKeys } from './payment-account/personal-data.ts';
 import { PaymentAccountService } from './payment-account/service.ts';
 import type { PlatformTables } from './tables.ts';
-import type { TspKeys } from './tokens/keys.ts';
+import type { TokenServiceClient, TokenServiceIssuerFace } from '../network/client.ts';
 import { KekRewrap } from './kek-rewrap.ts';
 import { registerTokenRoutes } from './tokens/routes.ts';
 import { registerTransitRoutes } from './transit/routes.ts';
@@ -67,8 +67,10 @@ export interface PlatformOptions {
   logger: Logger;
   version: string;
   clock?: () => Date;
-  /** The TSP's keys, from the keyring (tokens/keys.ts `tspKeysFrom`). */
-  tspKeys: TspKeys;
+  /** UnionPay's token service (src/network/tsp), in process or over HTTP: the platform keeps device card references only. */
+  tsp: TokenServiceClient;
+  /** The TSP's issuer face, for the banks' device card lifecycle route (relayed to the TSP). */
+  tspIssuers?: TokenServiceIssuerFace;
   /** Keys sealing the holders' ID numbers, ID photos and addresses, from the keyring (`personalDataKeysFrom`). */
   personalDataKeys: PersonalDataKeys;
   /** The keyring's `platform.otp-pepper`: SMS codes are stored keyed by it (infra/otp.ts). */
@@ -144,7 +146,10 @@ export async function createPlatform(options: PlatformOptions): Promise<Platform
   await paymentAccounts.sealClearTextPersonalData();
   const cards = new CardService(options.db, options.bank, paymentAccounts, clock);
   const devices = new DeviceService(options.db, clock);
-  const tokens = new TokenService({ db: options.db, bank: options.bank, cards, devices, keys: options.tspKeys, clock });
+  const tokens = new TokenService({
+    db: options.db, bank: options.bank, cards, devices, tsp: options.tsp, clock, logger: options.logger.child({ component: 'tokens' }),
+    ...(options.tspIssuers ? { tspIssuers: options.tspIssuers } : {}),
+  });
   devices.attachDeviceCards(tokens.lifecycle);
   accounts.onLogout((userId, sessionId) => devices.onLogout(userId, sessionId));
   cards.onUnbind((card) => tokens.deleteForBoundCard(card.id));
@@ -216,14 +221,12 @@ export async function createPlatform(options: PlatformOptions): Promise<Platform
   const staff = new StaffService({ db: options.db, audit, totpKey: options.staffTotpKey, clock, unknownEmailFailures: rateLimitStore });
   registerStaffRoutes(app, staff, limiter);
   registerRiskOpsRoutes(app, { staff, audit, cases: identityCases, engine: risk, db: options.db });
-  // Hourly is plenty: a spent ATC stays refusable for as long as its batch is live.
-  const atcPruning = new PeriodicJob('token-atc-pruning', () => tokens.pruneSpentAtcs(), options.logger.child({ component: 'tokens' }));
   // Returned transit cards are refunded once their operator's settlement window is over.
   const transitReturns = new PeriodicJob('transit-returns', async () => transit?.completeReturns(), options.logger.child({ component: 'transit' }));
   // After `mipay keys rotate-kek`, moves the vault's and the personal data's data keys to the newest KEK in batches.
-  const kekRewrap = new KekRewrap({ db: options.db, tspKeys: options.tspKeys, personalData, logger: options.logger.child({ component: 'kek-rewrap' }) });
+  const kekRewrap = new KekRewrap({ db: options.db, personalData, logger: options.logger.child({ component: 'kek-rewrap' }) });
   app.addHook('onClose', async () => {
-    await atcPruning.stop();
+    await tokens.commands.stop();
     await transitReturns.stop();
     await phoneSessionExpiry.stop();
     await privacy.stop();
@@ -244,7 +247,7 @@ export async function createPlatform(options: PlatformOptions): Promise<Platform
     startJobs() {
       webhooks.start();
       pendingSettlement.start();
-      atcPruning.start(3_600_000);
+      tokens.commands.start();
       if (transit) transitReturns.start(600_000);
       phoneSessionExpiry.start(600_000);
       identityPhotoDeletion.start(86_400_000);

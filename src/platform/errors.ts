@@ -132,6 +132,8 @@ export const platformErrorSpecs = {
   // the lab (sandbox only: src/cli/lab.ts)
   lab_phone_refused: { status: 422, type: 'invalid_request_error', raisedWhen: 'a lab phone refused the step (no such card, wrong finger, not armed, no keys left) or the platform refused the phone; `message` says why' },
   lab_terminal_refused: { status: 422, type: 'invalid_request_error', raisedWhen: 'a lab terminal could not complete the tap (the card did not answer, a PIN is needed, the amount is refused); `message` says why' },
+  // the token service (UnionPay's TSP, src/network/tsp)
+  token_service_unavailable: { status: 503, type: 'api_error', raisedWhen: 'UnionPay\'s token service did not answer; no device card was made and no key issued' },
 } as const satisfies Record<string, ErrorSpec>;
 
 export const errors = defineErrors(platformErrorSpecs);

@@ -3,8 +3,6 @@ import { PeriodicJob } from '../infra/periodic-job.ts';
 import type { Logger } from '../infra/log/logger.ts';
 import { rewrapPersonalDataBatch, type PersonalDataVault } from './payment-account/personal-data.ts';
 import type { PlatformTables } from './tables.ts';
-import type { TspKeys } from './tokens/keys.ts';
-import { rewrapVaultBatch } from './tokens/vault.ts';
 
 /** Rows rewrapped per batch: one short transaction-free pass each, so payments are never held up. */
 export const kekRewrapBatchSizeMax = 200;
@@ -20,15 +18,17 @@ const intervalMs = 5_000;
  */
 export class KekRewrap {
   readonly #db: Kysely<PlatformTables>;
-  readonly #tspKeys: TspKeys;
+  readonly #vault: ((batchSizeMax: number) => Promise<number>) | undefined;
   readonly #personalData: PersonalDataVault;
   readonly #job: PeriodicJob;
 
   constructor(options: {
-    db: Kysely<PlatformTables>; tspKeys: TspKeys; personalData: PersonalDataVault; logger: Logger;
+    db: Kysely<PlatformTables>; personalData: PersonalDataVault; logger: Logger;
+    /** The TSP's vault pass (src/network/tsp), when the caller rotates it too (`mipay keys rotate-kek`); the TSP runs its own job. */
+    vault?: (batchSizeMax: number) => Promise<number>;
   }) {
     this.#db = options.db;
-    this.#tspKeys = options.tspKeys;
+    this.#vault = options.vault;
     this.#personalData = options.personalData;
     this.#job = new PeriodicJob('kek-rewrap', async () => {
       const moved = await this.runOnce();
@@ -39,7 +39,7 @@ export class KekRewrap {
   /** One batch of each store; answers how many rows moved (zero each when all are on the newest KEK). */
   async runOnce(batchSizeMax = kekRewrapBatchSizeMax): Promise<{ vault: number; personalData: number }> {
     return {
-      vault: await rewrapVaultBatch(this.#db, this.#tspKeys, batchSizeMax),
+      vault: this.#vault ? await this.#vault(batchSizeMax) : 0,
       personalData: await rewrapPersonalDataBatch(this.#db, this.#personalData, batchSizeMax),
     };
   }

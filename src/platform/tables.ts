@@ -105,14 +105,17 @@ export interface PlatformTables extends RiskTables {
   device_request_nonces: { device_id: string; nonce: string; expires_at: Date };
   device_cards: {
     id: string; user_id: string; device_id: string; bound_card_id: string; kind: 'bank' | 'transit'; bank_code: string; bank_name: string;
-    card_kind: string; card_ref: string; pan_masked: string; pan_last4: string; token_number: string; token_last4: string;
-    token_expiry_yymm: string; token_sequence: string; cryptogram_algorithm: 'tdes' | 'aes' | 'sm4';
-    status: 'inactive' | 'active' | 'suspended' | 'deleted'; status_reason: string; next_atc: number; created_at: Date; updated_at: Date;
+    card_kind: string; card_ref: string; pan_masked: string; pan_last4: string; token_last4: string;
+    /** The TSP's token reference id (src/network/tsp); the token number and its card number are the TSP's alone. */
+    token_ref_id: string; token_masked: string;
+    status: 'inactive' | 'active' | 'suspended' | 'deleted'; status_reason: string; created_at: Date; updated_at: Date;
   };
-  token_vault: { device_card_id: string; kek_id: string; wrapped_data_key: string; pan_ciphertext: string; pan_fingerprint: string; created_at: Date };
+  /** Lifecycle changes for the TSP, sent after the commit, in order (tokens/tsp-commands.ts). */
+  device_card_tsp_commands: {
+    seq: bigint; token_ref_id: string; status: 'active' | 'suspended' | 'deleted'; reason: string; retire_keys: boolean;
+    attempts: number; next_at: Date; created_at: Date;
+  };
   device_card_events: { id: string; device_card_id: string; from_status: string | null; to_status: string; reason: string; actor: string; created_at: Date };
-  luk_batches: { id: string; device_card_id: string; atc_first: number; key_count: number; expires_at: Date; status: 'live' | 'superseded'; created_at: Date };
-  token_atc_uses: { device_card_id: string; atc: number; terminal_id: string; used_at: Date };
   transit_cards: {
     id: string; user_id: string; device_id: string; brand_code: string; brand_kind: 'city' | 'tunion'; card_number: string | null;
     status: 'issuing' | 'active' | 'failed' | 'moved' | 'returned'; issue_order_id: string | null; auto_top_up_below_fen: bigint | null;

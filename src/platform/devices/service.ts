@@ -42,6 +42,8 @@ export interface DeviceCardsOnDevice {
    * the phone was out of its owner's hands; it pays again once it has synced new keys.
    */
   resumeAfterFound(trx: Kysely<PlatformTables>, deviceId: string, change: DeviceCardChange): Promise<number>;
+  /** Once the caller's transaction committed: the changes leave for the TSP (src/network/tsp). */
+  afterCommit?(): Promise<void>;
 }
 
 export interface RegisterDeviceInput {
@@ -136,6 +138,7 @@ export class DeviceService {
         await this.#deviceCards.deleteAll(trx, device.id, { reason: 'find_device_off', actor: 'user' }, 'bank_only');
       }
     });
+    await this.#deviceCards.afterCommit?.();
     return { ...device, ...changes };
   }
 
@@ -148,6 +151,7 @@ export class DeviceService {
       await trx.updateTable('devices').set({ status: 'disabled', disabled_at: now }).where('id', '=', device.id).execute();
       await this.#deviceCards.suspendAll(trx, device.id, { reason: 'device_lost', actor: 'user' });
     });
+    await this.#deviceCards.afterCommit?.();
     return { ...device, status: 'disabled', disabled_at: now };
   }
 
@@ -164,6 +168,7 @@ export class DeviceService {
       if (Number(updated.numUpdatedRows) !== 1) throw errors.device_not_disabled('This device is not disabled as lost.', 'id');
       await this.#deviceCards.resumeAfterFound(trx, device.id, { reason: 'device_found', actor: 'user' });
     });
+    await this.#deviceCards.afterCommit?.();
     return { ...device, status: 'active', disabled_at: null };
   }
 
@@ -175,6 +180,7 @@ export class DeviceService {
       await trx.updateTable('devices').set({ status: 'deleted', deleted_at: now }).where('id', '=', device.id).execute();
       await this.#deviceCards.deleteAll(trx, device.id, { reason: 'device_deleted', actor: 'user' }, 'all');
     });
+    await this.#deviceCards.afterCommit?.();
     return { ...device, status: 'deleted', deleted_at: now };
   }
 
@@ -203,6 +209,7 @@ export class DeviceService {
       const devices = await trx.selectFrom('devices').select('id').where('user_id', '=', userId).forUpdate().execute();
       for (const device of devices) await this.#deviceCards.deleteAll(trx, device.id, { reason: 'account_logout', actor: 'user' }, 'bank_only');
     });
+    await this.#deviceCards.afterCommit?.();
   }
 
   /**

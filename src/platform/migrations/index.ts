@@ -30,6 +30,7 @@ import { riskOperations } from './2026-12-07T1750-risk-operations.ts';
 import { identityCases } from './2026-12-07T1751-identity-cases.ts';
 import { breachRecords } from './2026-12-07T1601-breach-records.ts';
 import { dailyAggregates } from './2026-12-07T1602-daily-aggregates.ts';
+import { deviceCardReferences } from './2026-12-07T1000-device-card-references.ts';
 
 export const platformSchema = 'platform';
 
@@ -66,4 +67,5 @@ export const platformMigrations: SchemaMigrations = {
   '2026-12-07T1751-identity-cases': identityCases,
   '2026-12-07T1601-breach-records': breachRecords,
   '2026-12-07T1602-daily-aggregates': dailyAggregates,
+  '2026-12-07T1000-device-card-references': deviceCardReferences,
 };

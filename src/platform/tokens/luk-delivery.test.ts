@@ -9,7 +9,7 @@ import {
 } from '../../cli/test-system.ts';
 import { DEVICE_SIGNATURE_HEADER } from '../../protocols/crypto/device-request.ts';
 import { SealedMessageError } from '../../protocols/crypto/device-sealing.ts';
-import { limitedUseKey, tokenMasterKey } from './keys.ts';
+import { limitedUseKey, tokenMasterKey } from '../../network/tsp/keys.ts';
 
 describe('limited-use keys go only to the device that owns the card (issue 10 §6)', () => {
   let system: TestSystem;
@@ -32,7 +32,8 @@ describe('limited-use keys go only to the device that owns the card (issue 10 §
   after(() => system.close());
 
   const db = () => system.database.forSchema<any>('platform');
-  const batchCount = async () => Number((await db().selectFrom('luk_batches').select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow()).n);
+  const tspDb = () => system.database.forSchema<any>('tsp');
+  const batchCount = async () => Number((await tspDb().selectFrom('luk_batches').select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow()).n);
   const keyBatchesPath = (cardId: string) => `/v1/device-cards/${cardId}/key-batches`;
 
   /** A raw request over the socket, with whatever signature header (or none) the attacker has. */
@@ -47,7 +48,8 @@ describe('limited-use keys go only to the device that owns the card (issue 10 §
   const rowsOf = async () => ({
     batches: await batchCount(),
     nonces: Number((await db().selectFrom('device_request_nonces').select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow()).n),
-    nextAtcs: (await db().selectFrom('device_cards').select(['id', 'next_atc']).orderBy('id').execute()).map((c: any) => `${c.id}:${c.next_atc}`).join(),
+    nextAtcs: (await tspDb().selectFrom('tokens').select(['wallet_card_id', 'next_atc']).orderBy('wallet_card_id').execute())
+      .map((c: any) => `${c.wallet_card_id}:${c.next_atc}`).join(),
   });
 
   async function assertRefused(attempt: Promise<{ status: number; body: any }>, code: string): Promise<void> {
@@ -127,7 +129,7 @@ describe('limited-use keys go only to the device that owns the card (issue 10 §
   test('a captured answer is useless without the phone\'s private key', async () => {
     const answer = await deviceSignedCall(system, { token: holder.token, signer: phoneA, method: 'POST', path: keyBatchesPath(cardOnA.id), body: { count: 3 }, baseUrl });
     assert.equal(answer.status, 201, JSON.stringify(answer.body));
-    const masterKey = tokenMasterKey(system.platform.tokens.keys, cardOnA.tokenNumber, cardOnA.sequence);
+    const masterKey = tokenMasterKey(system.tsp.keys, cardOnA.tokenNumber, cardOnA.sequence);
     const luks = Array.from({ length: 3 }, (_, i) => limitedUseKey(masterKey, answer.body.atc_first + i).toString('hex'));
     const wire = JSON.stringify(answer.body).toLowerCase();
     assert.equal(answer.body.keys, undefined, 'no keys in clear');

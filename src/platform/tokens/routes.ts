@@ -55,16 +55,16 @@ const deviceSignatureHeaders = z.object({
 export function deviceCardToWire(card: DeviceCard): z.infer<typeof deviceCardSchema> {
   return {
     id: card.id, device_id: card.device_id, card_id: card.bound_card_id, kind: card.kind, bank_code: card.bank_code, bank_name: card.bank_name,
-    card_kind: card.card_kind, token_masked: `${card.token_number.slice(0, 6)}${'*'.repeat(card.token_number.length - 10)}${card.token_last4}`,
+    card_kind: card.card_kind, token_masked: card.token_masked,
     token_last4: card.token_last4, pan_masked: card.pan_masked, status: card.status, status_reason: card.status_reason,
     created_at: card.created_at.toISOString(), updated_at: card.updated_at.toISOString(),
   };
 }
 
-function batchToWire(card: DeviceCard, issued: IssuedLukBatch): z.infer<typeof lukBatchSchema> {
+function batchToWire(issued: IssuedLukBatch): z.infer<typeof lukBatchSchema> {
   return {
-    id: issued.batch.id, atc_first: issued.batch.atc_first, key_count: issued.batch.key_count, expires_at: issued.batch.expires_at.toISOString(),
-    algorithm: card.cryptogram_algorithm, sealed_keys: issued.sealedKeys,
+    id: issued.id, atc_first: issued.atcFirst, key_count: issued.keyCount, expires_at: issued.expiresAt,
+    algorithm: issued.algorithm, sealed_keys: issued.sealedKeys,
   };
 }
 
@@ -116,7 +116,7 @@ export function registerTokenRoutes(app: App, accounts: AccountService, tokens: 
       summary: 'Add a bound card to a device, step 2: the bank\'s SMS code; answers the active device card and its first limited-use keys',
       description: 'Signed by the device key of `device_id` (header `Mipay-Device-Signature`); the keys come sealed to that key.',
       headers: deviceSignatureHeaders,
-      errors: [errors.not_found, errors.verification_not_found, errors.device_not_active, errors.device_card_exists,
+      errors: [errors.not_found, errors.verification_not_found, errors.device_not_active, errors.device_card_exists, errors.token_service_unavailable,
         errors.device_cards_per_device_limit, errors.card_devices_limit, ...smsCodeErrors,
         errors.bank_unavailable, errors.device_signature_required, errors.device_signature_invalid, errors.device_signature_replayed],
       body: z.object({ ...target, verification_id: z.string().min(1).max(64), sms_code: z.string().regex(/^[0-9]{6}$/, '6 digits') }),
@@ -130,8 +130,8 @@ export function registerTokenRoutes(app: App, accounts: AccountService, tokens: 
     });
     void reply.code(201);
     return {
-      device_card: deviceCardToWire(made.card), token_number: made.card.token_number, token_expiry: made.card.token_expiry_yymm,
-      token_sequence: made.card.token_sequence, key_check_value: made.masterKeyCheck, luk_batch: batchToWire(made.card, made.batch),
+      device_card: deviceCardToWire(made.card), token_number: made.token.tokenNumber, token_expiry: made.token.tokenExpiryYymm,
+      token_sequence: made.token.tokenSequence, key_check_value: made.token.keyCheckValue, luk_batch: batchToWire(made.token.batch),
     };
   });
 
@@ -141,7 +141,7 @@ export function registerTokenRoutes(app: App, accounts: AccountService, tokens: 
       security, tags, summary: 'The account\'s device cards that are not deleted, newest first',
       description: 'Optionally of one device (`device_id`): what the phone\'s sync compares with its secure element, with '
         + 'the key batches still live.',
-      errors: [],
+      errors: [errors.token_service_unavailable],
       querystring: z.object({ device_id: z.string().min(1).max(64).optional() }),
       response: {
         200: z.object({
@@ -153,7 +153,7 @@ export function registerTokenRoutes(app: App, accounts: AccountService, tokens: 
     },
   }, async (request) => {
     const cards = await tokens.list(caller(request).user.id, request.query.device_id);
-    const live = await tokens.liveKeyBatches(cards.map((c) => c.id));
+    const live = await tokens.liveKeyBatches(cards);
     return { data: cards.map((card) => ({ ...deviceCardToWire(card), live_key_batches: live.get(card.id) ?? [] })) };
   });
 
@@ -212,7 +212,7 @@ export function registerTokenRoutes(app: App, accounts: AccountService, tokens: 
         + 'At most 5 unexpired batches with unspent keys per device card (429 rate_limited past that). A batch whose every ATC has been seen in an authorization is superseded when the next one is issued.',
       headers: deviceSignatureHeaders,
       errorParams: ['status', 'device_id', 'mipay-device-signature'],
-      errors: [errors.not_found, errors.device_not_active, errors.device_card_transition_invalid, errors.rate_limited,
+      errors: [errors.not_found, errors.device_not_active, errors.device_card_transition_invalid, errors.rate_limited, errors.token_service_unavailable,
         errors.device_signature_required, errors.device_signature_invalid, errors.device_signature_replayed],
       body: z.object({ count: z.number().int().min(1).max(lukBatchSizeMax).optional() }),
       response: { 201: lukBatchSchema },
@@ -221,7 +221,7 @@ export function registerTokenRoutes(app: App, accounts: AccountService, tokens: 
     const userId = caller(request).user.id;
     const issued = await tokens.replenish({ userId, deviceCardId: request.params.id, count: request.body.count, signed: signedRequestOf(request) });
     void reply.code(201);
-    return batchToWire(await tokens.get(userId, request.params.id), issued);
+    return batchToWire(issued);
   });
 
   app.post('/v1/bank/device-cards/actions', {
@@ -229,8 +229,10 @@ export function registerTokenRoutes(app: App, accounts: AccountService, tokens: 
     schema: {
       tags: ['banks'], security: [{ bank_key: [] }],
       summary: 'For issuing banks: suspend, resume or delete every device card of a card number (card lost, found, replaced, closed)',
-      errors: [],
-      description: 'Authenticated with the bank\'s platform key. Only device cards of the calling bank are touched; the answer never contains the card number.',
+      errors: [errors.token_service_unavailable],
+      description: 'Authenticated with the bank\'s platform key. Relayed to UnionPay\'s token service, which alone maps a card '
+        + 'number to its tokens and tells the platform of each one it changes. Only device cards of the calling bank are '
+        + 'touched; the answer never contains the card number.',
       body: z.object({
         pan: z.string().regex(/^[0-9]{13,19}$/, '13 to 19 digits'),
         action: z.enum(['suspend', 'resume', 'delete']),

@@ -2,19 +2,19 @@ import { sql, type Kysely } from 'kysely';
 import type { BankClient } from '../../bank/client.ts';
 import { transactionWithRetry } from '../../infra/db/database.ts';
 import { newId } from '../../infra/ids.ts';
-import { lukBatchAssociatedData, sealForDevice, type SealedForDevice } from '../../protocols/crypto/device-sealing.ts';
+import type { Logger } from '../../infra/log/logger.ts';
+import {
+  TokenServiceError, type BankLifecycleRequest, type IssuedKeyBatch, type ProvisionedToken, type TokenServiceClient,
+  type TokenServiceIssuerFace,
+} from '../../network/client.ts';
 import { callBank } from '../bank-refusal.ts';
 import type { CardService } from '../cards/service.ts';
 import type { DeviceService } from '../devices/service.ts';
 import type { SignedHttpRequest } from '../devices/signed-request.ts';
 import { errors } from '../errors.ts';
 import type { PlatformTables } from '../tables.ts';
-import { limitedUseKey, tokenCryptogramAlgorithm, tokenMasterKey, type TspKeys } from './keys.ts';
 import { DeviceCardLifecycle, recordCreation, type DeviceCard, type LifecycleChange } from './lifecycle.ts';
-import { drawTokenNumber, maskNumber } from './token-number.ts';
-import { deviceCardIdsOfPan, detokenize, storeInVault, type VaultCardData } from './vault.ts';
-
-export type LukBatch = PlatformTables['luk_batches'];
+import { TspCommands } from './tsp-commands.ts';
 
 /** ≤ 8 bank device cards per device (wallet). */
 export const bankDeviceCardsPerDeviceMax = 8;
@@ -22,46 +22,63 @@ export const bankDeviceCardsPerDeviceMax = 8;
 export const devicesPerCardMax = 10;
 export const lukBatchSizeDefault = 10;
 export const lukBatchSizeMax = 50;
-// Issue 12: 10 days, so a phone offline for a whole week still holds valid keys (README "Staying payable offline").
-export const lukBatchLifetimeMs = 10 * 24 * 3_600_000;
-/** Unexpired batches with unspent keys per card: a phone that asks for keys again and again without paying gets refused past this. */
-export const liveLukBatchesMax = 5;
-/** ATCs are two bytes: a card whose ATCs run out must be provisioned again. */
-const atcMax = 0xffff;
 
-/**
- * What the phone receives once, when a batch is issued: the ATC range, expiry, and the keys
- * sealed to the device's own P-256 key (src/protocols/crypto/device-sealing.ts) with the device
- * card id and batch id as associated data. The plaintext is JSON `{ keys: [{ atc, key }] }`, one
- * hex LUK per ATC from `atc_first`. Not stored by the platform; no one but the phone can open it.
- */
-export interface IssuedLukBatch {
-  batch: LukBatch;
-  sealedKeys: SealedForDevice;
+/** A key batch as the phone receives it once (src/network/tsp issues and seals it; the platform keeps none of it). */
+export type IssuedLukBatch = IssuedKeyBatch;
+
+/** The masked device card number: what the platform keeps of it (first 6, last 4). */
+function maskToken(tokenNumber: string): string {
+  return `${tokenNumber.slice(0, 6)}${'*'.repeat(tokenNumber.length - 10)}${tokenNumber.slice(-4)}`;
+}
+
+/** The TSP's refusals and silences as the platform's errors. */
+async function callTsp<T>(work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (error: unknown) {
+    if (error instanceof TokenServiceError) {
+      if (error.code === 'too_many_live_batches') throw errors.rate_limited(error.message, 'count', { retry_after_s: 3600 });
+      if (error.code === 'token_not_active' || error.code === 'atc_exhausted') throw errors.device_card_transition_invalid(error.message, 'status');
+      if (error.code === 'parameter_invalid') throw errors.parameter_invalid(error.message, 'count');
+      throw errors.not_found(error.message, 'id');
+    }
+    throw errors.token_service_unavailable('UnionPay\'s token service did not answer; try again.');
+  }
 }
 
 /**
- * The token service provider (TSP): device cards from bound cards onto registered devices.
- * Provisioning needs the platform (and the bank) online: it is an API call, as is replenishing
- * limited-use keys; only paying with already-issued keys works offline.
+ * Device cards, as the wallet server keeps them: a REFERENCE to a token of UnionPay's TSP
+ * (src/network/tsp) — its reference id, last 4 of the token and of the card, bank, product,
+ * status — on a registered device of the user. The TSP holds the token number, the vault, the
+ * keys, the key batches and the ATCs; the platform asks it through `TokenServiceClient`, and
+ * tells it of every lifecycle change (`TspCommands`). Provisioning needs the platform, the bank
+ * and the TSP online; only paying with already-issued keys works offline.
  */
 export class TokenService {
   readonly #db: Kysely<PlatformTables>;
   readonly #bank: BankClient;
   readonly #cards: CardService;
   readonly #devices: DeviceService;
-  readonly #keys: TspKeys;
+  readonly #tsp: TokenServiceClient;
+  readonly #tspIssuers: TokenServiceIssuerFace | undefined;
   readonly #clock: () => Date;
+  readonly commands: TspCommands;
   readonly lifecycle: DeviceCardLifecycle;
 
-  constructor(options: { db: Kysely<PlatformTables>; bank: BankClient; cards: CardService; devices: DeviceService; keys: TspKeys; clock: () => Date }) {
+  constructor(options: {
+    db: Kysely<PlatformTables>; bank: BankClient; cards: CardService; devices: DeviceService; tsp: TokenServiceClient; clock: () => Date; logger: Logger;
+    /** The TSP's issuer face, for the banks' lifecycle route kept on the platform for compatibility. */
+    tspIssuers?: TokenServiceIssuerFace;
+  }) {
+    this.#tspIssuers = options.tspIssuers;
     this.#db = options.db;
     this.#bank = options.bank;
     this.#cards = options.cards;
     this.#devices = options.devices;
-    this.#keys = options.keys;
+    this.#tsp = options.tsp;
     this.#clock = options.clock;
-    this.lifecycle = new DeviceCardLifecycle(options.clock);
+    this.commands = new TspCommands({ db: options.db, tsp: options.tsp, logger: options.logger, clock: options.clock });
+    this.lifecycle = new DeviceCardLifecycle(options.clock, this.commands);
   }
 
   /** Eligibility of the card and device, and the three limits; refusals name the field at fault. */
@@ -115,7 +132,7 @@ export class TokenService {
    */
   async provision(input: {
     userId: string; deviceId: string; cardId: string; verificationId: string; smsCode: string; signed: SignedHttpRequest;
-  }): Promise<{ card: DeviceCard; batch: IssuedLukBatch; masterKeyCheck: string }> {
+  }): Promise<{ card: DeviceCard; token: ProvisionedToken }> {
     // Keys go only to the device that owns the card: the request must be signed by its key
     // before anything is spent (the bank's verification) or minted.
     await this.#devices.verifySignedRequest(await this.#devices.requireReadyToPay(input.userId, input.deviceId), input.signed);
@@ -127,55 +144,38 @@ export class TokenService {
     // The verification made an agreement of its own; the bound card's agreement is what the token rides on.
     await callBank(() => this.#bank.revokeAgreement(verified.agreementId));
     const cardData = await callBank(() => this.#bank.getCardForTokenization(boundCard.agreement_id));
-    const vaultData: VaultCardData = { pan: cardData.pan, expiryYymm: cardData.expiryYymm, panSequence: cardData.panSequence };
-
-    const created = await transactionWithRetry(this.#db, async (trx) => {
-      // Serialises provisioning per device and per card, so the limits hold under concurrency.
-      await sql`select pg_advisory_xact_lock(hashtext(${`device-cards:${input.deviceId}`}))`.execute(trx);
-      await sql`select pg_advisory_xact_lock(hashtext(${`card-devices:${boundCard.bank_code}:${boundCard.card_ref}`}))`.execute(trx);
-      // Checked again under the locks: a concurrent provisioning may have used the last place.
-      await this.#checkLimits(trx, input.deviceId, boundCard);
-      const now = this.#clock();
-      let tokenNumber = drawTokenNumber(cardData.pan.length, cardData.pan.slice(-4));
-      while (await trx.selectFrom('device_cards').select('id').where('token_number', '=', tokenNumber).executeTakeFirst()) {
-        tokenNumber = drawTokenNumber(cardData.pan.length, cardData.pan.slice(-4));
-      }
-      const card: DeviceCard = {
-        id: newId('dc'), user_id: input.userId, device_id: input.deviceId, bound_card_id: boundCard.id, kind: 'bank',
-        bank_code: boundCard.bank_code, bank_name: boundCard.bank_name, card_kind: boundCard.card_kind, card_ref: boundCard.card_ref,
-        pan_masked: maskNumber(cardData.pan), pan_last4: cardData.pan.slice(-4), token_number: tokenNumber, token_last4: tokenNumber.slice(-4),
-        token_expiry_yymm: cardData.expiryYymm, token_sequence: '00', cryptogram_algorithm: tokenCryptogramAlgorithm,
-        status: 'inactive', status_reason: 'provisioned', next_atc: 1, created_at: now, updated_at: now,
-      };
-      await trx.insertInto('device_cards').values(card).execute();
-      await recordCreation(trx, card, { reason: 'provisioned', actor: 'user' });
-      await storeInVault(trx, this.#keys, card.id, vaultData, now);
-      const active = await this.lifecycle.transition(trx, card.id, 'active', { reason: 'identity_verified', actor: 'user' });
-      const batch = await this.#issueBatch(trx, active, lukBatchSizeDefault, now, device.public_key);
-      return { card: { ...active, next_atc: batch.batch.atc_first + batch.batch.key_count }, batch };
-    });
-    const masterKey = tokenMasterKey(this.#keys, created.card.token_number, created.card.token_sequence);
-    // A key check value lets the phone confirm its keys came from the same master key; it reveals nothing of the key.
-    const masterKeyCheck = limitedUseKey(masterKey, 0).subarray(0, 3).toString('hex');
-    masterKey.fill(0);
-    return { ...created, masterKeyCheck };
-  }
-
-  async #issueBatch(trx: Kysely<PlatformTables>, card: DeviceCard, count: number, now: Date, devicePublicKey: string): Promise<IssuedLukBatch> {
-    if (card.next_atc + count - 1 > atcMax) throw errors.device_card_transition_invalid('This device card has used all its transaction counters; add the card again.', 'count');
-    const batch: LukBatch = {
-      id: newId('luk'), device_card_id: card.id, atc_first: card.next_atc, key_count: count,
-      expires_at: new Date(now.getTime() + lukBatchLifetimeMs), status: 'live', created_at: now,
-    };
-    await trx.insertInto('luk_batches').values(batch).execute();
-    await trx.updateTable('device_cards').set({ next_atc: card.next_atc + count }).where('id', '=', card.id).execute();
-    const masterKey = tokenMasterKey(this.#keys, card.token_number, card.token_sequence, card.cryptogram_algorithm);
-    const keys = Array.from({ length: count }, (_, i) => ({ atc: batch.atc_first + i, key: limitedUseKey(masterKey, batch.atc_first + i, card.cryptogram_algorithm).toString('hex') }));
-    masterKey.fill(0);
-    const plaintext = Buffer.from(JSON.stringify({ keys }), 'utf8');
-    const sealedKeys = sealForDevice(devicePublicKey, plaintext, lukBatchAssociatedData(card.id, batch.id));
-    plaintext.fill(0);
-    return { batch, sealedKeys };
+    // The card data passes through to the TSP and is kept nowhere here.
+    const id = newId('dc');
+    const token: ProvisionedToken = await callTsp(() => this.#tsp.provision({
+      walletCardId: id, bankCode: boundCard.bank_code, devicePublicKey: device.public_key, keyCount: lukBatchSizeDefault,
+      card: { pan: cardData.pan, expiryYymm: cardData.expiryYymm, panSequence: cardData.panSequence },
+    }));
+    const maskedPan = `${cardData.pan.slice(0, 6)}${'*'.repeat(cardData.pan.length - 10)}${cardData.pan.slice(-4)}`;
+    try {
+      const card = await transactionWithRetry(this.#db, async (trx) => {
+        // Serialises provisioning per device and per card, so the limits hold under concurrency.
+        await sql`select pg_advisory_xact_lock(hashtext(${`device-cards:${input.deviceId}`}))`.execute(trx);
+        await sql`select pg_advisory_xact_lock(hashtext(${`card-devices:${boundCard.bank_code}:${boundCard.card_ref}`}))`.execute(trx);
+        // Checked again under the locks: a concurrent provisioning may have used the last place.
+        await this.#checkLimits(trx, input.deviceId, boundCard);
+        const now = this.#clock();
+        const inactive: DeviceCard = {
+          id, user_id: input.userId, device_id: input.deviceId, bound_card_id: boundCard.id, kind: 'bank',
+          bank_code: boundCard.bank_code, bank_name: boundCard.bank_name, card_kind: boundCard.card_kind, card_ref: boundCard.card_ref,
+          pan_masked: maskedPan, pan_last4: token.panLast4, token_ref_id: token.tokenReferenceId, token_masked: maskToken(token.tokenNumber),
+          token_last4: token.tokenLast4, status: 'inactive', status_reason: 'provisioned', created_at: now, updated_at: now,
+        };
+        await trx.insertInto('device_cards').values(inactive).execute();
+        await recordCreation(trx, inactive, { reason: 'provisioned', actor: 'user' });
+        // The TSP made the token active with the provisioning; nothing to tell it.
+        return this.lifecycle.transition(trx, id, 'active', { reason: 'identity_verified', actor: 'user' }, { tellTsp: false });
+      });
+      return { card, token };
+    } catch (error) {
+      // The limits refused it after all: the token the TSP made goes.
+      await this.#tsp.changeStatus({ tokenReferenceId: token.tokenReferenceId, status: 'deleted', reason: 'provisioning_refused' }).catch(() => undefined);
+      throw error;
+    }
   }
 
   /** A fresh batch of limited-use keys for an active device card on an active device (the phone is online). */
@@ -186,25 +186,10 @@ export class TokenService {
     const device = await this.#devices.requireReadyToPay(input.userId, card.device_id);
     // Only the device that owns the card may ask, by a request signed with its own key.
     await this.#devices.verifySignedRequest(device, input.signed);
-    return transactionWithRetry(this.#db, async (trx) => {
-      const locked = await trx.selectFrom('device_cards').selectAll().where('id', '=', card.id).forUpdate().executeTakeFirstOrThrow();
-      if (locked.status !== 'active') throw errors.device_card_transition_invalid(`A ${locked.status} device card gets no new keys.`, 'status', { status: locked.status });
-      const now = this.#clock();
-      // A batch whose every ATC the TSP has already seen has no key left on the phone: it is
-      // superseded by the new one (and its spent ATCs become prunable), so a phone that pays
-      // often is never starved of keys by the live-batch cap.
-      await trx.updateTable('luk_batches').set({ status: 'superseded' })
-        .where('device_card_id', '=', card.id).where('status', '=', 'live')
-        .where((eb) => eb(eb.selectFrom('token_atc_uses').select((inner) => inner.fn.countAll<number>().as('n'))
-          .whereRef('token_atc_uses.device_card_id', '=', 'luk_batches.device_card_id')
-          .whereRef('token_atc_uses.atc', '>=', 'luk_batches.atc_first')
-          .where(sql<boolean>`token_atc_uses.atc < luk_batches.atc_first + luk_batches.key_count`), '=', eb.ref('luk_batches.key_count')))
-        .execute();
-      const live = await trx.selectFrom('luk_batches').select((eb) => eb.fn.countAll<number>().as('n')).where('device_card_id', '=', card.id)
-        .where('status', '=', 'live').where('expires_at', '>', now).executeTakeFirstOrThrow();
-      if (Number(live.n) >= liveLukBatchesMax) throw errors.rate_limited(`At most ${liveLukBatchesMax} unexpired key batches per device card.`, 'count', { retry_after_s: 3600 });
-      return this.#issueBatch(trx, locked, count, now, device.public_key);
-    });
+    if (card.status !== 'active') throw errors.device_card_transition_invalid(`A ${card.status} device card gets no new keys.`, 'status', { status: card.status });
+    return callTsp(() => this.#tsp.replenish({
+      tokenReferenceId: card.token_ref_id, walletCardId: card.id, devicePublicKey: device.public_key, keyCount: count,
+    }));
   }
 
   async list(userId: string, deviceId?: string): Promise<DeviceCard[]> {
@@ -214,12 +199,11 @@ export class TokenService {
   }
 
   /** Per device card, the ids of its batches the TSP still accepts: live and unexpired. */
-  async liveKeyBatches(deviceCardIds: readonly string[]): Promise<Map<string, string[]>> {
+  async liveKeyBatches(cards: readonly DeviceCard[]): Promise<Map<string, string[]>> {
     const live = new Map<string, string[]>();
-    if (deviceCardIds.length === 0) return live;
-    const rows = await this.#db.selectFrom('luk_batches').select(['id', 'device_card_id']).where('device_card_id', 'in', deviceCardIds)
-      .where('status', '=', 'live').where('expires_at', '>', this.#clock()).orderBy('atc_first').execute();
-    for (const row of rows) live.set(row.device_card_id, [...(live.get(row.device_card_id) ?? []), row.id]);
+    if (cards.length === 0) return live;
+    const byRef = await callTsp(() => this.#tsp.liveKeyBatches(cards.map((c) => c.token_ref_id)));
+    for (const card of cards) live.set(card.id, byRef[card.token_ref_id] ?? []);
     return live;
   }
 
@@ -238,26 +222,37 @@ export class TokenService {
   async changeByUser(userId: string, deviceCardId: string, to: 'active' | 'suspended' | 'deleted'): Promise<DeviceCard> {
     const card = await this.get(userId, deviceCardId);
     if (to === 'active') await this.#devices.requireReadyToPay(userId, card.device_id);
-    return this.#db.transaction().execute((trx) => this.lifecycle.transition(trx, card.id, to, { reason: 'user_request', actor: 'user' }));
+    const changed = await this.#db.transaction().execute((trx) => this.lifecycle.transition(trx, card.id, to, { reason: 'user_request', actor: 'user' }));
+    await this.commands.flush();
+    return changed;
   }
 
   /**
-   * The bank acts on every device card of a PAN (card reported lost, found, replaced, closed).
-   * Only the bank's own cards are touched; the answer lists them without the card number.
+   * A bank's lifecycle call on every device card of its card number, relayed to the TSP (whose
+   * vault alone knows which tokens ride on a card number); the TSP tells the wallet of each change
+   * (`applyTokenStatus`) before it answers. Answers the changed device cards, never the card number.
    */
-  async changeByBank(input: { bankCode: string; pan: string; action: 'suspend' | 'resume' | 'delete'; reason: LifecycleChange['reason'] }): Promise<DeviceCard[]> {
-    const ids = await deviceCardIdsOfPan(this.#db, this.#keys, input.pan);
-    const to = input.action === 'suspend' ? 'suspended' : input.action === 'resume' ? 'active' : 'deleted';
-    return this.#db.transaction().execute(async (trx) => {
-      const own = await trx.selectFrom('device_cards').select('id').where('id', 'in', ids.length > 0 ? ids : ['-']).where('bank_code', '=', input.bankCode).execute();
-      // A resume brings back only the bank's own suspensions, and only on devices still active:
-      // a card the user suspended, or one on a device reported lost, stays suspended.
-      const eligible = to === 'active'
-        ? (await trx.selectFrom('device_cards').innerJoin('devices', 'devices.id', 'device_cards.device_id').select('device_cards.id')
-          .where('device_cards.id', 'in', own.length > 0 ? own.map((c) => c.id) : ['-']).where('devices.status', '=', 'active')
-          .where('device_cards.status_reason', 'in', ['card_lost', 'card_closed', 'card_replaced']).execute())
-        : own;
-      return this.lifecycle.transitionWhere(trx, { cardIds: eligible.map((c) => c.id) }, to, { reason: input.reason, actor: 'bank' });
+  async changeByBank(input: BankLifecycleRequest): Promise<DeviceCard[]> {
+    if (!this.#tspIssuers) throw errors.token_service_unavailable('No token service is wired to this platform.');
+    const tspIssuers = this.#tspIssuers;
+    const changed = await callTsp(() => tspIssuers.changeByBank(input));
+    if (changed.length === 0) return [];
+    return this.#db.selectFrom('device_cards').selectAll().where('token_ref_id', 'in', changed.map((c) => c.tokenReferenceId)).orderBy('id').execute();
+  }
+
+  /**
+   * The TSP tells the wallet a token's status changed (its bank reported the card lost, found,
+   * replaced or closed): the device card follows, recorded with the bank as actor; the phone
+   * learns it at its next sync. Unknown references and moves the lifecycle does not allow are
+   * ignored (a repeated notice, a card the user deleted meanwhile).
+   */
+  async applyTokenStatus(event: { tokenReferenceId: string; status: 'active' | 'suspended' | 'deleted'; reason: string }): Promise<void> {
+    const reason = (['card_lost', 'card_found', 'card_replaced', 'card_closed'] as const).find((r) => r === event.reason);
+    const change: LifecycleChange = { reason: reason ?? 'card_closed', actor: 'bank' };
+    await this.#db.transaction().execute(async (trx) => {
+      const card = await trx.selectFrom('device_cards').select(['id', 'status']).where('token_ref_id', '=', event.tokenReferenceId).executeTakeFirst();
+      if (!card || card.status === event.status) return;
+      await this.lifecycle.transitionWhere(trx, { cardIds: [card.id] }, event.status, change, { tellTsp: false });
     });
   }
 
@@ -267,37 +262,6 @@ export class TokenService {
       const cards = await trx.selectFrom('device_cards').select('id').where('bound_card_id', '=', boundCardId).where('status', '<>', 'deleted').execute();
       await this.lifecycle.transitionWhere(trx, { cardIds: cards.map((c) => c.id) }, 'deleted', { reason: 'card_unbound', actor: 'user' });
     });
-  }
-
-  /**
-   * Forgets spent ATCs that can never come back: those of batches that have expired or been
-   * retired, and those of deleted device cards — the TSP refuses their ATCs before it looks at
-   * `token_atc_uses` (LUK_EXPIRED, LUK_RETIRED, TOKEN_DELETED), so the replay table stays the size
-   * of the live key batches. Answers how many rows went.
-   */
-  async pruneSpentAtcs(): Promise<number> {
-    const now = this.#clock();
-    const deleted = await this.#db.deleteFrom('token_atc_uses')
-      .where((eb) => eb.or([
-        eb.exists(eb.selectFrom('luk_batches').select('luk_batches.id')
-          .whereRef('luk_batches.device_card_id', '=', 'token_atc_uses.device_card_id')
-          .whereRef('luk_batches.atc_first', '<=', 'token_atc_uses.atc')
-          .where(sql<boolean>`luk_batches.atc_first + luk_batches.key_count > token_atc_uses.atc`)
-          .where((inner) => inner.or([inner('luk_batches.expires_at', '<=', now), inner('luk_batches.status', '<>', 'live')]))),
-        eb.exists(eb.selectFrom('device_cards').select('device_cards.id')
-          .whereRef('device_cards.id', '=', 'token_atc_uses.device_card_id').where('device_cards.status', '=', 'deleted')),
-      ]))
-      .executeTakeFirst();
-    return Number(deleted.numDeletedRows);
-  }
-
-  /** See vault.ts: the one way to a PAN, for the authorization path only. */
-  detokenize(tokenNumber: string) {
-    return detokenize(this.#db, this.#keys, tokenNumber);
-  }
-
-  /** The keys the authorization path needs to verify a device card's cryptograms (see keys.ts). */
-  get keys(): TspKeys {
-    return this.#keys;
+    await this.commands.flush();
   }
 }

@@ -32,7 +32,7 @@ test('provisioning over the bank\'s HTTP partner API: ID&V on the agreement and 
     body: { device_id: deviceId, card_id: cardId, verification_id: started.body.verification_id, sms_code: await latestSmsCode(system.platform.app, phone) },
   });
   assert.equal(made.status, 201, JSON.stringify(made.body));
-  assert.equal((await system.platform.tokens.detokenize(made.body.token_number))?.pan, pan);
+  assert.equal((await system.tsp.detokenize(made.body.token_number))?.pan, pan);
   assert.equal(system.logs.some((line) => line.includes(pan)), false);
 
   system.bankLink.cut();

@@ -5,7 +5,7 @@ import {
 } from '../../cli/test-system.ts';
 import { buildRecommendedCryptogramData, generateApplicationCryptogram, verifyApplicationCryptogram } from '../../protocols/crypto/index.ts';
 import { isLuhnValid } from '../../protocols/luhn.ts';
-import { limitedUseKey, tokenMasterKey } from './keys.ts';
+import { limitedUseKey, tokenMasterKey } from '../../network/tsp/keys.ts';
 
 describe('device cards (token service)', () => {
   let system: TestSystem;
@@ -63,7 +63,7 @@ describe('device cards (token service)', () => {
     // The first limited-use key batch: ATC 1–10, each key the EMV session key of the token's Option A master key.
     const batch = made.body.luk_batch;
     assert.deepEqual([batch.atc_first, batch.key_count, batch.keys.length, batch.algorithm], [1, 10, 10, 'tdes']);
-    const keys = system.platform.tokens.keys;
+    const keys = system.tsp.keys;
     const masterKey = tokenMasterKey(keys, tokenNumber, made.body.token_sequence);
     assert.equal(batch.keys[3].atc, 4);
     assert.equal(batch.keys[3].key, limitedUseKey(masterKey, 4).toString('hex'));
@@ -86,14 +86,15 @@ describe('device cards (token service)', () => {
     assert.equal((await api('GET', `/v1/device-cards?device_id=${deviceId}`, { token: h.token })).body.data.length, 1);
 
     // The vault: the PAN only through detokenize; never in the tables in clear, a response or a log line.
-    const opened = await system.platform.tokens.detokenize(tokenNumber);
+    const opened = await system.tsp.detokenize(tokenNumber);
     assert.equal(opened?.pan, pan);
     assert.match(opened?.expiryYymm ?? '', /^[0-9]{4}$/);
-    assert.equal(await system.platform.tokens.detokenize('6299900000000000'), undefined);
+    assert.equal(await system.tsp.detokenize('6299900000000000'), undefined);
     const db = system.database.forSchema<any>('platform');
+    const tsp = system.database.forSchema<any>('tsp');
     const rows = [
-      ...(await db.selectFrom('token_vault').selectAll().execute()), ...(await db.selectFrom('device_cards').selectAll().execute()),
-      ...(await db.selectFrom('luk_batches').selectAll().execute()),
+      ...(await tsp.selectFrom('token_vault').selectAll().execute()), ...(await db.selectFrom('device_cards').selectAll().execute()),
+      ...(await tsp.selectFrom('luk_batches').selectAll().execute()), ...(await tsp.selectFrom('tokens').selectAll().execute()),
     ];
     assert.equal(JSON.stringify(rows).includes(pan), false);
     assert.equal(JSON.stringify(rows).includes(batch.keys[0].key), false, 'limited-use keys are not stored');
@@ -213,7 +214,9 @@ describe('device cards (token service)', () => {
     assert.equal((await api('DELETE', `/v1/cards/${other.cardId}`, { token: h.token })).status, 200);
     assert.equal(await statusOf(h.token, onD2), 'deleted');
     assert.equal((await api('GET', `/v1/device-cards/${onD2}/events`, { token: h.token })).body.data.at(-1).reason, 'card_unbound');
-    const live = await system.database.forSchema<any>('platform').selectFrom('luk_batches').select('status').where('device_card_id', 'in', [a, b]).execute();
+    const live = await system.database.forSchema<any>('tsp').selectFrom('luk_batches').select('status')
+      .where('token_ref_id', 'in', (eb: any) => eb.selectFrom('tokens').select('token_ref_id').where('wallet_card_id', 'in', [a, b])).execute();
+    assert.ok(live.length > 0);
     assert.ok(live.every((row) => row.status === 'superseded'), 'a deleted card\'s keys are retired');
   });
 

@@ -93,7 +93,7 @@ export class DeviceCardNotices {
       throw new DeviceCardNoticeError('responseCode', 'An approved notice has response code 00.');
     }
     const card = await this.#db.selectFrom('device_cards').select(['id', 'user_id', 'device_id', 'bank_name', 'token_last4'])
-      .where('id', '=', notice.tokenReferenceId).where('kind', '=', 'bank').executeTakeFirst();
+      .where('token_ref_id', '=', notice.tokenReferenceId).where('kind', '=', 'bank').executeTakeFirst();
     if (!card) throw new DeviceCardNoticeError('tokenReferenceId', 'No device card has this token reference.');
     if (card.token_last4 !== notice.tokenLast4) throw new DeviceCardNoticeError('tokenLast4', 'The token\'s last 4 are not this device card\'s.');
 

@@ -1,5 +1,5 @@
 /**
- * The TSP's side of a device card payment: the network's `TokenService`. The network hands it
+ * The TSP's side of a device card payment (UnionPay's TSP, a party of the network): `TokenService`. The network hands it
  * every request whose card number is a token (BIN 62999x); it answers with the card number to
  * forward to the issuing bank, or with a decline the network sends back to the terminal.
  *
@@ -30,12 +30,14 @@ import assert from 'node:assert/strict';
 import { sql, type Kysely } from 'kysely';
 import { StatementBatcher } from '../../infra/db/statement-batcher.ts';
 import type { Logger } from '../../infra/log/logger.ts';
-import type { TokenAuthorizationRequest, TokenAuthorizationResult, TokenService } from '../../network/client.ts';
 import type { CryptogramAlgorithm } from '../../protocols/crypto/index.ts';
 import { checkArqc, issuerAuthenticationData } from '../../protocols/emv/online-cryptogram.ts';
 import { decodeTlv, flattenTlv, TlvError } from '../../protocols/tlv.ts';
-import type { PlatformTables } from '../tables.ts';
-import { tokenMasterKey, type TspKeys } from './keys.ts';
+import type {
+  ArpcInput, TokenAuthorizationRequest, TokenAuthorizationResult, TokenService, TokenTransactionCompleted,
+} from '../token-service.ts';
+import { limitedUseKey, tokenMasterKey, type TspKeys } from './keys.ts';
+import type { TspTables } from './tables.ts';
 import { detokenize, openVaultEntry, type SealedVaultEntry } from './vault.ts';
 import { ResponseCode } from '../../protocols/iso8583/response-codes.ts';
 
@@ -45,22 +47,20 @@ const cryptogramVersionOf: Partial<Record<CryptogramAlgorithm, number>> = { tdes
 const iccBytesMax = 255;
 
 type Decline = Extract<TokenAuthorizationResult, { outcome: 'declined' }>;
-type DeviceCardRow = PlatformTables['device_cards'];
+type TokenRow = TspTables['tokens'];
 
-/** What one lookup reads: the device card, its device's status, the key batch covering the ATC (if any) and the sealed vault row. */
+/** What one lookup reads: the token, the key batch covering the ATC (if any) and the sealed vault row. */
 interface CardForAuthorization extends SealedVaultEntry {
-  id: string;
-  status: DeviceCardRow['status'];
+  status: TokenRow['status'];
   status_reason: string;
   token_expiry_yymm: string;
   token_sequence: string;
-  cryptogram_algorithm: DeviceCardRow['cryptogram_algorithm'];
-  device_status: PlatformTables['devices']['status'];
-  batch_status: PlatformTables['luk_batches']['status'] | null;
+  cryptogram_algorithm: TokenRow['cryptogram_algorithm'];
+  batch_status: TspTables['luk_batches']['status'] | null;
   batch_expires_at: Date | null;
 }
 
-interface AtcUse { deviceCardId: string; atc: number; terminalId: string; usedAt: Date }
+interface AtcUse { tokenRefId: string; atc: number; terminalId: string; usedAt: Date }
 
 const decline = (responseCode: string, reason: string): Decline => ({ outcome: 'declined', responseCode, reason });
 
@@ -84,54 +84,59 @@ function readIcc(icc: Buffer): { atc: number; transactionType: string } | undefi
 }
 
 export class TokenAuthorizer implements TokenService {
-  readonly #db: Kysely<PlatformTables>;
+  readonly #db: Kysely<TspTables>;
   readonly #keys: TspKeys;
   readonly #logger: Logger;
   readonly #clock: () => Date;
   readonly #lookups: StatementBatcher<{ token: string; atc: number }, CardForAuthorization | undefined>;
   readonly #atcUses: StatementBatcher<AtcUse, boolean>;
 
-  constructor(options: { db: Kysely<PlatformTables>; keys: TspKeys; logger: Logger; clock?: () => Date; schema?: string }) {
+  readonly #onCompleted: ((completed: TokenTransactionCompleted) => void) | undefined;
+
+  constructor(options: {
+    db: Kysely<TspTables>; keys: TspKeys; logger: Logger; clock?: () => Date; schema?: string;
+    /** Each device card request's final answer (the TSP's wallet notices). */
+    onCompleted?: (completed: TokenTransactionCompleted) => void;
+  }) {
+    this.#onCompleted = options.onCompleted;
     this.#db = options.db;
     this.#keys = options.keys;
     this.#logger = options.logger;
     this.#clock = options.clock ?? (() => new Date());
     const db = options.db;
-    const schema = options.schema ?? 'platform';
+    const schema = options.schema ?? 'tsp';
     const table = (name: string) => sql.table(`${schema}.${name}`);
     this.#lookups = new StatementBatcher<{ token: string; atc: number }, CardForAuthorization | undefined>(async (items) => {
       const wanted = sql.join(items.map((item, i) => sql`(${i}::int, ${item.token}::text, ${item.atc}::int)`));
       // Batches of one card never overlap, so at most one row per request.
       const { rows } = await sql<CardForAuthorization & { i: number }>`
-        select w.i, c.id, c.status, c.status_reason, c.token_expiry_yymm, c.token_sequence, c.cryptogram_algorithm, d.status as device_status,
-          b.status as batch_status, b.expires_at as batch_expires_at, v.device_card_id, v.kek_id, v.wrapped_data_key, v.pan_ciphertext
+        select w.i, c.status, c.status_reason, c.token_expiry_yymm, c.token_sequence, c.cryptogram_algorithm,
+          b.status as batch_status, b.expires_at as batch_expires_at, v.token_ref_id, v.kek_id, v.wrapped_data_key, v.pan_ciphertext
         from (values ${wanted}) as w(i, token, atc)
-        join ${table('device_cards')} c on c.token_number = w.token
-        join ${table('devices')} d on d.id = c.device_id
-        join ${table('token_vault')} v on v.device_card_id = c.id
-        left join ${table('luk_batches')} b on b.device_card_id = c.id and b.atc_first <= w.atc and b.atc_first + b.key_count > w.atc`.execute(db);
+        join ${table('tokens')} c on c.token_number = w.token
+        join ${table('token_vault')} v on v.token_ref_id = c.token_ref_id
+        left join ${table('luk_batches')} b on b.token_ref_id = c.token_ref_id and b.atc_first <= w.atc and b.atc_first + b.key_count > w.atc`.execute(db);
       const found = new Map(rows.map((row) => [row.i, row]));
       return items.map((_, i) => found.get(i));
     });
     this.#atcUses = new StatementBatcher<AtcUse, boolean>(async (uses) => {
-      const values = sql.join(uses.map((u) => sql`(${u.deviceCardId}::text, ${u.atc}::int, ${u.terminalId}::text, ${u.usedAt}::timestamptz)`));
-      const { rows } = await sql<{ device_card_id: string; atc: number }>`
-        insert into ${table('token_atc_uses')} (device_card_id, atc, terminal_id, used_at) values ${values}
-        on conflict (device_card_id, atc) do nothing returning device_card_id, atc`.execute(db);
-      const inserted = new Set(rows.map((row) => `${row.device_card_id}|${row.atc}`));
+      const values = sql.join(uses.map((u) => sql`(${u.tokenRefId}::text, ${u.atc}::int, ${u.terminalId}::text, ${u.usedAt}::timestamptz)`));
+      const { rows } = await sql<{ token_ref_id: string; atc: number }>`
+        insert into ${table('token_atc_uses')} (token_ref_id, atc, terminal_id, used_at) values ${values}
+        on conflict (token_ref_id, atc) do nothing returning token_ref_id, atc`.execute(db);
+      const inserted = new Set(rows.map((row) => `${row.token_ref_id}|${row.atc}`));
       // The same ATC twice in one statement: the first copy got the row, the second is the replay.
-      return uses.map((u) => inserted.delete(`${u.deviceCardId}|${u.atc}`));
+      return uses.map((u) => inserted.delete(`${u.tokenRefId}|${u.atc}`));
     });
+  }
+
+  authorizationCompleted(completed: TokenTransactionCompleted): void {
+    this.#onCompleted?.(completed);
   }
 
   /** For the network's reversal of a request it forwarded but never recorded an answer for (see TokenService). */
   async cardNumberForReversal(token: string): Promise<string | undefined> {
     return (await detokenize(this.#db, this.#keys, token))?.pan;
-  }
-
-  /** Issue 12 hook: the wallet's reference of a token is its device card id (transaction notices name it). */
-  async tokenReferenceId(token: string): Promise<string | undefined> {
-    return (await this.#db.selectFrom('device_cards').select('id').where('token_number', '=', token).executeTakeFirst())?.id;
   }
 
   async authorize(request: TokenAuthorizationRequest): Promise<TokenAuthorizationResult> {
@@ -149,7 +154,8 @@ export class TokenAuthorizer implements TokenService {
 
     if (!card) return decline(ResponseCode.INVALID_CARD_NUMBER, 'TOKEN_UNKNOWN');
     if (card.status === 'deleted') return decline(ResponseCode.INVALID_CARD_NUMBER, 'TOKEN_DELETED');
-    if (card.device_status !== 'active') return decline(ResponseCode.LOST_CARD, 'DEVICE_LOST');
+    // The wallet suspended it because its phone was reported lost: nothing, not even a refund, to a lost phone.
+    if (card.status === 'suspended' && card.status_reason === 'device_lost') return decline(ResponseCode.LOST_CARD, 'DEVICE_LOST');
     // A suspended device card takes refunds (money back to its card, as a blocked plastic card does) and nothing else.
     const isRefund = request.processingCode.startsWith('20');
     if (card.status === 'suspended' && !isRefund) return card.status_reason === 'card_lost' ? decline(ResponseCode.LOST_CARD, 'CARD_LOST') : decline(ResponseCode.NOT_PERMITTED, 'TOKEN_SUSPENDED');
@@ -178,14 +184,34 @@ export class TokenAuthorizer implements TokenService {
     if (!check.ok) return decline(ResponseCode.DO_NOT_HONOUR, check.reason === 'FORMAT' ? 'ICC_FORMAT' : check.reason);
     assert.equal(check.atc, icc.atc);
 
-    const firstUse = await this.#atcUses.add({ deviceCardId: card.id, atc: check.atc, terminalId: request.terminalId, usedAt: now });
+    const firstUse = await this.#atcUses.add({ tokenRefId: card.token_ref_id, atc: check.atc, terminalId: request.terminalId, usedAt: now });
     if (!firstUse) return decline(ResponseCode.DO_NOT_HONOUR, 'ATC_REPLAYED');
 
     const cardData = openVaultEntry(this.#keys, card);
-    const verified = check;
+    check.sessionKey.fill(0);
     return {
       outcome: 'verified', pan: cardData.pan, panExpiryYymm: cardData.expiryYymm, panSequence: cardData.panSequence,
-      issuerAuthenticationData: (responseCode) => issuerAuthenticationData(algorithm, verified, responseCode),
+      tokenRefId: card.token_ref_id,
+      arpcInput: { token: request.token, tokenSequence: card.token_sequence, algorithm, atc: check.atc, arqc: check.arqc.toString('hex') },
     };
+  }
+
+  /**
+   * Field 55 for the terminal's answer once the issuer has answered: 91 = ARPC ‖ ARC under the
+   * token's session key at the ATC, re-derived here from the TSP's own key (the switch holds
+   * only the data of `arpcInput`, no key).
+   */
+  async issuerAuthenticationData(input: ArpcInput, responseCode: string): Promise<Buffer> {
+    assert.match(responseCode, /^[0-9A-Z]{2}$/, 'responseCode is two characters');
+    assert.match(input.arqc, /^[0-9a-f]{16}$/, 'arqc is 8 bytes of hex');
+    assert.ok(Number.isInteger(input.atc) && input.atc >= 0 && input.atc <= 0xffff, 'atc is two bytes');
+    const masterKey = tokenMasterKey(this.#keys, input.token, input.tokenSequence, input.algorithm);
+    const sessionKey = limitedUseKey(masterKey, input.atc, input.algorithm);
+    masterKey.fill(0);
+    try {
+      return issuerAuthenticationData(input.algorithm, { ok: true, atc: input.atc, arqc: Buffer.from(input.arqc, 'hex'), sessionKey, algorithm: input.algorithm }, responseCode);
+    } finally {
+      sessionKey.fill(0);
+    }
   }
 }

@@ -16,7 +16,7 @@ import { decodeTlv, flattenTlv } from '../../protocols/tlv.ts';
 import { formatReceipt, PosTerminal, readContactlessCard } from '../../terminal/party.ts';
 import { limitedUseKey, tokenMasterKey } from './keys.ts';
 import { lukBatchLifetimeMs } from './service.ts';
-import { TestDeviceCard, type ProvisionedDeviceCard } from './test-device-card.ts';
+import { TestDeviceCard, type ProvisionedDeviceCard } from '../../platform/tokens/test-device-card.ts';
 
 let system: TestSystem;
 let network: NetworkClient;
@@ -184,7 +184,7 @@ describe('device card payments through the TSP', () => {
     assert.deepEqual(copies.map((a) => `${a.fields[39]} ${a.fields[44] ?? ''}`.trim()).sort(), ['00', '05 ATC_REPLAYED']);
 
     // A key for ATC 500, correctly derived but never issued in a batch: the window refuses it.
-    const masterKey = tokenMasterKey(system.platform.tokens.keys, w.tokenNumber, w.provisioned.token_sequence);
+    const masterKey = tokenMasterKey(system.tsp.keys, w.tokenNumber, w.provisioned.token_sequence);
     const outside = new TestDeviceCard({ ...w.provisioned, luk_batch: { ...w.provisioned.luk_batch, keys: [{ atc: 500, key: limitedUseKey(masterKey, 500).toString('hex') }] } });
     const refused = await pos.charge({ amountFen: 1_000n, card: outside });
     assert.equal(refused.responseCode, '05');
@@ -201,11 +201,12 @@ describe('device card payments through the TSP', () => {
 
   it('declines taps from an expired key batch; keys replenished online pay again; spent ATCs of expired batches are pruned', async () => {
     const w = await walletWithDeviceCard();
-    const spentAtcs = async () => (await system.database.forSchema<any>('platform').selectFrom('token_atc_uses').select('atc')
-      .where('device_card_id', '=', w.deviceCardId).orderBy('atc').execute()).map((r: { atc: number }) => r.atc);
+    const spentAtcs = async () => (await system.database.forSchema<any>('tsp').selectFrom('token_atc_uses').select('atc')
+      .where('token_ref_id', '=', (eb: any) => eb.selectFrom('tokens').select('token_ref_id').where('wallet_card_id', '=', w.deviceCardId))
+      .orderBy('atc').execute()).map((r: { atc: number }) => r.atc);
     assert.equal((await pos.charge({ amountFen: 500n, card: w.phone })).responseCode, '00');
     assert.deepEqual(await spentAtcs(), [1]);
-    assert.equal(await system.platform.tokens.pruneSpentAtcs(), 0, 'a live batch keeps its spent ATCs');
+    assert.equal(await system.tsp.service.pruneSpentAtcs(), 0, 'a live batch keeps its spent ATCs');
     system.clock.advance(lukBatchLifetimeMs + 60_000);
     const expired = await pos.charge({ amountFen: 500n, card: w.phone });
     assert.equal(expired.responseCode, '05');
@@ -216,7 +217,7 @@ describe('device card payments through the TSP', () => {
     assert.equal((await pos.charge({ amountFen: 500n, card: phone })).responseCode, '00');
     const fresh = replenished.body.atc_first;
     assert.deepEqual(await spentAtcs(), [1, fresh]);
-    assert.ok(await system.platform.tokens.pruneSpentAtcs() >= 1);
+    assert.ok(await system.tsp.service.pruneSpentAtcs() >= 1);
     assert.deepEqual(await spentAtcs(), [fresh], 'only the expired batch\'s ATC went');
     // Pruned is not forgotten: the expired batch's ATC is still refused, by its batch.
     const again = new TestDeviceCard({ ...w.provisioned, luk_batch: { ...w.provisioned.luk_batch, keys: w.provisioned.luk_batch.keys.filter((k) => k.atc === 1) } });
@@ -251,7 +252,7 @@ describe('device card payments through the TSP', () => {
     // The superseded batch's ATCs stay refused, by their batch, and leave the replay table.
     assert.equal((await pos.charge({ amountFen: 300n, card: phoneWith(first, [first.atc_first]) })).responseCode, '05');
     assert.equal(exchanges.at(-1)!.answer.fields[44], 'LUK_RETIRED');
-    assert.ok(await system.platform.tokens.pruneSpentAtcs() >= 2);
+    assert.ok(await system.tsp.service.pruneSpentAtcs() >= 2);
     // The other batches still pay.
     assert.equal((await pos.charge({ amountFen: 300n, card: phoneWith(second, [second.atc_first + 1]) })).responseCode, '00');
     assert.equal((await pos.charge({ amountFen: 300n, card: phoneWith(fresh.body, [fresh.body.atc_first]) })).responseCode, '00');

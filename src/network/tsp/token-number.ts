@@ -1,5 +1,5 @@
 import { randomInt } from 'node:crypto';
-import { TOKEN_BIN_PREFIX } from '../../network/client.ts';
+import { TOKEN_BIN_PREFIX } from '../token-service.ts';
 import { luhnCheckDigit } from '../../protocols/luhn.ts';
 
 export const tokenNumberDigitsMin = 16;
