@@ -46,6 +46,10 @@ import { TokenService } from './tokens/service.ts';
 import { StaffAudit } from './staff/audit.ts';
 import { registerStaffRoutes } from './staff/routes.ts';
 import { StaffService } from './staff/service.ts';
+import { Complaints } from './support/complaints.ts';
+import { registerSupportOpsRoutes } from './support/ops-routes.ts';
+import { registerSupportRoutes } from './support/routes.ts';
+import { SupportTickets } from './support/tickets.ts';
 
 export interface PlatformOptions {
   db: Kysely<PlatformTables>;
@@ -107,6 +111,9 @@ export interface Platform {
   staff: StaffService;
   /** The hash-chained staff audit log: `audit.record(...)` for every staff action. */
   audit: StaffAudit;
+  /** Support tickets (users and agents) and complaints with their deadlines (staff/…, support/…). */
+  tickets: SupportTickets;
+  complaints: Complaints;
   /** Starts the background jobs (webhook delivery, settling payments the bank left pending, pruning spent ATCs); closing the app stops them. */
   startJobs(): void;
 }
@@ -168,12 +175,19 @@ export async function createPlatform(options: PlatformOptions): Promise<Platform
   const audit = new StaffAudit(options.db, clock);
   const staff = new StaffService({ db: options.db, audit, totpKey: options.staffTotpKey, clock, unknownEmailFailures: rateLimitStore });
   registerStaffRoutes(app, staff, limiter);
+  const tickets = new SupportTickets({ db: options.db, audit, personalData, limits: rateLimitStore, clock });
+  const complaints = new Complaints({ db: options.db, audit, paymentAccounts, clock, logger: options.logger.child({ component: 'complaints' }) });
+  registerSupportRoutes(app, accounts, tickets, complaints);
+  registerSupportOpsRoutes(app, { staff, audit, tickets, complaints, history: new TransactionHistory(options.db) });
+  // Hourly: a complaint's deadline is a day, so an hour's delay in flagging it is harmless.
+  const complaintEscalation = new PeriodicJob('complaint-escalation', () => complaints.escalate(), options.logger.child({ component: 'complaints' }));
   // Hourly is plenty: a spent ATC stays refusable for as long as its batch is live.
   const atcPruning = new PeriodicJob('token-atc-pruning', () => tokens.pruneSpentAtcs(), options.logger.child({ component: 'tokens' }));
   // After `mipay keys rotate-kek`, moves the vault's and the personal data's data keys to the newest KEK in batches.
   const kekRewrap = new KekRewrap({ db: options.db, tspKeys: options.tspKeys, personalData, logger: options.logger.child({ component: 'kek-rewrap' }) });
   app.addHook('onClose', async () => {
     await atcPruning.stop();
+    await complaintEscalation.stop();
     await kekRewrap.stop();
     await webhooks.stop();
     await pendingSettlement.stop();
@@ -184,12 +198,13 @@ export async function createPlatform(options: PlatformOptions): Promise<Platform
     app, accounts, paymentAccounts, cards, devices, tokens, kekRewrap, idempotency, merchants, webhooks, ledger, wallet, orders, pendingSettlement, transit,
     doorCards,
     payees, certificates,
-    staff, audit,
+    staff, audit, tickets, complaints,
     startJobs() {
       webhooks.start();
       pendingSettlement.start();
       atcPruning.start(3_600_000);
       kekRewrap.start();
+      complaintEscalation.start(3_600_000);
     },
   };
 }

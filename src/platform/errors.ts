@@ -109,6 +109,10 @@ export const platformErrorSpecs = {
   staff_password_too_weak: { status: 400, type: 'invalid_request_error', raisedWhen: 'a staff password is shorter than 12 characters or lacks a letter or a digit' },
   staff_email_taken: { status: 409, type: 'invalid_request_error', raisedWhen: 'creating a staff member with an email another staff member has' },
   staff_change_refused: { status: 409, type: 'invalid_request_error', raisedWhen: 'an admin removes their own admin role or disables their own account (another admin must)' },
+  // customer service and complaints
+  ticket_closed: { status: 409, type: 'invalid_request_error', raisedWhen: 'a message, reply, note or reopening on a closed support ticket' },
+  identity_check_required: { status: 403, type: 'permission_error', raisedWhen: 'an agent opens a ticket for a caller without a matched identity check of their own from the last 15 minutes' },
+  complaint_already_answered: { status: 409, type: 'invalid_request_error', raisedWhen: 'answering a complaint that already has its answer' },
 } as const satisfies Record<string, ErrorSpec>;
 
 export const errors = defineErrors(platformErrorSpecs);

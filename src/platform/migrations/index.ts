@@ -22,6 +22,7 @@ import { miNumbers } from './2026-11-30T0701-mi-numbers.ts';
 import { paymentVerification } from './2026-11-30T0702-payment-verification.ts';
 import { staff } from './2026-12-07T1700-staff.ts';
 import { staffAuditLog } from './2026-12-07T1701-staff-audit-log.ts';
+import { supportAndComplaints } from './2026-12-07T1702-support-and-complaints.ts';
 
 export const platformSchema = 'platform';
 
@@ -50,4 +51,5 @@ export const platformMigrations: SchemaMigrations = {
   '2026-11-30T0702-payment-verification': paymentVerification,
   '2026-12-07T1700-staff': staff,
   '2026-12-07T1701-staff-audit-log': staffAuditLog,
+  '2026-12-07T1702-support-and-complaints': supportAndComplaints,
 };
