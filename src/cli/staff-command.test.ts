@@ -17,18 +17,18 @@ test('`mipay staff create` makes the first admin (secrets printed once) and `mip
   const env: NodeJS.ProcessEnv = { ...process.env, MIPAY_DATA_DIR: join(dir, 'data'), MIPAY_KEYRING: join(dir, 'keyring.json'), MIPAY_LOG_LEVEL: 'warn' };
   delete env.DATABASE_URL;
   delete env.MIPAY_MODE;
-  const created = spawnSync(process.execPath, [bin, 'staff', 'create', '--email', 'Admin@Example.com', '--name', 'Ops Admin', '--role', 'admin', '--role', 'compliance_officer'], { env, encoding: 'utf8', timeout: 120_000 });
+  const created = spawnSync(process.execPath, [bin, 'staff', 'create', '--email', 'Admin@Example.com', '--name', 'Ops Admin', '--role', 'admin', '--role', 'compliance_officer'], { env, encoding: 'utf8', timeout: 300_000 });
   assert.equal(created.status, 0, created.stderr);
   assert.match(created.stdout, /^staff member stf_\S+ \(admin@example\.com\), roles: admin, compliance_officer$/m);
   assert.match(created.stdout, /^password {6}\S{20,}$/m);
   assert.match(created.stdout, /^TOTP secret {3}[A-Z2-7]{32}$/m);
   assert.match(created.stdout, /^otpauth URI {3}otpauth:\/\/totp\/Mi%20Pay%20Open%20ops:admin%40example\.com\?secret=/m);
 
-  const bad = spawnSync(process.execPath, [bin, 'staff', 'create', '--email', 'x@example.com', '--name', 'X', '--role', 'root'], { env, encoding: 'utf8', timeout: 60_000 });
+  const bad = spawnSync(process.execPath, [bin, 'staff', 'create', '--email', 'x@example.com', '--name', 'X', '--role', 'root'], { env, encoding: 'utf8', timeout: 300_000 });
   assert.notEqual(bad.status, 0);
   assert.match(bad.stderr, /support_agent, risk_reviewer, compliance_officer, admin/);
 
-  const verified = spawnSync(process.execPath, [bin, 'staff', 'audit', 'verify'], { env, encoding: 'utf8', timeout: 120_000 });
+  const verified = spawnSync(process.execPath, [bin, 'staff', 'audit', 'verify'], { env, encoding: 'utf8', timeout: 300_000 });
   assert.equal(verified.status, 0, verified.stderr);
   assert.match(verified.stdout, /audit log intact: 1 entries/);
 });
