@@ -81,11 +81,6 @@ export interface TokenService {
    * an unknown token.
    */
   cardNumberForReversal(token: string): Promise<string | undefined>;
-  /**
-   * The wallet's reference of a token (what transaction notices name it by), or undefined for an
-   * unknown token. Optional: a token service without it sends no notices (issue 12 hook).
-   */
-  tokenReferenceId?(token: string): Promise<string | undefined>;
 }
 
 /** Until a token service is configured: every token transaction is declined (05, NO_TSP). */

@@ -57,6 +57,10 @@ import { IdentityCases } from './risk/identity-cases.ts';
 import { registerIdentityRoutes } from './risk/identity-routes.ts';
 import { assertVoucherKey } from './risk/voucher.ts';
 import { registerRiskOpsRoutes } from './risk/ops-routes.ts';
+import { Complaints } from './support/complaints.ts';
+import { registerSupportOpsRoutes } from './support/ops-routes.ts';
+import { registerSupportRoutes } from './support/routes.ts';
+import { SupportTickets } from './support/tickets.ts';
 
 export interface PlatformOptions {
   db: Kysely<PlatformTables>;
@@ -130,6 +134,9 @@ export interface Platform {
   risk: RiskEngine;
   /** Identity proof for important operations and the risk reviewers' queue. */
   identityCases: IdentityCases;
+  /** Support tickets (users and agents) and complaints with their deadlines (staff/…, support/…). */
+  tickets: SupportTickets;
+  complaints: Complaints;
   /** Starts the background jobs (webhook delivery, settling payments the bank left pending, pruning spent ATCs); closing the app stops them. */
   startJobs(): void;
 }
@@ -221,6 +228,12 @@ export async function createPlatform(options: PlatformOptions): Promise<Platform
   const staff = new StaffService({ db: options.db, audit, totpKey: options.staffTotpKey, clock, unknownEmailFailures: rateLimitStore });
   registerStaffRoutes(app, staff, limiter);
   registerRiskOpsRoutes(app, { staff, audit, cases: identityCases, engine: risk, db: options.db });
+  const tickets = new SupportTickets({ db: options.db, audit, personalData, limits: rateLimitStore, clock });
+  const complaints = new Complaints({ db: options.db, audit, paymentAccounts, clock, logger: options.logger.child({ component: 'complaints' }) });
+  registerSupportRoutes(app, accounts, tickets, complaints);
+  registerSupportOpsRoutes(app, { staff, audit, tickets, complaints, history: new TransactionHistory(options.db, deviceCardNotices) });
+  // Hourly: a complaint's deadline is a day, so an hour's delay in flagging it is harmless.
+  const complaintEscalation = new PeriodicJob('complaint-escalation', () => complaints.escalate(), options.logger.child({ component: 'complaints' }));
   // Returned transit cards are refunded once their operator's settlement window is over.
   const transitReturns = new PeriodicJob('transit-returns', async () => transit?.completeReturns(), options.logger.child({ component: 'transit' }));
   // After `mipay keys rotate-kek`, moves the vault's and the personal data's data keys to the newest KEK in batches.
@@ -231,6 +244,7 @@ export async function createPlatform(options: PlatformOptions): Promise<Platform
     await phoneSessionExpiry.stop();
     await privacy.stop();
     await identityPhotoDeletion.stop();
+    await complaintEscalation.stop();
     await kekRewrap.stop();
     await webhooks.stop();
     await pendingSettlement.stop();
@@ -243,7 +257,7 @@ export async function createPlatform(options: PlatformOptions): Promise<Platform
     doorCards,
     payees, certificates, deviceCardNotices,
     privacy,
-    staff, audit, risk, identityCases,
+    staff, audit, risk, identityCases, tickets, complaints,
     startJobs() {
       webhooks.start();
       pendingSettlement.start();
@@ -253,6 +267,7 @@ export async function createPlatform(options: PlatformOptions): Promise<Platform
       identityPhotoDeletion.start(86_400_000);
       kekRewrap.start();
       privacy.start();
+      complaintEscalation.start(3_600_000);
     },
   };
 }

@@ -134,6 +134,10 @@ export const platformErrorSpecs = {
   lab_terminal_refused: { status: 422, type: 'invalid_request_error', raisedWhen: 'a lab terminal could not complete the tap (the card did not answer, a PIN is needed, the amount is refused); `message` says why' },
   // the token service (UnionPay's TSP, src/network/tsp)
   token_service_unavailable: { status: 503, type: 'api_error', raisedWhen: 'UnionPay\'s token service did not answer; no device card was made and no key issued' },
+  // customer service and complaints
+  ticket_closed: { status: 409, type: 'invalid_request_error', raisedWhen: 'a message, reply, note or reopening on a closed support ticket' },
+  identity_check_required: { status: 403, type: 'permission_error', raisedWhen: 'an agent opens a ticket for a caller without a matched identity check of their own from the last 15 minutes' },
+  complaint_already_answered: { status: 409, type: 'invalid_request_error', raisedWhen: 'answering a complaint that already has its answer' },
 } as const satisfies Record<string, ErrorSpec>;
 
 export const errors = defineErrors(platformErrorSpecs);

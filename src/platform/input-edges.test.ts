@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, test } from 'node:test';
 import { openPaymentAccount, startTestSystem, type TestSystem } from '../cli/test-system.ts';
+import { createTestStaff } from './staff/test-staff.ts';
 import type { App } from '../infra/http/server.ts';
 
 let system: TestSystem;
@@ -15,7 +16,9 @@ before(async () => {
   const { apiKey } = await system.platform.merchants.create({ name: 'Edge Cases Cafe', mcc: '5812' });
   credentials = { session: holder.token, merchant: apiKey, bank_key: Object.values(system.platformBankKeys)[0]!, partner: system.bankPartnerKey,
     // The bank's routes name their scheme `partner_key` in its document.
-    partner_key: system.bankPartnerKey };
+    partner_key: system.bankPartnerKey,
+    // /ops/v1 routes: a staff member holding every role.
+    staff: (await createTestStaff(system, ['support_agent', 'risk_reviewer', 'compliance_officer', 'admin'])).token };
 });
 after(() => system.close());
 

@@ -31,6 +31,7 @@ import { identityCases } from './2026-12-07T1751-identity-cases.ts';
 import { breachRecords } from './2026-12-07T1601-breach-records.ts';
 import { dailyAggregates } from './2026-12-07T1602-daily-aggregates.ts';
 import { deviceCardReferences } from './2026-12-07T1000-device-card-references.ts';
+import { supportAndComplaints } from './2026-12-07T1702-support-and-complaints.ts';
 
 export const platformSchema = 'platform';
 
@@ -68,4 +69,5 @@ export const platformMigrations: SchemaMigrations = {
   '2026-12-07T1601-breach-records': breachRecords,
   '2026-12-07T1602-daily-aggregates': dailyAggregates,
   '2026-12-07T1000-device-card-references': deviceCardReferences,
+  '2026-12-07T1702-support-and-complaints': supportAndComplaints,
 };

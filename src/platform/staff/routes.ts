@@ -101,6 +101,28 @@ export function registerStaffRoutes(app: App, staff: StaffService, limiter: Rate
     },
   }, async (request) => staffToWire((await staff.get(staffCaller(request).staffId))!));
 
+  app.post('/ops/v1/me/password', {
+    ...anyStaff,
+    schema: {
+      tags, security: staffSecurity, summary: 'Change your own staff password (current password and a fresh TOTP code again)',
+      description: 'For the generated first password and for routine changes. Wrong tries count toward the login lock; your other '
+        + 'sessions end. Audited as `staff.password.change`.',
+      errors: [...staffAuthErrors, errors.staff_login_failed, errors.staff_login_locked, errors.staff_password_too_weak],
+      body: z.object({
+        current_password: z.string().min(1).max(128).describe('Your password now'),
+        new_password: z.string().min(1).max(128).describe('The new password: 12–128 characters with a letter and a digit'),
+        totp_code: z.string().regex(/^[0-9]{6}$/, '6 digits').describe('The 6-digit code your authenticator app shows now (not one already used)'),
+      }),
+      response: { 204: z.null() },
+    },
+  }, async (request, reply) => {
+    const caller = staffCaller(request);
+    const b = request.body;
+    await staff.changePassword(caller.staffId, caller.sessionId, { currentPassword: b.current_password, newPassword: b.new_password, totpCode: b.totp_code }, request.ip);
+    void reply.code(204);
+    return null;
+  });
+
   app.get('/ops/v1/staff', {
     ...admin,
     schema: {

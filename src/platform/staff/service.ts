@@ -26,9 +26,9 @@ export const staffLoginLockout = { triesMax: 5, lockMs: 3_600_000 } as const;
 const totpIssuer = 'Mi Pay Open ops';
 
 /** A staff password: 12–128 characters with a letter and a digit (staff see user data: longer than users'). */
-export function checkStaffPassword(password: string): void {
+export function checkStaffPassword(password: string, param = 'password'): void {
   if (password.length < 12 || password.length > 128 || !/[A-Za-z]/.test(password) || !/[0-9]/.test(password)) {
-    throw errors.staff_password_too_weak('A staff password needs 12 to 128 characters with at least one letter and one digit.', 'password');
+    throw errors.staff_password_too_weak('A staff password needs 12 to 128 characters with at least one letter and one digit.', param);
   }
 }
 
@@ -211,6 +211,37 @@ export class StaffService {
       await trx.updateTable('staff_sessions').set({ revoked_at: this.#clock() }).where('id', '=', sessionId).where('staff_id', '=', staffId)
         .where('revoked_at', 'is', null).execute();
       await this.#audit.record({ staffId, action: 'staff.logout', subjectType: 'staff_session', subjectId: sessionId, ip }, trx);
+    });
+  }
+
+  /**
+   * Changes one's own password: the current password and a fresh TOTP code again (a stolen
+   * session alone cannot change it). Wrong tries count toward the login lock. Every other session
+   * of the staff member ends. Audited as `staff.password.change`.
+   */
+  async changePassword(staffId: string, sessionId: string, input: { currentPassword: string; newPassword: string; totpCode: string }, ip: string | null): Promise<void> {
+    checkStaffPassword(input.newPassword, 'new_password');
+    const row = await this.#db.selectFrom('staff').selectAll().where('id', '=', staffId).executeTakeFirstOrThrow();
+    const now = this.#clock();
+    const lockout: Lockout = { table: 'staff', failedColumn: 'login_failed_count', lockedUntilColumn: 'login_locked_until', ...staffLoginLockout };
+    const platformDb = this.#db as unknown as Kysely<PlatformTables>;
+    const lock = lockStateOf({ failed: row.login_failed_count, lockedUntil: row.login_locked_until }, now);
+    if (lock.locked) throw errors.staff_login_locked('Too many failed tries; this staff login is locked for a while.', undefined, { locked_until: lock.lockedUntil.toISOString() });
+    const passwordRight = await verifyPassword(row.password_hash, input.currentPassword);
+    const secret = unseal(this.#totpKey, Buffer.from(row.totp_secret_sealed, 'base64'), totpAad(row.id));
+    const step = matchTotp(secret, input.totpCode, now, row.totp_last_step === null ? null : BigInt(row.totp_last_step));
+    if (!passwordRight || step === undefined) {
+      await recordFailure(platformDb, lockout, row.id, now);
+      throw errors.staff_login_failed('The current password or the authenticator code is wrong.');
+    }
+    const passwordHash = await hashPassword(input.newPassword);
+    await transactionWithRetry(this.#db, async (trx) => {
+      const taken = await trx.updateTable('staff').set({ totp_last_step: step, password_hash: passwordHash, login_failed_count: 0 }).where('id', '=', row.id)
+        .where((eb) => eb.or([eb('totp_last_step', 'is', null), eb('totp_last_step', '<', step)])).executeTakeFirst();
+      if (taken.numUpdatedRows === 0n) throw errors.staff_login_failed('The current password or the authenticator code is wrong.');
+      await trx.updateTable('staff_sessions').set({ revoked_at: now }).where('staff_id', '=', staffId).where('id', '!=', sessionId)
+        .where('revoked_at', 'is', null).execute();
+      await this.#audit.record({ staffId, action: 'staff.password.change', subjectType: 'staff', subjectId: staffId, ip }, trx);
     });
   }
 

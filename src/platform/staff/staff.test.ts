@@ -120,8 +120,23 @@ describe('staff: accounts apart from users, TOTP login, roles, sessions', () => 
     const secret = base32Decode(created.body.totp_secret);
     const newLogin = await login('new.agent@ops.example', created.body.password, totp(secret, system.clock.now()));
     assert.equal(newLogin.status, 201);
+
+    // The new staff member replaces the generated password (current password and a fresh code again).
+    system.clock.advance(30_000);
+    const newToken: string = (await login('new.agent@ops.example', created.body.password, totp(secret, system.clock.now()))).body.token;
+    const weak = await api('POST', '/ops/v1/me/password', { token: newToken, body: { current_password: created.body.password, new_password: 'short1', totp_code: '000000' } });
+    assert.equal(weak.body.error.code, 'staff_password_too_weak');
+    system.clock.advance(30_000);
+    const changed = await api('POST', '/ops/v1/me/password', {
+      token: newToken, body: { current_password: created.body.password, new_password: 'a-much-better-pass-1', totp_code: totp(secret, system.clock.now()) },
+    });
+    assert.equal(changed.status, 204);
+    assert.equal((await api('GET', '/ops/v1/me', { token: newLogin.body.token })).status, 401, 'the other session ended');
+    assert.equal((await api('GET', '/ops/v1/me', { token: newToken })).status, 200, 'this session goes on');
+    system.clock.advance(30_000);
+    assert.equal((await login('new.agent@ops.example', 'a-much-better-pass-1', totp(secret, system.clock.now()))).status, 201);
     assert.equal((await api('POST', `/ops/v1/staff/${id}/disable`, { token: admin.token })).body.status, 'disabled');
-    assert.equal((await api('GET', '/ops/v1/me', { token: newLogin.body.token })).status, 401);
+    assert.equal((await api('GET', '/ops/v1/me', { token: newToken })).status, 401);
 
     const trail = await system.platform.audit.search({ staffId: admin.staffId, limit: 20 });
     assert.deepEqual(trail.map((e) => e.action).reverse(), ['staff.login', 'staff.create', 'staff.roles.set', 'staff.disable']);

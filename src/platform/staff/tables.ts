@@ -1,3 +1,5 @@
+import type { Generated, Selectable } from 'kysely';
+
 /** Row types of the staff tables (schema `platform`), as migrations 2026-12-07T1700/T1701 create them. */
 export interface StaffTables {
   staff: {
@@ -22,3 +24,23 @@ export interface StaffTables {
  */
 export const staffRoles = ['support_agent', 'risk_reviewer', 'compliance_officer', 'admin'] as const;
 export type StaffRole = (typeof staffRoles)[number];
+
+/** Row types of the customer-service and complaint tables (migration 2026-12-07T1702). */
+export interface SupportTables {
+  support_tickets: {
+    id: string; user_id: string; subject: string; status: TicketStatus; opened_by: 'user' | 'agent'; opened_by_staff_id: string | null;
+    identity_check_id: string | null; created_at: Date; updated_at: Date;
+  };
+  support_ticket_messages: {
+    id: string; seq: Generated<bigint>; ticket_id: string; kind: 'user_message' | 'staff_reply' | 'internal_note'; staff_id: string | null; body: string; created_at: Date;
+  };
+  support_identity_checks: { id: string; staff_id: string; user_id: string | null; matched: boolean; created_at: Date };
+  complaints: {
+    id: string; user_id: string; ticket_id: string | null; content: string; contact: string; status: 'open' | 'answered';
+    received_at: Date; due_date: string; due_at: Date; calendar_covered: boolean; escalation: 'none' | 'due_soon' | 'overdue';
+    escalated_at: Date | null; answer: string | null; answered_at: Date | null; answered_by_staff_id: string | null;
+  };
+}
+
+export const ticketStatuses = ['open', 'waiting_on_user', 'resolved', 'closed'] as const;
+export type TicketStatus = (typeof ticketStatuses)[number];
