@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import type { App } from '../infra/http/server.ts';
 import { createTcpNetworkClient, type NetworkClient } from '../network/client.ts';
-import { PhoneError, PlatformError } from '../phone/errors.ts';
+import { PhoneError, PlatformError, PlatformUnreachableError } from '../phone/errors.ts';
 import { MiPhone } from '../phone/phone.ts';
 import { caller, requireSession } from '../platform/auth.ts';
 import { errors } from '../platform/errors.ts';
@@ -112,6 +112,8 @@ export function registerLabRoutes(system: { platform: Platform; network: Network
     } catch (error) {
       if (error instanceof PhoneError) throw errors.lab_phone_refused(error.message, field(error.param));
       if (error instanceof PlatformError) throw errors.lab_phone_refused(`The platform refused the phone (${error.code}): ${error.message}`, field(error.param));
+      // The lab's phones reach the platform over HTTP, as real ones do: a platform not listening is the phone's failure to connect.
+      if (error instanceof PlatformUnreachableError) throw errors.lab_phone_refused(`The phone cannot reach the platform: ${error.message}`);
       throw error;
     }
   };

@@ -5,7 +5,7 @@ import { offlineWarnings } from '../phone/background-sync.ts';
 import { cardActions, changeCard, type CardAction } from '../phone/card-actions.ts';
 import { deviceCardHistory, formatHistoryLine, phoneHistoryLinesMax } from '../phone/history.ts';
 import type { MiPhone } from '../phone/phone.ts';
-import type { PhoneFileOptions } from './phone-command.ts';
+import type { PhoneFileOptions } from './phone-file.ts';
 
 type CommandFactory = (name: string, description: string) => Command;
 type Open = (options: PhoneFileOptions) => Promise<MiPhone>;

@@ -11,6 +11,8 @@ import { createTcpNetworkClient, type NetworkClient } from '../network/client.ts
 import { DeviceCardNoticeError } from '../platform/transactions/device-card-notices.ts';
 import { formatReceipt, PosTerminal } from '../terminal/party.ts';
 import { deviceCardHistory, formatHistoryLine } from './history.ts';
+import { platformSchema } from '../platform/party.ts';
+import type { PlatformTables } from '../platform/tables.ts';
 import { MiPhone } from './phone.ts';
 
 describe('device-card history: tap, refund and decline in the API, the CSV and on the phone', () => {
@@ -128,8 +130,11 @@ describe('device-card history: tap, refund and decline in the API, the CSV and o
     system.clock.advance(7 * 60_000);
     const card = await phone.addCard({ card: holder.cardId, finger: 'right-thumb', smsCode: () => latestSmsCode(system.platform.app, holder.reservedPhone) });
     const notices = system.platform.deviceCardNotices;
+    // Notices name a device card by the TSP's token reference, which the wallet keeps beside its own id.
+    const { token_ref_id: tokenReferenceId } = await system.database.forSchema<PlatformTables>(platformSchema).selectFrom('device_cards')
+      .select('token_ref_id').where('id', '=', card.id).executeTakeFirstOrThrow();
     const notice = {
-      tokenReferenceId: card.id, tokenLast4: card.tokenLast4, kind: 'purchase', outcome: 'approved', responseCode: '00', amountFen: 500,
+      tokenReferenceId, tokenLast4: card.tokenLast4, kind: 'purchase', outcome: 'approved', responseCode: '00', amountFen: 500,
       merchantId: '898110000000089', merchantName: 'LAWSON PUDONG', mcc: '5411', terminalId: 'POSHIST1', stan: '000123', rrn: '000000999001',
       occurredAt: system.clock.now().toISOString(),
     };
