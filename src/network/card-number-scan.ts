@@ -3,7 +3,7 @@ import { sql, type Kysely } from 'kysely';
 import { isLuhnValid } from '../protocols/luhn.ts';
 
 /**
- * Every Luhn-valid run of 13–19 digits starting 2–6 (bounded by non-digits) in any value of any table of
+ * Every Luhn-valid run of 13–19 digits starting 2–6 (bounded by neither digits nor letters) in any value of any table of
  * `schema`, and every one of `known` (card and token numbers the caller used) found anywhere in
  * a value, as `table.column: number`. Merchant ids (field 42, 15 digits) are Luhn-valid one time
  * in ten by chance: the ids in the schema's `terminals` table, if it has one, are not card numbers.
@@ -25,9 +25,10 @@ export async function storedCardNumbers(
       for (const [column, value] of Object.entries(row)) {
         if (value === null || value instanceof Date) continue;
         const text = value instanceof Uint8Array ? Buffer.from(value).toString('latin1') : String(value);
-        // A payment card number's first digit (ISO/IEC 7812 major industry identifier) is 2–6: a
-        // Luhn-valid digit run starting otherwise is a chance run in a hex digest or a timestamp.
-        for (const [number] of text.matchAll(/(?<![0-9])[2-6][0-9]{12,18}(?![0-9])/g)) {
+        // A payment card number's first digit (ISO/IEC 7812 major industry identifier) is 2–6, and
+        // a number stands on its own: a Luhn-valid digit run inside a hex digest or hex-encoded
+        // field (bounded by letters) is chance. Card numbers the caller used are looked for anywhere.
+        for (const [number] of text.matchAll(/(?<![0-9A-Za-z])[2-6][0-9]{12,18}(?![0-9A-Za-z])/g)) {
           if (isLuhnValid(number) && !merchants.has(number)) found.push(`${table}.${column}: ${number}`);
         }
         for (const number of known) if (text.includes(number)) found.push(`${table}.${column}: ${number}`);

@@ -1,6 +1,7 @@
 import type { Kysely } from 'kysely';
 import { z } from 'zod';
 import type { App } from '../../infra/http/server.ts';
+import { ApiError } from '../../infra/http/errors.ts';
 import { renameParam, type AccountService } from '../accounts/service.ts';
 import { caller, requireSession } from '../auth.ts';
 import { errors } from '../errors.ts';
@@ -20,7 +21,8 @@ export function registerSelfServiceRoutes(app: App, deps: { db: Kysely<PlatformT
     preHandler: session,
     schema: { security, tags, summary: 'Change the payment password with the old one',
       description: 'A wrong old password counts toward the 5-try payment lock. A forgotten one is reset instead (POST /v1/payment-account/password/reset).',
-      errors: [errors.payment_account_not_found, errors.payment_password_wrong, errors.payment_password_locked, errors.parameter_invalid],
+      errors: [errors.payment_account_not_found, errors.payment_password_wrong, errors.payment_password_locked, errors.payment_password_too_weak,
+        errors.parameter_invalid],
       body: z.object({
         old_payment_password: z.string().min(1).max(64).describe('The current 6-digit payment password'),
         new_payment_password: z.string().min(1).max(64).describe('The new 6-digit payment password (not a trivial sequence)'),
@@ -29,7 +31,9 @@ export function registerSelfServiceRoutes(app: App, deps: { db: Kysely<PlatformT
     try {
       await deps.paymentAccounts.changePaymentPassword(caller(request).user.id, request.body.old_payment_password, request.body.new_payment_password);
     } catch (error) {
-      throw renameParam(error, 'payment_password', 'old_payment_password');
+      // The service names `payment_password`: a weak one is the new password, a wrong one the old.
+      const weak = error instanceof ApiError && error.code === 'payment_password_too_weak';
+      throw renameParam(error, 'payment_password', weak ? 'new_payment_password' : 'old_payment_password');
     }
     return { changed: true as const };
   });

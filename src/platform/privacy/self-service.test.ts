@@ -39,6 +39,9 @@ describe('self-service: passwords, limits, corrections', () => {
     assert.deepEqual([wrong.status, wrong.body.error.code, wrong.body.error.tries_left], [422, 'payment_password_wrong', 4]);
     const same = await api('PUT', '/v1/payment-account/password', { token: h.token, body: { old_payment_password: '135790', new_payment_password: '135790' } });
     assert.deepEqual([same.status, same.body.error.param], [400, 'new_payment_password']);
+    // A weak new password is the new field's fault, not the old one's (found by the HTTP fuzzer).
+    const weak = await api('PUT', '/v1/payment-account/password', { token: h.token, body: { old_payment_password: '135790', new_payment_password: '123456' } });
+    assert.deepEqual([weak.status, weak.body.error.code, weak.body.error.param], [400, 'payment_password_too_weak', 'new_payment_password']);
     const ok = await api('PUT', '/v1/payment-account/password', { token: h.token, body: { old_payment_password: '135790', new_payment_password: '246813' } });
     assert.equal(ok.status, 200, JSON.stringify(ok.body));
     const withOld = await api('POST', '/v1/payment-account/password/verify', { token: h.token, body: { payment_password: '135790' } });
