@@ -6,8 +6,13 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { fuzzHttpBodies } from './http-target.ts';
 
+// One fixed seed here, so that `npm test` (and CI) gives the same answer every run; random seeds
+// belong to the long runs (`npm run fuzz`), whose findings become fixes and tests in found.test.ts.
+// MIPAY_FUZZ_SEED picks another seed, e.g. to replay a long run's failure.
+const seed = Number(process.env.MIPAY_FUZZ_SEED ?? 20_261_207);
+
 test('fuzz: HTTP bodies of every route get a 2xx or a declared 4xx in the error shape', async () => {
-  const result = await fuzzHttpBodies(300);
+  const result = await fuzzHttpBodies(300, seed);
   assert.equal(result.untyped, 0, `seed ${result.seed}: ${result.failure?.error}\ninput: ${result.failure?.input}`);
   assert.ok(result.refused > 0);
 });
